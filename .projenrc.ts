@@ -1,0 +1,76 @@
+import { cdk8s, javascript } from 'projen';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-azure',
+  description: 'cdk8s constructs and a lightweight Kubernetes reconciler for Azure Database for PostgreSQL flexible servers',
+  author: 'cdk8s-azure maintainers',
+  authorAddress: 'maintainers@cdk8s-azure.dev',
+  repositoryUrl: 'https://github.com/cdk8s-azure/cdk8s-azure.git',
+  keywords: ['cdk8s', 'kubernetes', 'azure', 'postgresql', 'operator', 'aks'],
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  packageManager: javascript.NodePackageManager.NPM,
+  jsiiVersion: '~6.0.0',
+
+  cdk8sVersion: '2.70.106',
+  constructsVersion: '10.3.0',
+  peerDeps: ['cdk8s-plus-34@^2.0.54'],
+
+  // Node 22 LTS for every script: the `node` package puts a Node 22 binary in node_modules/.bin,
+  // which npm puts first on PATH for every script it runs (and so for projen tasks and jest workers).
+  minNodeVersion: '22.0.0',
+  workflowNodeVersion: '22',
+  devDeps: [
+    'node@^22.23.0',
+    'cdk8s-cli@^2.207.60',
+    'tsx@^4',
+    'esbuild@^0.28.2',
+    'ajv@^8.20.0',
+    'ajv-formats@^3',
+    'yaml@^2.9.1',
+    '@azure/arm-postgresql-flexible@^9.0.0',
+    '@azure/identity@^4.14.1',
+    '@kubernetes/client-node@^2.0.1',
+    'pg@^8.23.1',
+    '@types/pg@^8.23.1',
+    'pino@^10.4.0',
+    'prom-client@^15.1.3',
+  ],
+
+  // No GitHub here: CI is .ci/run. Releases are not automated yet.
+  github: false,
+  release: false,
+  buildWorkflow: false,
+
+  jestOptions: {
+    // Snapshots never update on their own; `npx projen test:update` does it on purpose.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testTimeout: 60_000,
+    },
+  },
+
+  // imports/ (generated from crds/ by `cdk8s import`) is compiled with src/, so the root is the repo.
+  entrypoint: 'lib/src/index.js',
+  tsconfig: {
+    compilerOptions: { rootDir: '.' },
+    include: ['imports/**/*.ts'],
+  },
+  // The reconciler is bundled by esbuild into one file for the image; it is not part of the jsii API.
+  excludeTypescript: ['src/reconciler/**'],
+
+  gitignore: ['.cluster/', '.emulator/', 'examples/*/dist/', 'examples/*/node_modules/', 'bundle/'],
+});
+
+// imports/ is generated from crds/, the one source of the API. It runs before every compile; CI then fails
+// if the committed imports/ differs (git diff --exit-code in .ci/run).
+const importCrds = project.addTask('import:crds', {
+  description: 'Generate imports/ (typed classes) from the CRDs in crds/ with cdk8s import',
+  exec: 'bash scripts/import-crds.sh',
+});
+project.preCompileTask.spawn(importCrds);
+
+project.eslint?.addIgnorePattern('imports/');
+project.package.addField('types', 'lib/src/index.d.ts');
+
+project.synth();

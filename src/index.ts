@@ -1,0 +1,1 @@
+export * from '../imports/cdk8s-azure.dev';
