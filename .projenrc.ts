@@ -30,6 +30,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'yaml@^2.9.1',
     '@azure/arm-postgresql-flexible@^9.0.0',
     '@azure/identity@^4.14.1',
+    '@azure/arm-resources@^8.0.0',
     '@kubernetes/client-node@^2.0.1',
     'pg@^8.23.1',
     '@types/pg@^8.23.1',

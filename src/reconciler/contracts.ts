@@ -1,0 +1,149 @@
+/**
+ * The seams of the reconciler. The control-loop runtime (kube/, runtime/) and the controllers (controllers/, azure/,
+ * postgres/) meet only here, so either side can change without the other, and controllers can be tested with
+ * any implementation of `Kube`.
+ *
+ * Shape, as controller-runtime: informer cache -> rate-limited work queue (per-key de-duplication, never two
+ * reconciles of one key at once) -> idempotent `Controller.reconcile(key)` returning when to look again.
+ */
+import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
+import type {
+  PostgresDatabaseSpec,
+  PostgresFirewallRuleSpec,
+  PostgresRoleSpec,
+  PostgresServerSpec,
+} from '../../imports/cdk8s-azure.dev';
+
+export const API_GROUP = 'cdk8s-azure.dev';
+export const API_VERSION = 'v1alpha1';
+export const FINALIZER = 'cdk8s-azure.dev/finalizer';
+/** Label on every Secret the reconciler writes; the Secret informer watches only these (never all Secrets). */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'cdk8s-azure';
+/** Annotation that lets a PostgresServer take over an Azure server that already exists and that it did not create. */
+export const ADOPT_ANNOTATION = 'cdk8s-azure.dev/adopt';
+
+export type Kind = 'PostgresServer' | 'PostgresDatabase' | 'PostgresFirewallRule' | 'PostgresRole';
+export const KIND_PLURALS: Record<Kind, string> = {
+  PostgresServer: 'postgresservers',
+  PostgresDatabase: 'postgresdatabases',
+  PostgresFirewallRule: 'postgresfirewallrules',
+  PostgresRole: 'postgresroles',
+};
+
+export interface ObjectKey {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export function keyString(key: ObjectKey): string {
+  return `${key.namespace}/${key.name}`;
+}
+
+/** metav1.Condition */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/** An Azure long-running operation in flight, recorded so that polling resumes after a restart. */
+export interface OperationStatus {
+  type: 'Create' | 'Update' | 'Delete';
+  pollUrl?: string;
+  /** Serialized SDK poller state. Must never contain a password or a token. */
+  resumeToken?: string;
+  startedAt: string;
+  generation?: number;
+}
+
+export interface CommonStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface AzureChildStatus extends CommonStatus {
+  azureResourceId?: string;
+  operation?: OperationStatus;
+}
+
+export interface PostgresServerStatus extends AzureChildStatus {
+  fullyQualifiedDomainName?: string;
+  state?: string;
+  version?: string;
+  adopted?: boolean;
+}
+
+export interface KubeObject<TSpec, TStatus> {
+  apiVersion: string;
+  kind: Kind;
+  metadata: V1ObjectMeta & { name: string; namespace: string; uid: string; generation?: number };
+  spec: TSpec;
+  status?: TStatus;
+}
+
+export type PostgresServerObject = KubeObject<PostgresServerSpec, PostgresServerStatus>;
+export type PostgresDatabaseObject = KubeObject<PostgresDatabaseSpec, AzureChildStatus>;
+export type PostgresFirewallRuleObject = KubeObject<PostgresFirewallRuleSpec, AzureChildStatus>;
+export type PostgresRoleObject = KubeObject<PostgresRoleSpec, CommonStatus>;
+export type AnyObject = KubeObject<unknown, CommonStatus>;
+
+/**
+ * What a controller may ask of Kubernetes. Reads come from the informer cache; writes go to the API server.
+ * Implementations retry 409 conflicts where a fresh read makes the write safe, and surface other errors.
+ */
+export interface Kube {
+  /** The cached object, or undefined when it does not exist (or is not yet in the cache). */
+  get<T extends AnyObject>(kind: Kind, key: ObjectKey): T | undefined;
+  /** Cached objects of a kind, optionally in one namespace. */
+  list<T extends AnyObject>(kind: Kind, namespace?: string): T[];
+  /** Adds the finalizer when absent; returns the updated object. */
+  addFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<T>;
+  /** Removes the finalizer when present. */
+  removeFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<void>;
+  /** Merges annotations (a null value removes one). */
+  patchAnnotations<T extends AnyObject>(obj: T, annotations: Record<string, string | null>): Promise<T>;
+  /**
+   * Replaces status through the status subresource, only when it differs from the cached status (ignoring
+   * lastTransitionTime of conditions whose status did not change, which the implementation preserves).
+   * Returns whether a write happened.
+   */
+  updateStatus<T extends AnyObject>(obj: T, status: NonNullable<T['status']>): Promise<boolean>;
+  /** A Secret the reconciler manages (labelled MANAGED_BY_LABEL), read from the owned-Secret cache or the API. */
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
+  /**
+   * Creates or updates a Secret with exactly these string data keys, labelled MANAGED_BY_LABEL and owned
+   * (ownerReferences, controller=true, blockOwnerDeletion=true) by `owner`. Writes only when data, labels or owner
+   * changed. Refuses (throws) to take over an existing Secret that is not labelled as ours.
+   */
+  applySecret(owner: AnyObject, name: string, data: Record<string, string>): Promise<{ changed: boolean }>;
+  /** Records a Kubernetes Event on the object (deduplicated/aggregated by the implementation). Never throws. */
+  event(obj: AnyObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface ReconcileResult {
+  /** Look again after this long even without a change (e.g. polling an Azure operation). Undefined: only on change or resync. */
+  readonly requeueAfterMs?: number;
+}
+
+/** A secondary watch: when an object of `kind` changes, these keys of the controller's own kind are enqueued. */
+export interface Dependency {
+  readonly kind: Kind;
+  mapToKeys(obj: AnyObject): ObjectKey[];
+}
+
+export interface Controller {
+  readonly kind: Kind;
+  readonly dependsOn?: Dependency[];
+  /** Also enqueue the owner when one of its Secrets changes or is deleted (drift repair of Secrets). */
+  readonly ownsSecrets?: boolean;
+  /**
+   * Idempotent: brings the world in line with the object `key` names (or cleans up after it). Throwing means
+   * "retry with backoff"; the runtime logs it, counts it, and requeues with per-key exponential backoff. Controllers
+   * turn errors users can act on into status conditions and Events themselves, and return normally.
+   */
+  reconcile(key: ObjectKey): Promise<ReconcileResult>;
+}
