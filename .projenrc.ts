@@ -48,6 +48,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testTimeout: 60_000,
+      testMatch: ['<rootDir>/test/constructs/**/*.test.ts'],
+      moduleNameMapper: { '^cdk8s-azure$': '<rootDir>/src' },
     },
   },
 
@@ -72,6 +74,52 @@ const importCrds = project.addTask('import:crds', {
 project.preCompileTask.spawn(importCrds);
 
 project.eslint?.addIgnorePattern('imports/');
+
+// The reconciler: type-checked on its own (jsii skips it), bundled into one file that the image runs.
+const typecheckReconciler = project.addTask('typecheck:reconciler', {
+  description: 'Type-check the reconciler (not compiled by jsii)',
+  exec: 'tsc -p src/reconciler/tsconfig.json',
+});
+project.testTask.prependSpawn(typecheckReconciler);
+
+// Suites that need the reconciler's runtime dependencies (ESM-only @kubernetes/client-node), the ARM emulator, the
+// test control plane or PostgreSQL run on Node's own test runner through tsx; jest runs the construct tests.
+const integrationTests = project.addTask('test:integration', {
+  description: 'Reconciler, emulator and end-to-end suites (real kube-apiserver, ARM emulator, PostgreSQL)',
+  exec: 'node --import tsx --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "test/reconciler/**/*.test.ts" "test/emulator/**/*.test.ts" "test/integration/**/*.test.ts"',
+  receiveArgs: true,
+});
+project.testTask.spawn(integrationTests);
+project.addTask('bundle:reconciler', {
+  description: 'Bundle the reconciler into bundle/reconciler.js, the file the image runs',
+  exec: 'esbuild src/reconciler/main.ts --bundle --platform=node --target=node22 --sourcemap --legal-comments=none --outfile=bundle/reconciler.js',
+});
+project.addTask('reconciler', {
+  description: 'Run the reconciler locally against $KUBECONFIG (flags after --)',
+  exec: 'tsx src/reconciler/main.ts',
+  receiveArgs: true,
+});
+project.addTask('emulator', {
+  description: 'Run the Azure Resource Manager emulator (flags after --)',
+  exec: 'tsx test/emulator/cli.ts',
+  receiveArgs: true,
+});
+// The main job: synthesize the example app through cdk8s-cli, importing the built library as a user would.
+const example = project.addTask('example', {
+  description: 'Synthesize examples/shop (two web apps, one server, two databases, a role each) and print its YAML',
+});
+example.spawn(project.compileTask);
+example.exec('cdk8s synth --stdout', { cwd: 'examples/shop' });
+
+project.addTask('cluster:start', {
+  description: 'Build and start the test control plane (kube-apiserver, etcd, controllers); kubeconfig in .cluster/kubeconfig',
+  exec: 'bash test/cluster/start.sh',
+  receiveArgs: true,
+});
+project.addTask('cluster:stop', {
+  description: 'Stop the test control plane',
+  exec: 'bash test/cluster/stop.sh',
+});
 project.package.addField('types', 'lib/src/index.d.ts');
 
 project.synth();

@@ -147,3 +147,32 @@ export interface Controller {
    */
   reconcile(key: ObjectKey): Promise<ReconcileResult>;
 }
+
+/** The subset of pino's logger the controllers use. Never pass a password or a token in either argument. */
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  child(bindings: object): Logger;
+}
+
+/** Everything the controllers get from main.ts. */
+export interface ControllerEnvironment {
+  readonly kube: Kube;
+  readonly log: Logger;
+  readonly subscriptionId: string;
+  /** Azure Resource Manager endpoint, e.g. https://management.azure.com (sovereign clouds and the emulator differ). */
+  readonly armEndpoint: string;
+  /** OAuth scope for ARM tokens, e.g. https://management.azure.com/.default */
+  readonly armScope: string;
+  /** From @azure/identity (DefaultAzureCredential: workload identity on AKS). */
+  readonly credential: import('@azure/core-auth').TokenCredential;
+  /** PEM bundle that verifies PostgreSQL server certificates; undefined means Node's default roots (as on Azure). */
+  readonly postgresCa?: string;
+  /** Called for every ARM response, for the metrics (method, e.g. PUT; resource type, e.g. flexibleServers; HTTP status). */
+  readonly onArmResponse?: (method: string, resourceType: string, status: number) => void;
+}
+
+/** src/reconciler/controllers/index.ts exports `createControllers` of this type; main.ts runs what it returns. */
+export type ControllerFactory = (env: ControllerEnvironment) => Controller[];
