@@ -83,6 +83,8 @@ func runEtcd(args []string) int {
 	cfg.ClusterState = embed.ClusterStateFlagNew
 	cfg.LogLevel = *logLevel
 	cfg.LogOutputs = []string{"stderr"}
+	// NewConfig leaves this 0, which logs every request as "expensive".
+	cfg.WarningUnaryRequestDuration = embed.DefaultWarningUnaryRequestDuration
 	cfg.UnsafeNoFsync = !*fsync
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "5m"

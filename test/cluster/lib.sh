@@ -27,10 +27,11 @@ tc_build() {
   fi
   mkdir -p "$TC_BIN_DIR"
   local before="" after="" t0=$SECONDS
-  [ -e "$TC_BIN" ] && before="$(stat -c %Y.%s "$TC_BIN")"
+  # go build touches an up-to-date output, so compare Go build IDs, not mtimes.
+  [ -e "$TC_BIN" ] && before="$(go tool buildid "$TC_BIN" 2>/dev/null || true)"
   echo "testcluster: go build ($(go env GOVERSION)) -> $TC_BIN"
   (cd "$TC_SCRIPT_DIR" && nice -n 10 go build -buildvcs=false -ldflags "$TC_LDFLAGS" -o "$TC_BIN" .) || return 1
-  after="$(stat -c %Y.%s "$TC_BIN")"
+  after="$(go tool buildid "$TC_BIN" 2>/dev/null || true)"
   ln -sfn testcluster "$TC_BIN_DIR/kubectl"
   if [ "$before" = "$after" ]; then
     echo "testcluster: binary up to date ($((SECONDS - t0))s)"
