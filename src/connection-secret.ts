@@ -1,0 +1,94 @@
+/**
+ * The connection Secret contract: the keys the reconciler writes into every connection Secret (the ones CloudNativePG
+ * writes, so apps and tools that read those work unchanged), and the environment variables apps get from them.
+ */
+
+/** A key of a connection Secret. */
+export enum ConnectionSecretKey {
+  /** Host name of the server, e.g. myserver.postgres.database.azure.com. */
+  HOST = 'host',
+  /** Port, 5432. */
+  PORT = 'port',
+  /** Database name. */
+  DBNAME = 'dbname',
+  /** Login name. */
+  USERNAME = 'username',
+  /** Password. */
+  PASSWORD = 'password',
+  /** A postgresql:// connection URI (host, port, database, login, password and sslmode in one value). */
+  URI = 'uri',
+  /** jdbc:postgresql:// URI for Java clients. */
+  JDBC_URI = 'jdbc-uri',
+  /** A line for a ~/.pgpass file. */
+  PGPASS = 'pgpass',
+  /** The libpq sslmode clients should use (Azure accepts TLS connections only). */
+  SSLMODE = 'sslmode',
+}
+
+/**
+ * Names of the environment variables an app gets from a connection Secret. The defaults are the libpq variables,
+ * which most PostgreSQL clients read without configuration, plus DATABASE_URL.
+ */
+export interface ConnectionEnvNames {
+  /**
+   * Variable for the host.
+   *
+   * @default 'PGHOST'
+   */
+  readonly host?: string;
+
+  /**
+   * Variable for the port.
+   *
+   * @default 'PGPORT'
+   */
+  readonly port?: string;
+
+  /**
+   * Variable for the database name.
+   *
+   * @default 'PGDATABASE'
+   */
+  readonly database?: string;
+
+  /**
+   * Variable for the login name.
+   *
+   * @default 'PGUSER'
+   */
+  readonly username?: string;
+
+  /**
+   * Variable for the password.
+   *
+   * @default 'PGPASSWORD'
+   */
+  readonly password?: string;
+
+  /**
+   * Variable for the sslmode.
+   *
+   * @default 'PGSSLMODE'
+   */
+  readonly sslMode?: string;
+
+  /**
+   * Variable for the postgresql:// URI.
+   *
+   * @default 'DATABASE_URL'
+   */
+  readonly uri?: string;
+}
+
+/** Environment variable name -> the Secret key it reads, with `names` applied over the libpq defaults. */
+export function connectionEnvKeys(names: ConnectionEnvNames = {}): Array<[string, ConnectionSecretKey]> {
+  return [
+    [names.host ?? 'PGHOST', ConnectionSecretKey.HOST],
+    [names.port ?? 'PGPORT', ConnectionSecretKey.PORT],
+    [names.database ?? 'PGDATABASE', ConnectionSecretKey.DBNAME],
+    [names.username ?? 'PGUSER', ConnectionSecretKey.USERNAME],
+    [names.password ?? 'PGPASSWORD', ConnectionSecretKey.PASSWORD],
+    [names.sslMode ?? 'PGSSLMODE', ConnectionSecretKey.SSLMODE],
+    [names.uri ?? 'DATABASE_URL', ConnectionSecretKey.URI],
+  ];
+}

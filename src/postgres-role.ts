@@ -1,0 +1,287 @@
+import { ApiObjectMetadata } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-34';
+import { Construct } from 'constructs';
+import type { AzurePostgres } from './azure-postgres';
+import { ConnectionEnvNames, connectionEnvKeys, ConnectionSecretKey } from './connection-secret';
+import type { AzurePostgresDatabase } from './postgres-database';
+import { DeletionPolicy } from './postgres-options';
+import {
+  checkInteger,
+  checkOneOf,
+  checkString,
+  declareWrittenSecret,
+  DNS_SUBDOMAIN,
+  ENV_VAR_NAME,
+  enumValues,
+  Problems,
+  requireServerNamespace,
+  requireValidObjectName,
+  RESERVED_ROLE_NAMES,
+  ROLE_NAME,
+  secretCollisions,
+  show,
+  throwFieldError,
+} from './validation';
+import {
+  PostgresRole,
+  PostgresRoleSpecDeletionPolicy,
+  PostgresRoleSpecPrivileges,
+} from '../imports/cdk8s-azure.dev';
+
+const IS_ROLE = Symbol.for('cdk8s-azure.dev/AzurePostgresRole');
+
+/** What a role may do in its database (and nothing elsewhere). CONNECT is always granted. */
+export enum RolePrivilege {
+  /** Connect, create objects in the public schema, and every privilege on its tables and sequences. */
+  ALL = 'ALL',
+  /** CONNECT on the database. */
+  CONNECT = 'CONNECT',
+  /** TEMPORARY on the database: create temporary tables. */
+  TEMPORARY = 'TEMPORARY',
+  /** CREATE on the public schema. */
+  CREATE = 'CREATE',
+  /** SELECT on tables (present and future). */
+  SELECT = 'SELECT',
+  /** INSERT on tables (present and future). */
+  INSERT = 'INSERT',
+  /** UPDATE on tables (present and future). */
+  UPDATE = 'UPDATE',
+  /** DELETE on tables (present and future). */
+  DELETE = 'DELETE',
+  /** TRUNCATE on tables (present and future). */
+  TRUNCATE = 'TRUNCATE',
+  /** REFERENCES on tables (present and future). */
+  REFERENCES = 'REFERENCES',
+  /** TRIGGER on tables (present and future). */
+  TRIGGER = 'TRIGGER',
+}
+
+/** Options of a role, for `AzurePostgres.addRole`. */
+export interface AzurePostgresRoleOptions {
+  /** The database the role is for; it must be on the role's server. */
+  readonly database: AzurePostgresDatabase;
+
+  /**
+   * What the role may do in its database (1-12 distinct privileges).
+   *
+   * @default [RolePrivilege.ALL]
+   */
+  readonly privileges?: RolePrivilege[];
+
+  /**
+   * Most concurrent connections of the role; -1 is no limit.
+   *
+   * @default -1
+   */
+  readonly connectionLimit?: number;
+
+  /**
+   * Name of the Secret (in the server's namespace) the reconciler writes the role's connection details to.
+   *
+   * @default - `<server object name>-<roleName with _ as ->`
+   */
+  readonly secretName?: string;
+
+  /**
+   * What happens to the role in PostgreSQL when the PostgresRole is deleted.
+   *
+   * @default DeletionPolicy.DELETE
+   */
+  readonly deletionPolicy?: DeletionPolicy;
+
+  /**
+   * Metadata of the PostgresRole object. Its namespace, when set, must be the server's.
+   *
+   * @default - a name generated from the construct path, in the server's namespace
+   */
+  readonly metadata?: ApiObjectMetadata;
+}
+
+/** Properties of an `AzurePostgresRole`. */
+export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions {
+  /** The server the role is on. */
+  readonly server: AzurePostgres;
+
+  /**
+   * Login name of the role in PostgreSQL: 1-63 lowercase letters, digits and underscores, starting with a letter;
+   * not reserved (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres, pg_*).
+   * Cannot be changed after creation.
+   */
+  readonly roleName: string;
+}
+
+/**
+ * A least-privilege login role for one app on one database (a PostgresRole resource), with its own connection
+ * Secret. Wire an app to it with `env()`, `envValue()` or `addConnectionEnv()`, or with `WebAppWithDb`.
+ *
+ * Usually made with `AzurePostgres.addRole`.
+ */
+export class AzurePostgresRole extends Construct {
+  /** Whether `x` is an AzurePostgresRole (also across copies of this library). */
+  public static isAzurePostgresRole(x: any): x is AzurePostgresRole {
+    return x !== null && typeof x === 'object' && IS_ROLE in x;
+  }
+
+  /** The server the role is on. */
+  public readonly server: AzurePostgres;
+  /** The database the role is for. */
+  public readonly database: AzurePostgresDatabase;
+  /** Login name of the role. */
+  public readonly roleName: string;
+  /** Name of the Secret the reconciler writes the role's connection details to. */
+  public readonly secretName: string;
+  /** The connection Secret, for cdk8s-plus APIs that take a Secret. */
+  public readonly connectionSecret: kplus.ISecret;
+  /** The PostgresRole object. */
+  public readonly apiObject: PostgresRole;
+
+  public constructor(scope: Construct, id: string, props: AzurePostgresRoleProps) {
+    super(scope, id);
+    Object.defineProperty(this, IS_ROLE, { value: true });
+    this.server = props.server;
+    this.database = props.database;
+    this.roleName = props.roleName;
+    this.secretName = props.secretName ?? defaultSecretName(props.server.name, props.roleName);
+
+    const problems = new Problems(this, 'AzurePostgresRole properties');
+    if (checkString(problems, 'roleName', props.roleName, ROLE_NAME)
+      && (RESERVED_ROLE_NAMES.includes(props.roleName) || props.roleName.startsWith('pg_'))) {
+      problems.add('roleName', props.roleName, `is reserved (${RESERVED_ROLE_NAMES.join(', ')}, pg_*); choose another name`);
+    }
+    if (props.database === undefined || props.database === null) {
+      problems.add('database', props.database, 'is required: the AzurePostgresDatabase the role is for');
+    } else if (props.database.server !== props.server) {
+      problems.add('database', props.database.databaseName,
+        `is a database of the server at '${props.database.server.node.path}', not of this role's server at '${props.server.node.path}'; `
+        + `a role can only be granted a database on its own server: add the database to '${props.server.node.path}' (addDatabase) and use that`);
+    }
+    if (props.privileges !== undefined) {
+      checkPrivileges(problems, props.privileges);
+    }
+    if (props.connectionLimit !== undefined) {
+      checkInteger(problems, 'connectionLimit', props.connectionLimit, -1);
+    }
+    checkString(problems, props.secretName === undefined ? 'secretName (default, from the server name and roleName)' : 'secretName',
+      this.secretName, DNS_SUBDOMAIN);
+    if (props.deletionPolicy !== undefined) {
+      checkOneOf(problems, 'deletionPolicy', props.deletionPolicy, enumValues(DeletionPolicy));
+    }
+    if (props.metadata?.namespace !== undefined && props.metadata.namespace !== props.server.namespace) {
+      problems.add('metadata.namespace', props.metadata.namespace,
+        `must be the namespace of its server at '${props.server.node.path}' because serverRef is namespace-local; leave it unset`);
+    }
+    problems.throwIfAny();
+
+    this.apiObject = new PostgresRole(this, 'Resource', {
+      metadata: { ...props.metadata, namespace: props.server.namespace },
+      spec: {
+        serverRef: { name: props.server.name },
+        databaseRef: { name: props.database.name },
+        roleName: props.roleName,
+        privileges: (props.privileges ?? [RolePrivilege.ALL]).map(p => p as string as PostgresRoleSpecPrivileges),
+        connectionLimit: props.connectionLimit ?? -1,
+        writeConnectionSecretToRef: { name: this.secretName },
+        deletionPolicy: (props.deletionPolicy ?? DeletionPolicy.DELETE) as string as PostgresRoleSpecDeletionPolicy,
+      },
+    });
+    requireValidObjectName(this, 'AzurePostgresRole properties', this.apiObject.name, props.metadata?.name !== undefined);
+    requireServerNamespace(this, this.namespace, props.server, props.server.namespace);
+    this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.secretName);
+
+    declareWrittenSecret(this, () => ({
+      namespace: this.namespace,
+      name: this.secretName,
+      owner: this,
+      description: `the connection Secret of role "${this.roleName}"`,
+    }));
+    this.node.addValidation({
+      validate: () => secretCollisions(this, {
+        namespace: this.namespace,
+        name: this.secretName,
+        owner: this,
+        description: `the connection Secret of role "${this.roleName}"`,
+      }),
+    });
+  }
+
+  /** Name of the PostgresRole object. */
+  public get name(): string {
+    return this.apiObject.name;
+  }
+
+  /** Namespace of the PostgresRole object and its Secret (the server's). Pods that read the Secret must be in it. */
+  public get namespace(): string | undefined {
+    return this.apiObject.metadata.namespace;
+  }
+
+  /** An environment value read from one key of the role's connection Secret (a secretKeyRef). */
+  public envValue(key: ConnectionSecretKey): kplus.EnvValue {
+    if (!Object.values(ConnectionSecretKey).includes(key)) {
+      throwFieldError(this, 'argument of envValue', 'key', key, `must be a key of the connection Secret: ${Object.values(ConnectionSecretKey).map(show).join(', ')}`);
+    }
+    return kplus.EnvValue.fromSecretValue({ secret: this.connectionSecret, key });
+  }
+
+  /**
+   * The environment an app needs to connect as this role: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE
+   * and DATABASE_URL (names overridable), each read from the connection Secret.
+   *
+   * @param names variable names to use instead of the defaults
+   * @returns environment variable name -> value
+   */
+  public env(names?: ConnectionEnvNames): { [name: string]: kplus.EnvValue } {
+    const problems = new Problems(this, 'environment variable names (ConnectionEnvNames)');
+    const seen = new Map<string, ConnectionSecretKey>();
+    for (const [name, key] of connectionEnvKeys(names)) {
+      if (checkString(problems, `name for ${key}`, name, ENV_VAR_NAME) && seen.has(name)) {
+        problems.add(`name for ${key}`, name, `is also the name for ${seen.get(name)}; give each variable its own name`);
+      }
+      seen.set(name, key);
+    }
+    problems.throwIfAny();
+    const result: { [name: string]: kplus.EnvValue } = {};
+    for (const [name, key] of connectionEnvKeys(names)) {
+      result[name] = this.envValue(key);
+    }
+    return result;
+  }
+
+  /**
+   * Adds the environment of `env(names)` to a cdk8s-plus container. The container's Pod must be in this role's
+   * namespace: a Pod can read only Secrets of its own namespace.
+   *
+   * @param container the container to add the variables to
+   * @param names variable names to use instead of the defaults
+   */
+  public addConnectionEnv(container: kplus.Container, names?: ConnectionEnvNames): void {
+    const env = this.env(names);
+    const existing = new Set(Object.keys(container.env.variables));
+    const clashes = Object.keys(env).filter(n => existing.has(n));
+    if (clashes.length > 0) {
+      throwFieldError(this, 'arguments of addConnectionEnv', `env of container "${container.name}"`, clashes,
+        'already has these variables; remove them from the container or choose other names with `names`');
+    }
+    for (const [name, value] of Object.entries(env)) {
+      container.env.addVariable(name, value);
+    }
+  }
+}
+
+/** `<server object name>-<role name>`, with the underscores of the role name (not allowed in Secret names) as hyphens. */
+function defaultSecretName(serverName: string, roleName: string): string {
+  const rolePart = String(roleName).replace(/_/g, '-').replace(/-+$/, '');
+  return `${serverName}-${rolePart}`;
+}
+
+function checkPrivileges(problems: Problems, privileges: RolePrivilege[]): void {
+  if (!Array.isArray(privileges) || privileges.length < 1 || privileges.length > 12) {
+    problems.add('privileges', privileges, 'must list 1-12 privileges, for example [RolePrivilege.ALL]');
+    return;
+  }
+  const allowed = enumValues(RolePrivilege);
+  privileges.forEach((p, i) => checkOneOf(problems, `privileges[${i}]`, p, allowed));
+  const duplicates = privileges.filter((p, i) => privileges.indexOf(p) !== i);
+  if (duplicates.length > 0) {
+    problems.add('privileges', privileges, `lists ${duplicates.map(show).join(', ')} more than once; list each privilege once`);
+  }
+}
