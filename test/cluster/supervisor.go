@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -43,6 +44,9 @@ var kcmControllers = []string{
 	"namespace-controller",
 	"serviceaccount-controller",
 	"serviceaccount-token-controller",
+	// Fills the aggregated ClusterRoles view/edit/admin (and any
+	// aggregate-to-* rules of CRDs); without it they have no rules.
+	"clusterrole-aggregation-controller",
 }
 
 // clusterState is persisted as <dir>/state.json (the "pid file").
@@ -228,7 +232,7 @@ func killAll(l layout) []string {
 // output of start.sh), the lock file and the *.log files of the last run.
 func removeState(l layout) error {
 	var errs []error
-	for _, p := range []string{l.state(), l.kubeconfig(), l.kcmKubeconfig(), l.etcdData(), l.pki().Dir} {
+	for _, p := range []string{l.state(), l.kubeconfig(), l.kcmKubeconfig(), l.etcdData(), l.pki().Dir, l.path("tokens")} {
 		if err := os.RemoveAll(p); err != nil {
 			errs = append(errs, err)
 		}
@@ -327,6 +331,9 @@ func poll(ctx context.Context, r *running, what string, check func(context.Conte
 		}
 		select {
 		case <-ctx.Done():
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("interrupted while waiting for %s", what)
+			}
 			if last != nil {
 				return fmt.Errorf("timed out waiting for %s (last error: %v)", what, last)
 			}
@@ -419,13 +426,22 @@ func kcmHealthy(ctx context.Context, port int, p pki) (bool, error) {
 }
 
 // probeControllers proves the controllers actually work: the serviceaccount
-// controller created "default" SA, the garbage collector deletes a dependent
+// controller created "default" SA, ClusterRole "view" got its aggregated
+// rules, the garbage collector deletes a dependent
 // whose owner is gone, the namespace controller finalizes a deleted namespace.
 func probeControllers(ctx context.Context, cs kubernetes.Interface) error {
 	// ServiceAccount controller.
 	if err := poll(ctx, nil, `ServiceAccount "default" in namespace "default"`, func(ctx context.Context) (bool, error) {
 		_, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, err
+	}); err != nil {
+		return err
+	}
+
+	// ClusterRole aggregation controller.
+	if err := poll(ctx, nil, "ClusterRole view to be aggregated", func(ctx context.Context) (bool, error) {
+		cr, err := cs.RbacV1().ClusterRoles().Get(ctx, "view", metav1.GetOptions{})
+		return err == nil && len(cr.Rules) > 0, err
 	}); err != nil {
 		return err
 	}
@@ -541,7 +557,13 @@ func cmdStart(args []string) int {
 	defer lock.Close()
 
 	t0 := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// Keep going (and stay consistent) if whoever reads our output goes away,
+	// e.g. `start | head`; abort cleanly on Ctrl-C / SIGTERM / SIGHUP: the
+	// components run in their own sessions, so they would not get the signal.
+	signal.Ignore(syscall.SIGPIPE)
+	sigCtx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stopSignals()
+	ctx, cancel := context.WithTimeout(sigCtx, timeout)
 	defer cancel()
 
 	// Reuse a healthy cluster; otherwise clean up whatever is left.
@@ -551,6 +573,9 @@ func cmdStart(args []string) int {
 				l.dir, s.StartedAt.Format(time.RFC3339), s.Pids[compEtcd], s.Pids[compAPIServer], s.Pids[compKCM])
 			fmt.Printf("  server:     %s\n  kubeconfig: %s\n", s.Server, l.kubeconfig())
 			return 0
+		} else if sigCtx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "testcluster: interrupted")
+			return 130
 		} else {
 			fmt.Printf("testcluster: found stale cluster state in %s (%v); cleaning up\n", l.dir, herr)
 		}
@@ -567,7 +592,7 @@ func cmdStart(args []string) int {
 
 	fail := func(comp string, err error) int {
 		fmt.Fprintf(os.Stderr, "testcluster: start failed: %v\n", err)
-		if comp != "" {
+		if comp != "" && sigCtx.Err() == nil {
 			fmt.Fprintf(os.Stderr, "---- last lines of %s ----\n%s\n----\n", l.logFile(comp), tail(l.logFile(comp), 40))
 		}
 		killAll(l)
@@ -718,7 +743,7 @@ func cmdStart(args []string) int {
 	if err := probeControllers(ctx, cs); err != nil {
 		return fail(compKCM, err)
 	}
-	step("probes passed: default ServiceAccount created, garbage collector deleted an orphaned dependent, namespace controller finalized a namespace")
+	step("probes passed: default ServiceAccount created, ClusterRole view aggregated, garbage collector deleted an orphaned dependent, namespace controller finalized a namespace")
 
 	if err := writeKubeconfig(l.kubeconfig(), server, p, p.AdminCert(), p.AdminKey(), "testcluster-admin"); err != nil {
 		return fail("", err)
