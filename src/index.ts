@@ -8,3 +8,4 @@ export * from './postgres-database';
 export * from './postgres-firewall-rule';
 export * from './postgres-role';
 export * from './web-app-with-db';
+export * from './reconciler-install';

@@ -1,0 +1,389 @@
+import { ApiObject, JsonPatch, Yaml } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-34';
+import { k8s } from 'cdk8s-plus-34';
+import { Construct } from 'constructs';
+import { crdFiles, packageVersion } from './package-info';
+import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
+
+/** Name of the ServiceAccount, ClusterRole, ClusterRoleBinding and Deployment. */
+const RECONCILER_NAME = 'cdk8s-azure-reconciler';
+const METRICS_PORT = 8080;
+const HEALTH_PORT = 8081;
+/** The UID of "nonroot" in distroless images; any non-root UID works, the image only needs to read its files. */
+const DEFAULT_UID = 65532;
+const HTTPS_URL = {
+  pattern: /^https:\/\/[^\s/]+(\/\S*)?$/,
+  description: 'an https:// URL, for example https://management.chinacloudapi.cn/',
+};
+
+/** Properties of the reconciler install. */
+export interface ReconcilerProps {
+  /** The Azure subscription (a GUID) the reconciler creates servers in. */
+  readonly subscriptionId: string;
+
+  /**
+   * Client ID (a GUID) of the Azure managed identity or app registration the reconciler signs in as, through AKS
+   * workload identity: the ServiceAccount gets the azure.workload.identity/client-id annotation and the Pods the
+   * azure.workload.identity/use label. The identity needs a federated credential for
+   * system:serviceaccount:<namespace>:cdk8s-azure-reconciler and rights on the subscription (or resource groups).
+   *
+   * @default - no workload identity; give the reconciler credentials another way (e.g. `env` with AZURE_CLIENT_ID,
+   * AZURE_TENANT_ID and AZURE_CLIENT_SECRET from a Secret you manage)
+   */
+  readonly clientId?: string;
+
+  /**
+   * Tenant ID (a GUID) of the identity, when it is not the cluster's tenant.
+   *
+   * @default - the tenant AKS workload identity is configured with
+   */
+  readonly tenantId?: string;
+
+  /**
+   * Namespace of the reconciler.
+   *
+   * @default 'cdk8s-azure-system'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Whether to create the namespace.
+   *
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+
+  /**
+   * Whether to install the CustomResourceDefinitions (PostgresServer, PostgresDatabase, PostgresFirewallRule,
+   * PostgresRole). Turn it off when they are installed separately, e.g. by a cluster administrator.
+   *
+   * @default true
+   */
+  readonly installCrds?: boolean;
+
+  /**
+   * The reconciler image.
+   *
+   * @default - ghcr.io/cdk8s-azure/reconciler:<version of this package>
+   */
+  readonly image?: string;
+
+  /**
+   * When the kubelet pulls the image.
+   *
+   * @default kplus.ImagePullPolicy.IF_NOT_PRESENT
+   */
+  readonly imagePullPolicy?: kplus.ImagePullPolicy;
+
+  /**
+   * Names of Secrets (in the reconciler's namespace) with credentials for a private registry.
+   *
+   * @default - none
+   */
+  readonly imagePullSecrets?: string[];
+
+  /**
+   * Number of reconciler Pods. Leader election keeps one active at a time, so 2 gives a warm standby.
+   *
+   * @default 1
+   */
+  readonly replicas?: number;
+
+  /**
+   * Reconcile only the resources of this namespace (WATCH_NAMESPACE). The reconciler's rights are then granted in
+   * that namespace only (a RoleBinding to the ClusterRole instead of a ClusterRoleBinding).
+   *
+   * @default - all namespaces
+   */
+  readonly watchNamespace?: string;
+
+  /**
+   * Azure Resource Manager endpoint (AZURE_RESOURCE_MANAGER_ENDPOINT), for sovereign clouds, e.g.
+   * https://management.chinacloudapi.cn/ or https://management.usgovcloudapi.net/.
+   *
+   * @default - Azure public cloud
+   */
+  readonly resourceManagerEndpoint?: string;
+
+  /**
+   * Microsoft Entra authority host (AZURE_AUTHORITY_HOST), for sovereign clouds, e.g. https://login.chinacloudapi.cn/
+   * or https://login.microsoftonline.us/.
+   *
+   * @default - Azure public cloud
+   */
+  readonly authorityHost?: string;
+
+  /**
+   * Token scope for Azure Resource Manager (ARM_SCOPE), for sovereign clouds, e.g.
+   * https://management.chinacloudapi.cn/.default.
+   *
+   * @default - Azure public cloud
+   */
+  readonly armScope?: string;
+
+  /**
+   * CPU and memory of the reconciler container.
+   *
+   * @default - requests 50m CPU and 64Mi memory, limits 128Mi memory (no CPU limit)
+   */
+  readonly resources?: kplus.ContainerResources;
+
+  /**
+   * More environment variables of the reconciler container.
+   *
+   * @default - none
+   */
+  readonly env?: { [name: string]: string };
+}
+
+/**
+ * Installs the cdk8s-azure reconciler in a cluster: the CRDs, a namespace, a ServiceAccount (AKS workload identity),
+ * least-privilege RBAC, and a hardened Deployment.
+ *
+ * Synthesize it to plain YAML or, with `cdk8s synth --format helm`, to a Helm chart.
+ */
+export class Reconciler extends Construct {
+  /** The reconciler's namespace. */
+  public readonly namespace: string;
+  /** The image the Deployment runs. */
+  public readonly image: string;
+  /** Name of the reconciler's ServiceAccount. */
+  public readonly serviceAccountName: string = RECONCILER_NAME;
+  /** The CustomResourceDefinitions (empty when installCrds is false). */
+  public readonly crds: ApiObject[] = [];
+  /** The ClusterRole with the reconciler's rights on our resources, Secrets and Events. */
+  public readonly clusterRole: k8s.KubeClusterRole;
+  /** The Deployment. */
+  public readonly deployment: k8s.KubeDeployment;
+
+  public constructor(scope: Construct, id: string, props: ReconcilerProps) {
+    super(scope, id);
+    validateReconcilerProps(this, props);
+    this.namespace = props.namespace ?? 'cdk8s-azure-system';
+    this.image = props.image ?? `ghcr.io/cdk8s-azure/reconciler:${packageVersion()}`;
+    const labels = {
+      'app.kubernetes.io/name': RECONCILER_NAME,
+      'app.kubernetes.io/part-of': 'cdk8s-azure',
+      'app.kubernetes.io/component': 'reconciler',
+    };
+
+    // The CRDs are read from crds/ (the one source of the API), so the install never drifts from it.
+    const crdDocuments = crdFiles().flatMap(file => Yaml.load(file)).filter(doc => doc?.kind === 'CustomResourceDefinition');
+    if (props.installCrds ?? true) {
+      for (const crd of crdDocuments) {
+        this.crds.push(clusterScoped(new ApiObject(this, `Crd-${crd.spec.names.kind}`, crd)));
+      }
+    }
+
+    if (props.createNamespace ?? true) {
+      clusterScoped(new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: this.namespace, labels } }));
+    }
+
+    const serviceAccountAnnotations: { [key: string]: string } = {};
+    if (props.clientId !== undefined) {
+      serviceAccountAnnotations['azure.workload.identity/client-id'] = props.clientId;
+    }
+    if (props.tenantId !== undefined) {
+      serviceAccountAnnotations['azure.workload.identity/tenant-id'] = props.tenantId;
+    }
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.serviceAccountName, namespace: this.namespace, labels, annotations: nonEmpty(serviceAccountAnnotations) },
+    });
+
+    // Least privilege: our four kinds (and their status and finalizers), the Secrets it writes, and Events.
+    const groups = [...new Set(crdDocuments.map(crd => crd.spec.group as string))];
+    const plurals = crdDocuments.map(crd => crd.spec.names.plural as string);
+    this.clusterRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: { name: RECONCILER_NAME, labels },
+      rules: [
+        { apiGroups: groups, resources: plurals, verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+        { apiGroups: groups, resources: plurals.map(p => `${p}/status`), verbs: ['get', 'update', 'patch'] },
+        { apiGroups: groups, resources: plurals.map(p => `${p}/finalizers`), verbs: ['update'] },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      ],
+    }));
+    const subjects = [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace }];
+    const clusterRoleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.clusterRole.name };
+    if (props.watchNamespace === undefined) {
+      clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+        metadata: { name: RECONCILER_NAME, labels },
+        roleRef: clusterRoleRef,
+        subjects,
+      }));
+    } else {
+      new k8s.KubeRoleBinding(this, 'WatchNamespaceRoleBinding', {
+        metadata: { name: RECONCILER_NAME, namespace: props.watchNamespace, labels },
+        roleRef: clusterRoleRef,
+        subjects,
+      });
+    }
+
+    // Leader election (coordination.k8s.io Leases) only in the reconciler's own namespace.
+    const leaderElectionRole = new k8s.KubeRole(this, 'LeaderElectionRole', {
+      metadata: { name: `${RECONCILER_NAME}-leader-election`, namespace: this.namespace, labels },
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
+      metadata: { name: `${RECONCILER_NAME}-leader-election`, namespace: this.namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: leaderElectionRole.name },
+      subjects,
+    });
+
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: RECONCILER_NAME, namespace: this.namespace, labels: { ...labels, 'app.kubernetes.io/version': versionLabel(this.image) } },
+      spec: {
+        replicas: props.replicas ?? 1,
+        selector: { matchLabels: { 'app.kubernetes.io/name': RECONCILER_NAME } },
+        template: {
+          metadata: {
+            labels: { ...labels, ...(props.clientId !== undefined ? { 'azure.workload.identity/use': 'true' } : {}) },
+          },
+          spec: {
+            serviceAccountName: this.serviceAccountName,
+            // The reconciler talks to the Kubernetes API with this ServiceAccount's token.
+            automountServiceAccountToken: true,
+            imagePullSecrets: props.imagePullSecrets?.map(name => ({ name })),
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: DEFAULT_UID,
+              runAsGroup: DEFAULT_UID,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [{
+              name: 'reconciler',
+              image: this.image,
+              imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
+              args: ['--leader-elect', `--metrics-bind-address=:${METRICS_PORT}`, `--health-probe-bind-address=:${HEALTH_PORT}`],
+              env: reconcilerEnv(props),
+              ports: [
+                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('health') }, initialDelaySeconds: 15, periodSeconds: 20 },
+              readinessProbe: { httpGet: { path: '/readyz', port: k8s.IntOrString.fromString('health') }, initialDelaySeconds: 5, periodSeconds: 10 },
+              resources: toKubeResources(props.resources),
+              securityContext: {
+                runAsNonRoot: true,
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+                privileged: false,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              // The root filesystem is read-only; Node and the Azure SDK may write temporary files.
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            }],
+            volumes: [{ name: 'tmp', emptyDir: {} }],
+          },
+        },
+      },
+    });
+  }
+}
+
+function reconcilerEnv(props: ReconcilerProps): k8s.EnvVar[] {
+  const env: k8s.EnvVar[] = [
+    { name: 'AZURE_SUBSCRIPTION_ID', value: props.subscriptionId },
+    // The reconciler's own namespace (for its leader-election Lease) and Pod name (its leader identity).
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  ];
+  const optional: Array<[string, string | undefined]> = [
+    ['AZURE_RESOURCE_MANAGER_ENDPOINT', props.resourceManagerEndpoint],
+    ['AZURE_AUTHORITY_HOST', props.authorityHost],
+    ['ARM_SCOPE', props.armScope],
+    ['WATCH_NAMESPACE', props.watchNamespace],
+  ];
+  for (const [name, value] of optional) {
+    if (value !== undefined) {
+      env.push({ name, value });
+    }
+  }
+  for (const [name, value] of Object.entries(props.env ?? {})) {
+    env.push({ name, value });
+  }
+  return env;
+}
+
+function toKubeResources(resources: kplus.ContainerResources | undefined): k8s.ResourceRequirements {
+  if (resources === undefined) {
+    return {
+      requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+      limits: { memory: k8s.Quantity.fromString('128Mi') },
+    };
+  }
+  const requests: { [key: string]: k8s.Quantity } = {};
+  const limits: { [key: string]: k8s.Quantity } = {};
+  if (resources.cpu?.request) requests.cpu = k8s.Quantity.fromString(resources.cpu.request.amount);
+  if (resources.cpu?.limit) limits.cpu = k8s.Quantity.fromString(resources.cpu.limit.amount);
+  if (resources.memory?.request) requests.memory = k8s.Quantity.fromString(`${resources.memory.request.toMebibytes()}Mi`);
+  if (resources.memory?.limit) limits.memory = k8s.Quantity.fromString(`${resources.memory.limit.toMebibytes()}Mi`);
+  if (resources.ephemeralStorage?.request) requests['ephemeral-storage'] = k8s.Quantity.fromString(`${resources.ephemeralStorage.request.toMebibytes()}Mi`);
+  if (resources.ephemeralStorage?.limit) limits['ephemeral-storage'] = k8s.Quantity.fromString(`${resources.ephemeralStorage.limit.toMebibytes()}Mi`);
+  return { requests: nonEmpty(requests), limits: nonEmpty(limits) };
+}
+
+/**
+ * Cluster-scoped objects must not have a namespace, but cdk8s gives every object its chart's namespace; remove it.
+ */
+function clusterScoped<T extends ApiObject>(apiObject: T): T {
+  if (apiObject.metadata.namespace !== undefined) {
+    apiObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+  }
+  return apiObject;
+}
+
+/** The image tag as a label value (labels allow at most 63 of [A-Za-z0-9_.-]); "unknown" for digests and odd tags. */
+function versionLabel(image: string): string {
+  const tag = /:([A-Za-z0-9_.-]{1,63})$/.exec(image.split('@')[0])?.[1];
+  return tag ?? 'unknown';
+}
+
+function nonEmpty<T extends object>(map: T): T | undefined {
+  return Object.keys(map).length === 0 ? undefined : map;
+}
+
+function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void {
+  const problems = new Problems(scope, 'Reconciler properties');
+  checkString(problems, 'subscriptionId', props.subscriptionId, GUID);
+  if (props.clientId !== undefined) {
+    checkString(problems, 'clientId', props.clientId, GUID);
+  }
+  if (props.tenantId !== undefined) {
+    checkString(problems, 'tenantId', props.tenantId, GUID);
+  }
+  if (props.namespace !== undefined) {
+    checkString(problems, 'namespace', props.namespace, DNS_LABEL);
+  }
+  if (props.watchNamespace !== undefined) {
+    checkString(problems, 'watchNamespace', props.watchNamespace, DNS_LABEL);
+  }
+  if (props.image !== undefined) {
+    checkString(problems, 'image', props.image, { minLength: 1, pattern: /^\S+$/, description: 'a container image reference without spaces' });
+  }
+  if (props.imagePullPolicy !== undefined) {
+    checkOneOf(problems, 'imagePullPolicy', props.imagePullPolicy, Object.values(kplus.ImagePullPolicy));
+  }
+  (props.imagePullSecrets ?? []).forEach((name, i) => checkString(problems, `imagePullSecrets[${i}]`, name, DNS_SUBDOMAIN));
+  if (props.replicas !== undefined) {
+    checkInteger(problems, 'replicas', props.replicas, 0);
+  }
+  for (const [field, value] of [
+    ['resourceManagerEndpoint', props.resourceManagerEndpoint],
+    ['authorityHost', props.authorityHost],
+    ['armScope', props.armScope],
+  ] as const) {
+    if (value !== undefined) {
+      checkString(problems, field, value, HTTPS_URL);
+    }
+  }
+  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE']);
+  for (const name of Object.keys(props.env ?? {})) {
+    if (checkString(problems, 'env name', name, ENV_VAR_NAME) && ours.has(name)) {
+      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespace); use those');
+    }
+  }
+  problems.throwIfAny();
+}
