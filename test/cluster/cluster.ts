@@ -14,7 +14,7 @@ import * as path from 'node:path';
 /** Repository root (this file is <root>/test/cluster/cluster.ts). */
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Cluster state dir; same default and override as start.sh / stop.sh. */
-export const CLUSTER_DIR = process.env.TESTCLUSTER_DIR ?? path.join(ROOT, '.cluster');
+export const CLUSTER_DIR = path.resolve(process.env.TESTCLUSTER_DIR ?? path.join(ROOT, '.cluster'));
 const BIN = path.join(CLUSTER_DIR, 'bin', 'testcluster');
 const KUBECTL = path.join(CLUSTER_DIR, 'bin', 'kubectl');
 const KUBECONFIG = path.join(CLUSTER_DIR, 'kubeconfig');

@@ -4,7 +4,7 @@
 TC_SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TC_ROOT="$(cd "$TC_SCRIPT_DIR/../.." && pwd)"
 # Cluster state dir (certs, kubeconfig, logs, etcd data, bin/). Override with TESTCLUSTER_DIR.
-TC_DIR="${TESTCLUSTER_DIR:-$TC_ROOT/.cluster}"
+TC_DIR="$(realpath -m "${TESTCLUSTER_DIR:-$TC_ROOT/.cluster}")"
 TC_BIN_DIR="$TC_DIR/bin"
 TC_BIN="$TC_BIN_DIR/testcluster"
 TC_K8S_VERSION="v1.34.4"
