@@ -1,0 +1,3 @@
+/** The PostgreSQL data-plane module (pg): admin connections over verified TLS, roles, grants, lock-down. No kube/ or azure/ here. */
+export * from './connect';
+export * from './roles';

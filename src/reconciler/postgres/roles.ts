@@ -1,0 +1,235 @@
+/**
+ * App roles on a flexible server: create or alter a login role with a password, grant exactly the privileges a
+ * PostgresRole asks for on its database (and nothing elsewhere), lock managed databases against PUBLIC, and drop a
+ * role safely.
+ *
+ * Everything runs as the server administrator, which on Azure is not a superuser (CREATEROLE, CREATEDB, member of
+ * azure_pg_admin) and owns the databases created through ARM (and so, from PostgreSQL 15, their public schema).
+ *
+ * Passwords never travel in clear text: the role's password is set as a SCRAM-SHA-256 verifier computed here, so
+ * neither the server's statement log nor pg_stat_activity ever holds it. Identifiers are always quoted.
+ */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import type { Client } from 'pg';
+import { quoteIdent, quoteLiteral } from './connect';
+
+export type Privilege = 'ALL' | 'CONNECT' | 'TEMPORARY' | 'CREATE' | 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE' | 'REFERENCES' | 'TRIGGER';
+
+export const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
+
+/** What a privileges list means, object by object. */
+export interface PrivilegePlan {
+  database: string[];
+  schema: string[];
+  tables: string[];
+  sequences: string[];
+}
+
+/**
+ * ALL: CONNECT + TEMPORARY on the database, USAGE + CREATE on schema public, every table privilege and
+ * USAGE/SELECT/UPDATE on sequences. Otherwise: CONNECT always; TEMPORARY on the database; CREATE on schema public;
+ * table privileges as listed; sequences follow the table privileges (SELECT -> SELECT, INSERT -> USAGE so that
+ * serial/identity columns work, UPDATE -> UPDATE). USAGE on schema public is always granted (nothing in it is
+ * reachable otherwise).
+ */
+export function planPrivileges(privileges: readonly string[] | undefined): PrivilegePlan {
+  const p = new Set((privileges && privileges.length > 0 ? privileges : ['ALL']).map((x) => x.toUpperCase()));
+  if (p.has('ALL')) {
+    return {
+      database: ['CONNECT', 'TEMPORARY'],
+      schema: ['USAGE', 'CREATE'],
+      tables: [...TABLE_PRIVILEGES],
+      sequences: ['USAGE', 'SELECT', 'UPDATE'],
+    };
+  }
+  const sequences: string[] = [];
+  if (p.has('INSERT')) sequences.push('USAGE');
+  if (p.has('SELECT')) sequences.push('SELECT');
+  if (p.has('UPDATE')) sequences.push('UPDATE');
+  return {
+    database: ['CONNECT', ...(p.has('TEMPORARY') ? ['TEMPORARY'] : [])],
+    schema: ['USAGE', ...(p.has('CREATE') ? ['CREATE'] : [])],
+    tables: TABLE_PRIVILEGES.filter((t) => p.has(t)),
+    sequences,
+  };
+}
+
+/** SCRAM-SHA-256 verifier (RFC 5802/7677, PostgreSQL's format) for a password. */
+export function scramSha256Verifier(password: string, iterations = 4096, salt: Buffer = randomBytes(16)): string {
+  // PostgreSQL SASLprep-normalizes passwords; NFKC is its core (and the identity for ASCII).
+  const salted = pbkdf2Sync(Buffer.from(password.normalize('NFKC'), 'utf8'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** The COMMENT ON ROLE that marks a role as managed by one PostgresRole (its uid). */
+export function ownerMarker(uid: string): string {
+  return `managed by cdk8s-azure.dev PostgresRole uid=${uid}`;
+}
+
+export interface RoleInfo {
+  exists: boolean;
+  comment?: string;
+  superuser?: boolean;
+}
+
+export async function roleInfo(c: Client, roleName: string): Promise<RoleInfo> {
+  const r = await c.query<{ rolsuper: boolean; comment: string | null }>(
+    "SELECT r.rolsuper, pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
+    [roleName],
+  );
+  if (r.rowCount === 0) return { exists: false };
+  return { exists: true, superuser: r.rows[0].rolsuper, comment: r.rows[0].comment ?? undefined };
+}
+
+export class RoleConflictError extends Error {
+  override readonly name = 'RoleConflictError';
+}
+
+export interface EnsureRoleOptions {
+  roleName: string;
+  password: string;
+  connectionLimit: number;
+  /** uid of the PostgresRole: recorded on the role, checked before altering or dropping it. */
+  ownerUid: string;
+  /** Take over a role that exists without our marker. */
+  adopt?: boolean;
+}
+
+/** Creates the login role, or alters it to match (password, connection limit, no extra attributes). */
+export async function ensureRole(c: Client, o: EnsureRoleOptions): Promise<{ created: boolean; adopted: boolean }> {
+  const info = await roleInfo(c, o.roleName);
+  const marker = ownerMarker(o.ownerUid);
+  const role = quoteIdent(o.roleName);
+  const verifier = quoteLiteral(scramSha256Verifier(o.password));
+  const limit = Math.trunc(o.connectionLimit);
+  if (!info.exists) {
+    await c.query(`CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
+    await c.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(marker)}`);
+    return { created: true, adopted: false };
+  }
+  if (info.superuser) throw new RoleConflictError(`role ${o.roleName} exists and is a superuser; it cannot be managed as an app role`);
+  const ours = info.comment === marker;
+  if (!ours && !o.adopt) {
+    throw new RoleConflictError(
+      `role ${o.roleName} already exists on the server and is not managed by this PostgresRole` +
+      (info.comment?.startsWith('managed by cdk8s-azure.dev') ? ' (another PostgresRole manages it)' : ''),
+    );
+  }
+  // ALTER cannot name SUPERUSER/REPLICATION/BYPASSRLS without being superuser; a role we created never has them.
+  await c.query(`ALTER ROLE ${role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
+  if (!ours) await c.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(marker)}`);
+  return { created: false, adopted: !ours };
+}
+
+/**
+ * REVOKE ALL ON DATABASE ... FROM PUBLIC: only roles granted CONNECT explicitly can connect. Also revokes CREATE on
+ * schema public from PUBLIC (already so from PostgreSQL 15; on 13/14 the schema belongs to Azure's superuser and the
+ * administrator may not be allowed to: then it is left as is and `schemaLocked` is false).
+ */
+export async function lockDownDatabase(c: Client, database: string): Promise<{ schemaLocked: boolean }> {
+  await c.query(`REVOKE ALL ON DATABASE ${quoteIdent(database)} FROM PUBLIC`);
+  const r = await c.query<{ cur: string }>('SELECT pg_catalog.current_database() AS cur');
+  if (r.rows[0]?.cur !== database) return { schemaLocked: false };
+  try {
+    await c.query('SAVEPOINT lockdown');
+    await c.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+    await c.query('RELEASE SAVEPOINT lockdown');
+    return { schemaLocked: true };
+  } catch {
+    await c.query('ROLLBACK TO SAVEPOINT lockdown').catch(() => undefined);
+    return { schemaLocked: false };
+  }
+}
+
+export interface GrantOptions {
+  roleName: string;
+  /** The database the role is for; `c` must be connected to it. */
+  database: string;
+  privileges?: readonly string[];
+}
+
+/**
+ * Makes the role's privileges in its database exactly the plan: revokes everything from the role on the database,
+ * schema public, the tables and sequences in it the administrator can grant on, and the administrator's default
+ * privileges; then grants the plan. One transaction: the role never sees a moment with less (or more).
+ * Objects the role owns itself keep their owner's privileges; objects owned by other roles the administrator has
+ * no grant option on are left alone (their owners grant on them).
+ */
+export async function applyGrants(c: Client, o: GrantOptions): Promise<PrivilegePlan> {
+  const plan = planPrivileges(o.privileges);
+  const role = quoteIdent(o.roleName);
+  const db = quoteIdent(o.database);
+  const cur = await c.query<{ cur: string }>('SELECT pg_catalog.current_database() AS cur');
+  if (cur.rows[0]?.cur !== o.database) throw new Error(`applyGrants must run connected to ${o.database}`);
+  await c.query('BEGIN');
+  try {
+    await lockDownDatabase(c, o.database);
+    await c.query(`REVOKE ALL ON DATABASE ${db} FROM ${role}`);
+    await c.query(`GRANT ${plan.database.join(', ')} ON DATABASE ${db} TO ${role}`);
+    await c.query(`REVOKE ALL ON SCHEMA public FROM ${role}`);
+    await c.query(`GRANT ${plan.schema.join(', ')} ON SCHEMA public TO ${role}`);
+
+    // Tables, views, materialized views, foreign and partitioned tables; sequences. Only those the administrator
+    // owns (directly or through membership), never those the role owns itself.
+    const rels = await c.query<{ name: string; kind: string }>(
+      `SELECT c.relname AS name, c.relkind AS kind
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r','v','m','f','p','S')
+          AND pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+          AND c.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)
+        ORDER BY c.relname`,
+      [o.roleName],
+    );
+    for (const rel of rels.rows) {
+      const name = `public.${quoteIdent(rel.name)}`;
+      if (rel.kind === 'S') {
+        await c.query(`REVOKE ALL ON SEQUENCE ${name} FROM ${role}`);
+        if (plan.sequences.length > 0) await c.query(`GRANT ${plan.sequences.join(', ')} ON SEQUENCE ${name} TO ${role}`);
+      } else {
+        await c.query(`REVOKE ALL ON TABLE ${name} FROM ${role}`);
+        if (plan.tables.length > 0) await c.query(`GRANT ${plan.tables.join(', ')} ON TABLE ${name} TO ${role}`);
+      }
+    }
+    // Future tables and sequences the administrator creates (e.g. migrations run as the administrator).
+    await c.query(`ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public REVOKE ALL ON TABLES FROM ${role}`);
+    await c.query(`ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public REVOKE ALL ON SEQUENCES FROM ${role}`);
+    if (plan.tables.length > 0) {
+      await c.query(`ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT ${plan.tables.join(', ')} ON TABLES TO ${role}`);
+    }
+    if (plan.sequences.length > 0) {
+      await c.query(`ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT ${plan.sequences.join(', ')} ON SEQUENCES TO ${role}`);
+    }
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+  return plan;
+}
+
+export type DropOutcome = 'dropped' | 'absent' | 'notOwned';
+
+/**
+ * Drops a role we manage: no new logins, its sessions terminated, what it owns in its database reassigned to the
+ * administrator (data is kept), its remaining privileges and default privileges there dropped, then DROP ROLE.
+ * `c` should be connected to the role's database (or any database when that one is gone). A role without our marker
+ * is never dropped.
+ */
+export async function dropRole(c: Client, roleName: string, ownerUid: string): Promise<DropOutcome> {
+  const info = await roleInfo(c, roleName);
+  if (!info.exists) return 'absent';
+  if (info.comment !== ownerMarker(ownerUid)) return 'notOwned';
+  const role = quoteIdent(roleName);
+  await c.query(`ALTER ROLE ${role} WITH NOLOGIN`);
+  // Membership lets a non-superuser administrator terminate its sessions and REASSIGN/DROP OWNED.
+  const member = await c.query<{ m: boolean }>("SELECT pg_catalog.pg_has_role(current_user, $1, 'USAGE') AS m", [roleName]);
+  if (!member.rows[0]?.m) await c.query(`GRANT ${role} TO CURRENT_USER`);
+  await c.query('SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()', [roleName]);
+  await c.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
+  await c.query(`DROP OWNED BY ${role}`);
+  await c.query(`DROP ROLE ${role}`);
+  return 'dropped';
+}
