@@ -1,0 +1,1313 @@
+/**
+ * The Azure Resource Manager side: resource groups (Microsoft.Resources) and Microsoft.DBforPostgreSQL flexible
+ * servers with databases, firewall rules and configurations, as long-running operations shaped like the recorded
+ * Azure traffic (202 + Azure-AsyncOperation + Location + Retry-After, operation status InProgress -> Succeeded/Failed).
+ * Each flexible server is a real PostgreSQL instance (postgres.ts).
+ */
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
+import { ApiError, invalidParameter } from './errors';
+import { Faults } from './faults';
+import { CertificateAuthority, issueServerCertificate } from './pki';
+import { addressFree, PG_PORT, PgInstance, RunAs, SUPERUSER } from './postgres';
+import { RequestStats } from './stats';
+import {
+  applyServerRequest, CHARSETS, defaultServerModel, enumValue, locationNotAvailable, MINOR_VERSIONS, normalizeLocation,
+  ServerModel, SKUS, SYSTEM_DATABASES, validateDatabaseName, validateFirewallRule, validateFirewallRuleName, validateServerName,
+} from './validation';
+
+export const PG_API_VERSIONS = ['2021-06-01', '2024-08-01', '2025-08-01'];
+export const RESOURCES_API_VERSIONS = [
+  '2014-04-01', '2015-11-01', '2016-02-01', '2016-09-01', '2017-05-10', '2018-02-01', '2018-05-01', '2019-05-01', '2019-07-01',
+  '2019-08-01', '2019-10-01', '2020-06-01', '2020-08-01', '2020-10-01', '2021-01-01', '2021-04-01', '2022-01-01', '2022-09-01',
+  '2022-12-01', '2023-07-01', '2024-03-01', '2024-07-01', '2024-11-01', '2025-01-01', '2025-03-01', '2025-04-01',
+];
+const NS = 'Microsoft.DBforPostgreSQL';
+const SERVER_TYPE = `${NS}/flexibleServers`;
+
+export interface ArmRequest {
+  method: string;
+  /** Decoded path segments. */
+  segments: string[];
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+  /** appid of the caller (for systemData). */
+  appId: string;
+}
+
+export interface ArmResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ArmOptions {
+  subscriptions: string[];
+  tenantId: string;
+  provisioningDelayMs: number;
+  operationPollIntervalSeconds: number;
+  postgresBinDir: string;
+  serverAddressBase: string;
+  dataDir: string;
+  runAs?: RunAs;
+  ca: CertificateAuthority;
+  baseUrl: () => string;
+  faults: Faults;
+  stats: RequestStats;
+  log: (msg: string) => void;
+}
+
+type ServerState = 'Provisioning' | 'Updating' | 'Ready' | 'Dropping' | 'Stopped' | 'Starting' | 'Stopping' | 'Restarting';
+
+interface SystemData {
+  createdBy: string;
+  createdByType: string;
+  createdAt: string;
+  lastModifiedBy: string;
+  lastModifiedByType: string;
+  lastModifiedAt: string;
+}
+
+interface ResourceGroup {
+  sub: string;
+  name: string;
+  location: string;
+  tags?: Record<string, string>;
+  managedBy?: string;
+  state: 'Succeeded' | 'Deleting';
+  deletion?: Operation;
+}
+
+interface ConfigValue {
+  value: string;
+  source: string;
+  pendingRestart: boolean;
+}
+
+export interface ServerRecord {
+  sub: string;
+  rg: string;
+  name: string;
+  location: { short: string; display: string };
+  tags?: Record<string, string>;
+  model: ServerModel;
+  state: ServerState;
+  haState: string;
+  index: number;
+  address: string;
+  pg?: PgInstance;
+  databases: Map<string, { name: string; charset: string; collation: string; systemData: SystemData }>;
+  firewallRules: Map<string, { name: string; startIpAddress: string; endIpAddress: string; systemData: SystemData }>;
+  configs: Map<string, ConfigValue>;
+  systemData: SystemData;
+  /** The server-level operation in flight (create, update, delete, restart, start, stop). */
+  current?: Operation;
+  childOps: Set<Operation>;
+}
+
+export interface Operation {
+  id: string;
+  name: string;
+  sub: string;
+  location: string;
+  resourceId: string;
+  kind: 'upsert' | 'delete' | 'action';
+  apiVersion: string;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+  startTime: Date;
+  endTime?: Date;
+  error?: { code: string; message: string; status: number };
+  done: Promise<void>;
+  /** For resource group deletion: the opaque token of the operationresults URL. */
+  rgToken?: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function tagsOf(v: unknown): Record<string, string> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) throw invalidParameter('tags');
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== 'string') throw invalidParameter(`tags.${k}`);
+    out[k] = val;
+  }
+  if (Object.keys(out).length > 50) throw new ApiError(400, 'InvalidTag', 'A resource can have at most 50 tags.');
+  return out;
+}
+
+function addressFor(base: string, n: number): string {
+  const parts = base.split('.').map(Number);
+  let v = ((parts[0] * 256 + parts[1]) * 256 + parts[2]) * 256 + parts[3] + n;
+  const out: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    out.unshift(v % 256);
+    v = Math.floor(v / 256);
+  }
+  return out.join('.');
+}
+
+export class Arm {
+  readonly resourceGroups = new Map<string, ResourceGroup>();
+  readonly servers = new Map<string, ServerRecord>();
+  readonly operations = new Map<string, Operation>();
+  private readonly rgOps = new Map<string, Operation>();
+  private readonly usedIndexes = new Set<number>();
+  /** Indexes whose address was taken by something else. */
+  private readonly foreignIndexes = new Set<number>();
+  private readonly signKey = randomBytes(32);
+  private stopped = false;
+
+  constructor(private readonly o: ArmOptions) {}
+
+  // ---------------------------------------------------------------- helpers
+
+  private rgKey(sub: string, rg: string): string {
+    return `${sub.toLowerCase()}/${rg.toLowerCase()}`;
+  }
+
+  private rgId(sub: string, rg: string): string {
+    return `/subscriptions/${sub}/resourceGroups/${rg}`;
+  }
+
+  serverId(s: ServerRecord): string {
+    return `${this.rgId(s.sub, s.rg)}/providers/${SERVER_TYPE}/${s.name}`;
+  }
+
+  private systemData(appId: string, prev?: SystemData): SystemData {
+    const now = new Date().toISOString();
+    return {
+      createdBy: prev?.createdBy ?? appId,
+      createdByType: prev?.createdByType ?? 'Application',
+      createdAt: prev?.createdAt ?? now,
+      lastModifiedBy: appId,
+      lastModifiedByType: 'Application',
+      lastModifiedAt: now,
+    };
+  }
+
+  private memOf(s: ServerRecord): { mem: number; cores: number } {
+    const info = SKUS.get(s.model.sku.name.toLowerCase());
+    return { mem: info?.memGiB ?? 8, cores: info?.vCores ?? 2 };
+  }
+
+  private getRg(sub: string, rg: string): ResourceGroup {
+    const g = this.resourceGroups.get(this.rgKey(sub, rg));
+    if (!g) throw new ApiError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);
+    return g;
+  }
+
+  private findServer(sub: string, rg: string, name: string): ServerRecord | undefined {
+    const s = this.servers.get(name.toLowerCase());
+    if (!s || s.sub.toLowerCase() !== sub.toLowerCase() || s.rg.toLowerCase() !== rg.toLowerCase()) return undefined;
+    return s;
+  }
+
+  private serverNotFound(name: string): ApiError {
+    return new ApiError(404, 'ResourceNotFound', `The requested resource of type '${SERVER_TYPE}' with name '${name}' was not found.`);
+  }
+
+  /** The parent server of a child resource, with ARM's answers when it is missing (as in the recording). */
+  private parentServer(sub: string, rg: string, name: string, write: boolean): ServerRecord {
+    this.getRg(sub, rg);
+    const s = this.findServer(sub, rg, name);
+    if (s) return s;
+    if (write) {
+      throw new ApiError(404, 'ParentResourceNotFound', `Can not perform requested operation on nested resource. Parent resource '${name}' not found.`);
+    }
+    throw new ApiError(404, 'ResourceNotFound',
+      `The Resource '${SERVER_TYPE}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+      { 'x-ms-failure-cause': 'gateway' });
+  }
+
+  private assertServerWritable(s: ServerRecord): void {
+    if (s.state === 'Dropping') {
+      throw new ApiError(409, 'ServerDropping', `Operations on server '${s.name}' are not allowed because it is being dropped.`);
+    }
+    if (s.state === 'Stopped') {
+      throw new ApiError(409, 'ServerStopped', `The operation is not allowed on server '${s.name}' because it is stopped. Start the server and try again.`);
+    }
+    if (s.state !== 'Ready') {
+      throw new ApiError(409, 'ServerBusy', `Server '${s.name}' is busy with another operation (state '${s.state}'). Please try your operation later.`);
+    }
+  }
+
+  private opUrl(op: Operation, kind: 'azureAsyncOperation' | 'operationResults'): string {
+    const t = Date.now();
+    const c = randomBytes(24).toString('base64url');
+    const s = createHmac('sha256', this.signKey).update(`${op.id}|${kind}|${t}`).digest('base64url');
+    const h = createHmac('sha256', this.signKey).update(`${op.id}|${c}`).digest('base64url').slice(0, 43);
+    return `${this.o.baseUrl()}/subscriptions/${op.sub}/providers/${NS}/locations/${encodeURIComponent(op.location)}/${kind}/${op.id}`
+      + `?api-version=${op.apiVersion}&t=${t}&c=${c}&s=${s}&h=${h}`;
+  }
+
+  private accepted(op: Operation): ArmResponse {
+    return {
+      status: 202,
+      body: { operation: op.name, startTime: op.startTime.toISOString() },
+      headers: {
+        'Azure-AsyncOperation': this.opUrl(op, 'azureAsyncOperation'),
+        'Location': this.opUrl(op, 'operationResults'),
+        'Retry-After': String(this.o.operationPollIntervalSeconds),
+      },
+    };
+  }
+
+  /**
+   * Starts a long-running operation. `work` runs unless an injected fault fails the operation (then `rollback` runs
+   * instead); the operation takes at least the provisioning delay. Errors thrown by `work` fail it too.
+   */
+  private startOp(req: ArmRequest, p: {
+    name: string;
+    sub: string;
+    location: string;
+    resourceId: string;
+    kind: Operation['kind'];
+    apiVersion: string;
+    work: () => Promise<void>;
+    rollback: () => Promise<void> | void;
+    delayMs?: number;
+  }): Operation {
+    const fault = this.o.faults.fire('failOperation', req.method, req.path)[0];
+    const op: Operation = {
+      id: randomUUID(),
+      name: p.name,
+      sub: p.sub,
+      location: p.location,
+      resourceId: p.resourceId,
+      kind: p.kind,
+      apiVersion: p.apiVersion,
+      status: 'InProgress',
+      startTime: new Date(),
+      done: Promise.resolve(),
+    };
+    this.operations.set(op.id, op);
+    const delay = p.delayMs ?? this.o.provisioningDelayMs;
+    op.done = (async () => {
+      const started = Date.now();
+      try {
+        if (fault) {
+          await sleep(delay);
+          if (this.stopped) return;
+          await p.rollback();
+          this.o.stats.operationFailed();
+          const message = (fault.message ?? "An unexpected error occured while processing the request. Tracking ID: '{trackingId}'")
+            .replace('{trackingId}', randomUUID());
+          op.error = { code: fault.code ?? 'InternalServerError', message, status: fault.code ? 400 : 500 };
+          op.status = 'Failed';
+        } else {
+          await p.work();
+          const left = delay - (Date.now() - started);
+          if (left > 0) await sleep(left);
+          if (this.stopped) return;
+          op.status = 'Succeeded';
+        }
+      } catch (e) {
+        if (this.stopped) return;
+        const err = e instanceof ApiError ? e : undefined;
+        this.o.log(`operation ${op.name} on ${op.resourceId} failed: ${(e as Error).message}`);
+        try {
+          await p.rollback();
+        } catch (re) {
+          this.o.log(`rollback after failed ${op.name} failed: ${(re as Error).message}`);
+        }
+        op.error = err
+          ? { code: err.code, message: err.message, status: err.status }
+          : { code: 'InternalServerError', message: `An unexpected error occured while processing the request. Tracking ID: '${randomUUID()}'`, status: 500 };
+        op.status = 'Failed';
+      } finally {
+        op.endTime = new Date();
+      }
+    })();
+    return op;
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  async handle(req: ArmRequest): Promise<ArmResponse> {
+    const seg = req.segments;
+    const lower = seg.map((s) => s.toLowerCase());
+    const m = req.method;
+    if (lower.length === 0 || lower[0] !== 'subscriptions') throw this.noRoute(req);
+    if (lower.length === 1) {
+      this.requireApiVersion(req, undefined);
+      if (m !== 'GET') throw this.methodNotAllowed(m);
+      return { status: 200, body: { value: this.o.subscriptions.map((s) => this.subscriptionJson(s)) } };
+    }
+    const sub = this.o.subscriptions.find((s) => s.toLowerCase() === lower[1]);
+    if (!sub) throw new ApiError(404, 'SubscriptionNotFound', `The subscription '${seg[1]}' could not be found.`);
+    if (lower.length === 2) {
+      this.requireApiVersion(req, undefined);
+      if (m !== 'GET') throw this.methodNotAllowed(m);
+      return { status: 200, body: this.subscriptionJson(sub) };
+    }
+    if (lower[2] === 'resourcegroups') {
+      if (lower.length === 3) {
+        this.requireApiVersion(req, RESOURCES_API_VERSIONS);
+        if (m !== 'GET') throw this.methodNotAllowed(m);
+        const value = [...this.resourceGroups.values()].filter((g) => g.sub === sub).map((g) => this.rgJson(g));
+        return { status: 200, body: { value } };
+      }
+      if (lower.length === 4) {
+        this.requireApiVersion(req, RESOURCES_API_VERSIONS);
+        return this.resourceGroup(req, sub, seg[3]);
+      }
+      if (lower[4] === 'providers' && lower.length >= 6) {
+        if (lower[5] !== NS.toLowerCase()) {
+          throw new ApiError(400, 'InvalidResourceNamespace', `The resource namespace '${seg[5]}' is invalid.`);
+        }
+        this.requireApiVersion(req, PG_API_VERSIONS);
+        const rest = seg.slice(6);
+        const lrest = lower.slice(6);
+        if (lrest[0] !== 'flexibleservers') throw this.invalidType(seg.slice(6, 7).join('/'), req);
+        return this.flexibleServers(req, sub, seg[3], rest.slice(1), lrest.slice(1));
+      }
+      throw this.noRoute(req);
+    }
+    if (lower[2] === 'operationresults' && lower.length === 4) {
+      this.requireApiVersion(req, RESOURCES_API_VERSIONS);
+      if (m !== 'GET') throw this.methodNotAllowed(m);
+      return this.rgOperationResult(sub, seg[3]);
+    }
+    if (lower[2] === 'providers' && lower.length >= 4) {
+      if (lower[3] !== NS.toLowerCase()) throw new ApiError(400, 'InvalidResourceNamespace', `The resource namespace '${seg[3]}' is invalid.`);
+      this.requireApiVersion(req, PG_API_VERSIONS);
+      const r = lower.slice(4);
+      if (r.length === 1 && r[0] === 'flexibleservers') {
+        if (m !== 'GET') throw this.methodNotAllowed(m);
+        const value = [...this.servers.values()].filter((s) => s.sub === sub).map((s) => this.serverJson(s, req));
+        return { status: 200, body: { value } };
+      }
+      if (r.length === 1 && r[0] === 'checknameavailability' && m === 'POST') return this.checkName(req);
+      if (r.length === 3 && r[0] === 'locations' && r[2] === 'checknameavailability' && m === 'POST') return this.checkName(req);
+      if (r.length === 4 && r[0] === 'locations' && (r[2] === 'azureasyncoperation' || r[2] === 'operationresults')) {
+        if (m !== 'GET') throw this.methodNotAllowed(m);
+        return this.operationStatus(sub, seg[7], r[2] === 'azureasyncoperation');
+      }
+      throw this.invalidType(seg.slice(4).join('/'), req);
+    }
+    throw this.noRoute(req);
+  }
+
+  private subscriptionJson(sub: string): Record<string, unknown> {
+    return {
+      id: `/subscriptions/${sub}`,
+      authorizationSource: 'RoleBased',
+      managedByTenants: [],
+      subscriptionId: sub,
+      tenantId: this.o.tenantId,
+      displayName: `Emulated subscription ${sub.slice(0, 8)}`,
+      state: 'Enabled',
+      subscriptionPolicies: { locationPlacementId: 'Public_2014-09-01', quotaId: 'PayAsYouGo_2014-09-01', spendingLimit: 'Off' },
+    };
+  }
+
+  private requireApiVersion(req: ArmRequest, supported: string[] | undefined): string {
+    const v = req.query.get('api-version');
+    if (!v) {
+      throw new ApiError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    }
+    if (supported && !supported.includes(v)) {
+      throw new ApiError(400, 'InvalidApiVersionParameter', `The api-version '${v}' is invalid. The supported versions are '${[...supported].reverse().join(',')}'.`);
+    }
+    return v;
+  }
+
+  private noRoute(req: ArmRequest): ApiError {
+    return new ApiError(404, 'InvalidResourceType', `The resource type could not be found for the path '${req.path}'.`);
+  }
+
+  private invalidType(type: string, req: ArmRequest): ApiError {
+    return new ApiError(404, 'InvalidResourceType',
+      `The resource type '${type}' could not be found in the namespace '${NS}' for api version '${req.query.get('api-version') ?? ''}'.`);
+  }
+
+  private methodNotAllowed(method: string): ApiError {
+    return new ApiError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+  }
+
+  // ---------------------------------------------------------------- resource groups
+
+  private rgJson(g: ResourceGroup): Record<string, unknown> {
+    return {
+      id: this.rgId(g.sub, g.name),
+      name: g.name,
+      type: 'Microsoft.Resources/resourceGroups',
+      location: g.location,
+      ...(g.tags ? { tags: g.tags } : {}),
+      ...(g.managedBy ? { managedBy: g.managedBy } : {}),
+      properties: { provisioningState: g.state },
+    };
+  }
+
+  private resourceGroup(req: ArmRequest, sub: string, name: string): ArmResponse {
+    const key = this.rgKey(sub, name);
+    const g = this.resourceGroups.get(key);
+    switch (req.method) {
+      case 'HEAD':
+        return { status: g ? 204 : 404 };
+      case 'GET':
+        return { status: 200, body: this.rgJson(this.getRg(sub, name)) };
+      case 'PUT': {
+        if (!/^[-\w._()]{1,90}$/.test(name) || name.endsWith('.')) {
+          throw new ApiError(400, 'InvalidResourceGroupName', `The resource group name '${name}' is invalid. It can include alphanumeric, underscore, parentheses, hyphen, period (except at end), and Unicode characters that match the allowed characters.`);
+        }
+        const body = this.objectBody(req);
+        if (body.location === undefined || body.location === null || body.location === '') {
+          throw new ApiError(400, 'LocationRequired', 'The location property is required for this definition.');
+        }
+        const loc = normalizeLocation(body.location);
+        if (!loc) throw locationNotAvailable(String(body.location), 'Microsoft.Resources/resourceGroups');
+        const tags = tagsOf(body.tags);
+        if (g) {
+          if (g.state === 'Deleting') {
+            throw new ApiError(409, 'ResourceGroupBeingDeleted', `The resource group '${g.name}' is in deprovisioning state and cannot perform this operation.`);
+          }
+          if (g.location !== loc.short) {
+            throw new ApiError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${loc.short}'. The Resource group already exists in location '${g.location}'.`);
+          }
+          g.tags = tags;
+          if (typeof body.managedBy === 'string') g.managedBy = body.managedBy;
+          return { status: 200, body: this.rgJson(g) };
+        }
+        const ng: ResourceGroup = { sub, name, location: loc.short, tags, state: 'Succeeded' };
+        if (typeof body.managedBy === 'string') ng.managedBy = body.managedBy;
+        this.resourceGroups.set(key, ng);
+        return { status: 201, body: this.rgJson(ng) };
+      }
+      case 'PATCH': {
+        const rg = this.getRg(sub, name);
+        const body = this.objectBody(req);
+        if (body.tags !== undefined) rg.tags = tagsOf(body.tags);
+        if (typeof body.managedBy === 'string') rg.managedBy = body.managedBy;
+        return { status: 200, body: this.rgJson(rg) };
+      }
+      case 'DELETE': {
+        const rg = this.getRg(sub, name);
+        const op = rg.deletion ?? this.deleteResourceGroup(rg, req);
+        const token = op.rgToken!;
+        return {
+          status: 202,
+          headers: {
+            'Location': `${this.o.baseUrl()}/subscriptions/${sub}/operationresults/${token}?api-version=${req.query.get('api-version')}`,
+            'Retry-After': String(this.o.operationPollIntervalSeconds),
+          },
+        };
+      }
+      default:
+        throw this.methodNotAllowed(req.method);
+    }
+  }
+
+  private deleteResourceGroup(rg: ResourceGroup, req: ArmRequest): Operation {
+    rg.state = 'Deleting';
+    const job = { jobId: `RESOURCEGROUPDELETIONJOB-${rg.name.toUpperCase()}-${randomBytes(3).toString('hex').toUpperCase()}`, jobLocation: rg.location };
+    const op: Operation = {
+      id: randomUUID(),
+      name: 'DeleteResourceGroup',
+      sub: rg.sub,
+      location: rg.location,
+      resourceId: this.rgId(rg.sub, rg.name),
+      kind: 'delete',
+      apiVersion: req.query.get('api-version') ?? '',
+      status: 'InProgress',
+      startTime: new Date(),
+      done: Promise.resolve(),
+      rgToken: Buffer.from(JSON.stringify(job)).toString('base64url'),
+    };
+    rg.deletion = op;
+    this.rgOps.set(op.rgToken!, op);
+    op.done = (async () => {
+      const started = Date.now();
+      try {
+        const servers = [...this.servers.values()].filter((s) => s.sub === rg.sub && s.rg.toLowerCase() === rg.name.toLowerCase());
+        await Promise.all(servers.map(async (s) => {
+          // Let an operation in flight finish, then drop the server.
+          while (s.current && s.current.status === 'InProgress' && s.state !== 'Dropping') await s.current.done;
+          if (s.state === 'Dropping' && s.current) {
+            await s.current.done;
+            if (!this.servers.has(s.name)) return;
+          }
+          await Promise.all([...s.childOps].map((o) => o.done));
+          s.state = 'Dropping';
+          await this.dropServer(s);
+        }));
+        const left = this.o.provisioningDelayMs - (Date.now() - started);
+        if (left > 0) await sleep(left);
+        this.resourceGroups.delete(this.rgKey(rg.sub, rg.name));
+        op.status = 'Succeeded';
+      } catch (e) {
+        this.o.log(`resource group deletion of ${rg.name} failed: ${(e as Error).message}`);
+        rg.state = 'Succeeded';
+        rg.deletion = undefined;
+        op.status = 'Failed';
+        op.error = { code: 'InternalServerError', message: (e as Error).message, status: 500 };
+      } finally {
+        op.endTime = new Date();
+      }
+    })();
+    return op;
+  }
+
+  private rgOperationResult(sub: string, token: string): ArmResponse {
+    const op = this.rgOps.get(token);
+    if (!op || op.sub !== sub) throw new ApiError(404, 'ResourceNotFound', `The operation '${token}' could not be found.`);
+    if (op.status === 'InProgress') {
+      return {
+        status: 202,
+        headers: {
+          'Location': `${this.o.baseUrl()}/subscriptions/${sub}/operationresults/${token}?api-version=${op.apiVersion}`,
+          'Retry-After': String(this.o.operationPollIntervalSeconds),
+        },
+      };
+    }
+    if (op.status === 'Failed') throw new ApiError(op.error!.status, op.error!.code, op.error!.message);
+    return { status: 200 };
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  private operationStatus(sub: string, id: string, asyncOperation: boolean): ArmResponse {
+    const op = this.operations.get(id.toLowerCase()) ?? this.operations.get(id);
+    if (!op || op.sub.toLowerCase() !== sub.toLowerCase()) {
+      throw new ApiError(404, 'ResourceNotFound', `The requested resource of type '${NS}/locations/${asyncOperation ? 'azureAsyncOperation' : 'operationResults'}' with name '${id}' was not found.`);
+    }
+    const retry = { 'Retry-After': String(this.o.operationPollIntervalSeconds) };
+    if (asyncOperation) {
+      const body: Record<string, unknown> = { name: op.id, status: op.status, startTime: op.startTime.toISOString() };
+      if (op.endTime && op.status !== 'InProgress') body.endTime = op.endTime.toISOString();
+      if (op.error) body.error = { code: op.error.code, message: op.error.message };
+      return { status: 200, body, headers: retry };
+    }
+    if (op.status === 'InProgress') {
+      return { status: 202, headers: { ...retry, Location: this.opUrl(op, 'operationResults') } };
+    }
+    if (op.status === 'Failed') throw new ApiError(op.error!.status, op.error!.code, op.error!.message);
+    if (op.kind === 'upsert') {
+      const body = this.resourceBody(op.resourceId, op.apiVersion);
+      if (body) return { status: 200, body };
+    }
+    return { status: 204 };
+  }
+
+  /** The GET body of a resource by id (for operationResults of upserts). */
+  private resourceBody(id: string, apiVersion: string): unknown {
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/[^/]+\/flexibleServers\/([^/]+)(?:\/(databases|firewallRules|configurations)\/([^/]+))?$/i.exec(id);
+    if (!m) return undefined;
+    const s = this.findServer(m[1], m[2], m[3]);
+    if (!s) return undefined;
+    const req = { query: new URLSearchParams({ 'api-version': apiVersion }) } as ArmRequest;
+    if (!m[4]) return this.serverJson(s, req);
+    try {
+      if (m[4].toLowerCase() === 'databases') return this.databaseJson(s, m[5], req);
+      if (m[4].toLowerCase() === 'firewallrules') return this.firewallJson(s, m[5], req);
+      return this.configJson(s, configSpec(m[5])!, req);
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- flexible servers
+
+  private objectBody(req: ArmRequest): Record<string, unknown> {
+    if (req.body === undefined) {
+      throw new ApiError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: the request body is empty.');
+    }
+    if (!isObj(req.body)) {
+      throw new ApiError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized: the request body must be a JSON object.');
+    }
+    return req.body;
+  }
+
+  private flexibleServers(req: ArmRequest, sub: string, rg: string, rest: string[], lrest: string[]): Promise<ArmResponse> | ArmResponse {
+    if (rest.length === 0) {
+      if (req.method !== 'GET') throw this.methodNotAllowed(req.method);
+      this.getRg(sub, rg);
+      const value = [...this.servers.values()]
+        .filter((s) => s.sub === sub && s.rg.toLowerCase() === rg.toLowerCase())
+        .map((s) => this.serverJson(s, req));
+      return { status: 200, body: { value } };
+    }
+    const name = rest[0];
+    if (rest.length === 1) return this.server(req, sub, rg, name);
+    const child = lrest[1];
+    if (rest.length === 2 && ['restart', 'start', 'stop'].includes(child)) {
+      if (req.method !== 'POST') throw this.methodNotAllowed(req.method);
+      return this.serverAction(req, sub, rg, name, child as 'restart' | 'start' | 'stop');
+    }
+    if (child === 'databases' && rest.length <= 3) return this.databases(req, sub, rg, name, rest[2]);
+    if (child === 'firewallrules' && rest.length <= 3) return this.firewallRules(req, sub, rg, name, rest[2]);
+    if (child === 'configurations' && rest.length <= 3) return this.configurations(req, sub, rg, name, rest[2]);
+    throw this.invalidType(`flexibleServers/${rest[1]}`, req);
+  }
+
+  serverJson(s: ServerRecord, req: Pick<ArmRequest, 'query'>): Record<string, unknown> {
+    const v = req.query.get('api-version') ?? '2025-08-01';
+    const m = s.model;
+    const old = v === '2021-06-01';
+    const props: Record<string, unknown> = {
+      fullyQualifiedDomainName: s.address,
+      version: m.version,
+      minorVersion: MINOR_VERSIONS[m.version] ?? '0',
+      ...(m.administratorLogin ? { administratorLogin: m.administratorLogin } : {}),
+      state: s.state,
+      availabilityZone: m.availabilityZone,
+      storage: old ? { storageSizeGB: m.storage.storageSizeGB } : { ...m.storage },
+      backup: {
+        ...m.backup,
+        earliestRestoreDate: new Date(Math.max(Date.parse(s.systemData.createdAt), Date.now() - m.backup.backupRetentionDays * 86400_000))
+          .toISOString(),
+      },
+      network: { ...m.network },
+      highAvailability: {
+        mode: m.highAvailability.mode,
+        state: s.haState,
+        ...(m.highAvailability.standbyAvailabilityZone ? { standbyAvailabilityZone: m.highAvailability.standbyAvailabilityZone } : {}),
+      },
+      maintenanceWindow: { ...m.maintenanceWindow },
+    };
+    if (!old) {
+      Object.assign(props, {
+        authConfig: { ...m.authConfig },
+        dataEncryption: { ...m.dataEncryption },
+        replicationRole: 'Primary',
+        replicaCapacity: 5,
+        replica: { role: 'Primary', capacity: 5 },
+        privateEndpointConnections: [],
+      });
+    }
+    return {
+      sku: { ...m.sku },
+      ...(m.identity && !old ? { identity: m.identity } : {}),
+      ...(old ? {} : { systemData: s.systemData }),
+      properties: props,
+      location: s.location.display,
+      ...(s.tags ? { tags: s.tags } : {}),
+      id: this.serverId(s),
+      name: s.name,
+      type: SERVER_TYPE,
+    };
+  }
+
+  private async server(req: ArmRequest, sub: string, rg: string, name: string): Promise<ArmResponse> {
+    const apiVersion = req.query.get('api-version')!;
+    switch (req.method) {
+      case 'GET': {
+        this.getRg(sub, rg);
+        const s = this.findServer(sub, rg, name);
+        if (!s) throw this.serverNotFound(name);
+        return { status: 200, body: this.serverJson(s, req) };
+      }
+      case 'PUT':
+        return this.putServer(req, sub, rg, name, apiVersion);
+      case 'PATCH': {
+        this.getRg(sub, rg);
+        const s = this.findServer(sub, rg, name);
+        if (!s) throw this.serverNotFound(name);
+        const body = this.objectBody(req);
+        this.assertServerWritable(s);
+        const { model, password } = applyServerRequest(s.model, body, s.model);
+        const tags = body.tags !== undefined ? tagsOf(body.tags) : s.tags;
+        return this.updateServer(req, s, model, password, tags, apiVersion);
+      }
+      case 'DELETE':
+        return this.deleteServer(req, sub, rg, name, apiVersion);
+      default:
+        throw this.methodNotAllowed(req.method);
+    }
+  }
+
+  private async putServer(req: ArmRequest, sub: string, rg: string, name: string, apiVersion: string): Promise<ArmResponse> {
+    const group = this.getRg(sub, rg);
+    if (group.state === 'Deleting') {
+      throw new ApiError(409, 'ResourceGroupBeingDeleted', `The resource group '${group.name}' is in deprovisioning state and cannot perform this operation.`);
+    }
+    validateServerName(name);
+    const body = this.objectBody(req);
+    if (body.location === undefined || body.location === null || body.location === '') {
+      throw new ApiError(400, 'LocationRequired', 'The location property is required for this definition.');
+    }
+    const loc = normalizeLocation(body.location);
+    if (!loc) throw locationNotAvailable(String(body.location), SERVER_TYPE);
+    const tags = tagsOf(body.tags);
+    const any = this.servers.get(name.toLowerCase());
+    if (any && any !== this.findServer(sub, rg, name)) {
+      throw new ApiError(409, 'ServerNameAlreadyExists', 'Specified server name is already used.');
+    }
+    const existing = any;
+    if (existing) {
+      if (existing.location.short !== loc.short) {
+        throw new ApiError(400, 'InvalidResourceLocation',
+          `The resource '${name}' already exists in location '${existing.location.short}' in resource group '${existing.rg}'. A resource with the same name cannot be created in location '${loc.short}'. Please select a new resource name.`);
+      }
+      this.assertServerWritable(existing);
+      const { model, password } = applyServerRequest(existing.model, body, existing.model);
+      return this.updateServer(req, existing, model, password, tags, apiVersion, loc.short);
+    }
+    const { model, password } = applyServerRequest(defaultServerModel(), body, undefined);
+    return this.createServer(req, { sub, rg: group.name, name, loc, tags, model, password: password!, apiVersion });
+  }
+
+  private allocateIndex(): number {
+    let n = 1;
+    while (this.usedIndexes.has(n) || this.foreignIndexes.has(n)) n++;
+    this.usedIndexes.add(n);
+    return n;
+  }
+
+  private createServer(req: ArmRequest, p: {
+    sub: string;
+    rg: string;
+    name: string;
+    loc: { short: string; display: string };
+    tags?: Record<string, string>;
+    model: ServerModel;
+    password: string;
+    apiVersion: string;
+  }): ArmResponse {
+    const s: ServerRecord = {
+      sub: p.sub,
+      rg: p.rg,
+      name: p.name,
+      location: p.loc,
+      tags: p.tags,
+      model: p.model,
+      state: 'Provisioning',
+      haState: p.model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'CreatingStandby',
+      index: this.allocateIndex(),
+      address: '',
+      databases: new Map(),
+      firewallRules: new Map(),
+      configs: new Map(),
+      systemData: this.systemData(req.appId),
+      childOps: new Set(),
+    };
+    this.servers.set(p.name, s);
+    this.o.stats.serverCreated(p.name);
+    this.o.stats.write(this.serverId(s), req.method);
+    const remove = async () => {
+      await s.pg?.destroy().catch(() => undefined);
+      s.pg = undefined;
+      if (this.servers.get(s.name) === s) this.servers.delete(s.name);
+      this.usedIndexes.delete(s.index);
+    };
+    const op = this.startOp(req, {
+      name: 'UpsertServerManagementOperationV2',
+      sub: p.sub,
+      location: p.loc.short,
+      resourceId: this.serverId(s),
+      kind: 'upsert',
+      apiVersion: p.apiVersion,
+      work: async () => {
+        await this.provision(s, p.password);
+        s.state = 'Ready';
+        s.haState = s.model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+      },
+      rollback: remove,
+    });
+    s.current = op;
+    void op.done.then(() => {
+      if (op.status === 'Succeeded' && s.state === 'Provisioning') s.state = 'Ready';
+    });
+    return this.accepted(op);
+  }
+
+  /** Makes the PostgreSQL instance of a new server. */
+  private async provision(s: ServerRecord, password: string): Promise<void> {
+    let address = addressFor(this.o.serverAddressBase, s.index);
+    // Another emulator (or anything else) may listen on this address: take the next free index.
+    for (let tries = 0; !(await addressFree(address, PG_PORT)); tries++) {
+      if (tries > 250) throw new Error(`no free loopback address for PostgreSQL from ${this.o.serverAddressBase}`);
+      this.foreignIndexes.add(s.index);
+      this.usedIndexes.delete(s.index);
+      s.index = this.allocateIndex();
+      address = addressFor(this.o.serverAddressBase, s.index);
+    }
+    s.address = address;
+    const cert = await issueServerCertificate(this.o.ca, address, [address], [`${s.name}.postgres.database.azure.com`, 'localhost']);
+    const settings: Record<string, string> = {};
+    const { mem, cores } = this.memOf(s);
+    for (const spec of CONFIG_SPECS) {
+      if (!spec.apply) continue;
+      let v = defaultOf(spec, mem, cores);
+      if (spec.name === 'max_connections') v = String(Math.min(Number(v), 1000));
+      settings[spec.name] = `'${v.replace(/'/g, "''")}'`;
+    }
+    if (this.stopped) throw new Error('emulator stopped');
+    const pg = new PgInstance({
+      binDir: this.o.postgresBinDir,
+      dir: join(this.o.dataDir, 'servers', String(s.index)),
+      address,
+      port: PG_PORT,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      caPem: this.o.ca.certPem,
+      runAs: this.o.runAs,
+      settings,
+    });
+    s.pg = pg;
+    await pg.init();
+    if (this.stopped) throw new Error('emulator stopped');
+    await pg.start();
+    await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
+  }
+
+  private updateServer(req: ArmRequest, s: ServerRecord, model: ServerModel, password: string | undefined,
+    tags: Record<string, string> | undefined, apiVersion: string, location = s.location.short): ArmResponse {
+    const before = s.model;
+    const beforeHa = s.haState;
+    this.o.stats.write(this.serverId(s), req.method);
+    s.state = 'Updating';
+    const haChange = before.highAvailability.mode !== model.highAvailability.mode;
+    if (haChange) s.haState = model.highAvailability.mode === 'Disabled' ? 'RemovingStandby' : 'CreatingStandby';
+    const op = this.startOp(req, {
+      name: 'UpsertServerManagementOperationV2',
+      sub: s.sub,
+      location,
+      resourceId: this.serverId(s),
+      kind: 'upsert',
+      apiVersion,
+      work: async () => {
+        const pg = s.pg!;
+        if (password !== undefined && model.administratorLogin) await pg.setPassword(model.administratorLogin, password);
+        if (before.sku.name !== model.sku.name) {
+          // Scaling compute restarts the server; defaults that depend on memory follow the new SKU.
+          const info = SKUS.get(model.sku.name.toLowerCase())!;
+          for (const spec of CONFIG_SPECS) {
+            if (!spec.apply || typeof spec.defaultValue !== 'function' || s.configs.has(spec.name)) continue;
+            let v = defaultOf(spec, info.memGiB, info.vCores);
+            if (spec.name === 'max_connections') v = String(Math.min(Number(v), 1000));
+            await pg.sql(`ALTER SYSTEM SET ${spec.name} = '${v}'`);
+          }
+          await pg.restart();
+          for (const c of s.configs.values()) c.pendingRestart = false;
+        }
+        s.model = model;
+        s.tags = tags;
+        s.systemData = this.systemData(req.appId, s.systemData);
+        s.haState = model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+        s.state = 'Ready';
+      },
+      rollback: () => {
+        s.model = before;
+        s.haState = beforeHa;
+        s.state = 'Ready';
+      },
+    });
+    s.current = op;
+    return this.accepted(op);
+  }
+
+  private async dropServer(s: ServerRecord): Promise<void> {
+    await s.pg?.destroy();
+    s.pg = undefined;
+    if (this.servers.get(s.name) === s) this.servers.delete(s.name);
+    this.usedIndexes.delete(s.index);
+  }
+
+  private deleteServer(req: ArmRequest, sub: string, rg: string, name: string, apiVersion: string): ArmResponse {
+    this.getRg(sub, rg);
+    const s = this.findServer(sub, rg, name);
+    if (!s) return { status: 204 };
+    if (s.state === 'Dropping' && s.current) {
+      // A second DELETE while dropping: a new operation that ends with the first.
+      const first = s.current;
+      const op = this.startOp(req, {
+        name: 'DropServerManagementOperation',
+        sub,
+        location: s.location.display,
+        resourceId: this.serverId(s),
+        kind: 'delete',
+        apiVersion,
+        delayMs: 0,
+        work: async () => first.done,
+        rollback: () => undefined,
+      });
+      return this.accepted(op);
+    }
+    if (s.state !== 'Ready' && s.state !== 'Stopped') {
+      throw new ApiError(409, 'ServerBusy', `Server '${s.name}' is busy with another operation (state '${s.state}'). Please try your operation later.`);
+    }
+    const prev = s.state;
+    s.state = 'Dropping';
+    this.o.stats.write(this.serverId(s), req.method);
+    const op = this.startOp(req, {
+      name: 'DropServerManagementOperation',
+      sub,
+      location: s.location.display,
+      resourceId: this.serverId(s),
+      kind: 'delete',
+      apiVersion,
+      work: async () => this.dropServer(s),
+      rollback: () => {
+        s.state = prev;
+      },
+    });
+    s.current = op;
+    return this.accepted(op);
+  }
+
+  private serverAction(req: ArmRequest, sub: string, rg: string, name: string, action: 'restart' | 'start' | 'stop'): ArmResponse {
+    this.getRg(sub, rg);
+    const s = this.findServer(sub, rg, name);
+    if (!s) throw this.serverNotFound(name);
+    if (action === 'start') {
+      if (s.state !== 'Stopped') {
+        throw new ApiError(409, 'ServerNotStopped', `Server '${s.name}' cannot be started because it is not stopped (state '${s.state}').`);
+      }
+    } else {
+      this.assertServerWritable(s);
+    }
+    if (action === 'restart' && req.body !== undefined && !isObj(req.body)) throw invalidParameter('parameters');
+    const prev = s.state;
+    s.state = action === 'restart' ? 'Restarting' : action === 'start' ? 'Starting' : 'Stopping';
+    this.o.stats.write(this.serverId(s), `POST ${action}`);
+    const names = { restart: 'RestartServerManagementOperation', start: 'StartServerManagementOperation', stop: 'StopServerManagementOperation' };
+    const op = this.startOp(req, {
+      name: names[action],
+      sub,
+      location: s.location.short,
+      resourceId: this.serverId(s),
+      kind: 'action',
+      apiVersion: req.query.get('api-version')!,
+      work: async () => {
+        if (action === 'stop') {
+          await s.pg!.stop();
+          s.state = 'Stopped';
+        } else {
+          if (action === 'restart') await s.pg!.restart();
+          else await s.pg!.start();
+          for (const c of s.configs.values()) c.pendingRestart = false;
+          s.state = 'Ready';
+        }
+      },
+      rollback: () => {
+        s.state = prev;
+      },
+    });
+    s.current = op;
+    return this.accepted(op);
+  }
+
+  private checkName(req: ArmRequest): ArmResponse {
+    const body = this.objectBody(req);
+    const name = typeof body.name === 'string' ? body.name : '';
+    try {
+      validateServerName(name);
+    } catch (e) {
+      return { status: 200, body: { name, type: SERVER_TYPE, nameAvailable: false, reason: 'Invalid', message: (e as Error).message } };
+    }
+    if (this.servers.has(name)) {
+      return { status: 200, body: { name, type: SERVER_TYPE, nameAvailable: false, reason: 'AlreadyExists', message: 'Specified server name is already used.' } };
+    }
+    return { status: 200, body: { name, type: SERVER_TYPE, nameAvailable: true, message: '' } };
+  }
+
+  /** A child operation: tracked on the server (so it cannot be dropped underneath). */
+  private childOp(req: ArmRequest, s: ServerRecord, p: Parameters<Arm['startOp']>[1]): ArmResponse {
+    this.o.stats.write(p.resourceId, req.method);
+    const op = this.startOp(req, p);
+    s.childOps.add(op);
+    void op.done.finally(() => s.childOps.delete(op));
+    return this.accepted(op);
+  }
+
+  // ---------------------------------------------------------------- databases
+
+  private databaseJson(s: ServerRecord, name: string, req: Pick<ArmRequest, 'query'>): Record<string, unknown> {
+    const id = `${this.serverId(s)}/databases/${name}`;
+    const type = `${SERVER_TYPE}/databases`;
+    const old = req.query.get('api-version') === '2021-06-01';
+    const sys = SYSTEM_DATABASES.slice(0, 3).find((d) => d === name);
+    if (sys) {
+      return { properties: { charset: 'UTF8', collation: 'en_US.utf8' }, ...(old ? {} : { systemData: s.systemData }), id, name: sys, type };
+    }
+    const d = s.databases.get(name);
+    if (!d) throw new ApiError(404, 'ResourceNotFound', `The requested resource of type '${type}' with name '${name}' was not found.`);
+    return { properties: { charset: d.charset, collation: d.collation }, ...(old ? {} : { systemData: d.systemData }), id, name: d.name, type };
+  }
+
+  private databases(req: ArmRequest, sub: string, rg: string, serverName: string, name: string | undefined): ArmResponse {
+    const write = req.method === 'PUT' || req.method === 'PATCH';
+    const s = this.parentServer(sub, rg, serverName, write);
+    const apiVersion = req.query.get('api-version')!;
+    if (name === undefined) {
+      if (req.method !== 'GET') throw this.methodNotAllowed(req.method);
+      const names = [...SYSTEM_DATABASES.slice(0, 3), ...[...s.databases.keys()].sort()];
+      return { status: 200, body: { value: names.map((n) => this.databaseJson(s, n, req)) } };
+    }
+    const resourceId = `${this.serverId(s)}/databases/${name}`;
+    switch (req.method) {
+      case 'GET':
+        return { status: 200, body: this.databaseJson(s, name, req) };
+      case 'PUT': {
+        validateDatabaseName(name);
+        if (['template0', 'template1'].includes(name)) {
+          throw new ApiError(400, 'InvalidDatabaseName', `The database name '${name}' is reserved.`);
+        }
+        const body = this.objectBody(req);
+        const props = isObj(body.properties) ? body.properties : {};
+        const charset = props.charset === undefined || props.charset === null ? 'UTF8' : enumValue('charset', String(props.charset).replace(/^utf-8$/i, 'UTF8'), CHARSETS);
+        const collation = props.collation === undefined || props.collation === null ? 'en_US.utf8' : String(props.collation);
+        if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(collation)) throw invalidParameter('collation');
+        this.assertServerWritable(s);
+        const isSystem = SYSTEM_DATABASES.includes(name);
+        const owner = s.model.administratorLogin ?? SUPERUSER;
+        return this.childOp(req, s, {
+          name: 'UpsertServerDatabaseManagementOperation',
+          sub,
+          location: s.location.short,
+          resourceId,
+          kind: 'upsert',
+          apiVersion,
+          work: async () => {
+            if (isSystem || s.databases.has(name)) return;
+            await s.pg!.createDatabase(name, owner, charset, collation);
+            s.databases.set(name, { name, charset, collation, systemData: this.systemData(req.appId) });
+          },
+          rollback: () => undefined,
+        });
+      }
+      case 'DELETE': {
+        if (SYSTEM_DATABASES.includes(name)) {
+          throw new ApiError(400, 'CannotDropSystemDatabase', `The database '${name}' is a system database and cannot be dropped.`);
+        }
+        if (!s.databases.has(name)) return { status: 204 };
+        this.assertServerWritable(s);
+        return this.childOp(req, s, {
+          name: 'DropServerDatabaseManagementOperation',
+          sub,
+          location: s.location.short,
+          resourceId,
+          kind: 'delete',
+          apiVersion,
+          work: async () => {
+            await s.pg!.dropDatabase(name);
+            s.databases.delete(name);
+          },
+          rollback: () => undefined,
+        });
+      }
+      default:
+        throw this.methodNotAllowed(req.method);
+    }
+  }
+
+  // ---------------------------------------------------------------- firewall rules
+
+  private firewallJson(s: ServerRecord, name: string, req: Pick<ArmRequest, 'query'>): Record<string, unknown> {
+    const type = `${SERVER_TYPE}/firewallRules`;
+    const r = s.firewallRules.get(name);
+    if (!r) throw new ApiError(404, 'ResourceNotFound', `The requested resource of type '${type}' with name '${name}' was not found.`);
+    const old = req.query.get('api-version') === '2021-06-01';
+    return {
+      properties: { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress },
+      ...(old ? {} : { systemData: r.systemData }),
+      id: `${this.serverId(s)}/firewallRules/${r.name}`,
+      name: r.name,
+      type,
+    };
+  }
+
+  private firewallRules(req: ArmRequest, sub: string, rg: string, serverName: string, name: string | undefined): ArmResponse {
+    const write = req.method === 'PUT' || req.method === 'PATCH';
+    const s = this.parentServer(sub, rg, serverName, write);
+    const apiVersion = req.query.get('api-version')!;
+    if (name === undefined) {
+      if (req.method !== 'GET') throw this.methodNotAllowed(req.method);
+      return { status: 200, body: { value: [...s.firewallRules.keys()].sort().map((n) => this.firewallJson(s, n, req)) } };
+    }
+    const resourceId = `${this.serverId(s)}/firewallRules/${name}`;
+    switch (req.method) {
+      case 'GET':
+        return { status: 200, body: this.firewallJson(s, name, req) };
+      case 'PUT': {
+        validateFirewallRuleName(name);
+        const body = this.objectBody(req);
+        const rule = validateFirewallRule(isObj(body.properties) ? body.properties : {});
+        if (!s.firewallRules.has(name) && s.firewallRules.size >= 128) {
+          throw new ApiError(400, 'FirewallRuleLimitExceeded', 'A server can have at most 128 firewall rules.');
+        }
+        this.assertServerWritable(s);
+        return this.childOp(req, s, {
+          name: 'UpsertServerFirewallRulesManagementOperation',
+          sub,
+          location: s.location.short,
+          resourceId,
+          kind: 'upsert',
+          apiVersion,
+          work: async () => {
+            const prev = s.firewallRules.get(name);
+            s.firewallRules.set(name, { name, ...rule, systemData: this.systemData(req.appId, prev?.systemData) });
+          },
+          rollback: () => undefined,
+        });
+      }
+      case 'DELETE': {
+        if (!s.firewallRules.has(name)) return { status: 204 };
+        this.assertServerWritable(s);
+        return this.childOp(req, s, {
+          name: 'DropServerFirewallRulesManagementOperation',
+          sub,
+          location: s.location.short,
+          resourceId,
+          kind: 'delete',
+          apiVersion,
+          work: async () => {
+            s.firewallRules.delete(name);
+          },
+          rollback: () => undefined,
+        });
+      }
+      default:
+        throw this.methodNotAllowed(req.method);
+    }
+  }
+
+  // ---------------------------------------------------------------- configurations
+
+  private configJson(s: ServerRecord, spec: ConfigSpec, req: Pick<ArmRequest, 'query'>): Record<string, unknown> {
+    const { mem, cores } = this.memOf(s);
+    const def = defaultOf(spec, mem, cores);
+    const cur = s.configs.get(spec.name);
+    const old = req.query.get('api-version') === '2021-06-01';
+    const properties: Record<string, unknown> = {
+      value: cur?.value ?? def,
+      description: spec.description,
+      defaultValue: def,
+      dataType: spec.dataType,
+      allowedValues: spec.allowedValues,
+      source: cur?.source ?? 'system-default',
+      isDynamicConfig: spec.isDynamicConfig,
+      isReadOnly: !!spec.isReadOnly,
+      isConfigPendingRestart: !!cur?.pendingRestart,
+      ...(spec.unit && !old ? { unit: spec.unit } : {}),
+      ...(spec.documentationLink ? { documentationLink: spec.documentationLink } : {}),
+    };
+    return {
+      properties,
+      ...(old ? {} : { systemData: s.systemData }),
+      id: `${this.serverId(s)}/configurations/${spec.name}`,
+      name: spec.name,
+      type: `${SERVER_TYPE}/configurations`,
+    };
+  }
+
+  private configurations(req: ArmRequest, sub: string, rg: string, serverName: string, name: string | undefined): ArmResponse {
+    const write = req.method === 'PUT' || req.method === 'PATCH';
+    const s = this.parentServer(sub, rg, serverName, write);
+    const apiVersion = req.query.get('api-version')!;
+    if (name === undefined) {
+      if (req.method !== 'GET') throw this.methodNotAllowed(req.method);
+      return { status: 200, body: { value: CONFIG_SPECS.map((c) => this.configJson(s, c, req)) } };
+    }
+    const spec = configSpec(name);
+    switch (req.method) {
+      case 'GET':
+        if (!spec) {
+          throw new ApiError(404, 'ResourceNotFound', `The requested resource of type '${SERVER_TYPE}/configurations' with name '${name}' was not found.`);
+        }
+        return { status: 200, body: this.configJson(s, spec, req) };
+      case 'PUT':
+      case 'PATCH': {
+        if (!spec) throw new ApiError(400, 'ConfigurationNotExists', `The configuration '${name}' does not exist for server '${s.name}'.`);
+        if (spec.isReadOnly) throw new ApiError(400, 'ConfigurationIsReadOnly', `The configuration '${spec.name}' is read-only and cannot be changed.`);
+        const body = this.objectBody(req);
+        const props = isObj(body.properties) ? body.properties : {};
+        const source = typeof props.source === 'string' ? props.source : 'user-override';
+        let value: string | undefined;
+        if (props.value === undefined || props.value === null) {
+          if (source.toLowerCase() !== 'system-default') throw invalidParameter('value');
+        } else {
+          value = validateConfigValue(spec, String(props.value));
+        }
+        this.assertServerWritable(s);
+        return this.childOp(req, s, {
+          name: 'UpdateConfigurationManagementOperation',
+          sub,
+          location: s.location.short,
+          resourceId: `${this.serverId(s)}/configurations/${spec.name}`,
+          kind: 'upsert',
+          apiVersion,
+          work: async () => {
+            const pg = s.pg!;
+            if (spec.name === 'require_secure_transport') {
+              const on = (value ?? 'on').toLowerCase();
+              await pg.writeHba(on === 'on' || on === 'true');
+              await pg.reload();
+            } else if (spec.apply) {
+              await pg.alterSystem(spec.name, value);
+            }
+            if (value === undefined) s.configs.delete(spec.name);
+            else s.configs.set(spec.name, { value, source: 'user-override', pendingRestart: !spec.isDynamicConfig });
+          },
+          rollback: () => undefined,
+        });
+      }
+      default:
+        throw this.methodNotAllowed(req.method);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Removes every server (stopping its PostgreSQL) and resource group, and forgets operations. */
+  async reset(): Promise<void> {
+    const all = [...this.servers.values()];
+    await Promise.all([...all.map((s) => s.current?.done), ...[...this.rgOps.values()].map((o) => o.done)].filter(Boolean));
+    await Promise.all([...this.servers.values()].map((s) => this.dropServer(s).catch(() => undefined)));
+    this.resourceGroups.clear();
+    this.operations.clear();
+    this.rgOps.clear();
+    this.usedIndexes.clear();
+    this.foreignIndexes.clear();
+  }
+
+  /** Stops every PostgreSQL; operations in flight are abandoned. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.servers.values()].map((s) => s.pg?.stop().catch(() => undefined)));
+  }
+
+  /** Synchronous last resort at process exit. */
+  killAll(): void {
+    for (const s of this.servers.values()) s.pg?.killNow();
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      subscriptions: this.o.subscriptions,
+      resourceGroups: [...this.resourceGroups.values()].map((g) => this.rgJson(g)),
+      servers: [...this.servers.values()].map((s) => ({
+        ...this.serverJson(s, { query: new URLSearchParams({ 'api-version': '2025-08-01' }) }),
+        emulator: {
+          address: s.address,
+          port: PG_PORT,
+          postgresRunning: !!s.pg?.running,
+          postgresPid: s.pg?.pid,
+          dataDir: s.pg?.dataDir,
+          logFile: s.pg?.logPath,
+          databases: [...s.databases.values()].map((d) => ({ name: d.name, charset: d.charset, collation: d.collation })),
+          firewallRules: [...s.firewallRules.values()].map((r) => ({ name: r.name, startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress })),
+          configurations: Object.fromEntries([...s.configs.entries()].map(([k, v]) => [k, v])),
+          operationInProgress: s.current?.status === 'InProgress' ? s.current.name : undefined,
+        },
+      })),
+      operations: [...this.operations.values()].map((op) => ({
+        id: op.id,
+        name: op.name,
+        resourceId: op.resourceId,
+        status: op.status,
+        startTime: op.startTime.toISOString(),
+        endTime: op.endTime?.toISOString(),
+        error: op.error ? { code: op.error.code, message: op.error.message } : undefined,
+      })),
+    };
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * Azure Resource Manager emulator for Azure Database for PostgreSQL flexible servers (api-version 2025-08-01; also
+ * 2024-08-01 and 2021-06-01), with an Entra ID token service and real PostgreSQL 15 instances behind the servers.
+ * See docs/testing-emulator.md.
+ *
+ *   const emu = await startEmulator({ provisioningDelayMs: 200 });
+ *   const credential = new ClientSecretCredential(emu.tenantId, emu.clientId, emu.clientSecret,
+ *     { authorityHost: emu.authorityHost, disableInstanceDiscovery: true });
+ *   const client = new PostgreSQLManagementFlexibleServerClient(credential, emu.subscriptionId, { endpoint: emu.armEndpoint });
+ *   ...
+ *   await emu.stop();
+ *
+ * The process must trust emu.caCertPem: NODE_EXTRA_CA_CERTS=emu.caCertPath for a child process, or
+ * trustEmulatorCa(emu) in this one.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, Server } from 'node:https';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tls from 'node:tls';
+import { Arm } from './arm';
+import { EmulatorClient, EntraService } from './entra';
+import { FaultOptions, Faults } from './faults';
+import { issueServerCertificate, loadOrCreateCa } from './pki';
+import { resolveRunAs } from './postgres';
+import { createHandler, EmulatorAdmin } from './server';
+import { RequestStats } from './stats';
+import { Throttler, ThrottlingOptions } from './throttle';
+
+export type { EmulatorAdmin } from './server';
+export type { FaultOptions, FaultRule, FaultKind } from './faults';
+export type { ThrottlingOptions, BucketSpec } from './throttle';
+export type { RequestCounts, RequestLogEntry } from './stats';
+export type { EmulatorClient } from './entra';
+export { CONFIG_SPECS } from './configurations';
+
+export interface EmulatorOptions {
+  /** Address to listen on (default 127.0.0.1; loopback only is the intended use). */
+  host?: string;
+  /** Port (default 0: a free port). */
+  port?: number;
+  /**
+   * Where the CA, the identities and the PostgreSQL data go. Default: a temporary directory removed by stop().
+   * A given directory is kept (and its CA and identities reused on the next start); server data in it is removed
+   * by stop().
+   */
+  dataDir?: string;
+  /** Subscription ids (default: one random id, or the one saved in dataDir). */
+  subscriptions?: string[];
+  /** Tenant id (default: random, or saved in dataDir). */
+  tenantId?: string;
+  /** Applications of the tenant (default: one with a random id and secret, or saved in dataDir). */
+  clients?: EmulatorClient[];
+  /** Minimum duration of each long-running operation, in ms (default 2000). */
+  provisioningDelayMs?: number;
+  /** Retry-After of long-running operations, in seconds (default 1). */
+  operationPollIntervalSeconds?: number;
+  /** ARM throttling: token buckets per subscription and principal (default: ARM's); false turns it off. */
+  throttling?: false | ThrottlingOptions;
+  /** Faults injected from the start (change them at runtime with admin.setFaults). */
+  faults?: FaultOptions;
+  /** PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin). */
+  postgresBinDir?: string;
+  /** Server N listens on this address + N, port 5432 (default 127.0.10.0: 127.0.10.1, 127.0.10.2, ...). */
+  serverAddressBase?: string;
+  /** Log lines (default: none). Never receives passwords or tokens. */
+  logger?: (line: string) => void;
+}
+
+export interface Emulator {
+  /** https://127.0.0.1:PORT: the ARM endpoint (AZURE_RESOURCE_MANAGER_ENDPOINT, the SDK's `endpoint`). */
+  armEndpoint: string;
+  /** The same origin: the Entra authority host (AZURE_AUTHORITY_HOST, the credential's `authorityHost`). */
+  authorityHost: string;
+  tenantId: string;
+  /** The first subscription. */
+  subscriptionId: string;
+  subscriptions: string[];
+  /** The first client (application) and its secret. */
+  clientId: string;
+  clientSecret: string;
+  /** PEM of the CA that signed the HTTPS and PostgreSQL certificates. */
+  caCertPem: string;
+  caCertPath: string;
+  dataDir: string;
+  admin: EmulatorAdmin;
+  /** Stops every PostgreSQL and the HTTPS server; removes server data (and a temporary dataDir). */
+  stop(): Promise<void>;
+}
+
+interface SavedIdentity {
+  tenantId: string;
+  subscriptions: string[];
+  clients: EmulatorClient[];
+}
+
+const running = new Set<Arm>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const arm of running) arm.killAll();
+  });
+}
+
+/**
+ * Makes this process trust the emulator CA for TLS clients that do not pass `ca` themselves (the Azure SDK, MSAL,
+ * fetch): the in-process equivalent of NODE_EXTRA_CA_CERTS.
+ */
+export function trustEmulatorCa(emu: Pick<Emulator, 'caCertPem'>): void {
+  const current = tls.getCACertificates('default');
+  if (!current.includes(emu.caCertPem)) tls.setDefaultCACertificates([...current, emu.caCertPem]);
+}
+
+/** The environment for a process that should use the emulator (the reconciler, the az CLI-free SDK samples). */
+export function emulatorEnv(emu: Emulator): Record<string, string> {
+  return {
+    AZURE_RESOURCE_MANAGER_ENDPOINT: emu.armEndpoint,
+    AZURE_AUTHORITY_HOST: emu.authorityHost,
+    AZURE_TENANT_ID: emu.tenantId,
+    AZURE_CLIENT_ID: emu.clientId,
+    AZURE_CLIENT_SECRET: emu.clientSecret,
+    AZURE_SUBSCRIPTION_ID: emu.subscriptionId,
+    NODE_EXTRA_CA_CERTS: emu.caCertPath,
+  };
+}
+
+/** A detached shell that stops the PostgreSQL instances if this process dies without cleaning up (SIGKILL). */
+function startWatchdog(dataDir: string, removeDir: boolean): ChildProcess | undefined {
+  const script = [
+    'while kill -0 "$1" 2>/dev/null; do sleep 1; done',
+    'for f in "$2"/servers/*/data/postmaster.pid; do [ -f "$f" ] && kill -QUIT "$(head -n 1 "$f")" 2>/dev/null; done',
+    'sleep 2',
+    '[ "$3" = 1 ] && rm -rf "$2"',
+    'exit 0',
+  ].join('\n');
+  try {
+    const child = spawn('sh', ['-c', script, 'emulator-watchdog', String(process.pid), dataDir, removeDir ? '1' : '0'], {
+      detached: true, stdio: 'ignore',
+    });
+    child.on('error', () => undefined);
+    child.unref();
+    return child;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const log = opts.logger ?? (() => undefined);
+  const tempDir = !opts.dataDir;
+  const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'cdk8s-azure-emulator-'));
+  await mkdir(dataDir, { recursive: true });
+  const runAs = await resolveRunAs();
+  // PostgreSQL runs as another user: it must be able to reach its data directory.
+  await chmod(dataDir, 0o755);
+  const serversDir = join(dataDir, 'servers');
+  await rm(serversDir, { recursive: true, force: true });
+  await mkdir(serversDir, { recursive: true });
+  await chmod(serversDir, 0o755);
+
+  const postgresBinDir = opts.postgresBinDir ?? '/usr/lib/postgresql/15/bin';
+  if (!existsSync(join(postgresBinDir, 'initdb')) || !existsSync(join(postgresBinDir, 'postgres'))) {
+    throw new Error(`PostgreSQL binaries not found in ${postgresBinDir} (install postgresql-15, or set postgresBinDir)`);
+  }
+
+  // Identities: given, else saved in a kept dataDir, else new.
+  const identityPath = join(dataDir, 'identity.json');
+  let saved: SavedIdentity | undefined;
+  if (!tempDir && existsSync(identityPath)) {
+    try {
+      saved = JSON.parse(await readFile(identityPath, 'utf8')) as SavedIdentity;
+    } catch {
+      saved = undefined;
+    }
+  }
+  const tenantId = opts.tenantId ?? saved?.tenantId ?? randomUUID();
+  const subscriptions = opts.subscriptions?.length ? opts.subscriptions : saved?.subscriptions?.length ? saved.subscriptions : [randomUUID()];
+  const clients = opts.clients?.length ? opts.clients : saved?.clients?.length ? saved.clients : [{ clientId: randomUUID(), clientSecret: randomBytes(30).toString('base64url') }];
+  if (!tempDir) {
+    await writeFile(identityPath, JSON.stringify({ tenantId, subscriptions, clients }, null, 2), { mode: 0o600 });
+    await chmod(identityPath, 0o600);
+  }
+  const defaultClient = clients[0];
+
+  const ca = await loadOrCreateCa(join(dataDir, 'pki'));
+  const host = opts.host ?? '127.0.0.1';
+  const ips = ['127.0.0.1', ...(/^\d+\.\d+\.\d+\.\d+$/.test(host) && host !== '127.0.0.1' && host !== '0.0.0.0' ? [host] : [])];
+  const leaf = await issueServerCertificate(ca, 'cdk8s-azure ARM emulator', ips, ['localhost', ...(/[a-z]/i.test(host) && host !== 'localhost' ? [host] : [])]);
+
+  let baseUrl = '';
+  const base = () => baseUrl;
+  const stats = new RequestStats();
+  const faults = new Faults(opts.faults);
+  const throttler = new Throttler(opts.throttling);
+  const entra = new EntraService(tenantId, clients, base);
+  const arm = new Arm({
+    subscriptions,
+    tenantId,
+    provisioningDelayMs: opts.provisioningDelayMs ?? 2000,
+    operationPollIntervalSeconds: opts.operationPollIntervalSeconds ?? 1,
+    postgresBinDir,
+    serverAddressBase: opts.serverAddressBase ?? '127.0.10.0',
+    dataDir,
+    runAs,
+    ca,
+    baseUrl: base,
+    faults,
+    stats,
+    log,
+  });
+
+  const admin: EmulatorAdmin = {
+    resources: () => arm.describe(),
+    requests: () => stats.snapshot(),
+    resetRequests: () => stats.reset(),
+    faults: () => faults.describe(),
+    setFaults: (f) => faults.set(f),
+    addFault: (r) => faults.add(r),
+    clearFaults: () => faults.clear(),
+    throttling: () => throttler.describe(),
+    setThrottling: (t) => throttler.configure(t),
+    reset: async () => {
+      await arm.reset();
+      stats.reset();
+      throttler.reset();
+      faults.set(opts.faults);
+    },
+    issueToken: (o = {}) => entra.issueToken(o.clientId ?? defaultClient.clientId, o.resource ?? baseUrl, o.lifetimeSeconds ?? 3600).token,
+    addClient: (c) => {
+      if (!c || typeof c.clientId !== 'string') throw new Error('clientId is required');
+      entra.addClient(c);
+    },
+  };
+
+  const server: Server = createServer({ cert: leaf.certPem, key: leaf.keyPem, ca: ca.certPem, minVersion: 'TLSv1.2' }, createHandler({
+    arm,
+    entra,
+    faults,
+    throttler,
+    stats,
+    baseUrl: base,
+    log,
+    admin,
+    info: () => ({
+      armEndpoint: baseUrl,
+      authorityHost: baseUrl,
+      tenantId,
+      subscriptions,
+      clientIds: entra.listClients().map((c) => c.clientId),
+      caCertPath: ca.certPath,
+      dataDir,
+      provisioningDelayMs: opts.provisioningDelayMs ?? 2000,
+      operationPollIntervalSeconds: opts.operationPollIntervalSeconds ?? 1,
+      throttling: throttler.describe(),
+      faults: faults.describe(),
+    }),
+  }));
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', rej);
+      res();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  baseUrl = `https://${urlHost}:${port}`;
+  log(`ARM emulator listening on ${baseUrl} (data in ${dataDir})`);
+
+  running.add(arm);
+  installExitHook();
+  const watchdog = startWatchdog(dataDir, tempDir);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeAllConnections();
+      });
+      await arm.stop();
+      running.delete(arm);
+      if (watchdog?.pid) {
+        try {
+          process.kill(watchdog.pid);
+        } catch {
+          // already gone
+        }
+      }
+      if (tempDir) await rm(dataDir, { recursive: true, force: true });
+      else await rm(serversDir, { recursive: true, force: true });
+      log('ARM emulator stopped');
+    })();
+    return stopped;
+  };
+
+  return {
+    armEndpoint: baseUrl,
+    authorityHost: baseUrl,
+    tenantId,
+    subscriptionId: subscriptions[0],
+    subscriptions,
+    clientId: defaultClient.clientId,
+    clientSecret: defaultClient.clientSecret ?? '',
+    caCertPem: ca.certPem,
+    caCertPath: ca.certPath,
+    dataDir,
+    admin,
+    stop,
+  };
+}
