@@ -328,7 +328,7 @@ export function declaredSecrets(scope: IConstruct): DeclaredSecret[] {
     if (writer) {
       result.push(writer());
     } else if (ApiObject.isApiObject(c) && c.kind === 'Secret' && c.apiVersion === 'v1') {
-      result.push({ namespace: c.metadata.namespace, name: c.name, owner: c, description: `the Secret object at '${c.node.path}'` });
+      result.push({ namespace: c.metadata.namespace, name: c.name, owner: c, description: 'a Secret object' });
     }
   }
   return result;

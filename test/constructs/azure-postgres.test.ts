@@ -1,4 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
+import { crdValidators, newChart, schemaErrors } from './support';
 import {
   AvailabilityZone,
   AzurePostgres,
@@ -10,8 +11,7 @@ import {
   PostgresVersion,
   RolePrivilege,
   StorageSize,
-} from 'cdk8s-azure';
-import { crdValidators, newChart, schemaErrors } from './support';
+} from '../../src';
 
 const SUBNET = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/postgres';
 const DNS_ZONE = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/shop.postgres.database.azure.com';

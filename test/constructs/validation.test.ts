@@ -1,0 +1,444 @@
+/**
+ * One test per validation rule: the mistake must fail synth with a message naming the construct path, the field and
+ * the bad value (as `field = <value as JSON>`), and saying what is allowed or how to fix it.
+ */
+import { App, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-34';
+import { errorOf, newChart, synthApp } from './support';
+import {
+  AvailabilityZone,
+  AzurePostgres,
+  AzurePostgresDatabase,
+  AzurePostgresFirewallRule,
+  AzurePostgresProps,
+  AzurePostgresRole,
+  ComputeSku,
+  ComputeTier,
+  ConnectionSecretKey,
+  DayOfWeek,
+  HighAvailabilityMode,
+  PostgresVersion,
+  Reconciler,
+  ReconcilerProps,
+  RolePrivilege,
+  StorageSize,
+  WebAppWithDb,
+  WebAppWithDbProps,
+} from '../../src';
+
+const SUBNET = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/postgres';
+const DNS_ZONE = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/shop.postgres.database.azure.com';
+const SUBSCRIPTION = '11111111-2222-3333-4444-555555555555';
+
+/** A server at path test/db with valid required props and `props` on top. */
+function server(props: Partial<AzurePostgresProps> = {}, chart: Chart = newChart().chart, id = 'db'): AzurePostgres {
+  return new AzurePostgres(chart, id, { resourceGroup: { name: 'rg' }, location: 'westeurope', ...props });
+}
+
+/** A server with a database "catalog" and a role "catalog_app" on it. */
+function serverWithRole(chart: Chart = newChart().chart) {
+  const db = server({}, chart);
+  const catalog = db.addDatabase('catalog');
+  const role = db.addRole('catalog_app', { database: catalog });
+  return { db, catalog, role };
+}
+
+function webApp(props: Partial<WebAppWithDbProps> = {}) {
+  const { chart } = newChart();
+  const { role } = serverWithRole(chart);
+  return new WebAppWithDb(chart, 'app', { image: 'nginx', role, ...props });
+}
+
+function reconciler(props: Partial<ReconcilerProps> = {}) {
+  const { chart } = newChart();
+  return new Reconciler(chart, 'reconciler', { subscriptionId: SUBSCRIPTION, ...props });
+}
+
+/** Synthesizes the whole app the chart is in, running the whole-app validations as `cdk8s synth` does. */
+function synthAppOf(chart: Chart) {
+  return synthApp(chart.node.root as App);
+}
+
+interface Case {
+  /** What is wrong. */
+  readonly mistake: string;
+  /** Builds the mistake (and synthesizes, for whole-app checks). */
+  readonly act: () => unknown;
+  /** The construct path the message must name. */
+  readonly path: string;
+  readonly field: string;
+  readonly value: unknown;
+  /** For generated values: a pattern the value (as JSON) must match instead of `value`. */
+  readonly valuePattern?: RegExp;
+  /** Part of the explanation: what is allowed, or the fix. */
+  readonly hint: string | RegExp;
+}
+
+const cases: Case[] = [
+  // ---- AzurePostgres properties ----
+  { mistake: 'azureName with uppercase and underscore', act: () => server({ azureName: 'Shop_DB' }), path: 'test/db', field: 'azureName', value: 'Shop_DB', hint: 'lowercase letters, digits and hyphens' },
+  { mistake: 'azureName too short', act: () => server({ azureName: 'db' }), path: 'test/db', field: 'azureName', value: 'db', hint: '3-63 characters' },
+  { mistake: 'azureName ending with a hyphen', act: () => server({ azureName: 'shop-db-' }), path: 'test/db', field: 'azureName', value: 'shop-db-', hint: 'not starting or ending with a hyphen' },
+  { mistake: 'resource group name ending with a period', act: () => server({ resourceGroup: { name: 'rg.' } }), path: 'test/db', field: 'resourceGroup.name', value: 'rg.', hint: 'not ending with a period' },
+  { mistake: 'resource group name too long', act: () => server({ resourceGroup: { name: 'r'.repeat(91) } }), path: 'test/db', field: 'resourceGroup.name', value: 'r'.repeat(91), hint: '1-90 characters' },
+  { mistake: 'location as a display name', act: () => server({ location: 'West Europe' }), path: 'test/db', field: 'location', value: 'West Europe', hint: 'westeurope' },
+  { mistake: 'unsupported version', act: () => server({ version: '12' as PostgresVersion }), path: 'test/db', field: 'version', value: '12', hint: '"13", "14", "15", "16", "17"' },
+  { mistake: 'unknown tier', act: () => server({ sku: ComputeSku.of('Premium' as ComputeTier, 'Standard_B1ms') }), path: 'test/db', field: 'sku.tier', value: 'Premium', hint: '"Burstable", "GeneralPurpose", "MemoryOptimized"' },
+  { mistake: 'SKU name of another tier', act: () => server({ sku: ComputeSku.generalPurpose('Standard_B2s') }), path: 'test/db', field: 'sku.name', value: 'Standard_B2s', hint: 'a GeneralPurpose tier needs a Standard_D* SKU name' },
+  { mistake: 'Burstable with a D SKU', act: () => server({ sku: ComputeSku.burstable('Standard_D2ds_v5') }), path: 'test/db', field: 'sku.name', value: 'Standard_D2ds_v5', hint: 'a Burstable tier needs a Standard_B* SKU name' },
+  { mistake: 'MemoryOptimized with a D SKU', act: () => server({ sku: ComputeSku.memoryOptimized('Standard_D2ds_v5') }), path: 'test/db', field: 'sku.name', value: 'Standard_D2ds_v5', hint: 'Standard_E*' },
+  { mistake: 'SKU name without Standard_', act: () => server({ sku: ComputeSku.burstable('B1ms') }), path: 'test/db', field: 'sku.name', value: 'B1ms', hint: 'Standard_B1ms' },
+  { mistake: 'storage size Azure does not offer', act: () => server({ storage: { size: StorageSize.ofGibibytes(100) } }), path: 'test/db', field: 'storage.size (GiB)', value: 100, hint: '32, 64, 128' },
+  { mistake: 'backup retention below 7 days', act: () => server({ backup: { retentionDays: 3 } }), path: 'test/db', field: 'backup.retentionDays', value: 3, hint: 'from 7 to 35' },
+  { mistake: 'backup retention above 35 days', act: () => server({ backup: { retentionDays: 36 } }), path: 'test/db', field: 'backup.retentionDays', value: 36, hint: 'from 7 to 35' },
+  { mistake: 'backup retention not a whole number', act: () => server({ backup: { retentionDays: 7.5 } }), path: 'test/db', field: 'backup.retentionDays', value: 7.5, hint: 'whole number' },
+  { mistake: 'high availability on Burstable', act: () => server({ highAvailability: { mode: HighAvailabilityMode.ZONE_REDUNDANT } }), path: 'test/db', field: 'highAvailability.mode', value: 'ZoneRedundant', hint: 'not available on the Burstable tier' },
+  { mistake: 'unknown high-availability mode', act: () => server({ sku: ComputeSku.STANDARD_D2DS_V5, highAvailability: { mode: 'Always' as HighAvailabilityMode } }), path: 'test/db', field: 'highAvailability.mode', value: 'Always', hint: '"Disabled", "ZoneRedundant", "SameZone"' },
+  {
+    mistake: 'standby zone without ZoneRedundant',
+    act: () => server({
+      sku: ComputeSku.STANDARD_D2DS_V5,
+      highAvailability: { mode: HighAvailabilityMode.SAME_ZONE, standbyAvailabilityZone: AvailabilityZone.ZONE_2 },
+    }),
+    path: 'test/db',
+    field: 'highAvailability.standbyAvailabilityZone',
+    value: '2',
+    hint: 'applies only to mode ZoneRedundant',
+  },
+  {
+    mistake: 'standby zone equal to the primary zone',
+    act: () => server({
+      sku: ComputeSku.STANDARD_D2DS_V5,
+      availabilityZone: AvailabilityZone.ZONE_1,
+      highAvailability: { mode: HighAvailabilityMode.ZONE_REDUNDANT, standbyAvailabilityZone: AvailabilityZone.ZONE_1 },
+    }),
+    path: 'test/db',
+    field: 'highAvailability.standbyAvailabilityZone',
+    value: '1',
+    hint: 'must differ from availabilityZone',
+  },
+  { mistake: 'unknown availability zone', act: () => server({ availabilityZone: '4' as AvailabilityZone }), path: 'test/db', field: 'availabilityZone', value: '4', hint: '"1", "2", "3"' },
+  { mistake: 'delegated subnet without DNS zone', act: () => server({ network: { delegatedSubnetResourceId: SUBNET } }), path: 'test/db', field: 'network.privateDnsZoneResourceId', value: undefined, hint: 'private access needs both' },
+  { mistake: 'DNS zone without delegated subnet', act: () => server({ network: { privateDnsZoneResourceId: DNS_ZONE } }), path: 'test/db', field: 'network.delegatedSubnetResourceId', value: undefined, hint: 'private access needs both' },
+  {
+    mistake: 'private access with publicNetworkAccess true',
+    act: () => server({ network: { publicNetworkAccess: true, delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: DNS_ZONE } }),
+    path: 'test/db',
+    field: 'network.publicNetworkAccess',
+    value: true,
+    hint: 'must be false with a delegated subnet',
+  },
+  {
+    mistake: 'subnet ID of a virtual network, not a subnet',
+    act: () => server({ network: { delegatedSubnetResourceId: SUBNET.replace('/subnets/postgres', ''), privateDnsZoneResourceId: DNS_ZONE } }),
+    path: 'test/db',
+    field: 'network.delegatedSubnetResourceId',
+    value: SUBNET.replace('/subnets/postgres', ''),
+    hint: 'a subnet resource ID',
+  },
+  {
+    mistake: 'private DNS zone not under postgres.database.azure.com',
+    act: () => server({ network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: DNS_ZONE.replace('.postgres.database.azure.com', '.example.com') } }),
+    path: 'test/db',
+    field: 'network.privateDnsZoneResourceId',
+    value: DNS_ZONE.replace('.postgres.database.azure.com', '.example.com'),
+    hint: 'ends with .postgres.database.azure.com',
+  },
+  { mistake: 'reserved administrator login, other case', act: () => server({ administratorLogin: 'Admin' }), path: 'test/db', field: 'administratorLogin', value: 'Admin', hint: 'reserved by Azure' },
+  { mistake: 'reserved administrator login azure_superuser', act: () => server({ administratorLogin: 'AZURE_SUPERUSER' }), path: 'test/db', field: 'administratorLogin', value: 'AZURE_SUPERUSER', hint: 'reserved by Azure' },
+  { mistake: 'administrator login starting with pg_', act: () => server({ administratorLogin: 'PG_owner' }), path: 'test/db', field: 'administratorLogin', value: 'PG_owner', hint: 'pg_*' },
+  { mistake: 'administrator login starting with a digit', act: () => server({ administratorLogin: '1admin' }), path: 'test/db', field: 'administratorLogin', value: '1admin', hint: 'starting with a letter' },
+  { mistake: 'administrator login too long', act: () => server({ administratorLogin: 'a'.repeat(64) }), path: 'test/db', field: 'administratorLogin', value: 'a'.repeat(64), hint: '1-63 characters' },
+  { mistake: 'maintenance day out of range', act: () => server({ maintenanceWindow: { dayOfWeek: 7 as DayOfWeek, startHour: 1 } }), path: 'test/db', field: 'maintenanceWindow.dayOfWeek', value: 7, hint: 'from 0 to 6' },
+  { mistake: 'maintenance hour out of range', act: () => server({ maintenanceWindow: { dayOfWeek: DayOfWeek.MONDAY, startHour: 24 } }), path: 'test/db', field: 'maintenanceWindow.startHour', value: 24, hint: 'from 0 to 23' },
+  { mistake: 'maintenance minute out of range', act: () => server({ maintenanceWindow: { dayOfWeek: DayOfWeek.MONDAY, startHour: 1, startMinute: 60 } }), path: 'test/db', field: 'maintenanceWindow.startMinute', value: 60, hint: 'from 0 to 59' },
+  { mistake: 'unknown deletion policy', act: () => server({ deletionPolicy: 'Orphan' as any }), path: 'test/db', field: 'deletionPolicy', value: 'Orphan', hint: '"Delete", "Retain"' },
+  { mistake: 'connection Secret name with uppercase', act: () => server({ connectionSecretName: 'DB_Admin' }), path: 'test/db', field: 'connectionSecretName', value: 'DB_Admin', hint: 'Kubernetes object name' },
+  { mistake: 'namespace with uppercase', act: () => server({ metadata: { namespace: 'Shop' } }), path: 'test/db', field: 'metadata.namespace', value: 'Shop', hint: 'namespace name' },
+  { mistake: 'explicit object name with underscore', act: () => server({ metadata: { name: 'shop_db' } }), path: 'test/db', field: 'metadata.name', value: 'shop_db', hint: 'Kubernetes object name' },
+  {
+    mistake: 'construct id that gives an invalid object name',
+    act: () => server({}, newChart().chart, 'orders_db'),
+    path: 'test/orders_db',
+    field: 'metadata.name (generated from the construct path)',
+    value: undefined,
+    valuePattern: /^"test-orders_db-[0-9a-f]{8}"$/,
+    hint: 'set metadata.name',
+  },
+  { mistake: 'parameter value longer than 1024', act: () => server({ parameters: { work_mem: 'x'.repeat(1025) } }), path: 'test/db', field: 'parameters.work_mem', value: 'x'.repeat(1025), hint: 'at most 1024 characters' },
+  { mistake: 'parameter value not a string', act: () => server({ parameters: { work_mem: 8192 as any } }), path: 'test/db', field: 'parameters.work_mem', value: 8192, hint: 'must be a string' },
+  { mistake: 'parameter name with a space', act: () => server().addParameter('work mem', '1'), path: 'test/db', field: 'parameters name', value: 'work mem', hint: 'server parameter name' },
+  {
+    mistake: 'a parameter set twice to different values',
+    act: () => { const s = server({ parameters: { work_mem: '4096' } }); s.addParameter('work_mem', '8192'); },
+    path: 'test/db',
+    field: 'parameters.work_mem',
+    value: '8192',
+    hint: 'is already set to "4096"',
+  },
+  {
+    mistake: 'more than 200 parameters',
+    act: () => server({ parameters: Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`p${i}`, '1'])) }),
+    path: 'test/db',
+    field: 'parameters',
+    value: '201 parameters',
+    hint: 'at most 200',
+  },
+  { mistake: 'tag name with a slash', act: () => server({ tags: { 'team/owner': 'shop' } }), path: 'test/db', field: 'tags name', value: 'team/owner', hint: 'without < > % & \\ ? /' },
+  { mistake: 'tag named like the reconciler\'s own', act: () => server({ tags: { 'cdk8s-azure.dev-name': 'x' } }), path: 'test/db', field: 'tags name', value: 'cdk8s-azure.dev-name', hint: 'the reconciler\'s own tags' },
+  { mistake: 'tag value longer than 256', act: () => server({ tags: { team: 't'.repeat(257) } }), path: 'test/db', field: 'tags.team', value: 't'.repeat(257), hint: 'at most 256 characters' },
+  {
+    mistake: 'more than 47 tags',
+    act: () => server({ tags: Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, '1'])) }),
+    path: 'test/db',
+    field: 'tags',
+    value: '48 tags',
+    hint: 'at most 47 tags',
+  },
+
+  // ---- databases ----
+  { mistake: 'database name with uppercase', act: () => server().addDatabase('Catalog'), path: 'test/db/Database-Catalog', field: 'databaseName', value: 'Catalog', hint: 'lowercase letters, digits and underscores' },
+  { mistake: 'database name Azure reserves', act: () => server().addDatabase('azure_sys'), path: 'test/db/Database-azure-sys', field: 'databaseName', value: 'azure_sys', hint: 'reserved by Azure' },
+  { mistake: 'database name postgres', act: () => server().addDatabase('postgres'), path: 'test/db/Database-postgres', field: 'databaseName', value: 'postgres', hint: 'reserved by Azure' },
+  { mistake: 'database name too long', act: () => server().addDatabase('d'.repeat(64)), path: `test/db/Database-${'d'.repeat(64)}`, field: 'databaseName', value: 'd'.repeat(64), hint: '1-63 characters' },
+  { mistake: 'collation with a space', act: () => server().addDatabase('catalog', { collation: 'en US' }), path: 'test/db/Database-catalog', field: 'collation', value: 'en US', hint: 'en_US.utf8' },
+  { mistake: 'unknown charset', act: () => server().addDatabase('catalog', { charset: 'LATIN1' as any }), path: 'test/db/Database-catalog', field: 'charset', value: 'LATIN1', hint: '"UTF8"' },
+  {
+    mistake: 'database namespace other than the server\'s',
+    act: () => server({ metadata: { namespace: 'shop' } }).addDatabase('catalog', { metadata: { namespace: 'other' } }),
+    path: 'test/db/Database-catalog',
+    field: 'metadata.namespace',
+    value: 'other',
+    hint: 'namespace of its server',
+  },
+  {
+    mistake: 'the same database added twice',
+    act: () => { const s = server(); s.addDatabase('catalog'); s.addDatabase('catalog'); },
+    path: 'test/db',
+    field: 'databaseName',
+    value: 'catalog',
+    hint: 'already has a database with this name',
+  },
+
+  // ---- firewall rules ----
+  { mistake: 'start address not IPv4', act: () => server().addFirewallRule('office', { startIpAddress: '256.1.1.1', endIpAddress: '10.0.0.1' }), path: 'test/db/FirewallRule-office', field: 'startIpAddress', value: '256.1.1.1', hint: 'IPv4 address' },
+  { mistake: 'end address with a leading zero', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.01' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.01', hint: 'without leading zeros' },
+  { mistake: 'IPv6 address', act: () => server().addFirewallRule('office', { startIpAddress: '2001:db8::1', endIpAddress: '2001:db8::1' }), path: 'test/db/FirewallRule-office', field: 'startIpAddress', value: '2001:db8::1', hint: 'IPv4 address' },
+  { mistake: 'start after end', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.9', endIpAddress: '10.0.0.2' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.2', hint: 'must not be below startIpAddress 10.0.0.9' },
+  { mistake: 'rule name with a space', act: () => server().addFirewallRule('office rule', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }), path: 'test/db/FirewallRule-office rule', field: 'ruleName', value: 'office rule', hint: 'letters, digits, hyphens and underscores' },
+  {
+    mistake: 'firewall rule on a server with private access',
+    act: () => server({ network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: DNS_ZONE } })
+      .addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }),
+    path: 'test/db/FirewallRule-office',
+    field: 'server',
+    value: 'test/db',
+    hint: 'firewall rules do not apply',
+  },
+  {
+    mistake: 'allowAzureServices on a server without public access',
+    act: () => server({ network: { publicNetworkAccess: false } }).allowAzureServices(),
+    path: 'test/db/FirewallRule-AllowAllAzureServicesAndResourcesWithinAzureIps',
+    field: 'server',
+    value: 'test/db',
+    hint: 'has no public access',
+  },
+  {
+    mistake: 'two rules whose names differ only in case',
+    act: () => { const s = server(); s.addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }); s.addFirewallRule('Office', { startIpAddress: '10.0.0.2', endIpAddress: '10.0.0.2' }); },
+    path: 'test/db',
+    field: 'ruleName',
+    value: 'Office',
+    hint: 'ignoring case',
+  },
+
+  // ---- roles ----
+  { mistake: 'role name with uppercase', act: () => { const s = server(); s.addRole('CatalogApp', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-CatalogApp', field: 'roleName', value: 'CatalogApp', hint: 'lowercase letters' },
+  { mistake: 'role name postgres', act: () => { const s = server(); s.addRole('postgres', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-postgres', field: 'roleName', value: 'postgres', hint: 'is reserved' },
+  { mistake: 'role name starting with pg_', act: () => { const s = server(); s.addRole('pg_app', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-pg-app', field: 'roleName', value: 'pg_app', hint: 'pg_*' },
+  {
+    mistake: 'role for a database of another server',
+    act: () => { const { chart } = newChart(); const a = server({}, chart, 'a'); const b = server({}, chart, 'b'); a.addRole('app', { database: b.addDatabase('catalog') }); },
+    path: 'test/a/Role-app',
+    field: 'database',
+    value: 'catalog',
+    hint: 'a role can only be granted a database on its own server',
+  },
+  { mistake: 'no privileges', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [] }); }, path: 'test/db/Role-app', field: 'privileges', value: [], hint: '1-12 privileges' },
+  {
+    mistake: 'a privilege listed twice',
+    act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [RolePrivilege.SELECT, RolePrivilege.SELECT] }); },
+    path: 'test/db/Role-app',
+    field: 'privileges',
+    value: ['SELECT', 'SELECT'],
+    hint: 'more than once',
+  },
+  {
+    mistake: 'unknown privilege',
+    act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: ['DROP' as RolePrivilege] }); },
+    path: 'test/db/Role-app',
+    field: 'privileges[0]',
+    value: 'DROP',
+    hint: '"SELECT"',
+  },
+  { mistake: 'connection limit below -1', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: -2 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: -2, hint: 'at least -1' },
+  { mistake: 'Secret name with uppercase', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'App_Secret' }); }, path: 'test/db/Role-app', field: 'secretName', value: 'App_Secret', hint: 'Kubernetes object name' },
+  {
+    mistake: 'the same role added twice',
+    act: () => { const s = server(); const db = s.addDatabase('catalog'); s.addRole('app', { database: db }); s.addRole('app', { database: db }); },
+    path: 'test/db',
+    field: 'roleName',
+    value: 'app',
+    hint: 'already has a role with this name',
+  },
+  {
+    mistake: 'two environment variables with one name',
+    act: () => serverWithRole().role.env({ username: 'PGHOST' }),
+    path: 'test/db/Role-catalog-app',
+    field: 'name for username',
+    value: 'PGHOST',
+    hint: 'is also the name for host',
+  },
+  { mistake: 'invalid environment variable name', act: () => serverWithRole().role.env({ uri: '1URL' }), path: 'test/db/Role-catalog-app', field: 'name for uri', value: '1URL', hint: 'environment variable name' },
+  { mistake: 'a key outside the Secret contract', act: () => serverWithRole().role.envValue('hostname' as ConnectionSecretKey), path: 'test/db/Role-catalog-app', field: 'key', value: 'hostname', hint: '"jdbc-uri"' },
+
+  // ---- whole-app checks (at synth) ----
+  {
+    mistake: 'two databases with one name on a server (one defined elsewhere)',
+    act: () => { const { chart } = newChart(); const s = server({}, chart); s.addDatabase('catalog'); new AzurePostgresDatabase(chart, 'again', { server: s, databaseName: 'catalog' }); synthAppOf(chart); },
+    path: 'test/db',
+    field: 'databaseName',
+    value: 'catalog',
+    hint: 'database names must be unique on a server',
+  },
+  {
+    mistake: 'two roles with one name on a server (one defined elsewhere)',
+    act: () => {
+      const { chart } = newChart(); const s = server({}, chart); const db = s.addDatabase('catalog');
+      s.addRole('app', { database: db }); new AzurePostgresRole(chart, 'again', { server: s, database: db, roleName: 'app', secretName: 'other' }); synthAppOf(chart);
+    },
+    path: 'test/db',
+    field: 'roleName',
+    value: 'app',
+    hint: 'role names must be unique on a server',
+  },
+  {
+    mistake: 'two firewall rules with one name on a server (one defined elsewhere)',
+    act: () => {
+      const { chart } = newChart(); const s = server({}, chart);
+      s.addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' });
+      new AzurePostgresFirewallRule(chart, 'again', { server: s, ruleName: 'OFFICE', startIpAddress: '10.0.0.2', endIpAddress: '10.0.0.2' });
+      synthAppOf(chart);
+    },
+    path: 'test/db',
+    field: 'ruleName',
+    value: 'office',
+    hint: 'ignoring case',
+  },
+  {
+    mistake: 'a role named like the administrator',
+    act: () => { const { chart } = newChart(); const s = server({ administratorLogin: 'owner' }, chart); s.addRole('owner', { database: s.addDatabase('catalog') }); synthAppOf(chart); },
+    path: 'test/db',
+    field: 'roleName',
+    value: 'owner',
+    hint: 'administratorLogin',
+  },
+  {
+    mistake: 'two servers with one azureName in the app',
+    act: () => { const { app, chart } = newChart(); server({ azureName: 'shop-db' }, chart, 'a'); server({ azureName: 'shop-db' }, new Chart(app, 'other'), 'b'); synthApp(app); },
+    path: 'other/b',
+    field: 'azureName',
+    value: 'shop-db',
+    hint: 'each server needs its own name in Azure',
+  },
+  {
+    mistake: 'a web app bound to a role in another namespace',
+    act: () => {
+      const { chart } = newChart(); const db = server({ metadata: { namespace: 'shop' } }, chart);
+      const role = db.addRole('app', { database: db.addDatabase('catalog') });
+      new WebAppWithDb(chart, 'web', { image: 'nginx', role, metadata: { namespace: 'web' } }); synthAppOf(chart);
+    },
+    path: 'test/web',
+    field: 'namespace',
+    value: 'web',
+    hint: 'a Pod can read only Secrets of its own namespace',
+  },
+  {
+    mistake: 'a role Secret named like the server\'s admin Secret',
+    act: () => {
+      const { chart } = newChart(); const s = server({ connectionSecretName: 'shop-db' }, chart);
+      s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'shop-db' }); synthAppOf(chart);
+    },
+    path: 'test/db/Role-app',
+    field: 'secret name',
+    value: 'shop-db',
+    hint: 'two Secrets cannot share a name in one namespace',
+  },
+  {
+    mistake: 'a role Secret named like a Secret object in the namespace',
+    act: () => {
+      const { chart } = newChart('shop'); const s = server({}, chart);
+      s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'app-db' });
+      new kplus.Secret(chart, 'app-config', { metadata: { name: 'app-db' }, stringData: { key: 'value' } }); synthAppOf(chart);
+    },
+    path: 'test/db/Role-app',
+    field: 'secret name',
+    value: 'app-db',
+    hint: 'as a Secret object (at \'test/app-config',
+  },
+
+  // ---- WebAppWithDb ----
+  { mistake: 'extra env redefining a database variable', act: () => webApp({ env: { PGHOST: kplus.EnvValue.fromValue('localhost') } }), path: 'test/app', field: 'env', value: 'PGHOST', hint: 'envNames' },
+  { mistake: 'port out of range', act: () => webApp({ port: 70000 }), path: 'test/app', field: 'port', value: 70000, hint: 'from 1 to 65535' },
+  { mistake: 'negative replicas', act: () => webApp({ replicas: -1 }), path: 'test/app', field: 'replicas', value: -1, hint: 'at least 0' },
+  { mistake: 'empty image', act: () => webApp({ image: '' }), path: 'test/app', field: 'image', value: '', hint: 'container image reference' },
+  { mistake: 'a sidecar named like the app container', act: () => webApp({ containers: [{ name: 'app', image: 'envoy' }] }), path: 'test/app', field: 'containers[0].name', value: 'app', hint: 'not "app"' },
+
+  // ---- Reconciler ----
+  { mistake: 'subscription ID not a GUID', act: () => reconciler({ subscriptionId: 'my-subscription' }), path: 'test/reconciler', field: 'subscriptionId', value: 'my-subscription', hint: 'GUID' },
+  { mistake: 'client ID not a GUID', act: () => reconciler({ clientId: 'reconciler-identity' }), path: 'test/reconciler', field: 'clientId', value: 'reconciler-identity', hint: 'GUID' },
+  { mistake: 'namespace with an underscore', act: () => reconciler({ namespace: 'cdk8s_azure' }), path: 'test/reconciler', field: 'namespace', value: 'cdk8s_azure', hint: 'namespace name' },
+  { mistake: 'plain-HTTP Resource Manager endpoint', act: () => reconciler({ resourceManagerEndpoint: 'http://management.example' }), path: 'test/reconciler', field: 'resourceManagerEndpoint', value: 'http://management.example', hint: 'https:// URL' },
+  { mistake: 'env overriding the subscription', act: () => reconciler({ env: { AZURE_SUBSCRIPTION_ID: SUBSCRIPTION } }), path: 'test/reconciler', field: 'env', value: 'AZURE_SUBSCRIPTION_ID', hint: 'use those' },
+  { mistake: 'replicas not a whole number', act: () => reconciler({ replicas: 1.5 }), path: 'test/reconciler', field: 'replicas', value: 1.5, hint: 'whole number' },
+];
+
+describe('synth fails with the path, the field, the value and the fix', () => {
+  test.each(cases.map(c => [c.mistake, c] as const))('%s', (_mistake, c) => {
+    const message = errorOf(c.act);
+    expect(message).toContain(c.path);
+    if (c.valuePattern) {
+      const shown = message.split(`${c.field} = `)[1]?.split(':')[0];
+      expect(shown).toMatch(c.valuePattern);
+    } else {
+      expect(message).toContain(`${c.field} = ${c.value === undefined ? 'undefined' : JSON.stringify(c.value)}`);
+    }
+    if (typeof c.hint === 'string') {
+      expect(message).toContain(c.hint);
+    } else {
+      expect(message).toMatch(c.hint);
+    }
+  });
+});
+
+describe('valid configurations pass (the cases above fail for their mistake only)', () => {
+  test('a server with every option valid, children, a web app and an install synthesize', () => {
+    const { app, chart } = newChart('shop');
+    const { db, role } = serverWithRole(chart);
+    db.addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.255' });
+    db.addParameter('work_mem', '4096');
+    db.addParameter('work_mem', '4096'); // the same value again is harmless
+    db.addTag('team', 'shop');
+    new WebAppWithDb(chart, 'app', { image: 'nginx', role, env: { LOG_LEVEL: kplus.EnvValue.fromValue('info') } });
+    new Reconciler(new Chart(app, 'install'), 'reconciler', { subscriptionId: SUBSCRIPTION, clientId: SUBSCRIPTION });
+    expect(synthApp(app).length).toBeGreaterThan(10);
+  });
+
+  test('a Secret name used in two namespaces is no collision', () => {
+    const { app, chart } = newChart();
+    const s = server({ metadata: { namespace: 'shop' } }, chart);
+    s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'app-db' });
+    new kplus.Secret(new Chart(app, 'other', { namespace: 'other' }), 'app-config', { metadata: { name: 'app-db' }, stringData: { key: 'value' } });
+    expect(() => synthApp(app)).not.toThrow();
+  });
+});
