@@ -108,7 +108,9 @@ project.addTask('emulator', {
 const example = project.addTask('example', {
   description: 'Synthesize examples/shop (two web apps, one server, two databases, a role each) and print its YAML',
 });
-example.spawn(project.compileTask);
+example.spawn(project.preCompileTask);
+// jsii reports on stdout; keep stdout for the YAML so that `npm run -s example | kubectl apply -f -` works.
+example.exec('jsii --silence-warnings=reserved-word 1>&2');
 example.exec('cdk8s synth --stdout', { cwd: 'examples/shop' });
 
 project.addTask('cluster:start', {
