@@ -72,3 +72,15 @@ export function createLogger(opts: LoggerOptions = {}): ReconcilerLogger {
 export function silentLogger(): ReconcilerLogger {
   return createLogger({ level: 'silent' });
 }
+
+/**
+ * The loggable part of an error: name, message, code/status and stack. Whole error objects can carry request
+ * details (SDK errors keep the HTTP request, headers included), so only these fields are logged.
+ */
+export function errorFields(err: unknown): { name?: string; message: string; code?: unknown; statusCode?: unknown; stack?: string } {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; statusCode?: unknown };
+    return { name: e.name, message: e.message, code: e.code, statusCode: e.statusCode, stack: e.stack };
+  }
+  return { message: String(err) };
+}

@@ -1,0 +1,182 @@
+/**
+ * Runs one Controller as controller-runtime does: informer events -> keys in a rate-limited work queue -> N workers
+ * calling reconcile(key). What reconcile does with a key is its business; this loop guarantees:
+ *  - every object of the controller's kind is reconciled at start, on every change, and again every resync period
+ *    (jittered) to repair drift in Azure that no Kubernetes event reports;
+ *  - changes of dependencies (`dependsOn`) and of owned Secrets (`ownsSecrets`) enqueue the affected keys;
+ *  - one key is never reconciled twice at once; failures retry with per-key exponential backoff;
+ *  - nothing a reconcile throws (or rejects with) escapes: it is logged, counted, and retried.
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import { API_GROUP, type AnyObject, type Controller, type Kind, type ObjectKey, keyString } from '../contracts';
+import type { InformerHandlers } from '../kube/informer';
+import { type ReconcilerLogger, errorFields } from '../log';
+import type { Metrics } from '../metrics';
+import { WorkQueue } from './queue';
+import type { BackoffOptions, TokenBucketOptions } from './ratelimit';
+
+/** What the runner needs of an informer (tests pass fakes). */
+export interface EventSource<T> {
+  on(handlers: InformerHandlers<T>): () => void;
+  readonly store: { list(namespace?: string): T[]; get(namespace: string | undefined, name: string): T | undefined };
+}
+
+export interface ControllerRunnerOptions {
+  readonly controller: Controller;
+  readonly sources: Record<Kind, EventSource<AnyObject>>;
+  readonly secrets?: EventSource<V1Secret>;
+  readonly log: ReconcilerLogger;
+  readonly metrics?: Metrics;
+  /** Concurrent reconciles (of different keys). Default 4. */
+  readonly workers?: number;
+  /** Reconcile every object at least this often, jittered +-10%. 0 disables. Default 1 h. */
+  readonly resyncPeriodMs?: number;
+  readonly rateLimiter?: BackoffOptions & TokenBucketOptions;
+}
+
+export function parseKey(key: string): ObjectKey {
+  const i = key.indexOf('/');
+  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export class ControllerRunner {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  readonly controller: Controller;
+  private readonly opts: ControllerRunnerOptions;
+  private readonly log: ReconcilerLogger;
+  private readonly unsubscribe: Array<() => void> = [];
+  private workers: Promise<void>[] = [];
+  private started = false;
+
+  constructor(opts: ControllerRunnerOptions) {
+    this.opts = opts;
+    this.controller = opts.controller;
+    // controller-runtime names a controller after its kind, lower case.
+    this.name = opts.controller.kind.toLowerCase();
+    this.log = opts.log.child({ controller: this.name });
+    this.queue = new WorkQueue({
+      name: this.name,
+      rateLimiter: opts.rateLimiter,
+      metrics: opts.metrics?.queueSink(this.name),
+    });
+    opts.metrics?.registerQueue(this.queue);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { controller, sources, secrets } = this.opts;
+    const own = sources[controller.kind];
+    const enqueueObj = (o: AnyObject | V1Secret) => this.queue.add(keyString({ namespace: o.metadata!.namespace!, name: o.metadata!.name! }));
+    this.unsubscribe.push(own.on({ add: enqueueObj, update: (_old, o) => enqueueObj(o), delete: enqueueObj }));
+
+    for (const dep of controller.dependsOn ?? []) {
+      const map = (o: AnyObject) => {
+        try {
+          for (const k of dep.mapToKeys(o)) this.queue.add(keyString(k));
+        } catch (err) {
+          this.log.error({ err: errorFields(err), dependency: dep.kind, name: o.metadata?.name }, 'dependency mapping threw');
+        }
+      };
+      this.unsubscribe.push(sources[dep.kind].on({ add: map, update: (old, o) => { map(old); map(o); }, delete: map }));
+    }
+
+    if (controller.ownsSecrets && secrets) {
+      const toOwner = (s: V1Secret) => {
+        for (const ref of s.metadata?.ownerReferences ?? []) {
+          if (ref.controller && ref.kind === controller.kind && ref.apiVersion.startsWith(`${API_GROUP}/`)) {
+            this.queue.add(keyString({ namespace: s.metadata!.namespace!, name: ref.name }));
+          }
+        }
+      };
+      this.unsubscribe.push(secrets.on({ add: toOwner, update: (old, s) => { toOwner(old); toOwner(s); }, delete: toOwner }));
+    }
+
+    // Handlers only see changes from now on; everything already cached is reconciled once at start.
+    for (const o of own.store.list()) enqueueObj(o);
+
+    const n = Math.max(1, this.opts.workers ?? 4);
+    this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
+    this.opts.metrics?.activeWorkers.set({ controller: this.name }, 0);
+    for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
+      this.opts.metrics?.reconcileTotal.inc({ controller: this.name, result }, 0);
+    }
+    this.opts.metrics?.reconcileErrors.inc({ controller: this.name }, 0);
+    this.workers = Array.from({ length: n }, () => this.worker());
+    this.log.info({ workers: n, queued: this.queue.length }, 'controller started');
+  }
+
+  /**
+   * Stops taking work and waits up to graceMs for reconciles in flight. Resolves true when they all finished.
+   * Reconciles still running after the grace period are abandoned (the process is about to exit; reconcile is
+   * idempotent and the next leader repeats it).
+   */
+  async stop(graceMs: number): Promise<boolean> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    const drained = await this.queue.shutDownWithDrain(graceMs);
+    if (drained) await Promise.all(this.workers);
+    else this.log.warn({ inFlight: this.queue.inFlight, graceMs }, 'reconciles still running after the shutdown grace period');
+    return drained;
+  }
+
+  /** Seconds the oldest running reconcile has been running (0 when idle): the liveness probe's wedge detector. */
+  longestRunningSeconds(): number {
+    return this.queue.longestRunningProcessorSeconds();
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      await this.process(key);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const m = this.opts.metrics;
+    const labels = { controller: this.name };
+    m?.activeWorkers.inc(labels);
+    const started = process.hrtime.bigint();
+    let result: 'success' | 'error' | 'requeue' | 'requeue_after';
+    try {
+      const objKey = parseKey(key);
+      // A controller that returns undefined instead of {} is treated as success, not as a crash of the loop.
+      const r = (await this.controller.reconcile(objKey)) ?? {};
+      if (r.requeueAfterMs !== undefined && r.requeueAfterMs <= 0) {
+        result = 'requeue';
+        this.queue.addRateLimited(key);
+      } else if (r.requeueAfterMs !== undefined) {
+        result = 'requeue_after';
+        this.queue.forget(key);
+        this.queue.addAfter(key, r.requeueAfterMs);
+      } else {
+        result = 'success';
+        this.queue.forget(key);
+        this.scheduleResync(key, objKey);
+      }
+    } catch (err) {
+      result = 'error';
+      m?.reconcileErrors.inc(labels);
+      const retries = this.queue.numRequeues(key);
+      this.log.error({ err: errorFields(err), key, retries }, 'reconcile failed; retrying with backoff');
+      this.queue.addRateLimited(key);
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      m?.reconcileTime.observe(labels, seconds);
+      m?.activeWorkers.dec(labels);
+      this.queue.done(key);
+    }
+    m?.reconcileTotal.inc({ ...labels, result });
+    this.log.debug({ key, result }, 'reconciled');
+  }
+
+  private scheduleResync(key: string, objKey: ObjectKey): void {
+    const period = this.opts.resyncPeriodMs ?? 3_600_000;
+    if (!(period > 0)) return;
+    // Only objects that still exist: a deleted object's last reconcile must not keep a timer alive.
+    if (!this.opts.sources[this.controller.kind].store.get(objKey.namespace, objKey.name)) return;
+    // +-10% so that objects created together (e.g. one kubectl apply) do not all resync in the same second.
+    this.queue.addAfter(key, period * (0.9 + 0.2 * Math.random()));
+  }
+}
