@@ -1,0 +1,251 @@
+/**
+ * What the four controllers share: the Ready condition and its reasons, status writes that only happen on change,
+ * Events on transitions only, requeue timing, error reduction, and a memory of operations started by this process
+ * (so a reconcile that runs before the informer cache has our own status write never starts an operation twice).
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import type { AnyObject, Condition, ControllerEnvironment, Kind, Logger, ObjectKey, OperationStatus } from '../contracts';
+import { keyString, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../contracts';
+import { isArmThrottledError } from '../azure/throttle';
+
+/** Condition reasons (PascalCase). Azure errors use Azure's own error code as the reason. */
+export const Reason = {
+  /** Ready=True: exists in Azure and matches the spec. */
+  Available: 'Available',
+  /** An Azure create operation is in flight. */
+  Creating: 'Creating',
+  /** An Azure update (PATCH, parameter, firewall range) is in flight. */
+  Updating: 'Updating',
+  /** Deletion in progress (Azure operation in flight, or dropping the role). */
+  Deleting: 'Deleting',
+  /** Azure reports the server busy with something we did not start (Provisioning, Updating, Starting...). */
+  Provisioning: 'Provisioning',
+  /** Azure reports the server Stopped/Stopping/Disabled/Inaccessible; the reconciler does not start servers. */
+  ServerNotRunning: 'ServerNotRunning',
+  InvalidSpec: 'InvalidSpec',
+  UnsupportedChange: 'UnsupportedChange',
+  AlreadyExists: 'AlreadyExists',
+  SecretConflict: 'SecretConflict',
+  WaitingForServer: 'WaitingForServer',
+  WaitingForDatabase: 'WaitingForDatabase',
+  PostgresUnreachable: 'PostgresUnreachable',
+  PostgresError: 'PostgresError',
+  ReconcileError: 'ReconcileError',
+} as const;
+
+/** Reasons that are a problem for the user (Warning Events); the others are progress (Normal Events). */
+const PROGRESS_REASONS = new Set<string>([
+  Reason.Available, Reason.Creating, Reason.Updating, Reason.Deleting, Reason.Provisioning,
+  Reason.WaitingForServer, Reason.WaitingForDatabase,
+]);
+
+export function isWarningReason(reason: string): boolean {
+  return !PROGRESS_REASONS.has(reason);
+}
+
+export const READY = 'Ready';
+
+export interface Timing {
+  /** Look again at an in-flight operation no sooner / no later than this (Azure's Retry-After is clamped into it). */
+  minPollMs: number;
+  maxPollMs: number;
+  defaultPollMs: number;
+  /** Waiting for a parent (server, database) besides the dependency watch. */
+  waitMs: number;
+  /** Drift check interval when all is well. */
+  resyncMs: number;
+  /** After an Azure error the user must fix (4xx) / a transient one. */
+  userErrorMs: number;
+  transientErrorMs: number;
+}
+
+export const DEFAULT_TIMING: Timing = {
+  minPollMs: 2_000,
+  maxPollMs: 60_000,
+  defaultPollMs: 10_000,
+  waitMs: 30_000,
+  resyncMs: 10 * 60_000,
+  userErrorMs: 5 * 60_000,
+  transientErrorMs: 60_000,
+};
+
+export function jitter(ms: number, fraction = 0.1): number {
+  return Math.round(ms * (1 - fraction + Math.random() * 2 * fraction));
+}
+
+export function pollDelay(t: Timing, retryAfterMs: number | undefined): number {
+  return Math.min(t.maxPollMs, Math.max(t.minPollMs, retryAfterMs ?? t.defaultPollMs));
+}
+
+export function findCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/** Sets a condition, keeping lastTransitionTime when the status did not change. */
+export function setCondition(
+  conditions: Condition[] | undefined,
+  type: string,
+  status: Condition['status'],
+  reason: string,
+  message: string,
+  generation: number | undefined,
+  now: Date = new Date(),
+): Condition[] {
+  const prev = findCondition(conditions, type);
+  const next: Condition = {
+    type,
+    status,
+    reason,
+    message,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+  return [...(conditions ?? []).filter((c) => c.type !== type), next].sort((a, b) => (a.type === READY ? -1 : b.type === READY ? 1 : a.type.localeCompare(b.type)));
+}
+
+/**
+ * A status being built during one reconcile. `commit()` writes it (the Kube implementation skips unchanged writes)
+ * and records an Event when the Ready condition's status or reason changed.
+ */
+export class StatusBuilder<S extends { conditions?: Condition[]; observedGeneration?: number; operation?: OperationStatus }> {
+  status: S;
+  private readonly before?: Condition;
+
+  constructor(private readonly env: ControllerEnvironment, private readonly obj: AnyObject & { status?: S }) {
+    this.status = structuredClone((obj.status ?? {}) as S);
+    this.before = findCondition(obj.status?.conditions, READY);
+  }
+
+  get generation(): number | undefined {
+    return this.obj.metadata.generation;
+  }
+
+  ready(status: Condition['status'], reason: string, message: string): this {
+    this.status.conditions = setCondition(this.status.conditions, READY, status, reason, message, this.generation);
+    this.status.observedGeneration = this.generation;
+    return this;
+  }
+
+  condition(type: string, status: Condition['status'], reason: string, message: string): this {
+    this.status.conditions = setCondition(this.status.conditions, type, status, reason, message, this.generation);
+    return this;
+  }
+
+  get readyCondition(): Condition | undefined {
+    return findCondition(this.status.conditions, READY);
+  }
+
+  setOperation(op: OperationStatus | undefined): this {
+    if (op) this.status.operation = op;
+    else delete this.status.operation;
+    return this;
+  }
+
+  set<K extends keyof S>(key: K, value: S[K] | undefined): this {
+    if (value === undefined) delete this.status[key];
+    else this.status[key] = value;
+    return this;
+  }
+
+  async commit(): Promise<void> {
+    await this.env.kube.updateStatus(this.obj as AnyObject, this.status as NonNullable<AnyObject['status']>);
+    const after = this.readyCondition;
+    if (after && (!this.before || this.before.status !== after.status || this.before.reason !== after.reason)) {
+      this.env.kube.event(this.obj, isWarningReason(after.reason) ? 'Warning' : 'Normal', after.reason, truncate(after.message, 1000));
+    }
+  }
+}
+
+export function truncate(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** Operations this process started, by object, until the cache shows them (or they end). */
+export class OperationMemory {
+  private readonly ops = new Map<string, { uid: string; op: OperationStatus }>();
+
+  remember(obj: AnyObject, op: OperationStatus | undefined): void {
+    const k = keyString(obj.metadata);
+    if (op) this.ops.set(k, { uid: obj.metadata.uid, op });
+    else this.ops.delete(k);
+  }
+
+  /** The operation in the object's status, or the one we started and the cache does not show yet. */
+  current(obj: AnyObject & { status?: { operation?: OperationStatus } }): OperationStatus | undefined {
+    const fromStatus = obj.status?.operation;
+    const mem = this.ops.get(keyString(obj.metadata));
+    if (mem && mem.uid !== obj.metadata.uid) {
+      this.ops.delete(keyString(obj.metadata));
+      return fromStatus;
+    }
+    if (fromStatus) return fromStatus;
+    return mem?.op;
+  }
+
+  forget(key: ObjectKey): void {
+    this.ops.delete(keyString(key));
+  }
+}
+
+export function isBeingDeleted(obj: AnyObject): boolean {
+  return !!obj.metadata.deletionTimestamp;
+}
+
+export function hasFinalizer(obj: AnyObject, f: string): boolean {
+  return (obj.metadata.finalizers ?? []).includes(f);
+}
+
+/** Whether a Secret may be written by us for `owner`: absent, or labelled ours and not controlled by another object. */
+export function secretConflict(secret: V1Secret | undefined, owner: AnyObject): string | undefined {
+  if (!secret) return undefined;
+  const labels = secret.metadata?.labels ?? {};
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+    return `Secret ${secret.metadata?.name} already exists and is not managed by cdk8s-azure; delete it or choose another writeConnectionSecretToRef.name`;
+  }
+  const controller = (secret.metadata?.ownerReferences ?? []).find((r) => r.controller);
+  if (controller && controller.uid !== owner.metadata.uid) {
+    return `Secret ${secret.metadata?.name} belongs to ${controller.kind} ${controller.name}; choose another writeConnectionSecretToRef.name`;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps a reconcile: ARM throttling becomes a quiet requeue; anything unexpected is reduced to a message (SDK errors
+ * carry the request, whose body may hold a password), recorded as Ready=False ReconcileError with a Warning Event
+ * when possible, and rethrown for the runtime's backoff.
+ */
+export async function guard(
+  env: ControllerEnvironment,
+  log: Logger,
+  kind: Kind,
+  key: ObjectKey,
+  fn: () => Promise<{ requeueAfterMs?: number }>,
+): Promise<{ requeueAfterMs?: number }> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isArmThrottledError(e)) {
+      log.debug({ key: keyString(key), retryAfterMs: e.retryAfterMs }, 'ARM throttling; requeue');
+      return { requeueAfterMs: jitter(Math.max(e.retryAfterMs, 1000), 0.2) };
+    }
+    const message = safeMessage(e);
+    log.warn({ key: keyString(key), kind, error: message }, 'reconcile failed');
+    try {
+      const obj = env.kube.get<AnyObject>(kind, key);
+      if (obj && !isBeingDeleted(obj)) {
+        const sb = new StatusBuilder(env, obj);
+        sb.ready('False', Reason.ReconcileError, message);
+        await sb.commit();
+      }
+    } catch {
+      // the status write is best effort here
+    }
+    throw new Error(message);
+  }
+}
+
+export function safeMessage(e: unknown): string {
+  const err = e as { name?: string; message?: string; code?: unknown };
+  const msg = typeof err?.message === 'string' ? err.message : String(e);
+  return truncate(`${typeof err?.code === 'string' ? `${err.code}: ` : ''}${msg}`, 2000);
+}

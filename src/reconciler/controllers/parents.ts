@@ -1,0 +1,85 @@
+/**
+ * Children (databases, firewall rules, roles) find their PostgresServer (and database) here, and reach the server as
+ * its administrator with the password from the server's connection Secret.
+ */
+import {
+  keyString,
+  type AnyObject,
+  type ControllerEnvironment,
+  type Dependency,
+  type Kind,
+  type ObjectKey,
+  type PostgresDatabaseObject,
+  type PostgresServerObject,
+} from '../contracts';
+import { normalizeServerSpec, type NormalizedServerSpec } from '../azure/server-mapping';
+import type { PgTarget } from '../postgres/connect';
+import { decodeSecretData } from '../secret-contract';
+import { findCondition, isBeingDeleted, READY } from './common';
+
+export interface ServerRef {
+  readonly obj: PostgresServerObject;
+  readonly spec: NormalizedServerSpec;
+  /** Ready=True and the FQDN known. */
+  readonly ready: boolean;
+  /** Why not ready, for messages. */
+  readonly state: string;
+}
+
+export function lookupServer(env: ControllerEnvironment, namespace: string, name: string | undefined): ServerRef | undefined {
+  if (!name) return undefined;
+  const obj = env.kube.get<PostgresServerObject>('PostgresServer', { namespace, name });
+  if (!obj) return undefined;
+  const ready = findCondition(obj.status?.conditions, READY);
+  const ok = ready?.status === 'True' && !!obj.status?.fullyQualifiedDomainName && !isBeingDeleted(obj);
+  return {
+    obj,
+    spec: normalizeServerSpec(obj.spec),
+    ready: ok,
+    state: isBeingDeleted(obj) ? 'being deleted' : ready ? `${ready.status === 'True' ? 'Ready' : 'not Ready'}: ${ready.reason}` : 'not reconciled yet',
+  };
+}
+
+export function lookupDatabase(env: ControllerEnvironment, namespace: string, name: string | undefined): { obj: PostgresDatabaseObject; ready: boolean; state: string } | undefined {
+  if (!name) return undefined;
+  const obj = env.kube.get<PostgresDatabaseObject>('PostgresDatabase', { namespace, name });
+  if (!obj) return undefined;
+  const ready = findCondition(obj.status?.conditions, READY);
+  return {
+    obj,
+    ready: ready?.status === 'True' && !isBeingDeleted(obj),
+    state: isBeingDeleted(obj) ? 'being deleted' : ready ? `${ready.status === 'True' ? 'Ready' : 'not Ready'}: ${ready.reason}` : 'not reconciled yet',
+  };
+}
+
+/** Admin connection to `database` on the server, or a reason why there is none yet. */
+export async function adminTarget(env: ControllerEnvironment, server: ServerRef, database: string): Promise<PgTarget | { missing: string }> {
+  const host = server.obj.status?.fullyQualifiedDomainName;
+  if (!host) return { missing: `PostgresServer ${server.obj.metadata.name} has no FQDN yet` };
+  const secret = await env.kube.getSecret(server.obj.metadata.namespace, server.spec.secretName);
+  const data = decodeSecretData(secret);
+  if (!data.password) return { missing: `the connection Secret ${server.spec.secretName} of PostgresServer ${server.obj.metadata.name} has no password yet` };
+  return { host, user: server.spec.administratorLogin, password: data.password, database, ca: env.postgresCa };
+}
+
+/** Azure names from a child resource ID: /subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/srv/<type>/<name>. */
+export function parseChildId(id: string | undefined): { resourceGroup: string; server: string; name: string } | undefined {
+  if (!id) return undefined;
+  const m = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)\/[^/]+\/([^/]+)$/i.exec(id);
+  return m ? { resourceGroup: m[1], server: m[2], name: m[3] } : undefined;
+}
+
+/** Enqueue the children of `kind` whose spec.<refField>.name is the changed object's name. */
+export function childrenOf(env: ControllerEnvironment, parentKind: Kind, childKind: Kind, refField: 'serverRef' | 'databaseRef'): Dependency {
+  return {
+    kind: parentKind,
+    mapToKeys(parent: AnyObject): ObjectKey[] {
+      return env.kube
+        .list<AnyObject>(childKind, parent.metadata.namespace)
+        .filter((c) => (c.spec as Record<string, { name?: string } | undefined>)?.[refField]?.name === parent.metadata.name)
+        .map((c) => ({ namespace: c.metadata.namespace, name: c.metadata.name }));
+    },
+  };
+}
+
+export { keyString };
