@@ -252,6 +252,31 @@ const cases: Case[] = [
     hint: 'ignoring case',
   },
 
+  {
+    mistake: 'unknown firewall rule deletion policy',
+    act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1', deletionPolicy: 'Keep' as any }),
+    path: 'test/db/FirewallRule-office',
+    field: 'deletionPolicy',
+    value: 'Keep',
+    hint: '"Delete", "Retain"',
+  },
+  {
+    mistake: 'firewall rule namespace other than the server\'s',
+    act: () => server({ metadata: { namespace: 'shop' } }).addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1', metadata: { namespace: 'web' } }),
+    path: 'test/db/FirewallRule-office',
+    field: 'metadata.namespace',
+    value: 'web',
+    hint: 'namespace of its server',
+  },
+  {
+    mistake: 'a child in a namespaced chart, of a server without namespace',
+    act: () => { const { app, chart } = newChart(); const s = server({}, chart); new AzurePostgresDatabase(new Chart(app, 'shop', { namespace: 'shop' }), 'orders', { server: s, databaseName: 'orders' }); },
+    path: 'shop/orders',
+    field: 'namespace',
+    value: 'shop',
+    hint: 'no namespace (kubectl\'s current namespace)',
+  },
+
   // ---- roles ----
   { mistake: 'role name with uppercase', act: () => { const s = server(); s.addRole('CatalogApp', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-CatalogApp', field: 'roleName', value: 'CatalogApp', hint: 'lowercase letters' },
   { mistake: 'role name postgres', act: () => { const s = server(); s.addRole('postgres', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-postgres', field: 'roleName', value: 'postgres', hint: 'is reserved' },
@@ -283,6 +308,22 @@ const cases: Case[] = [
   },
   { mistake: 'connection limit below -1', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: -2 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: -2, hint: 'at least -1' },
   { mistake: 'Secret name with uppercase', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'App_Secret' }); }, path: 'test/db/Role-app', field: 'secretName', value: 'App_Secret', hint: 'Kubernetes object name' },
+  {
+    mistake: 'unknown role deletion policy',
+    act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), deletionPolicy: 'Drop' as any }); },
+    path: 'test/db/Role-app',
+    field: 'deletionPolicy',
+    value: 'Drop',
+    hint: '"Delete", "Retain"',
+  },
+  {
+    mistake: 'role namespace other than the server\'s',
+    act: () => { const s = server({ metadata: { namespace: 'shop' } }); s.addRole('app', { database: s.addDatabase('catalog'), metadata: { namespace: 'web' } }); },
+    path: 'test/db/Role-app',
+    field: 'metadata.namespace',
+    value: 'web',
+    hint: 'namespace of its server',
+  },
   {
     mistake: 'the same role added twice',
     act: () => { const s = server(); const db = s.addDatabase('catalog'); s.addRole('app', { database: db }); s.addRole('app', { database: db }); },
