@@ -69,6 +69,8 @@ export interface EmulatorOptions {
   serverAddressBase?: string;
   /** Log lines (default: none). Never receives passwords or tokens. */
   logger?: (line: string) => void;
+  /** Also log one line per request to `logger`: method, path, status, duration (never bodies or headers). */
+  requestLog?: boolean;
 }
 
 export interface Emulator {
@@ -244,6 +246,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     entra,
     faults,
     throttler,
+    requestLog: !!opts.requestLog,
     stats,
     baseUrl: base,
     log,

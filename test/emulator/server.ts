@@ -45,6 +45,7 @@ export interface FrontOptions {
   log: (msg: string) => void;
   admin: EmulatorAdmin;
   info: () => Record<string, unknown>;
+  requestLog?: boolean;
 }
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -112,6 +113,7 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
   const entry = { principal: undefined as string | undefined, outcome: undefined as undefined | 'throttled' | 'fault' | 'dropped' };
   const resourceType = resourceTypeOf(path);
   res.on('finish', () => {
+    if (o.requestLog) o.log(`${method} ${path} ${res.statusCode}${entry.outcome ? ` (${entry.outcome})` : ''} ${Date.now() - started}ms`);
     o.stats.record({
       time: new Date(started).toISOString(),
       method,
