@@ -79,13 +79,14 @@ export function serverOf(kubeconfigFile: string): { host: string; port: number }
 }
 
 /** Polls `cond` every 50 ms until it returns truthy; throws with `what` after timeoutMs. */
-export async function waitFor<T>(what: string, cond: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+type Falsy = undefined | null | false | 0 | '';
+export async function waitFor<T>(what: string, cond: () => T | Falsy | Promise<T | Falsy>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await cond();
-      if (v) return v;
+      if (v) return v as T;
     } catch (err) {
       last = err;
     }
