@@ -2,7 +2,7 @@
 export * from '../imports/cdk8s-azure.dev';
 
 export * from './postgres-options';
-export { ConnectionSecretKey, ConnectionEnvNames } from './connection-secret';
+export * from './connection-secret';
 export * from './azure-postgres';
 export * from './postgres-database';
 export * from './postgres-firewall-rule';

@@ -2,7 +2,8 @@ import { ApiObjectMetadata } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import type { AzurePostgres } from './azure-postgres';
-import { ConnectionEnvNames, connectionEnvKeys, ConnectionSecretKey } from './connection-secret';
+import { connectionEnvKeys } from './connection-env';
+import { ConnectionEnvNames, ConnectionSecretKey } from './connection-secret';
 import type { AzurePostgresDatabase } from './postgres-database';
 import { DeletionPolicy } from './postgres-options';
 import {

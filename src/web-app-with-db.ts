@@ -1,7 +1,8 @@
 import { ApiObjectMetadata, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { ConnectionEnvNames, connectionEnvKeys } from './connection-secret';
+import { connectionEnvKeys } from './connection-env';
+import { ConnectionEnvNames } from './connection-secret';
 import type { AzurePostgresRole } from './postgres-role';
 import { checkInteger, checkString, describeNamespace, ENV_VAR_NAME, fieldMessage, namespaceKey, Problems, show } from './validation';
 
