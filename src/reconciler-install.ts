@@ -13,7 +13,7 @@ const HEALTH_PORT = 8081;
 const DEFAULT_UID = 65532;
 const HTTPS_URL = {
   pattern: /^https:\/\/[^\s/]+(\/\S*)?$/,
-  description: 'an https:// URL, for example https://management.chinacloudapi.cn/',
+  description: 'an https:// URL, for example https://management.chinacloudapi.cn',
 };
 
 /** Properties of the reconciler install. */
@@ -99,25 +99,25 @@ export interface ReconcilerProps {
 
   /**
    * Azure Resource Manager endpoint (AZURE_RESOURCE_MANAGER_ENDPOINT), for sovereign clouds, e.g.
-   * https://management.chinacloudapi.cn/ or https://management.usgovcloudapi.net/.
+   * https://management.chinacloudapi.cn or https://management.usgovcloudapi.net.
    *
    * @default - Azure public cloud
    */
   readonly resourceManagerEndpoint?: string;
 
   /**
-   * Microsoft Entra authority host (AZURE_AUTHORITY_HOST), for sovereign clouds, e.g. https://login.chinacloudapi.cn/
-   * or https://login.microsoftonline.us/.
+   * Microsoft Entra authority host (AZURE_AUTHORITY_HOST), for sovereign clouds, e.g. https://login.chinacloudapi.cn
+   * or https://login.microsoftonline.us.
    *
    * @default - Azure public cloud
    */
   readonly authorityHost?: string;
 
   /**
-   * Token scope for Azure Resource Manager (ARM_SCOPE), for sovereign clouds, e.g.
+   * OAuth scope of Resource Manager tokens (ARM_SCOPE), when it is not the endpoint's, e.g.
    * https://management.chinacloudapi.cn/.default.
    *
-   * @default - Azure public cloud
+   * @default - `<resourceManagerEndpoint>/.default` (the reconciler derives it)
    */
   readonly armScope?: string;
 

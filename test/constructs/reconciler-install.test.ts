@@ -176,14 +176,14 @@ describe('Reconciler install', () => {
       expect({ name, value: defaults[name] }).toEqual({ name, value: undefined });
     }
     const china = envOf(install({
-      resourceManagerEndpoint: 'https://management.chinacloudapi.cn/',
-      authorityHost: 'https://login.chinacloudapi.cn/',
+      resourceManagerEndpoint: 'https://management.chinacloudapi.cn',
+      authorityHost: 'https://login.chinacloudapi.cn',
       armScope: 'https://management.chinacloudapi.cn/.default',
       env: { LOG_LEVEL: 'debug' },
     }));
     expect(china).toMatchObject({
-      AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://management.chinacloudapi.cn/',
-      AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn/',
+      AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://management.chinacloudapi.cn',
+      AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn',
       ARM_SCOPE: 'https://management.chinacloudapi.cn/.default',
       LOG_LEVEL: 'debug',
     });
