@@ -163,8 +163,12 @@ export class Arm {
   private readonly foreignIndexes = new Set<number>();
   private readonly signKey = randomBytes(32);
   private stopped = false;
+  /** Changeable at runtime (admin.setTiming); read when an operation starts. */
+  readonly timing: { provisioningDelayMs: number; operationPollIntervalSeconds: number };
 
-  constructor(private readonly o: ArmOptions) {}
+  constructor(private readonly o: ArmOptions) {
+    this.timing = { provisioningDelayMs: o.provisioningDelayMs, operationPollIntervalSeconds: o.operationPollIntervalSeconds };
+  }
 
   // ---------------------------------------------------------------- helpers
 
@@ -254,7 +258,7 @@ export class Arm {
       headers: {
         'Azure-AsyncOperation': this.opUrl(op, 'azureAsyncOperation'),
         'Location': this.opUrl(op, 'operationResults'),
-        'Retry-After': String(this.o.operationPollIntervalSeconds),
+        'Retry-After': String(this.timing.operationPollIntervalSeconds),
       },
     };
   }
@@ -270,7 +274,8 @@ export class Arm {
     resourceId: string;
     kind: Operation['kind'];
     apiVersion: string;
-    work: () => Promise<void>;
+    /** The work; what it returns runs when the operation succeeds (after the delay): the visible state change. */
+    work: () => Promise<void | (() => void)>;
     rollback: () => Promise<void> | void;
     delayMs?: number;
   }): Operation {
@@ -288,7 +293,7 @@ export class Arm {
       done: Promise.resolve(),
     };
     this.operations.set(op.id, op);
-    const delay = p.delayMs ?? this.o.provisioningDelayMs;
+    const delay = p.delayMs ?? this.timing.provisioningDelayMs;
     op.done = (async () => {
       const started = Date.now();
       try {
@@ -302,10 +307,11 @@ export class Arm {
           op.error = { code: fault.code ?? 'InternalServerError', message, status: fault.code ? 400 : 500 };
           op.status = 'Failed';
         } else {
-          await p.work();
+          const commit = await p.work();
           const left = delay - (Date.now() - started);
           if (left > 0) await sleep(left);
           if (this.stopped) return;
+          if (commit) commit();
           op.status = 'Succeeded';
         }
       } catch (e) {
@@ -496,7 +502,7 @@ export class Arm {
           status: 202,
           headers: {
             'Location': `${this.o.baseUrl()}/subscriptions/${sub}/operationresults/${token}?api-version=${req.query.get('api-version')}`,
-            'Retry-After': String(this.o.operationPollIntervalSeconds),
+            'Retry-After': String(this.timing.operationPollIntervalSeconds),
           },
         };
       }
@@ -538,7 +544,7 @@ export class Arm {
           s.state = 'Dropping';
           await this.dropServer(s);
         }));
-        const left = this.o.provisioningDelayMs - (Date.now() - started);
+        const left = this.timing.provisioningDelayMs - (Date.now() - started);
         if (left > 0) await sleep(left);
         this.resourceGroups.delete(this.rgKey(rg.sub, rg.name));
         op.status = 'Succeeded';
@@ -563,7 +569,7 @@ export class Arm {
         status: 202,
         headers: {
           'Location': `${this.o.baseUrl()}/subscriptions/${sub}/operationresults/${token}?api-version=${op.apiVersion}`,
-          'Retry-After': String(this.o.operationPollIntervalSeconds),
+          'Retry-After': String(this.timing.operationPollIntervalSeconds),
         },
       };
     }
@@ -578,7 +584,7 @@ export class Arm {
     if (!op || op.sub.toLowerCase() !== sub.toLowerCase()) {
       throw new ApiError(404, 'ResourceNotFound', `The requested resource of type '${NS}/locations/${asyncOperation ? 'azureAsyncOperation' : 'operationResults'}' with name '${id}' was not found.`);
     }
-    const retry = { 'Retry-After': String(this.o.operationPollIntervalSeconds) };
+    const retry = { 'Retry-After': String(this.timing.operationPollIntervalSeconds) };
     if (asyncOperation) {
       const body: Record<string, unknown> = { name: op.id, status: op.status, startTime: op.startTime.toISOString() };
       if (op.endTime && op.status !== 'InProgress') body.endTime = op.endTime.toISOString();
@@ -806,15 +812,14 @@ export class Arm {
       apiVersion: p.apiVersion,
       work: async () => {
         await this.provision(s, p.password);
-        s.state = 'Ready';
-        s.haState = s.model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+        return () => {
+          s.state = 'Ready';
+          s.haState = s.model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+        };
       },
       rollback: remove,
     });
     s.current = op;
-    void op.done.then(() => {
-      if (op.status === 'Succeeded' && s.state === 'Provisioning') s.state = 'Ready';
-    });
     return this.accepted(op);
   }
 
@@ -888,11 +893,13 @@ export class Arm {
           await pg.restart();
           for (const c of s.configs.values()) c.pendingRestart = false;
         }
-        s.model = model;
-        s.tags = tags;
-        s.systemData = this.systemData(req.appId, s.systemData);
-        s.haState = model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
-        s.state = 'Ready';
+        return () => {
+          s.model = model;
+          s.tags = tags;
+          s.systemData = this.systemData(req.appId, s.systemData);
+          s.haState = model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+          s.state = 'Ready';
+        };
       },
       rollback: () => {
         s.model = before;
@@ -944,8 +951,16 @@ export class Arm {
       resourceId: this.serverId(s),
       kind: 'delete',
       apiVersion,
-      work: async () => this.dropServer(s),
-      rollback: () => {
+      work: async () => {
+        await s.pg?.destroy();
+        s.pg = undefined;
+        return () => {
+          if (this.servers.get(s.name) === s) this.servers.delete(s.name);
+          this.usedIndexes.delete(s.index);
+        };
+      },
+      rollback: async () => {
+        // The PostgreSQL instance is kept: an injected failure happens before anything is dropped.
         s.state = prev;
       },
     });
@@ -979,13 +994,16 @@ export class Arm {
       work: async () => {
         if (action === 'stop') {
           await s.pg!.stop();
-          s.state = 'Stopped';
-        } else {
-          if (action === 'restart') await s.pg!.restart();
-          else await s.pg!.start();
+          return () => {
+            s.state = 'Stopped';
+          };
+        }
+        if (action === 'restart') await s.pg!.restart();
+        else await s.pg!.start();
+        return () => {
           for (const c of s.configs.values()) c.pendingRestart = false;
           s.state = 'Ready';
-        }
+        };
       },
       rollback: () => {
         s.state = prev;
@@ -1069,7 +1087,9 @@ export class Arm {
           work: async () => {
             if (isSystem || s.databases.has(name)) return;
             await s.pg!.createDatabase(name, owner, charset, collation);
-            s.databases.set(name, { name, charset, collation, systemData: this.systemData(req.appId) });
+            return () => {
+              s.databases.set(name, { name, charset, collation, systemData: this.systemData(req.appId) });
+            };
           },
           rollback: () => undefined,
         });
@@ -1089,7 +1109,9 @@ export class Arm {
           apiVersion,
           work: async () => {
             await s.pg!.dropDatabase(name);
-            s.databases.delete(name);
+            return () => {
+              s.databases.delete(name);
+            };
           },
           rollback: () => undefined,
         });
@@ -1144,7 +1166,9 @@ export class Arm {
           apiVersion,
           work: async () => {
             const prev = s.firewallRules.get(name);
-            s.firewallRules.set(name, { name, ...rule, systemData: this.systemData(req.appId, prev?.systemData) });
+            return () => {
+              s.firewallRules.set(name, { name, ...rule, systemData: this.systemData(req.appId, prev?.systemData) });
+            };
           },
           rollback: () => undefined,
         });
@@ -1159,7 +1183,7 @@ export class Arm {
           resourceId,
           kind: 'delete',
           apiVersion,
-          work: async () => {
+          work: async () => () => {
             s.firewallRules.delete(name);
           },
           rollback: () => undefined,
@@ -1244,8 +1268,10 @@ export class Arm {
             } else if (spec.apply) {
               await pg.alterSystem(spec.name, value);
             }
-            if (value === undefined) s.configs.delete(spec.name);
-            else s.configs.set(spec.name, { value, source: 'user-override', pendingRestart: !spec.isDynamicConfig });
+            return () => {
+              if (value === undefined) s.configs.delete(spec.name);
+              else s.configs.set(spec.name, { value, source: 'user-override', pendingRestart: !spec.isDynamicConfig });
+            };
           },
           rollback: () => undefined,
         });

@@ -31,10 +31,10 @@ export interface RawResponse {
   text: string;
 }
 
-/** A raw ARM request (fetch) with the default client's token unless `token` is given (null: no Authorization). */
+/** A raw ARM request (fetch) with a token of the default client unless `token` is given (null: no Authorization). */
 export async function raw(emu: Emulator, method: string, pathAndQuery: string, body?: unknown, token?: string | null): Promise<RawResponse> {
   const headers: Record<string, string> = {};
-  const t = token === undefined ? (await credential(emu).getToken(`${emu.armEndpoint}/.default`))!.token : token;
+  const t = token === undefined ? emu.admin.issueToken() : token;
   if (t) headers.authorization = `Bearer ${t}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const url = pathAndQuery.startsWith('https://') ? pathAndQuery : `${emu.armEndpoint}${pathAndQuery}`;

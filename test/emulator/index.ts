@@ -234,6 +234,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       throttler.reset();
       faults.set(opts.faults);
     },
+    setTiming: (t) => {
+      if (t.provisioningDelayMs !== undefined) {
+        if (!(t.provisioningDelayMs >= 0)) throw new Error('provisioningDelayMs must be >= 0');
+        arm.timing.provisioningDelayMs = t.provisioningDelayMs;
+      }
+      if (t.operationPollIntervalSeconds !== undefined) {
+        if (!(t.operationPollIntervalSeconds >= 0)) throw new Error('operationPollIntervalSeconds must be >= 0');
+        arm.timing.operationPollIntervalSeconds = Math.round(t.operationPollIntervalSeconds);
+      }
+    },
     issueToken: (o = {}) => entra.issueToken(o.clientId ?? defaultClient.clientId, o.resource ?? baseUrl, o.lifetimeSeconds ?? 3600).token,
     addClient: (c) => {
       if (!c || typeof c.clientId !== 'string') throw new Error('clientId is required');
@@ -259,8 +269,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       clientIds: entra.listClients().map((c) => c.clientId),
       caCertPath: ca.certPath,
       dataDir,
-      provisioningDelayMs: opts.provisioningDelayMs ?? 2000,
-      operationPollIntervalSeconds: opts.operationPollIntervalSeconds ?? 1,
+      ...arm.timing,
       throttling: throttler.describe(),
       faults: faults.describe(),
     }),

@@ -31,6 +31,8 @@ export interface EmulatorAdmin {
   reset(): Promise<void>;
   /** An access token as the token endpoint would issue it (default: the default client, the ARM endpoint). */
   issueToken(opts?: { clientId?: string; resource?: string; lifetimeSeconds?: number }): string;
+  /** Changes the minimum duration of long-running operations and their Retry-After, for operations started after. */
+  setTiming(t: { provisioningDelayMs?: number; operationPollIntervalSeconds?: number }): void;
   /** Registers another application (client) in the tenant. */
   addClient(c: { clientId: string; clientSecret?: string; federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[] }): void;
 }
@@ -335,7 +337,7 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
           endpoints: [
             'GET /admin/info', 'GET /admin/resources', 'GET /admin/requests', 'DELETE /admin/requests', 'GET /admin/faults',
             'PUT /admin/faults (FaultOptions)', 'POST /admin/faults (FaultRule)', 'DELETE /admin/faults', 'GET /admin/throttling',
-            'PUT /admin/throttling (false | {reads,writes,deletes})', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
+            'PUT /admin/throttling (false | {reads,writes,deletes})', 'PUT /admin/timing ({provisioningDelayMs,operationPollIntervalSeconds})', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
             'POST /admin/clients ({clientId,clientSecret,federatedCredentials})',
           ],
         }, headers, method);
@@ -380,6 +382,10 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
         send(res, 200, { throttling: a.throttling() }, headers, method);
         return;
       }
+      case 'PUT /admin/timing':
+        a.setTiming((body ?? {}) as { provisioningDelayMs?: number; operationPollIntervalSeconds?: number });
+        send(res, 200, o.info(), headers, method);
+        return;
       case 'POST /admin/reset':
         await a.reset();
         send(res, 204, undefined, headers, method);
