@@ -505,7 +505,7 @@ export interface PostgresRoleSpec {
   readonly connectionLimit?: number;
 
   /**
-   * The Secret (in this namespace) the reconciler writes the administrator's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
+   * The Secret (in this namespace) the reconciler writes this role's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
    *
    * @schema PostgresRoleSpec#writeConnectionSecretToRef
    */
@@ -620,7 +620,7 @@ export enum PostgresRoleSpecPrivileges {
 }
 
 /**
- * The Secret (in this namespace) the reconciler writes the administrator's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
+ * The Secret (in this namespace) the reconciler writes this role's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
  *
  * @schema PostgresRoleSpecWriteConnectionSecretToRef
  */
