@@ -244,6 +244,11 @@ export async function guard(
   }
 }
 
+/** ARM throttling is never an error condition: let guard() turn it into a requeue. */
+export function rethrowThrottling(e: unknown): void {
+  if (isArmThrottledError(e)) throw e;
+}
+
 export function safeMessage(e: unknown): string {
   const err = e as { name?: string; message?: string; code?: unknown };
   const msg = typeof err?.message === 'string' ? err.message : String(e);

@@ -27,6 +27,7 @@ import {
   OperationMemory,
   pollDelay,
   Reason,
+  rethrowThrottling,
   StatusBuilder,
   type Timing,
 } from './common';
@@ -115,6 +116,7 @@ export class PostgresDatabaseController implements Controller {
     try {
       db = await this.arm.getDatabase(rg, srv, d.azureName);
     } catch (e) {
+      rethrowThrottling(e);
       return this.azureFailure(sb, toAzureError(e), `reading database ${d.azureName} failed`);
     }
     if (!db) {
@@ -208,6 +210,7 @@ export class PostgresDatabaseController implements Controller {
     try {
       db = await this.arm.getDatabase(rg, srv, d.azureName);
     } catch (e) {
+      rethrowThrottling(e);
       return this.azureFailure(sb, toAzureError(e), `reading database ${d.azureName} failed`);
     }
     if (!db) return done('Deleted', `database ${d.azureName} is gone`);

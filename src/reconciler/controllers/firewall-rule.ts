@@ -24,6 +24,7 @@ import {
   OperationMemory,
   pollDelay,
   Reason,
+  rethrowThrottling,
   StatusBuilder,
   type Timing,
 } from './common';
@@ -120,6 +121,7 @@ export class PostgresFirewallRuleController implements Controller {
     try {
       rule = await this.arm.getFirewallRule(rg, srv, f.azureName);
     } catch (e) {
+      rethrowThrottling(e);
       return this.azureFailure(sb, toAzureError(e), `reading firewall rule ${f.azureName} failed`);
     }
     if (!rule || rule.startIpAddress !== f.startIpAddress || rule.endIpAddress !== f.endIpAddress) {
@@ -186,6 +188,7 @@ export class PostgresFirewallRuleController implements Controller {
     try {
       rule = await this.arm.getFirewallRule(rg, srv, f.azureName);
     } catch (e) {
+      rethrowThrottling(e);
       return this.azureFailure(sb, toAzureError(e), `reading firewall rule ${f.azureName} failed`);
     }
     if (!rule) return done('Deleted', `firewall rule ${f.azureName} is gone`);

@@ -40,6 +40,7 @@ import {
   OperationMemory,
   pollDelay,
   Reason,
+  rethrowThrottling,
   secretConflict,
   StatusBuilder,
   type Timing,
@@ -119,6 +120,7 @@ export class PostgresServerController implements Controller {
     try {
       server = await this.arm.getServer(rg, name);
     } catch (e) {
+      rethrowThrottling(e);
       return this.azureFailure(sb, toAzureError(e), `reading server ${name} failed`);
     }
 
@@ -205,6 +207,7 @@ export class PostgresServerController implements Controller {
       try {
         cfg = await this.arm.getConfiguration(rg, name, p);
       } catch (e) {
+        rethrowThrottling(e);
         return this.azureFailure(sb, toAzureError(e), `reading server parameter ${p} failed`);
       }
       if (!cfg) {
@@ -239,6 +242,7 @@ export class PostgresServerController implements Controller {
           kube.event(obj, 'Normal', 'ResourceGroupCreated', `Created resource group ${rg} in ${n.location}`);
         }
       } catch (e) {
+        rethrowThrottling(e);
         return this.azureFailure(sb, toAzureError(e), `creating resource group ${rg} failed`);
       }
     }
@@ -324,6 +328,7 @@ export class PostgresServerController implements Controller {
     try {
       server = await this.arm.getServer(rg, name);
     } catch (e) {
+      rethrowThrottling(e);
       return this.azureFailure(sb, toAzureError(e), `reading server ${name} failed`);
     }
     if (!server) {
