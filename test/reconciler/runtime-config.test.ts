@@ -1,0 +1,137 @@
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, FLAGS, SA_NAMESPACE_FILE, helpText, parseConfig, parseDuration } from '../../src/reconciler/config';
+import { parseBindAddress } from '../../src/reconciler/health';
+
+const SUB = '11111111-2222-3333-4444-555555555555';
+const noFiles = { exists: () => false, readFile: (p: string): string => { throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' }); } };
+
+function parse(argv: string[], env: Record<string, string> = {}, deps = noFiles) {
+  const r = parseConfig(argv, env, deps);
+  if (r.help) throw new Error('unexpected help');
+  return r.config;
+}
+
+function fails(argv: string[], env: Record<string, string>, pattern: RegExp) {
+  assert.throws(() => parseConfig(argv, env, noFiles), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = parse([`--subscription-id=${SUB}`]);
+    assert.equal(c.subscriptionId, SUB);
+    assert.equal(c.kubeconfig, undefined);
+    assert.equal(c.armEndpoint, 'https://management.azure.com');
+    assert.equal(c.armScope, 'https://management.azure.com/.default');
+    assert.equal(c.authorityHost, 'https://login.microsoftonline.com');
+    assert.equal(c.postgresCa, undefined);
+    assert.equal(c.namespace, undefined);
+    assert.equal(c.workers, 4);
+    assert.equal(c.resyncPeriodMs, 3_600_000);
+    assert.equal(c.leaderElect, false);
+    assert.equal(c.leaderElectionId, 'cdk8s-azure-reconciler');
+    assert.deepEqual(c.metricsBindAddress, { host: undefined, port: 8080 });
+    assert.deepEqual(c.healthProbeBindAddress, { host: undefined, port: 8081 });
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.shutdownGraceMs, 25_000);
+  });
+
+  it('reads environment variables, and a flag wins over its variable', () => {
+    const env = {
+      AZURE_SUBSCRIPTION_ID: SUB,
+      AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://127.0.0.1:8443/',
+      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:8443',
+      WATCH_NAMESPACE: 'team-a',
+      WORKERS: '8',
+      RESYNC_PERIOD: '30m',
+      LEADER_ELECT: 'true',
+      POD_NAMESPACE: 'system',
+      LOG_LEVEL: 'debug',
+      SHUTDOWN_GRACE_PERIOD: '1m30s',
+      METRICS_BIND_ADDRESS: '0',
+    };
+    const c = parse([], env);
+    assert.equal(c.armEndpoint, 'https://127.0.0.1:8443', 'trailing slash dropped');
+    assert.equal(c.armScope, 'https://127.0.0.1:8443/.default', 'the scope follows the endpoint');
+    assert.equal(c.namespace, 'team-a');
+    assert.equal(c.workers, 8);
+    assert.equal(c.resyncPeriodMs, 30 * 60_000);
+    assert.equal(c.leaderElect, true);
+    assert.equal(c.leaderElectionNamespace, 'system');
+    assert.equal(c.logLevel, 'debug');
+    assert.equal(c.shutdownGraceMs, 90_000);
+    assert.equal(c.metricsBindAddress, undefined, '0 disables');
+
+    const f = parse(['--workers', '2', '--namespace=team-b', '--leader-elect=false', '--arm-scope', 'api://x/.default'], env);
+    assert.equal(f.workers, 2);
+    assert.equal(f.namespace, 'team-b');
+    assert.equal(f.leaderElect, false);
+    assert.equal(f.armScope, 'api://x/.default');
+  });
+
+  it('takes the Lease namespace from the ServiceAccount file when POD_NAMESPACE is unset', () => {
+    const deps = { exists: (p: string) => p === SA_NAMESPACE_FILE, readFile: () => 'from-sa\n' };
+    const c = parseConfig(['--leader-elect', `--subscription-id=${SUB}`], {}, deps);
+    assert.ok(!c.help && c.config.leaderElectionNamespace === 'from-sa');
+  });
+
+  it('reads the PostgreSQL CA bundle', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const c = parseConfig([`--subscription-id=${SUB}`, '--postgres-ca-file=/ca.pem'], {}, { exists: () => true, readFile: () => pem });
+    assert.ok(!c.help && c.config.postgresCa === pem);
+  });
+
+  it('--help and -h', () => {
+    assert.deepEqual(parseConfig(['--help'], {}), { help: true });
+    assert.deepEqual(parseConfig(['--workers=x', '-h'], {}), { help: true }, 'help wins even after a bad flag');
+    const text = helpText();
+    for (const f of FLAGS) {
+      assert.ok(text.includes(`--${f.name}`), `help lists --${f.name}`);
+      assert.ok(text.includes(`env ${f.env}`), `help lists ${f.env}`);
+    }
+  });
+
+  it('rejects bad flags naming the flag, the value and the fix', () => {
+    const env = { AZURE_SUBSCRIPTION_ID: SUB };
+    fails([], {}, /missing --subscription-id \(or env AZURE_SUBSCRIPTION_ID\).*e\.g\. --subscription-id=/);
+    fails(['--subscription-id=abc'], {}, /invalid value "abc" for --subscription-id: must be a subscription GUID; e\.g\./);
+    fails(['--workers=0'], env, /invalid value "0" for --workers: must be a whole number from 1 to 100; e\.g\. --workers=4/);
+    fails(['--workers=two'], env, /"two" for --workers/);
+    fails([], { ...env, WORKERS: '1.5' }, /invalid value "1\.5" for --workers \(from env WORKERS\)/);
+    fails(['--resync-period=10'], env, /"10" for --resync-period: must be a duration such as 90s/);
+    fails(['--resync-period=1s'], env, /at least 10s/);
+    fails(['--shutdown-grace-period=soon'], env, /--shutdown-grace-period/);
+    fails(['--arm-endpoint=management.azure.com'], env, /"management\.azure\.com" for --arm-endpoint: must be an absolute URL/);
+    fails(['--authority-host=ftp://x'], env, /--authority-host: must be an https URL/);
+    fails(['--log-level=loud'], env, /"loud" for --log-level: must be one of trace, debug/);
+    fails(['--namespace=Team_A'], env, /--namespace: must be a Kubernetes namespace name/);
+    fails(['--metrics-bind-address=8080'], env, /"8080" for --metrics-bind-address: .*\[host\]:port/);
+    fails(['--metrics-bind-address=:8081'], env, /both port 8081/);
+    fails(['--leader-elect'], env, /--leader-elect needs a namespace.*--leader-election-namespace=/);
+    fails(['--leader-elect=maybe'], env, /"maybe" for --leader-elect: must be true or false/);
+    fails(['--kubeconfig=/nope'], env, /"\/nope" for --kubeconfig: file \/nope does not exist/);
+    fails(['--postgres-ca-file=/nope.pem'], env, /"\/nope\.pem" for --postgres-ca-file: cannot read it \(ENOENT\)/);
+    fails(['--frobnicate'], env, /unknown flag --frobnicate; run with --help/);
+    fails(['--workers'], env, /flag --workers needs a value, e\.g\. --workers=4/);
+    fails(['stray'], env, /unexpected argument "stray"/);
+  });
+
+  it('parses Go-style durations and bind addresses', () => {
+    assert.equal(parseDuration('1h30m'), 5_400_000);
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('1.5s'), 1500);
+    assert.equal(parseDuration('0'), 0);
+    assert.equal(parseDuration('5'), undefined);
+    assert.equal(parseDuration('5x'), undefined);
+    assert.equal(parseDuration('m5'), undefined);
+    assert.deepEqual(parseBindAddress('127.0.0.1:9090'), { host: '127.0.0.1', port: 9090 });
+    assert.deepEqual(parseBindAddress('[::1]:9090'), { host: '::1', port: 9090 });
+    assert.deepEqual(parseBindAddress(':0'), { host: undefined, port: 0 });
+    assert.equal(parseBindAddress('0'), undefined);
+    assert.throws(() => parseBindAddress(':70000'), /out of range/);
+  });
+});
