@@ -108,7 +108,10 @@ export class Faults {
     return { options: this.options, rules: this.rules.map((r) => ({ ...r })) };
   }
 
-  /** The rules of `kind` that fire for this request (each consumes one of its `count`). */
+  /**
+   * The rules of `kind` that fire for this request (each consumes one of its `count`). Latency rules add up; of the
+   * other kinds only the first rule that fires counts.
+   */
   fire(kind: FaultKind, method: string, path: string): ActiveRule[] {
     const subject = `${method.toUpperCase()} ${path}`;
     const out: ActiveRule[] = [];
@@ -120,6 +123,7 @@ export class Faults {
       if (Math.random() >= (r.rate ?? 1)) continue;
       r.hits++;
       out.push(r);
+      if (kind !== 'latency') break;
     }
     return out;
   }
