@@ -109,7 +109,7 @@ export function setCondition(
  */
 export class StatusBuilder<S extends { conditions?: Condition[]; observedGeneration?: number; operation?: OperationStatus }> {
   status: S;
-  private readonly before?: Condition;
+  private before?: Condition;
 
   constructor(private readonly env: ControllerEnvironment, private readonly obj: AnyObject & { status?: S }) {
     this.status = structuredClone((obj.status ?? {}) as S);
@@ -153,6 +153,7 @@ export class StatusBuilder<S extends { conditions?: Condition[]; observedGenerat
     if (after && (!this.before || this.before.status !== after.status || this.before.reason !== after.reason)) {
       this.env.kube.event(this.obj, isWarningReason(after.reason) ? 'Warning' : 'Normal', after.reason, truncate(after.message, 1000));
     }
+    this.before = after ? { ...after } : undefined;
   }
 }
 

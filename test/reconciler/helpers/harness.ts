@@ -29,7 +29,7 @@ export interface Harness {
   armResponses: string[];
   controllers: Record<Kind, Controller>;
   /** A new set of controllers over the same Kubernetes state and Azure: what a restarted process has. */
-  restart(): void;
+  restart(pacing?: Partial<PacingOptions>): void;
   reconcile(kind: Kind, key: ObjectKey): Promise<number | undefined>;
   /** Reconciles `key` (and, each round, every other object) until `done` holds; returns the rounds it took. */
   until(kind: Kind, key: ObjectKey, done: () => boolean, what?: string, timeoutMs?: number): Promise<number>;
@@ -63,8 +63,8 @@ export async function startHarness(opts: { emulator?: EmulatorOptions; timing?: 
     postgresCa: emu.caCertPem,
     onArmResponse: (m, t, s) => armResponses.push(`${m} ${t} ${s}`),
   };
-  const build = (): Record<Kind, Controller> => {
-    const list = createControllersWith(env, { timing: { ...FAST_TIMING, ...(opts.timing ?? {}) }, pacing: opts.pacing });
+  const build = (pacing = opts.pacing): Record<Kind, Controller> => {
+    const list = createControllersWith(env, { timing: { ...FAST_TIMING, ...(opts.timing ?? {}) }, pacing });
     return Object.fromEntries(list.map((c) => [c.kind, c])) as Record<Kind, Controller>;
   };
   const h: Harness = {
@@ -74,8 +74,8 @@ export async function startHarness(opts: { emulator?: EmulatorOptions; timing?: 
     env,
     armResponses,
     controllers: build(),
-    restart() {
-      h.controllers = build();
+    restart(pacing) {
+      h.controllers = build(pacing ?? opts.pacing);
     },
     async reconcile(kind, key) {
       return (await h.controllers[kind].reconcile(key)).requeueAfterMs;
