@@ -86,7 +86,9 @@ describe('the CLI', () => {
 
     const ca = readFileSync(e.NODE_EXTRA_CA_CERTS, 'utf8');
     tls.setDefaultCACertificates([...tls.getCACertificates('default'), ca]);
-    const cred = new ClientSecretCredential(e.AZURE_TENANT_ID, e.AZURE_CLIENT_ID, secret, { authorityHost: e.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true });
+    const cred = new ClientSecretCredential(e.AZURE_TENANT_ID, e.AZURE_CLIENT_ID, secret, {
+      authorityHost: e.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true,
+    });
     const token = await cred.getToken(`${e.AZURE_RESOURCE_MANAGER_ENDPOINT}/.default`);
     const res = await fetch(`${e.AZURE_RESOURCE_MANAGER_ENDPOINT}/subscriptions/${e.AZURE_SUBSCRIPTION_ID}/resourcegroups?api-version=2021-04-01`, {
       headers: { authorization: `Bearer ${token.token}` },
