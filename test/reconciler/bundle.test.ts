@@ -27,9 +27,22 @@ function bundleCommand(): string {
   return step.exec;
 }
 
+/**
+ * The Dockerfile's ENTRYPOINT (exec form), with /app/ mapped to the test's app directory: the test runs what the
+ * image runs, and fails if the two drift apart.
+ */
+function entrypoint(): string[] {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const m = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
+  assert.ok(m, 'Dockerfile has an exec-form ENTRYPOINT');
+  const argv = JSON.parse(m[1]) as string[];
+  assert.equal(argv[0], 'node');
+  return argv.slice(1).map((a) => (a.startsWith('/app/') ? path.join(appDir, a.slice('/app/'.length)) : a));
+}
+
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', path.join(appDir, 'reconciler.js'), ...args], {
+    const child = spawn(process.execPath, [...entrypoint(), ...args], {
       cwd: appDir,
       env: { PATH: '/usr/bin:/bin', HOME: appDir, ...env },
     });
@@ -57,8 +70,11 @@ function rssKiB(pid: number): number {
 before(() => {
   execSync(bundleCommand(), { cwd: ROOT, stdio: 'pipe', env: { ...process.env, PATH: `${ROOT}/node_modules/.bin:${process.env.PATH}` } });
   appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reconciler-image-'));
-  fs.copyFileSync(path.join(ROOT, 'bundle', 'reconciler.js'), path.join(appDir, 'reconciler.js'));
-  fs.copyFileSync(path.join(ROOT, 'bundle', 'reconciler.js.map'), path.join(appDir, 'reconciler.js.map'));
+  // Exactly what the Dockerfile copies into /app.
+  const copy = /^COPY\s+(?:--\S+\s+)*(.+?)\s+\/app\/\s*$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+  assert.ok(copy, 'Dockerfile copies into /app/');
+  for (const src of copy[1].split(/\s+/)) fs.copyFileSync(path.join(ROOT, src), path.join(appDir, path.basename(src)));
+  assert.deepEqual(fs.readdirSync(appDir).sort(), ['reconciler.js', 'reconciler.js.map']);
 });
 
 after(() => {
@@ -98,7 +114,7 @@ describe('bundle/reconciler.js run as the image entrypoint', () => {
     t.after(() => void kubectl(['delete', 'namespace', ns, '--wait=false']));
     const [metricsPort, probePort] = [await freePort(), await freePort()];
 
-    const child = spawn(process.execPath, ['--enable-source-maps', path.join(appDir, 'reconciler.js'), '--leader-elect', `--leader-election-namespace=${ns}`], {
+    const child = spawn(process.execPath, [...entrypoint(), '--leader-elect', `--leader-election-namespace=${ns}`], {
       cwd: appDir,
       env: {
         PATH: '/usr/bin:/bin',
