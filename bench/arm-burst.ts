@@ -1,0 +1,285 @@
+/**
+ * A burst of new resources under ARM's real throttling: N PostgresFirewallRules created at once (spread over a few
+ * servers: Azure allows 128 rules per server), the emulator's token buckets at ARM's limits (per subscription and
+ * principal: reads 250 burst + 25/s, writes 200 + 10/s, deletes 200 + 10/s). Measures the time until all are Ready,
+ * the 429s the emulator served, the ARM requests by type, the floor ARM's buckets put under that time for the
+ * requests made, and the reconciler's peak RSS; then the same for deleting them.
+ *
+ *   tsx bench/arm-burst.ts --count 100          # small first
+ *   tsx bench/arm-burst.ts                      # 1000 rules on 8 servers
+ *
+ * Target: all Ready with few or no 429s (the reconciler paces itself from x-ms-ratelimit-remaining-* and honours
+ * Retry-After), bounded at --timeout-minutes (default 15): what completed by then is reported.
+ */
+import './isolate';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Chart } from 'cdk8s';
+import { AzurePostgres } from '../src';
+import { environment, loadAverage, mib, parseFlags, report, ROOT, round, seconds, sleep } from './common';
+import { armRequestSummary, cpuSeconds, kubectl, memoryNow, metricSum, readyCounts, remaining, startStack, Stack, waitReady } from './stack';
+
+const HELP = `
+Usage: tsx bench/arm-burst.ts [flags]
+  --count N                 firewall rules created at once (default 1000)
+  --servers N               servers they are spread over (default 8; at most 128 rules per server; each is a real PostgreSQL)
+  --provisioning-delay MS   emulator: minimum duration of each long-running operation (default 2000, the emulator's default)
+  --timeout-minutes N       stop waiting after this long (create, and again delete) and report what completed (default 15)
+  --delete BOOL             delete the rules at once afterwards and time that too (default true)
+  --cpu-prof                write a CPU profile of the reconciler to bench/out/ (adds overhead: not for the numbers)
+  --no-build                do not rebuild bundle/reconciler.js
+  --shared-cluster          use the repository's control plane (.cluster/) instead of a benchmark-only one
+`;
+
+const argv = process.argv.slice(2).filter((a) => a !== '--shared-cluster').map((a) => (a === '--no-build' ? '--build=false' : a));
+const flags = parseFlags(argv, { count: 1000, servers: 8, provisioningDelay: 2000, timeoutMinutes: 15, delete: true, cpuProf: false, build: true }, HELP);
+
+const NS = 'bench-burst';
+/** ARM's limits per subscription and principal (the emulator's defaults, set explicitly here). */
+const ARM_LIMITS = {
+  reads: { burst: 250, perSecond: 25 },
+  writes: { burst: 200, perSecond: 10 },
+  deletes: { burst: 200, perSecond: 10 },
+};
+const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+function serversYaml(): { yaml: string; servers: string[] } {
+  const app = new App();
+  const chart = new Chart(app, 'burst', { namespace: NS });
+  const servers: string[] = [];
+  for (let s = 0; s < flags.servers; s++) {
+    const server = new AzurePostgres(chart, `srv${s}`, {
+      metadata: { namespace: NS },
+      resourceGroup: { name: 'bench-burst-rg', create: true },
+      location: 'westeurope',
+    });
+    servers.push(server.name);
+  }
+  return { yaml: app.synthYaml(), servers };
+}
+
+/** N raw PostgresFirewallRules, round-robin over the servers, as one kubectl List. */
+function rulesJson(servers: string[]): string {
+  const items = Array.from({ length: flags.count }, (_, i) => ({
+    apiVersion: 'cdk8s-azure.dev/v1alpha1',
+    kind: 'PostgresFirewallRule',
+    metadata: { name: `burst-${String(i).padStart(4, '0')}`, namespace: NS },
+    spec: {
+      serverRef: { name: servers[i % servers.length] },
+      azureName: `burst-${String(i).padStart(4, '0')}`,
+      startIpAddress: `10.${(i >> 8) & 255}.${i & 255}.1`,
+      endIpAddress: `10.${(i >> 8) & 255}.${i & 255}.254`,
+    },
+  }));
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+}
+
+type Cls = 'reads' | 'writes' | 'deletes';
+
+/** Accepted (not 429) ARM requests per throttling class, from the emulator's "METHOD type status" counts. */
+function acceptedByClass(byKey: Record<string, number>): Record<Cls, number> {
+  const out: Record<Cls, number> = { reads: 0, writes: 0, deletes: 0 };
+  for (const [key, n] of Object.entries(byKey)) {
+    const [method, type, status] = key.split(' ');
+    if (type.startsWith('entra/') || type === 'admin' || status === '429') continue;
+    const cls: Cls = method === 'GET' || method === 'HEAD' ? 'reads' : method === 'DELETE' ? 'deletes' : 'writes';
+    out[cls] += n;
+  }
+  return out;
+}
+
+/** 429s per class. */
+function throttledByClass(byKey: Record<string, number>): Record<Cls, number> {
+  const out: Record<Cls, number> = { reads: 0, writes: 0, deletes: 0 };
+  for (const [key, n] of Object.entries(byKey)) {
+    const [method, , status] = key.split(' ');
+    if (status !== '429') continue;
+    out[method === 'GET' || method === 'HEAD' ? 'reads' : method === 'DELETE' ? 'deletes' : 'writes'] += n;
+  }
+  return out;
+}
+
+/** The shortest time ARM's buckets allow for these accepted requests, starting from full buckets. */
+function armFloorSeconds(accepted: Record<Cls, number>): { seconds: number; bindingClass: Cls } {
+  let best: { seconds: number; bindingClass: Cls } = { seconds: 0, bindingClass: 'writes' };
+  for (const cls of ['reads', 'writes', 'deletes'] as Cls[]) {
+    const s = Math.max(0, (accepted[cls] - ARM_LIMITS[cls].burst) / ARM_LIMITS[cls].perSecond);
+    if (s > best.seconds) best = { seconds: round(s, 1), bindingClass: cls };
+  }
+  return best;
+}
+
+interface Phase {
+  done: number;
+  of: number;
+  complete: boolean;
+  seconds: number;
+  kubectlSeconds?: number;
+  throttled429: number;
+  throttledByClass: Record<Cls, number>;
+  acceptedByClass: Record<Cls, number>;
+  armFloor: { seconds: number; bindingClass: Cls };
+  armRequests: ReturnType<typeof armRequestSummary>;
+  timeline: { t: number; done: number; throttled: number; arm: number; rssMiB: number }[];
+  peakRssMiB: number;
+  notReady?: Record<string, number>;
+}
+
+async function phase(stack: Stack, name: string, start: () => number, progress: () => { done: number; notReady?: Record<string, number> }, of: number): Promise<Phase> {
+  stack.emulator.admin.resetRequests();
+  // Full buckets at the start of the phase, ARM's limits (explicit: the point of this bench).
+  stack.emulator.admin.setThrottling(ARM_LIMITS);
+  const maxBefore = stack.memory.maxRss;
+  stack.memory.maxRss = 0;
+  const t0 = Date.now();
+  const kubectlMs = start();
+  log(`${name}: kubectl took ${kubectlMs} ms for ${of} objects`);
+  const deadline = t0 + flags.timeoutMinutes * 60_000;
+  const timeline: Phase['timeline'] = [];
+  let p = progress();
+  let lastLog = 0;
+  while (p.done < of && Date.now() < deadline) {
+    if (stack.reconciler.process.exitCode !== null) throw new Error(`reconciler exited ${stack.reconciler.process.exitCode}`);
+    await sleep(2000);
+    p = progress();
+    const r = stack.emulator.admin.requests();
+    const m = memoryNow(stack);
+    timeline.push({ t: seconds(Date.now() - t0), done: p.done, throttled: r.throttled, arm: r.total, rssMiB: mib(m?.rss ?? NaN) });
+    if (Date.now() - lastLog > 15_000) {
+      lastLog = Date.now();
+      log(`${name}: +${seconds(Date.now() - t0)} s: ${p.done}/${of}; ARM requests ${r.total}, 429s ${r.throttled}; RSS ${mib(m?.rss ?? NaN)} MiB; load ${loadAverage()}`
+        + (p.notReady ? `; not done: ${JSON.stringify(p.notReady)}` : ''));
+    }
+  }
+  const elapsed = Date.now() - t0;
+  const r = stack.emulator.admin.requests();
+  const accepted = acceptedByClass(r.byKey);
+  const peak = Math.max(stack.memory.maxRss, maxBefore);
+  stack.memory.maxRss = peak;
+  const m = memoryNow(stack);
+  return {
+    done: p.done,
+    of,
+    complete: p.done >= of,
+    seconds: seconds(elapsed),
+    kubectlSeconds: seconds(kubectlMs),
+    throttled429: r.throttled,
+    throttledByClass: throttledByClass(r.byKey),
+    acceptedByClass: accepted,
+    armFloor: armFloorSeconds(accepted),
+    armRequests: armRequestSummary(stack.emulator),
+    timeline,
+    peakRssMiB: mib(Math.max(stack.memory.maxRss, m?.hwm ?? 0)),
+    notReady: p.done < of ? p.notReady : undefined,
+  };
+}
+
+async function main(): Promise<void> {
+  const env = environment();
+  const perServer = Math.ceil(flags.count / Math.max(1, flags.servers));
+  if (perServer > 128) throw new Error(`--count ${flags.count} over --servers ${flags.servers} is ${perServer} rules per server; Azure allows 128: add servers`);
+  const outDir = path.join(ROOT, 'bench', 'out');
+  if (flags.cpuProf) mkdirSync(outDir, { recursive: true });
+  log(`ARM burst bench: ${flags.count} firewall rules on ${flags.servers} servers; load ${env.loadAtStart}; commit ${env.commit}${env.dirtySrc.length ? ` (+ uncommitted: ${env.dirtySrc.join(', ')})` : ''}`);
+
+  const stack = await startStack({
+    namespace: NS,
+    emulator: { provisioningDelayMs: flags.provisioningDelay, operationPollIntervalSeconds: 1, throttling: ARM_LIMITS },
+    env: flags.cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${outDir}` } : undefined,
+    build: flags.build,
+    log,
+  });
+  const onSignal = () => {
+    log('interrupted: cleaning up');
+    void stack.teardown().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  let result: Record<string, unknown> = {};
+  let failure: string | undefined;
+  try {
+    await waitReady(stack);
+    const { yaml, servers } = serversYaml();
+    kubectl(['apply', '-f', '-'], { input: yaml, check: true });
+    const serversStart = Date.now();
+    let c = readyCounts(NS);
+    while (c.ready < servers.length) {
+      if (Date.now() - serversStart > 10 * 60_000) throw new Error(`servers not Ready after 10 min: ${JSON.stringify(c.notReadyReasons)}`);
+      await sleep(1000);
+      c = readyCounts(NS);
+    }
+    const serversSeconds = seconds(Date.now() - serversStart);
+    const beforeBurst = memoryNow(stack);
+    const cpuBefore = cpuSeconds(stack.pid);
+    log(`${servers.length} servers Ready in ${serversSeconds} s; RSS ${mib(beforeBurst?.rss ?? NaN)} MiB`);
+
+    const rules = rulesJson(servers);
+    const ruleProgress = () => {
+      const counts = readyCounts(NS);
+      const k = counts.byKind.PostgresFirewallRule ?? { ready: 0 };
+      const notReady = Object.fromEntries(Object.entries(counts.notReadyReasons).filter(([r]) => r.startsWith('PostgresFirewallRule')));
+      return { done: k.ready, notReady };
+    };
+    const create = await phase(stack, 'create', () => {
+      const a = Date.now();
+      kubectl(['create', '-f', '-'], { input: rules, check: true, timeoutMs: 600_000 });
+      return Date.now() - a;
+    }, ruleProgress, flags.count);
+    const cpuAfterCreate = cpuSeconds(stack.pid);
+    const metricsAfterCreate = await stack.reconciler.metrics();
+    log(`create: ${create.done}/${flags.count} Ready in ${create.seconds} s; 429s ${create.throttled429}; ARM floor ${create.armFloor.seconds} s (${create.armFloor.bindingClass})`);
+
+    let del: Phase | undefined;
+    if (flags.delete) {
+      const before = remaining(NS);
+      del = await phase(stack, 'delete', () => {
+        const a = Date.now();
+        kubectl(['delete', 'postgresfirewallrules', '--all', '-n', NS, '--wait=false'], { check: true, timeoutMs: 600_000 });
+        return Date.now() - a;
+      }, () => ({ done: before - remaining(NS) }), flags.count);
+      log(`delete: ${del.done}/${flags.count} gone in ${del.seconds} s; 429s ${del.throttled429}`);
+    }
+    const final = memoryNow(stack);
+    result = {
+      shape: { count: flags.count, servers: flags.servers, rulesPerServer: perServer },
+      emulator: { provisioningDelayMs: flags.provisioningDelay, throttling: ARM_LIMITS },
+      serversReadySeconds: serversSeconds,
+      rssBeforeBurstMiB: mib(beforeBurst?.rss ?? NaN),
+      create,
+      createCpuSeconds: cpuBefore !== undefined && cpuAfterCreate !== undefined ? round(cpuAfterCreate - cpuBefore, 2) : undefined,
+      reconcilerPacing: {
+        armResponses: metricSum(metricsAfterCreate, 'cdk8s_azure_arm_requests_total'),
+        arm429Seen: metricSum(metricsAfterCreate, 'cdk8s_azure_arm_requests_total', { code: '429' }),
+        reconcileErrors: metricSum(metricsAfterCreate, 'controller_runtime_reconcile_errors_total'),
+        reconciles: metricSum(metricsAfterCreate, 'controller_runtime_reconcile_total'),
+        kubeRequests: metricSum(metricsAfterCreate, 'rest_client_requests_total'),
+      },
+      delete: del,
+      peakRssMiB: mib(Math.max(stack.memory.maxRss, final?.hwm ?? 0)),
+      reconcilerCpuSeconds: cpuSeconds(stack.pid),
+    };
+  } catch (e) {
+    failure = (e as Error).stack ?? String(e);
+    log(`FAILED: ${failure}\nreconciler logs (tail):\n${stack.reconciler.logs().slice(-6000)}`);
+  } finally {
+    const { exitCode } = await stack.teardown();
+    result.reconcilerExitCode = exitCode;
+  }
+  const r = result as any;
+  const summary = { bench: 'arm-burst', env, loadAtEnd: loadAverage(), failure, ...result };
+  const cell = (p: Phase | undefined) => p
+    ? `${p.complete ? '' : `${p.done}/${p.of} in `}${p.seconds} s (ARM floor ${p.armFloor.seconds} s) | ${p.throttled429} | ${p.armRequests.arm}`
+    : 'n/a | n/a | n/a';
+  const row = r.create
+    ? `| ${env.date.slice(0, 10)} | ${env.commit}${env.dirtySrc.length ? '+dirty' : ''} | ${env.loadAtStart} | ${flags.count} rules / ${flags.servers} servers | ${cell(r.create)} | ${cell(r.delete)} | ${r.peakRssMiB} MiB |`
+    : `| ${env.date.slice(0, 10)} | ${env.commit} | ${env.loadAtStart} | failed: ${String(failure).split('\n')[0]} |`;
+  // The timelines are long: keep them in the JSON, out of the way at the end.
+  report('arm-burst', summary, row);
+  process.exitCode = failure ? 1 : 0;
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
