@@ -119,12 +119,13 @@ export interface Operation {
   startTime: Date;
   endTime?: Date;
   error?: { code: string; message: string; status: number };
+  /** Why an operation failed inside the emulator (admin endpoint only; Azure's answer stays generic). */
+  cause?: string;
   done: Promise<void>;
   /** For resource group deletion: the opaque token of the operationresults URL. */
   rgToken?: string;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -163,6 +164,7 @@ export class Arm {
   private readonly foreignIndexes = new Set<number>();
   private readonly signKey = randomBytes(32);
   private stopped = false;
+  private readonly abort = new AbortController();
   /** Changeable at runtime (admin.setTiming); read when an operation starts. */
   readonly timing: { provisioningDelayMs: number; operationPollIntervalSeconds: number };
 
@@ -277,6 +279,8 @@ export class Arm {
     /** The work; what it returns runs when the operation succeeds (after the delay): the visible state change. */
     work: () => Promise<void | (() => void)>;
     rollback: () => Promise<void> | void;
+    /** Runs when the emulator stops before the operation ends. */
+    abandon?: () => Promise<void> | void;
     delayMs?: number;
   }): Operation {
     const fault = this.o.faults.fire('failOperation', req.method, req.path)[0];
@@ -298,7 +302,7 @@ export class Arm {
       const started = Date.now();
       try {
         if (fault) {
-          await sleep(delay);
+          await this.sleep(delay);
           if (this.stopped) return;
           await p.rollback();
           this.o.stats.operationFailed();
@@ -309,15 +313,23 @@ export class Arm {
         } else {
           const commit = await p.work();
           const left = delay - (Date.now() - started);
-          if (left > 0) await sleep(left);
-          if (this.stopped) return;
+          if (left > 0) await this.sleep(left);
+          if (this.stopped) {
+            // Stopping: the PostgreSQL of an unfinished create must not outlive the emulator.
+            if (p.abandon) await p.abandon();
+            return;
+          }
           if (commit) commit();
           op.status = 'Succeeded';
         }
       } catch (e) {
-        if (this.stopped) return;
+        if (this.stopped) {
+          await Promise.resolve(p.rollback()).catch(() => undefined);
+          return;
+        }
         const err = e instanceof ApiError ? e : undefined;
         this.o.log(`operation ${op.name} on ${op.resourceId} failed: ${(e as Error).message}`);
+        op.cause = (e as Error).message;
         try {
           await p.rollback();
         } catch (re) {
@@ -545,7 +557,7 @@ export class Arm {
           await this.dropServer(s);
         }));
         const left = this.timing.provisioningDelayMs - (Date.now() - started);
-        if (left > 0) await sleep(left);
+        if (left > 0) await this.sleep(left);
         this.resourceGroups.delete(this.rgKey(rg.sub, rg.name));
         op.status = 'Succeeded';
       } catch (e) {
@@ -818,6 +830,7 @@ export class Arm {
         };
       },
       rollback: remove,
+      abandon: remove,
     });
     s.current = op;
     return this.accepted(op);
@@ -1298,7 +1311,29 @@ export class Arm {
   /** Stops every PostgreSQL; operations in flight are abandoned. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
+    // Operations in flight end quickly now (their delays are cut short); wait for them so that no PostgreSQL starts
+    // after this returns.
+    const inFlight = [...this.operations.values(), ...this.rgOps.values()].filter((o) => o.status === 'InProgress').map((o) => o.done);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(inFlight), new Promise<void>((r) => (timer = setTimeout(r, 60_000)))]);
+    clearTimeout(timer);
     await Promise.all([...this.servers.values()].map((s) => s.pg?.stop().catch(() => undefined)));
+  }
+
+  /** A delay that stop() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    const signal = this.abort.signal;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+    });
   }
 
   /** Synchronous last resort at process exit. */
@@ -1333,6 +1368,7 @@ export class Arm {
         startTime: op.startTime.toISOString(),
         endTime: op.endTime?.toISOString(),
         error: op.error ? { code: op.error.code, message: op.error.message } : undefined,
+        cause: op.cause,
       })),
     };
   }

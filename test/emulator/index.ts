@@ -67,7 +67,7 @@ export interface EmulatorOptions {
   postgresBinDir?: string;
   /** Server N listens on this address + N, port 5432 (default 127.0.10.0: 127.0.10.1, 127.0.10.2, ...). */
   serverAddressBase?: string;
-  /** Log lines (default: none). Never receives passwords or tokens. */
+  /** Log lines (default: none, or stderr when EMULATOR_DEBUG is set). Never receives passwords or tokens. */
   logger?: (line: string) => void;
   /** Also log one line per request to `logger`: method, path, status, duration (never bodies or headers). */
   requestLog?: boolean;
@@ -155,7 +155,8 @@ function startWatchdog(dataDir: string, removeDir: boolean): ChildProcess | unde
 }
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
-  const log = opts.logger ?? (() => undefined);
+  // EMULATOR_DEBUG=1 logs to stderr when no logger is given (handy when a suite fails).
+  const log = opts.logger ?? (process.env.EMULATOR_DEBUG ? (l: string) => process.stderr.write(`[emulator] ${l}\n`) : () => undefined);
   const tempDir = !opts.dataDir;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'cdk8s-azure-emulator-'));
   await mkdir(dataDir, { recursive: true });
