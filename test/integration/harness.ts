@@ -1,0 +1,200 @@
+/**
+ * End-to-end harness: the real control plane (test/cluster), the ARM emulator with real PostgreSQL (test/emulator),
+ * and the reconciler run exactly as the image runs it (`node bundle/reconciler.js`), authenticated the way AKS
+ * workload identity does it: a projected ServiceAccount token exchanged at the (emulated) Entra token endpoint.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ensureCluster, kubectl, serviceAccountKubeconfig, CLUSTER_DIR } from '../cluster/cluster';
+import { Emulator } from '../emulator';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const BUNDLE = path.join(ROOT, 'bundle', 'reconciler.js');
+export const RECONCILER_NAMESPACE = 'cdk8s-azure-system';
+export const RECONCILER_SERVICE_ACCOUNT = 'cdk8s-azure-reconciler';
+const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a value other than undefined/false, or fails with what it last saw. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000, intervalMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Builds the bundle the image runs (esbuild, as `npm run bundle:reconciler`). */
+export function buildBundle(): void {
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'esbuild'), [
+    'src/reconciler/main.ts', '--bundle', '--platform=node', '--target=node22', '--sourcemap', '--legal-comments=none',
+    `--outfile=${BUNDLE}`, '--log-level=warning',
+  ], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** Synthesizes a cdk8s program with tsx from the repository root and returns its YAML. */
+export function synthWithTsx(script: string): string {
+  return execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
+/** The example app's YAML, exactly as the README's main-job command prints it. */
+export function exampleYaml(): string {
+  return execFileSync('npm', ['run', '-s', 'example'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+export function apply(yaml: string, namespace?: string): void {
+  kubectl(['apply', ...(namespace ? ['-n', namespace] : []), '-f', '-'], { input: yaml, check: true });
+}
+
+export function getJson<T = any>(kind: string, namespace: string, name?: string): T {
+  return JSON.parse(kubectl(['get', kind, ...(name ? [name] : []), '-n', namespace, '-o', 'json'], { check: true }).stdout) as T;
+}
+
+export function tryGetJson<T = any>(kind: string, namespace: string, name: string): T | undefined {
+  const r = kubectl(['get', kind, name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
+  return r.status === 0 && r.stdout.trim() ? JSON.parse(r.stdout) as T : undefined;
+}
+
+export function readyCondition(obj: any): { status: string; reason: string; message: string } | undefined {
+  return (obj?.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+}
+
+export function secretData(namespace: string, name: string): Record<string, string> {
+  const s = getJson('secret', namespace, name);
+  return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
+}
+
+export function createNamespace(name: string): string {
+  kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+  kubectl(['create', 'namespace', name], { check: true });
+  return name;
+}
+
+/**
+ * Installs what the reconciler needs in the cluster from the install construct itself (CRDs, namespace,
+ * ServiceAccount, ClusterRole and bindings), so the tests prove its RBAC is enough. The Deployment is applied
+ * too; nothing runs it (no kubelet), the tests run the bundle in its place.
+ */
+export function installReconcilerManifests(subscriptionId: string): void {
+  const yaml = synthWithTsx(`
+    const { App, Chart, YamlOutputType } = require('cdk8s');
+    const { Reconciler } = require('./src');
+    const app = new App({ yamlOutputType: YamlOutputType.FILE_PER_APP });
+    const chart = new Chart(app, 'install');
+    new Reconciler(chart, 'reconciler', { subscriptionId: ${JSON.stringify(subscriptionId)}, clientId: '00000000-0000-0000-0000-000000000000' });
+    process.stdout.write(app.synthYaml());
+  `);
+  apply(yaml);
+  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=cdk8s-azure'], { check: true });
+}
+
+export interface Stack {
+  readonly emulator: Emulator;
+  readonly clientId: string;
+}
+
+/** Registers a federated application in the emulator that trusts the reconciler's ServiceAccount, as on AKS. */
+export function registerWorkloadIdentity(emulator: Emulator): string {
+  const clientId = '5a1e6b9c-2f3d-4c8e-9a7b-1d2e3f4a5b6c';
+  emulator.admin.addClient({
+    clientId,
+    federatedCredentials: [{ subject: `system:serviceaccount:${RECONCILER_NAMESPACE}:${RECONCILER_SERVICE_ACCOUNT}`, audience: 'api://AzureADTokenExchange' }],
+  });
+  return clientId;
+}
+
+export interface RunningReconciler {
+  readonly process: ChildProcess;
+  readonly name: string;
+  readonly metricsPort: number;
+  readonly healthPort: number;
+  logs(): string;
+  metrics(): Promise<string>;
+  /** SIGTERM and wait for exit (SIGKILL after the timeout); returns the exit code. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+let nextPort = 19000 + Math.floor(Math.random() * 2000) * 2;
+
+/** Starts `node bundle/reconciler.js` as the ServiceAccount, with workload identity against the emulator. */
+export function startReconciler(emulator: Emulator, clientId: string, opts: { name: string; args?: string[]; env?: Record<string, string> }): RunningReconciler {
+  const kubeconfig = serviceAccountKubeconfig(RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, { duration: '2h' });
+  // The projected token AKS mounts for workload identity: a ServiceAccount token for the Entra audience.
+  const federatedToken = kubectl(['create', 'token', RECONCILER_SERVICE_ACCOUNT, '-n', RECONCILER_NAMESPACE, '--audience', 'api://AzureADTokenExchange', '--duration', '2h'], { check: true }).stdout.trim();
+  const tokenFile = path.join(CLUSTER_DIR, 'tokens', `${opts.name}.azure-identity-token`);
+  mkdirSync(path.dirname(tokenFile), { recursive: true });
+  writeFileSync(tokenFile, federatedToken, { mode: 0o600 });
+
+  const metricsPort = nextPort++;
+  const healthPort = nextPort++;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    KUBECONFIG: kubeconfig,
+    POD_NAMESPACE: RECONCILER_NAMESPACE,
+    POD_NAME: opts.name,
+    AZURE_SUBSCRIPTION_ID: emulator.subscriptionId,
+    AZURE_RESOURCE_MANAGER_ENDPOINT: emulator.armEndpoint,
+    AZURE_AUTHORITY_HOST: emulator.authorityHost,
+    AZURE_TENANT_ID: emulator.tenantId,
+    AZURE_CLIENT_ID: clientId,
+    AZURE_FEDERATED_TOKEN_FILE: tokenFile,
+    NODE_EXTRA_CA_CERTS: emulator.caCertPath,
+    POSTGRES_CA_FILE: emulator.caCertPath,
+    ...opts.env,
+  };
+  const child = spawn(NODE, ['--enable-source-maps', BUNDLE,
+    `--metrics-bind-address=127.0.0.1:${metricsPort}`, `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+    ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > 4_000_000) output = output.slice(-2_000_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    name: opts.name,
+    metricsPort,
+    healthPort,
+    logs: () => output,
+    metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+    stop: async (signal = 'SIGTERM', timeoutMs = 30_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Sum of a Prometheus counter's samples whose labels include all of `labels`. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+([-+\d.eE]+|NaN|[+-]Inf)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const ls = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => ls[k] === v)) sum += Number(m[4]);
+  }
+  return sum;
+}
+
+export { ensureCluster, kubectl };
