@@ -14,6 +14,12 @@ import { silentLogger } from '../../src/reconciler/log';
 
 let kubeconfig: string;
 let ns: string;
+/**
+ * Our test finalizer, not the real one: a reconciler watching all namespaces of the shared test cluster (e.g. an
+ * end-to-end test) may add or remove cdk8s-azure.dev/finalizer on these objects; comparisons ignore that one.
+ */
+const TEST_FIN = 'test.cdk8s-azure.dev/finalizer';
+const fins = (list: string[] | undefined) => (list ?? []).filter((f) => f !== FINALIZER);
 let mod: KubeModule;
 const log = silentLogger();
 
@@ -85,38 +91,38 @@ describe('Kube implementation (real API server)', () => {
     // Another writer adds a finalizer after we read: our copy has none, so the resourceVersion guard must fail.
     mergePatch('fin-add', { metadata: { finalizers: ['other.example/keep'] } });
     const before = { ...mod.kube.writes };
-    const updated = await mod.kube.addFinalizer(stale, FINALIZER);
-    assert.deepEqual(updated.metadata.finalizers, ['other.example/keep', FINALIZER]);
+    const updated = await mod.kube.addFinalizer(stale, TEST_FIN);
+    assert.deepEqual(fins(updated.metadata.finalizers), ['other.example/keep', TEST_FIN]);
     assert.ok(mod.kube.writes.conflicts > before.conflicts, 'the stale write conflicted and was retried');
-    assert.deepEqual(getJson(['postgresfirewallrule', 'fin-add']).metadata.finalizers, ['other.example/keep', FINALIZER]);
+    assert.deepEqual(fins(getJson(['postgresfirewallrule', 'fin-add']).metadata.finalizers), ['other.example/keep', TEST_FIN]);
     // Idempotent: already present, no write.
     const w = mod.kube.writes.finalizers;
-    await mod.kube.addFinalizer(updated, FINALIZER);
+    await mod.kube.addFinalizer(updated, TEST_FIN);
     assert.equal(mod.kube.writes.finalizers, w);
 
     // Conflict on a non-empty list: our copy has [a]; someone adds b; the test of the list fails (422); retry.
     createRule('fin-add2', { finalizers: ['a.example/a'] });
     const stale2 = await cached('fin-add2');
     mergePatch('fin-add2', { metadata: { finalizers: ['a.example/a', 'b.example/b'] } });
-    const updated2 = await mod.kube.addFinalizer(stale2, FINALIZER);
-    assert.deepEqual(updated2.metadata.finalizers, ['a.example/a', 'b.example/b', FINALIZER]);
+    const updated2 = await mod.kube.addFinalizer(stale2, TEST_FIN);
+    assert.deepEqual(fins(updated2.metadata.finalizers), ['a.example/a', 'b.example/b', TEST_FIN]);
   });
 
   it('removeFinalizer removes only ours under concurrent changes, and lets a deleting object go', async () => {
-    createRule('fin-rm', { finalizers: [FINALIZER, 'other.example/x'] });
+    createRule('fin-rm', { finalizers: [TEST_FIN, 'other.example/x'] });
     const stale = await cached('fin-rm');
-    mergePatch('fin-rm', { metadata: { finalizers: ['third.example/y', FINALIZER, 'other.example/x'] } });
-    await mod.kube.removeFinalizer(stale, FINALIZER);
-    assert.deepEqual(getJson(['postgresfirewallrule', 'fin-rm']).metadata.finalizers, ['third.example/y', 'other.example/x']);
+    mergePatch('fin-rm', { metadata: { finalizers: ['third.example/y', TEST_FIN, 'other.example/x'] } });
+    await mod.kube.removeFinalizer(stale, TEST_FIN);
+    assert.deepEqual(fins(getJson(['postgresfirewallrule', 'fin-rm']).metadata.finalizers), ['third.example/y', 'other.example/x']);
 
-    createRule('fin-del', { finalizers: [FINALIZER] });
+    createRule('fin-del', { finalizers: [TEST_FIN] });
     await cached('fin-del');
     kubectl(['delete', '-n', ns, 'postgresfirewallrule', 'fin-del', '--wait=false'], { check: true });
     const deleting = await cached('fin-del', (o) => !!o.metadata.deletionTimestamp);
-    await mod.kube.removeFinalizer(deleting, FINALIZER);
+    await mod.kube.removeFinalizer(deleting, TEST_FIN);
     await waitFor('object deleted', () => kubectl(['get', '-n', ns, 'postgresfirewallrule', 'fin-del']).status !== 0);
     // Removing from an object that is gone is a no-op, not an error.
-    await mod.kube.removeFinalizer(deleting, FINALIZER);
+    await mod.kube.removeFinalizer(deleting, TEST_FIN);
   });
 
   it('updateStatus writes through /status only when the status changed, keeping lastTransitionTime', async () => {
@@ -194,6 +200,11 @@ describe('Kube implementation (real API server)', () => {
     kubectl(['label', '-n', ns, 'secret', 'owner-conn', `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`, 'extra=1', '--overwrite'], { check: true });
     assert.deepEqual(await mod.kube.applySecret(owner, 'owner-conn', { password: 'p2' }), { changed: false });
     assert.equal(getJson(['secret', 'owner-conn']).metadata.labels.extra, '1', 'foreign labels are kept');
+
+    // Someone removes our label: the Secret is still controlled by this owner, so it is ours: the label is restored.
+    kubectl(['label', '-n', ns, 'secret', 'owner-conn', `${MANAGED_BY_LABEL}-`], { check: true });
+    assert.deepEqual(await mod.kube.applySecret(owner, 'owner-conn', { password: 'p2' }), { changed: true });
+    assert.equal(getJson(['secret', 'owner-conn']).metadata.labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
 
     const sec = await mod.kube.getSecret(ns, 'owner-conn');
     assert.equal(sec?.metadata?.name, 'owner-conn');

@@ -210,14 +210,16 @@ export class KubeImpl implements Kube {
           throw err;
         }
       }
-      if (existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+      const refs = existing.metadata?.ownerReferences ?? [];
+      // Ours: labelled, or (label removed by someone) still controlled by this very owner; the label is restored below.
+      const ownedByUs = refs.some((r) => r.controller && r.uid === ref.uid);
+      if (existing.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE && !ownedByUs) {
         throw new Error(
           `Secret ${namespace}/${name} already exists and is not managed by cdk8s-azure (it lacks the label ` +
             `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}); refusing to overwrite it. Choose another Secret name for ` +
             `${owner.kind} ${owner.metadata.name}, delete the existing Secret, or label it to hand it over.`,
         );
       }
-      const refs = existing.metadata.ownerReferences ?? [];
       const otherController = refs.find((r) => r.controller && r.uid !== ref.uid);
       if (otherController && !(otherController.kind === ref.kind && otherController.name === ref.name)) {
         throw new Error(
@@ -236,14 +238,15 @@ export class KubeImpl implements Kube {
         current.kind === ref.kind &&
         current.name === ref.name &&
         keptRefs.length === refs.length - 1;
-      if (sameOwner && sameData(existing.data ?? {}, wanted)) return { changed: false };
+      const labelled = existing.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+      if (sameOwner && labelled && sameData(existing.data ?? {}, wanted)) return { changed: false };
       const body: V1Secret = {
         ...existing,
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: {
-          ...existing.metadata,
-          labels: { ...existing.metadata.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+          ...existing.metadata!,
+          labels: { ...existing.metadata?.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
           ownerReferences: [...keptRefs, ref],
         },
         data: wanted,
