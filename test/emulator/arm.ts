@@ -10,7 +10,7 @@ import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } 
 import { ApiError, invalidParameter } from './errors';
 import { Faults } from './faults';
 import { CertificateAuthority, issueServerCertificate } from './pki';
-import { addressFree, PG_PORT, PgInstance, RunAs, SUPERUSER } from './postgres';
+import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
 import { RequestStats } from './stats';
 import {
   applyServerRequest, CHARSETS, defaultServerModel, enumValue, locationNotAvailable, MINOR_VERSIONS, normalizeLocation,
@@ -836,18 +836,39 @@ export class Arm {
     return this.accepted(op);
   }
 
-  /** Makes the PostgreSQL instance of a new server. */
+  /**
+   * Makes the PostgreSQL instance of a new server. Another emulator (or anything else) may take the chosen loopback
+   * address between the check and the bind: then the next free address is tried.
+   */
   private async provision(s: ServerRecord, password: string): Promise<void> {
-    let address = addressFor(this.o.serverAddressBase, s.index);
-    // Another emulator (or anything else) may listen on this address: take the next free index.
-    for (let tries = 0; !(await addressFree(address, PG_PORT)); tries++) {
-      if (tries > 250) throw new Error(`no free loopback address for PostgreSQL from ${this.o.serverAddressBase}`);
-      this.foreignIndexes.add(s.index);
-      this.usedIndexes.delete(s.index);
-      s.index = this.allocateIndex();
-      address = addressFor(this.o.serverAddressBase, s.index);
+    for (let attempt = 0; ; attempt++) {
+      let address = addressFor(this.o.serverAddressBase, s.index);
+      for (let tries = 0; !(await addressFree(address, PG_PORT)); tries++) {
+        if (tries > 250) throw new Error(`no free loopback address for PostgreSQL from ${this.o.serverAddressBase}`);
+        this.takeAnotherIndex(s);
+        address = addressFor(this.o.serverAddressBase, s.index);
+      }
+      s.address = address;
+      try {
+        await this.startInstance(s, address, password);
+        return;
+      } catch (e) {
+        if (!(e instanceof PgStartError && e.addressInUse) || attempt >= 10 || this.stopped) throw e;
+        this.o.log(`address ${address} was taken while ${s.name} started; trying another`);
+        await s.pg?.destroy().catch(() => undefined);
+        s.pg = undefined;
+        this.takeAnotherIndex(s);
+      }
     }
-    s.address = address;
+  }
+
+  private takeAnotherIndex(s: ServerRecord): void {
+    this.foreignIndexes.add(s.index);
+    this.usedIndexes.delete(s.index);
+    s.index = this.allocateIndex();
+  }
+
+  private async startInstance(s: ServerRecord, address: string, password: string): Promise<void> {
     const cert = await issueServerCertificate(this.o.ca, address, [address], [`${s.name}.postgres.database.azure.com`, 'localhost']);
     const settings: Record<string, string> = {};
     const { mem, cores } = this.memOf(s);

@@ -155,7 +155,8 @@ function startWatchdog(dataDir: string, removeDir: boolean): ChildProcess | unde
 }
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
-  // EMULATOR_DEBUG=1 logs to stderr when no logger is given (handy when a suite fails).
+  // EMULATOR_DEBUG=1 logs to stderr when no logger is given (handy when a suite fails); EMULATOR_DEBUG=requests also
+  // logs every request.
   const log = opts.logger ?? (process.env.EMULATOR_DEBUG ? (l: string) => process.stderr.write(`[emulator] ${l}\n`) : () => undefined);
   const tempDir = !opts.dataDir;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'cdk8s-azure-emulator-'));
@@ -257,7 +258,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     entra,
     faults,
     throttler,
-    requestLog: !!opts.requestLog,
+    requestLog: opts.requestLog ?? /requests/.test(process.env.EMULATOR_DEBUG ?? ''),
     stats,
     baseUrl: base,
     log,

@@ -7,7 +7,7 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,6 +57,13 @@ export function addressFree(address: string, port: number): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen({ host: address, port, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+/** PostgreSQL did not start; `addressInUse` when something else took its address meanwhile. */
+export class PgStartError extends Error {
+  constructor(message: string, readonly addressInUse: boolean) {
+    super(message);
+  }
 }
 
 export interface PgInstanceOptions {
@@ -187,7 +194,10 @@ export class PgInstance {
     const deadline = Date.now() + timeoutMs;
     let lastErr: unknown;
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`postgres exited during start (see ${this.logPath})`);
+      if (!this.running) {
+        const tail = (await readFile(this.logPath, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+        throw new PgStartError(`postgres exited during start: ${tail}`, /could not bind|Address already in use|could not create any TCP\/IP sockets/.test(tail));
+      }
       try {
         await this.sql('SELECT 1');
         return;
