@@ -29,6 +29,8 @@ Usage: tsx bench/reconciler-footprint.ts [flags]
   --timeout-minutes N       give up waiting for Ready after this long and report what completed (default 15)
   --delete BOOL             delete everything at the end and time it (default true)
   --cpu-prof                write a CPU profile of the reconciler to bench/out/ (adds overhead: not for the numbers)
+  --source-maps BOOL        keep the image's --enable-source-maps in effect (default true); false preloads
+                            bench/no-source-maps.cjs to measure what source-map support costs
   --heap-snapshot           write heap snapshots of the reconciler at idle and at all-Ready (inflates RSS after them)
   --no-build                do not rebuild bundle/reconciler.js
   --shared-cluster          use the repository's control plane (.cluster/) instead of a benchmark-only one
@@ -37,7 +39,7 @@ Usage: tsx bench/reconciler-footprint.ts [flags]
 const argv = process.argv.slice(2).filter((a) => a !== '--shared-cluster').map((a) => (a === '--no-build' ? '--build=false' : a));
 const flags = parseFlags(argv, {
   servers: 10, databases: 2, roles: 2, firewallRules: 1, idleSeconds: 30, settleSeconds: 30, provisioningDelay: 5000,
-  timeoutMinutes: 15, delete: true, cpuProf: false, heapSnapshot: false, build: true,
+  timeoutMinutes: 15, delete: true, cpuProf: false, heapSnapshot: false, sourceMaps: true, build: true,
 }, HELP);
 
 const NS = 'bench-footprint';
@@ -62,6 +64,15 @@ function appYaml(): string {
   return app.synthYaml();
 }
 
+/** The V8 heap and external memory as the reconciler reports them on /metrics (prom-client's nodejs_* metrics). */
+function heapOf(metrics: string) {
+  return {
+    heapUsedMiB: mib(metricSum(metrics, 'nodejs_heap_size_used_bytes')),
+    heapTotalMiB: mib(metricSum(metrics, 'nodejs_heap_size_total_bytes')),
+    externalMiB: mib(metricSum(metrics, 'nodejs_external_memory_bytes')),
+  };
+}
+
 interface Point {
   at: string;
   tSeconds: number;
@@ -77,6 +88,7 @@ async function main(): Promise<void> {
   const nodeOptions: string[] = [];
   if (flags.cpuProf || flags.heapSnapshot) mkdirSync(outDir, { recursive: true });
   if (flags.cpuProf) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${outDir}`);
+  if (!flags.sourceMaps) nodeOptions.push('--require', path.join(ROOT, 'bench', 'no-source-maps.cjs'));
   if (flags.heapSnapshot) nodeOptions.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${outDir}`);
   log(`footprint bench: ${flags.servers} servers; load ${env.loadAtStart}; commit ${env.commit}${env.dirtySrc.length ? ` (+ uncommitted: ${env.dirtySrc.join(', ')})` : ''}`);
 
@@ -118,7 +130,7 @@ async function main(): Promise<void> {
     await sleep(flags.idleSeconds * 1000);
     const idle = point('idle');
     const idleMetrics = await stack.reconciler.metrics();
-    const idleHeapUsed = metricSum(idleMetrics, 'nodejs_heap_size_used_bytes');
+    const idleHeap = heapOf(idleMetrics);
     if (flags.heapSnapshot) stack.reconciler.process.kill('SIGUSR2');
     const hwmBeforeWork = idle.hwmMiB;
 
@@ -174,7 +186,7 @@ async function main(): Promise<void> {
       shape: { servers: flags.servers, databasesPerServer: flags.databases, rolesPerServer: flags.roles, firewallRulesPerServer: flags.firewallRules, objects },
       emulator: { provisioningDelayMs: flags.provisioningDelay, throttling: 'ARM defaults (reads 250+25/s, writes 200+10/s, deletes 200+10/s)' },
       startToReadyzMs: readyMs,
-      idle: { rssMiB: idleRss, hwmMiB: idle.hwmMiB, heapUsedMiB: mib(idleHeapUsed), afterSeconds: flags.idleSeconds },
+      idle: { rssMiB: idleRss, hwmMiB: idle.hwmMiB, ...idleHeap, afterSeconds: flags.idleSeconds },
       create: {
         allReady,
         ready: counts.ready,
@@ -190,7 +202,7 @@ async function main(): Promise<void> {
         reconcileErrors: metricSum(metricsAtReady, 'controller_runtime_reconcile_errors_total'),
         reconciles: metricSum(metricsAtReady, 'controller_runtime_reconcile_total'),
       },
-      steady: { rssMiB: steady.rssMiB, heapUsedMiB: mib(metricSum(steadyMetrics, 'nodejs_heap_size_used_bytes')), afterSeconds: flags.settleSeconds },
+      steady: { rssMiB: steady.rssMiB, ...heapOf(steadyMetrics), afterSeconds: flags.settleSeconds },
       deletion,
       armRequestsTotal: armTotal,
       peakRssMiB: peak,
@@ -199,7 +211,7 @@ async function main(): Promise<void> {
       points,
       targets: { idleRssMiB: 100, peakRssMiB: 150, installMemoryLimitMiB: 128 },
       met: { idle: idleRss < 100, peak: peak < 150, underInstallLimit: peak < 128 },
-      diagnostics: { cpuProf: flags.cpuProf, heapSnapshot: flags.heapSnapshot, outDir: flags.cpuProf || flags.heapSnapshot ? path.relative(ROOT, outDir) : undefined },
+      diagnostics: { sourceMaps: flags.sourceMaps, cpuProf: flags.cpuProf, heapSnapshot: flags.heapSnapshot, outDir: flags.cpuProf || flags.heapSnapshot ? path.relative(ROOT, outDir) : undefined },
     };
   } catch (e) {
     failure = (e as Error).stack ?? String(e);
