@@ -96,6 +96,10 @@ describe('the CLI', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { value: [] });
 
+    const clash = spawnSync(process.execPath, ['--import', 'tsx', CLI, '--port', '0', '--data-dir', dataDir], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(clash.status, 1);
+    assert.match(clash.stderr, /another emulator \(pid \d+\) uses the data directory/);
+
     assert.equal(await stopCli(first), 0);
     assert.ok(!existsSync(join(dataDir, 'servers')));
 

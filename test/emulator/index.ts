@@ -101,6 +101,15 @@ interface SavedIdentity {
 }
 
 const running = new Set<Arm>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -164,6 +173,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const runAs = await resolveRunAs();
   // PostgreSQL runs as another user: it must be able to reach its data directory.
   await chmod(dataDir, 0o755);
+  // One emulator per data directory: a second one would remove the first one's PostgreSQL data.
+  const pidFile = join(dataDir, 'emulator.pid');
+  if (!tempDir && existsSync(pidFile)) {
+    const other = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (other && other !== process.pid && processAlive(other)) {
+      throw new Error(`another emulator (pid ${other}) uses the data directory ${dataDir}; stop it or choose another --data-dir`);
+    }
+  }
+  await writeFile(pidFile, String(process.pid));
   const serversDir = join(dataDir, 'servers');
   await rm(serversDir, { recursive: true, force: true });
   await mkdir(serversDir, { recursive: true });
@@ -309,8 +327,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           // already gone
         }
       }
-      if (tempDir) await rm(dataDir, { recursive: true, force: true });
-      else await rm(serversDir, { recursive: true, force: true });
+      if (tempDir) {
+        await rm(dataDir, { recursive: true, force: true });
+      } else {
+        await rm(serversDir, { recursive: true, force: true });
+        await rm(pidFile, { force: true });
+      }
       log('ARM emulator stopped');
     })();
     return stopped;
