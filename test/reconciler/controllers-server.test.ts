@@ -30,7 +30,8 @@ function assertNoLeaks(): void {
 }
 
 before(async () => {
-  h = await startHarness();
+  // Operations long enough that the first poll always finds them running, even on a loaded machine.
+  h = await startHarness({ emulator: { provisioningDelayMs: 1000 } });
   arm = new PostgresArm(createArmClients({ subscriptionId: h.emu.subscriptionId, endpoint: h.emu.armEndpoint, scope: `${h.emu.armEndpoint}/.default`, credential: credentialFor(h.emu) }));
 });
 after(async () => {

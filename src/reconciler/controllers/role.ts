@@ -176,9 +176,10 @@ export class PostgresRoleController implements Controller {
     if (!r.roleName) return done('Normal', 'Deleted', 'no role was created');
     const ns = obj.metadata.namespace;
     const server = lookupServer(this.env, ns, r.serverName);
-    if (!server || !server.obj.status?.fullyQualifiedDomainName) {
-      return done('Normal', 'Deleted', `PostgresServer ${r.serverName} is gone; nothing to drop`);
+    if (!server) {
+      return done('Warning', 'RoleNotDropped', `PostgresServer ${r.serverName} is gone (deleted, or retained in Azure); role ${r.roleName} is left on the server if it still exists`);
     }
+    if (!server.obj.status?.fullyQualifiedDomainName) return done('Normal', 'Deleted', `PostgresServer ${r.serverName} was never created; nothing to drop`);
     const database = lookupDatabase(this.env, ns, r.databaseName);
     const dbname = database?.obj.spec.azureName ?? 'postgres';
     const target = await adminTarget(this.env, server, dbname);

@@ -127,6 +127,7 @@ export class PostgresServerController implements Controller {
     if (!server) return this.create(obj, sb, n, owner, data.password);
 
     // 4. Ours, adopted, or someone else's.
+    let adopting = false;
     if (!isOwnedBy(server.tags, owner.uid)) {
       if (obj.metadata.annotations?.[ADOPT_ANNOTATION] !== 'true') {
         sb.set('azureResourceId', undefined);
@@ -137,6 +138,7 @@ export class PostgresServerController implements Controller {
         return { requeueAfterMs: jitter(this.timing.resyncMs) };
       }
       sb.set('adopted', true);
+      adopting = true;
     }
 
     // 5. The password: the Secret is the source of truth. A new one, or one edited in the Secret, goes to Azure.
@@ -144,6 +146,9 @@ export class PostgresServerController implements Controller {
     let pushPassword = false;
     if (!password) {
       password = generatePassword(n.administratorLogin);
+      pushPassword = true;
+    } else if (adopting) {
+      // Azure has the previous owner's password: ours goes with the adopting PATCH.
       pushPassword = true;
     } else if (!passwordPushed) {
       const edited = data.uri !== undefined && passwordFromUri(data.uri) !== password;
