@@ -599,7 +599,7 @@ export class Arm {
     const retry = { 'Retry-After': String(this.timing.operationPollIntervalSeconds) };
     if (asyncOperation) {
       const body: Record<string, unknown> = { name: op.id, status: op.status, startTime: op.startTime.toISOString() };
-      if (op.endTime && op.status !== 'InProgress') body.endTime = op.endTime.toISOString();
+      // As recorded: name, status, startTime (no endTime), and error when Failed.
       if (op.error) body.error = { code: op.error.code, message: op.error.message };
       return { status: 200, body, headers: retry };
     }
@@ -690,6 +690,8 @@ export class Arm {
       },
       maintenanceWindow: { ...m.maintenanceWindow },
     };
+    // 2021-06-01 answers had this flag (see the recording); later versions moved it to storage.autoGrow.
+    if (old) props.storageAutoGrowth = m.storage.autoGrow === 'Enabled';
     if (!old) {
       Object.assign(props, {
         authConfig: { ...m.authConfig },
