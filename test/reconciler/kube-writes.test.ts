@@ -203,6 +203,8 @@ describe('Kube implementation (real API server)', () => {
 
     // Someone removes our label: the Secret is still controlled by this owner, so it is ours: the label is restored.
     kubectl(['label', '-n', ns, 'secret', 'owner-conn', `${MANAGED_BY_LABEL}-`], { check: true });
+    // The label-selected watch reports it as deleted (which is what re-triggers the owner's reconcile).
+    await waitFor('unlabelled secret leaves the cache', () => !mod.secrets.store.get(ns, 'owner-conn'));
     assert.deepEqual(await mod.kube.applySecret(owner, 'owner-conn', { password: 'p2' }), { changed: true });
     assert.equal(getJson(['secret', 'owner-conn']).metadata.labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
 
