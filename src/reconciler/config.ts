@@ -130,9 +130,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
     const flag = byName.get(name);
     if (!flag) throw new ConfigError(`unknown flag --${name}; run with --help for the list of flags`);
     let value: string;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else if (flag.boolean) value = 'true';
-    else {
+    if (eq >= 0) {
+      value = arg.slice(eq + 1);
+    } else if (flag.boolean) {
+      value = 'true';
+    } else {
       if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) {
         throw new ConfigError(`flag --${name} needs a value, e.g. --${name}=${example(name)}`);
       }

@@ -40,10 +40,10 @@ export const REDACT_PATHS: string[] = [
 ];
 
 export interface ReconcilerLogger extends Logger {
+  level: string;
   fatal(obj: object, msg: string): void;
   trace(obj: object, msg: string): void;
   child(bindings: object): ReconcilerLogger;
-  level: string;
 }
 
 export interface LoggerOptions {

@@ -4,16 +4,16 @@
  * empty directory (no node_modules anywhere up the tree), and runs it the same way: --help, bad flags, and against
  * the real control plane until it is ready and serves /metrics; then SIGTERM must exit 0 and release the Lease.
  */
+import * as assert from 'node:assert/strict';
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureCluster, kubectl } from '../cluster/cluster';
 import { waitFor } from '../../src/reconciler/kube/testing';
+import { ensureCluster, kubectl } from '../cluster/cluster';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SUB = '00000000-0000-0000-0000-000000000000';

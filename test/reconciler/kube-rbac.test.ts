@@ -8,13 +8,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureCluster, kubectl, serviceAccountKubeconfig } from '../cluster/cluster';
 import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconciler/contracts';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { KubeModule } from '../../src/reconciler/kube/index';
 import { waitFor } from '../../src/reconciler/kube/testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { LeaderElector } from '../../src/reconciler/runtime/leader';
+import { ensureCluster, kubectl, serviceAccountKubeconfig } from '../cluster/cluster';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let ns: string;

@@ -5,12 +5,12 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureCluster, kubectl } from '../cluster/cluster';
 import { type AnyObject, FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconciler/contracts';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { KubeModule } from '../../src/reconciler/kube/index';
 import { waitFor } from '../../src/reconciler/kube/testing';
 import { silentLogger } from '../../src/reconciler/log';
+import { ensureCluster, kubectl } from '../cluster/cluster';
 
 let kubeconfig: string;
 let ns: string;
@@ -90,10 +90,10 @@ describe('Kube implementation (real API server)', () => {
     const stale = await cached('fin-add');
     // Another writer adds a finalizer after we read: our copy has none, so the resourceVersion guard must fail.
     mergePatch('fin-add', { metadata: { finalizers: ['other.example/keep'] } });
-    const before = { ...mod.kube.writes };
+    const prior = { ...mod.kube.writes };
     const updated = await mod.kube.addFinalizer(stale, TEST_FIN);
     assert.deepEqual(fins(updated.metadata.finalizers), ['other.example/keep', TEST_FIN]);
-    assert.ok(mod.kube.writes.conflicts > before.conflicts, 'the stale write conflicted and was retried');
+    assert.ok(mod.kube.writes.conflicts > prior.conflicts, 'the stale write conflicted and was retried');
     assert.deepEqual(fins(getJson(['postgresfirewallrule', 'fin-add']).metadata.finalizers), ['other.example/keep', TEST_FIN]);
     // Idempotent: already present, no write.
     const w = mod.kube.writes.finalizers;

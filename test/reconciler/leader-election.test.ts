@@ -6,7 +6,6 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureCluster, kubectl } from '../cluster/cluster';
 import type { Controller, ObjectKey, ReconcileResult } from '../../src/reconciler/contracts';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { TcpProxy, kubeConfigVia, serverOf, waitFor } from '../../src/reconciler/kube/testing';
@@ -14,6 +13,7 @@ import { silentLogger } from '../../src/reconciler/log';
 import { Metrics } from '../../src/reconciler/metrics';
 import { LeaderElector } from '../../src/reconciler/runtime/leader';
 import { Manager } from '../../src/reconciler/runtime/manager';
+import { ensureCluster, kubectl } from '../cluster/cluster';
 
 let kubeconfig: string;
 const log = silentLogger();
@@ -196,9 +196,9 @@ describe('leader election (real API server)', () => {
       JSON.stringify({ spec: { holderIdentity: 'intruder', renewTime: now, leaseDurationSeconds: 3600 } })], { check: true });
     await waitFor('b loses leadership', () => lost.includes('b'), 20_000);
     assert.equal(b.controllersRunning, false);
-    const before = reconciled.b.length;
+    const countBefore = reconciled.b.length;
     kubectl(['label', '-n', ns, 'postgresfirewallrule', 'one', 'changed=yes'], { check: true });
     await sleep(1000);
-    assert.equal(reconciled.b.length, before, 'no reconcile after leadership was lost');
+    assert.equal(reconciled.b.length, countBefore, 'no reconcile after leadership was lost');
   });
 });

@@ -5,7 +5,6 @@
 import * as assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { ensureCluster, kubectl } from '../cluster/cluster';
 import type { Controller, ObjectKey, ReconcileResult } from '../../src/reconciler/contracts';
 import { type RunningServer, probeRoutes, serve } from '../../src/reconciler/health';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
@@ -13,6 +12,7 @@ import { waitFor } from '../../src/reconciler/kube/testing';
 import { createLogger, silentLogger } from '../../src/reconciler/log';
 import { Metrics } from '../../src/reconciler/metrics';
 import { Manager } from '../../src/reconciler/runtime/manager';
+import { ensureCluster, kubectl } from '../cluster/cluster';
 
 const REQUIRED_METRICS = [
   'controller_runtime_reconcile_total',

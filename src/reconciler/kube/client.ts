@@ -4,11 +4,11 @@
  * every request; this module owns the HTTP layer, so that watches are long-lived streams we control (timeouts, cut
  * connections, 410 Gone) instead of client-node's informer, which stops on its first error.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
+import * as nodePath from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export interface KubeStatus {
@@ -221,7 +221,7 @@ function toApiError(code: number, body: string, method: string, path: string): K
 export function loadKubeConfig(file?: string): KubeConfig {
   const kc = new KubeConfig();
   if (file) {
-    const files = file.split(path.delimiter).filter((f) => f);
+    const files = file.split(nodePath.delimiter).filter((f) => f);
     for (const f of files) {
       if (!fs.existsSync(f)) throw new Error(`kubeconfig file ${f} does not exist`);
     }
@@ -239,7 +239,7 @@ export function loadKubeConfig(file?: string): KubeConfig {
     return kc;
   }
   const home = os.homedir();
-  const fallback = path.join(home, '.kube', 'config');
+  const fallback = nodePath.join(home, '.kube', 'config');
   if (!fs.existsSync(fallback)) {
     throw new Error(
       `no kubeconfig: not running in a cluster (KUBERNETES_SERVICE_HOST is unset) and ${fallback} does not exist; pass --kubeconfig or set KUBECONFIG`,

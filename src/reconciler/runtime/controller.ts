@@ -17,8 +17,8 @@ import type { BackoffOptions, TokenBucketOptions } from './ratelimit';
 
 /** What the runner needs of an informer (tests pass fakes). */
 export interface EventSource<T> {
-  on(handlers: InformerHandlers<T>): () => void;
   readonly store: { list(namespace?: string): T[]; get(namespace: string | undefined, name: string): T | undefined };
+  on(handlers: InformerHandlers<T>): () => void;
 }
 
 export interface ControllerRunnerOptions {

@@ -5,8 +5,8 @@
  * the Lease -> stop the informers.
  */
 import type { Controller, Kube } from '../contracts';
-import { KubeModule } from '../kube/index';
 import type { KubeClient } from '../kube/client';
+import { KubeModule } from '../kube/index';
 import { type ReconcilerLogger, errorFields } from '../log';
 import type { Metrics } from '../metrics';
 import { ControllerRunner } from './controller';
