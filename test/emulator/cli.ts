@@ -6,7 +6,7 @@ import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmulator } from './index';
-import type { EmulatorOptions, FaultOptions, ThrottlingOptions } from './index';
+import type { Emulator, EmulatorOptions, FaultOptions, ThrottlingOptions } from './index';
 
 const HELP = `Azure Resource Manager emulator for Azure Database for PostgreSQL flexible servers.
 
@@ -155,7 +155,27 @@ async function main(): Promise<void> {
     opts.clients = [{ clientId: values['client-id'] ?? randomUUID(), clientSecret: values['client-secret'] ?? randomBytes(30).toString('base64url') }];
   }
 
-  const emu = await startEmulator(opts);
+  // Signal handlers before anything starts: a signal during start-up stops the emulator once it is up.
+  let emu: Emulator | undefined;
+  let stopping = false;
+  const shutdown = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${sig}: stopping (PostgreSQL instances and the server)...\n`);
+    if (!emu) return;
+    emu.stop().then(() => process.exit(0), (e) => {
+      process.stderr.write(`stop failed: ${(e as Error).message}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  emu = await startEmulator(opts);
+  if (stopping) {
+    await emu.stop();
+    process.exit(0);
+  }
   const secretFile = join(emu.dataDir, 'client-secret');
   await writeFile(secretFile, emu.clientSecret, { mode: 0o600 });
   await chmod(secretFile, 0o600);
@@ -190,19 +210,6 @@ async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(out.join('\n'));
-
-  let stopping = false;
-  const shutdown = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${sig}: stopping (PostgreSQL instances and the server)...\n`);
-    emu.stop().then(() => process.exit(0), (e) => {
-      process.stderr.write(`stop failed: ${(e as Error).message}\n`);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((e) => {
