@@ -1,7 +1,8 @@
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertSafeResumeToken, createArmClients, PostgresArm, type Server } from '../../src/reconciler/azure';
 import { FakeArm, FakeCredential } from './helpers/fake-arm';
+import { assertSafeResumeToken, createArmClients, PostgresArm, type Server } from '../../src/reconciler/azure';
 
 const SUB = '00000000-0000-0000-0000-000000000002';
 const EP = 'https://arm.example.test';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PostgresServerSpec } from '../../imports/cdk8s-azure.dev';

@@ -1,6 +1,7 @@
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createHttpHeaders } from '@azure/core-rest-pipeline';
+import { createHttpHeaders, FakeArm, FakeCredential } from './helpers/fake-arm';
 import {
   ArmPacer,
   ArmThrottledError,
@@ -11,7 +12,6 @@ import {
   parseRetryAfterMs,
   resourceTypeOf,
 } from '../../src/reconciler/azure';
-import { FakeArm, FakeCredential } from './helpers/fake-arm';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const SERVER_URL = /flexibleServers\/srv1\?/;

@@ -2,13 +2,14 @@
  * PostgresDatabase, PostgresFirewallRule and PostgresRole controllers against the real ARM emulator and the real
  * PostgreSQL behind it, with the in-memory Kube test double.
  */
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
-import { ADOPT_ANNOTATION, type AnyObject, type PostgresServerObject } from '../../src/reconciler/contracts';
-import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
-import { connectionSecretData } from '../../src/reconciler/secret-contract';
 import { connectWithUri, credentialFor, startHarness, type Harness } from './helpers/harness';
+import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
+import { ADOPT_ANNOTATION, type AnyObject, type PostgresServerObject } from '../../src/reconciler/contracts';
+import { connectionSecretData } from '../../src/reconciler/secret-contract';
 
 let h: Harness;
 let arm: PostgresArm;
@@ -28,7 +29,7 @@ async function expectPgError(p: Promise<unknown>, code: string, what: string): P
   }, what);
 }
 
-function database(name: string, azureName: string, extra: Record<string, unknown> = {}) {
+function createDatabase(name: string, azureName: string, extra: Record<string, unknown> = {}) {
   return h.kube.create('PostgresDatabase', NS, name, { serverRef: { name: 'server' }, azureName, ...extra });
 }
 function role(name: string, db: string, roleName: string, extra: Record<string, unknown> = {}, annotations?: Record<string, string>) {
@@ -86,10 +87,10 @@ describe('children wait for their parents quietly', () => {
   it('dependsOn maps a server to its children', () => {
     const db = h.kube.get<AnyObject>('PostgresServer', k('server'))!;
     const keys = h.controllers.PostgresDatabase.dependsOn!.flatMap((d) => (d.kind === 'PostgresServer' ? d.mapToKeys(db) : []));
-    const before = keys.length;
-    database('dep-check', 'dep_check');
+    const count = keys.length;
+    createDatabase('dep-check', 'dep_check');
     const after_ = h.controllers.PostgresDatabase.dependsOn!.flatMap((d) => (d.kind === 'PostgresServer' ? d.mapToKeys(db) : []));
-    assert.equal(after_.length, before + 1);
+    assert.equal(after_.length, count + 1);
     assert.ok(after_.some((x) => x.name === 'dep-check'));
     h.kube.delete('PostgresDatabase', k('dep-check'));
   });
@@ -97,8 +98,8 @@ describe('children wait for their parents quietly', () => {
 
 describe('databases and roles', () => {
   it('databases are created in Azure, owned by the administrator and closed to PUBLIC', async () => {
-    database('shop', 'shop');
-    database('blog', 'blog');
+    createDatabase('shop', 'shop');
+    createDatabase('blog', 'blog');
     await h.until('PostgresDatabase', k('shop'), ready('PostgresDatabase', 'shop'), 'shop Ready');
     await h.until('PostgresDatabase', k('blog'), ready('PostgresDatabase', 'blog'), 'blog Ready');
     const az = await arm.getDatabase(RG, SRV, 'shop');
@@ -132,7 +133,8 @@ describe('databases and roles', () => {
       await expectPgError(connectAs('blog-app-pg', 'shop'), '42501', 'blog_app -> shop');
       // And no attribute beyond LOGIN.
       const attrs = await admin.query("SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname IN ('shop_app','blog_app') ORDER BY 1");
-      for (const row of attrs.rows) assert.deepEqual({ ...row, rolname: undefined }, { rolname: undefined, rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false, rolcanlogin: true });
+      const loginOnly = { rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false, rolcanlogin: true };
+      for (const { rolname: _name, ...row } of attrs.rows) assert.deepEqual(row, loginOnly);
       // Not a member of anything.
       const members = await admin.query("SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname IN ('shop_app','blog_app')");
       assert.equal(members.rows[0].n, 0);
@@ -168,9 +170,9 @@ describe('databases and roles', () => {
       await r.end();
     }
     // Narrowing the shop app from ALL to SELECT takes away what it had on the administrator's tables.
-    const before = await connectAs('shop-app-pg');
-    await before.query("INSERT INTO catalog (name) VALUES ('while ALL')");
-    await before.end();
+    const whileAll = await connectAs('shop-app-pg');
+    await whileAll.query("INSERT INTO catalog (name) VALUES ('while ALL')");
+    await whileAll.end();
     h.kube.updateSpec('PostgresRole', k('shop-app'), (s: any) => ({ ...s, privileges: ['SELECT'] }));
     await h.until('PostgresRole', k('shop-app'), () => ready('PostgresRole', 'shop-app')() && h.kube.get<AnyObject>('PostgresRole', k('shop-app'))!.status!.observedGeneration === 2, 'narrowed');
     const after_ = await connectAs('shop-app-pg');
@@ -248,8 +250,8 @@ describe('databases and roles', () => {
   });
 
   it('databases: UnsupportedChange on collation, Delete and Retain', async () => {
-    const del = database('gone', 'gone_db');
-    const keep = database('kept-db', 'kept_db', { deletionPolicy: 'Retain' });
+    const del = createDatabase('gone', 'gone_db');
+    const keep = createDatabase('kept-db', 'kept_db', { deletionPolicy: 'Retain' });
     await h.until('PostgresDatabase', del, ready('PostgresDatabase', 'gone'), 'Ready');
     await h.until('PostgresDatabase', keep, ready('PostgresDatabase', 'kept-db'), 'Ready');
     h.kube.updateSpec('PostgresDatabase', del, (s: any) => ({ ...s, collation: 'C' }));
@@ -268,7 +270,7 @@ describe('databases and roles', () => {
 
   it('a failed database operation shows Azure\'s code and message', async () => {
     h.emu.admin.addFault({ kind: 'failOperation', match: 'PUT .*/databases/broken_db$', count: 1, code: 'InternalServerError', message: 'Database creation failed on the node.' });
-    const key = database('broken', 'broken_db');
+    const key = createDatabase('broken', 'broken_db');
     await h.until('PostgresDatabase', key, () => h.ready('PostgresDatabase', key)?.reason === 'InternalServerError', 'failure');
     assert.match(h.ready('PostgresDatabase', key)!.message, /InternalServerError: Database creation failed on the node\./);
     assert.ok(h.kube.events.some((e) => e.name === 'broken' && e.type === 'Warning'));

@@ -2,12 +2,13 @@
  * PostgresServer controller against the real ARM emulator (real PostgreSQL 15 per server) with the in-memory Kube
  * test double.
  */
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ADOPT_ANNOTATION, type PostgresServerObject } from '../../src/reconciler/contracts';
-import { createArmClients, PostgresArm, TAG_UID } from '../../src/reconciler/azure';
-import { connectionSecretData } from '../../src/reconciler/secret-contract';
 import { credentialFor, connectWithUri, startHarness, type Harness } from './helpers/harness';
+import { createArmClients, PostgresArm, TAG_UID } from '../../src/reconciler/azure';
+import { ADOPT_ANNOTATION, type PostgresServerObject } from '../../src/reconciler/contracts';
+import { connectionSecretData } from '../../src/reconciler/secret-contract';
 
 let h: Harness;
 let arm: PostgresArm;
@@ -79,10 +80,10 @@ describe('PostgresServer', () => {
       ['Normal ResourceGroupCreated', 'Normal Creating', 'Normal Updating', 'Normal Available']); // Updating: the parameter
 
     // Steady state: another reconcile writes nothing (no status, no Secret, no Azure write).
-    const before = [...h.kube.writes];
+    const writesBefore = [...h.kube.writes];
     const w = JSON.stringify(writes('srv-create'));
     await h.reconcile('PostgresServer', key);
-    assert.deepEqual(h.kube.writes, before);
+    assert.deepEqual(h.kube.writes, writesBefore);
     assert.equal(JSON.stringify(writes('srv-create')), w);
   });
 
@@ -181,8 +182,13 @@ describe('PostgresServer', () => {
   it('AlreadyExists: a server we did not create is not taken over until annotated for adoption', async () => {
     await arm.createResourceGroup(RG, 'eastus', {});
     await arm.clients.postgres.servers.beginCreateOrUpdateAndWait(RG, 'srv-foreign', {
-      location: 'eastus', administratorLogin: 'pgadmin', administratorLoginPassword: 'Th31r-0wn-Passw0rd!', version: '16',
-      sku: { name: 'Standard_B1ms', tier: 'Burstable' }, storage: { storageSizeGB: 32 }, tags: { owner: 'someone-else' },
+      location: 'eastus',
+      administratorLogin: 'pgadmin',
+      administratorLoginPassword: 'Th31r-0wn-Passw0rd!',
+      version: '16',
+      sku: { name: 'Standard_B1ms', tier: 'Burstable' },
+      storage: { storageSizeGB: 32 },
+      tags: { owner: 'someone-else' },
     });
     const w = JSON.stringify(writes('srv-foreign'));
     const key = h.kube.create('PostgresServer', 'adopt', 'db', spec('srv-foreign'));

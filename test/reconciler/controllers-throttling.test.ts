@@ -4,10 +4,11 @@
  * off them (cf. Azure/azure-service-operator#2591, #2643). Workers are simulated as the runtime runs them: a fixed
  * number of concurrent reconciles, each key requeued after what its reconcile returned.
  */
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ObjectKey } from '../../src/reconciler/contracts';
 import { startHarness, type Harness } from './helpers/harness';
+import type { ObjectKey } from '../../src/reconciler/contracts';
 
 let h: Harness;
 const NS = 'many';
@@ -60,15 +61,15 @@ describe('a burst of new resources under ARM throttling', () => {
 
     h.emu.admin.setThrottling(buckets);
     h.restart({ lowWater: 0 }); // pacing off: the policy still honours Retry-After on 429
-    let before = h.emu.admin.requests().throttled;
+    let throttledBefore = h.emu.admin.requests().throttled;
     const unpacedMs = await runWorkers(createRules('raw'), 180_000);
-    const unpaced429 = h.emu.admin.requests().throttled - before;
+    const unpaced429 = h.emu.admin.requests().throttled - throttledBefore;
 
     h.emu.admin.setThrottling(buckets); // full buckets again
     h.restart({ lowWater: 10, maxIntervalMs: 1000 });
-    before = h.emu.admin.requests().throttled;
+    throttledBefore = h.emu.admin.requests().throttled;
     const pacedMs = await runWorkers(createRules('paced'), 180_000);
-    const paced429 = h.emu.admin.requests().throttled - before;
+    const paced429 = h.emu.admin.requests().throttled - throttledBefore;
 
     console.log(`${RULES} firewall rules, ${WORKERS} workers: unpaced ${unpaced429} x 429 in ${unpacedMs} ms; paced ${paced429} x 429 in ${pacedMs} ms`);
     assert.ok(unpaced429 >= 10, `the unpaced client should hit the limit (got ${unpaced429})`);

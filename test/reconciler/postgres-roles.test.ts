@@ -1,14 +1,15 @@
 /**
  * The PostgreSQL module against a real PostgreSQL 15 behind the ARM emulator (admin not a superuser, as on Azure).
  */
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
-import * as tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import * as tls from 'node:tls';
 import type { Client } from 'pg';
-import { startEmulator, trustEmulatorCa, type Emulator } from '../emulator/index';
+import { credentialFor } from './helpers/harness';
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
 import { applyGrants, connect, dropRole, ensureRole, lockDownDatabase, ownerMarker, planPrivileges, RoleConflictError, scramSha256Verifier, withClient, type PgTarget } from '../../src/reconciler/postgres';
-import { credentialFor } from './helpers/harness';
+import { startEmulator, trustEmulatorCa, type Emulator } from '../emulator/index';
 
 const ADMIN_PW = 'Adm1n-Passw0rd!x';
 let emu: Emulator;
@@ -22,8 +23,12 @@ before(async () => {
   const arm = new PostgresArm(createArmClients({ subscriptionId: emu.subscriptionId, endpoint: emu.armEndpoint, scope: `${emu.armEndpoint}/.default`, credential: credentialFor(emu) }));
   await arm.createResourceGroup('rg-pg', 'eastus', {});
   const s = await arm.clients.postgres.servers.beginCreateOrUpdateAndWait('rg-pg', 'pg-module', {
-    location: 'eastus', administratorLogin: 'pgadmin', administratorLoginPassword: ADMIN_PW, version: '15',
-    sku: { name: 'Standard_B1ms', tier: 'Burstable' }, storage: { storageSizeGB: 32 },
+    location: 'eastus',
+    administratorLogin: 'pgadmin',
+    administratorLoginPassword: ADMIN_PW,
+    version: '15',
+    sku: { name: 'Standard_B1ms', tier: 'Burstable' },
+    storage: { storageSizeGB: 32 },
   });
   await arm.clients.postgres.databases.beginCreateAndWait('rg-pg', 'pg-module', 'app', { charset: 'UTF8', collation: 'en_US.utf8' });
   host = s.fullyQualifiedDomainName!;

@@ -1,6 +1,8 @@
+/* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parse as parsePgUri } from 'pg-connection-string';
+import { Client } from 'pg';
+import { generatePassword } from '../../src/reconciler/password';
 import {
   connectionSecretData,
   decodeSecretData,
@@ -9,7 +11,6 @@ import {
   SECRET_KEYS,
   strictEncode,
 } from '../../src/reconciler/secret-contract';
-import { generatePassword } from '../../src/reconciler/password';
 
 /** java.net.URLDecoder semantics (pgjdbc decodes parameter values with it): '+' is a space, then %XX. */
 function javaUrlDecode(s: string): string {
@@ -33,8 +34,7 @@ function parsePgpass(line: string): string[] {
   let cur = '';
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (c === '\\' && i + 1 < line.length) cur += line[++i];
-    else if (c === ':') { fields.push(cur); cur = ''; } else cur += c;
+    if (c === '\\' && i + 1 < line.length) {cur += line[++i];} else if (c === ':') { fields.push(cur); cur = ''; } else {cur += c;}
   }
   fields.push(cur);
   return fields;
@@ -64,13 +64,15 @@ describe('connectionSecretData', () => {
       const info = { host: 'srv-1.postgres.database.azure.com', dbname: 'my_db', username: 'app_user', password };
       const d = connectionSecretData(info);
 
-      const u = parsePgUri(d.uri);
+      // As node-postgres reads DATABASE_URL-style strings (pg-connection-string, libpq's URI rules).
+      type Parsed = { user: string; password: string; host: string; port: number; database: string; ssl: unknown };
+      const u = new Client({ connectionString: d.uri }) as unknown as Parsed;
       assert.equal(u.password, password);
       assert.equal(u.user, 'app_user');
       assert.equal(u.host, info.host);
-      assert.equal(u.port, '5432');
+      assert.equal(u.port, 5432);
       assert.equal(u.database, 'my_db');
-      assert.equal((u as any).sslmode, 'require');
+      assert.ok(u.ssl, 'sslmode=require turns TLS on');
       assert.equal(passwordFromUri(d.uri), password);
       const whatwg = new URL(d.uri);
       assert.equal(decodeURIComponent(whatwg.password), password);
@@ -87,7 +89,7 @@ describe('connectionSecretData', () => {
   }
 
   it('strictEncode leaves only unreserved characters raw', () => {
-    assert.equal(strictEncode("a-._~!*'()+ @"), "a-._~%21%2A%27%28%29%2B%20%40");
+    assert.equal(strictEncode("a-._~!*'()+ @"), 'a-._~%21%2A%27%28%29%2B%20%40');
     assert.equal(strictEncode('é'), '%C3%A9');
   });
 

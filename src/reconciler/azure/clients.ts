@@ -4,10 +4,10 @@
  * (public cloud, sovereign clouds, the emulator), sharing one pacer, with the SDK's default retry policy replaced by
  * armThrottlePolicy (see throttle.ts).
  */
-import type { TokenCredential } from '@azure/core-auth';
-import type { HttpClient, Pipeline } from '@azure/core-rest-pipeline';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { ResourceManagementClient } from '@azure/arm-resources';
+import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient, Pipeline } from '@azure/core-rest-pipeline';
 import { ArmPacer, armThrottlePolicy, type PacingOptions } from './throttle';
 
 export interface ArmClientOptions {

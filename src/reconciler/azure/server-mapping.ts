@@ -245,8 +245,7 @@ export function diffServer(n: NormalizedServerSpec, azure: Server, owner: Owner)
   const azVersion = Number(azure.version);
   const wantVersion = Number(n.version);
   if (azure.version !== undefined && azVersion !== wantVersion) {
-    if (wantVersion < azVersion) cannot('spec.version', azure.version, n.version, 'PostgreSQL major versions can only be upgraded, never downgraded');
-    else {
+    if (wantVersion < azVersion) {cannot('spec.version', azure.version, n.version, 'PostgreSQL major versions can only be upgraded, never downgraded');} else {
       change('spec.version', azure.version, n.version);
       patch.version = n.version;
     }
@@ -259,8 +258,7 @@ export function diffServer(n: NormalizedServerSpec, azure: Server, owner: Owner)
 
   const azSize = azure.storage?.storageSizeGB;
   if (azSize !== undefined && azSize !== n.storage.sizeGB) {
-    if (n.storage.sizeGB < azSize) cannot('spec.storage.sizeGB', azSize, n.storage.sizeGB, 'storage can grow but never shrink');
-    else {
+    if (n.storage.sizeGB < azSize) {cannot('spec.storage.sizeGB', azSize, n.storage.sizeGB, 'storage can grow but never shrink');} else {
       change('spec.storage.sizeGB', azSize, n.storage.sizeGB);
       patch.storage = { ...(patch.storage ?? {}), storageSizeGB: n.storage.sizeGB };
     }
@@ -296,10 +294,13 @@ export function diffServer(n: NormalizedServerSpec, azure: Server, owner: Owner)
 
   const azSubnet = azure.network?.delegatedSubnetResourceId ?? '';
   const azDns = azure.network?.privateDnsZoneArmResourceId ?? '';
-  if (norm(azSubnet) !== norm(n.network.delegatedSubnetResourceId) || (n.network.privateDnsZoneResourceId && norm(azDns) !== norm(n.network.privateDnsZoneResourceId))) {
-    cannot('spec.network', azSubnet ? `private (${azSubnet})` : 'public', n.network.delegatedSubnetResourceId ? `private (${n.network.delegatedSubnetResourceId})` : 'public',
+  const wantSubnet = n.network.delegatedSubnetResourceId;
+  const dnsDiffers = !!n.network.privateDnsZoneResourceId && norm(azDns) !== norm(n.network.privateDnsZoneResourceId);
+  if (norm(azSubnet) !== norm(wantSubnet) || dnsDiffers) {
+    cannot('spec.network', azSubnet ? `private (${azSubnet})` : 'public', wantSubnet ? `private (${wantSubnet})` : 'public',
       'the network mode (public access or a delegated subnet and private DNS zone) is fixed when the server is created');
-  } else if (!azSubnet && azure.network?.publicNetworkAccess !== undefined && isEnabled(azure.network.publicNetworkAccess) !== n.network.publicNetworkAccess) {
+  } else if (!azSubnet && azure.network?.publicNetworkAccess !== undefined &&
+    isEnabled(azure.network.publicNetworkAccess) !== n.network.publicNetworkAccess) {
     change('spec.network.publicNetworkAccess', azure.network.publicNetworkAccess, enabled(n.network.publicNetworkAccess));
     patch.network = { publicNetworkAccess: enabled(n.network.publicNetworkAccess) };
   }
@@ -307,7 +308,9 @@ export function diffServer(n: NormalizedServerSpec, azure: Server, owner: Owner)
   if (n.maintenanceWindow) {
     const mw = azure.maintenanceWindow;
     const want = n.maintenanceWindow;
-    if (!mw || !isEnabled(mw.customWindow) || mw.dayOfWeek !== want.dayOfWeek || mw.startHour !== want.startHour || (mw.startMinute ?? 0) !== want.startMinute) {
+    const same = !!mw && isEnabled(mw.customWindow) && mw.dayOfWeek === want.dayOfWeek && mw.startHour === want.startHour &&
+      (mw.startMinute ?? 0) === want.startMinute;
+    if (!same) {
       change('spec.maintenanceWindow', mw && isEnabled(mw.customWindow) ? `${mw.dayOfWeek} ${mw.startHour}:${mw.startMinute ?? 0}` : 'system-managed',
         `${want.dayOfWeek} ${want.startHour}:${want.startMinute}`);
       patch.maintenanceWindow = { customWindow: 'Enabled', ...want };

@@ -4,9 +4,9 @@
  * (so a reconcile that runs before the informer cache has our own status write never starts an operation twice).
  */
 import type { V1Secret } from '@kubernetes/client-node';
+import { isArmThrottledError } from '../azure/throttle';
 import type { AnyObject, Condition, ControllerEnvironment, Kind, Logger, ObjectKey, OperationStatus } from '../contracts';
 import { keyString, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../contracts';
-import { isArmThrottledError } from '../azure/throttle';
 
 /** Condition reasons (PascalCase). Azure errors use Azure's own error code as the reason. */
 export const Reason = {
@@ -100,7 +100,8 @@ export function setCondition(
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
   };
-  return [...(conditions ?? []).filter((c) => c.type !== type), next].sort((a, b) => (a.type === READY ? -1 : b.type === READY ? 1 : a.type.localeCompare(b.type)));
+  const rank = (c: Condition): string => (c.type === READY ? '' : c.type);
+  return [...(conditions ?? []).filter((c) => c.type !== type), next].sort((a, b) => rank(a).localeCompare(rank(b)));
 }
 
 /**

@@ -2,6 +2,8 @@
  * PostgresDatabase: a database on a PostgresServer, created through ARM (so it is owned by the server administrator),
  * then locked against PUBLIC (REVOKE ALL ON DATABASE ... FROM PUBLIC) so that only roles granted CONNECT reach it.
  */
+import { isUserError, reasonFromCode, toAzureError, type AzureError } from '../azure/errors';
+import type { PostgresArm } from '../azure/postgres-arm';
 import {
   FINALIZER,
   keyString,
@@ -15,10 +17,6 @@ import {
   type PostgresDatabaseObject,
   type ReconcileResult,
 } from '../contracts';
-import { isUserError, reasonFromCode, toAzureError, type AzureError } from '../azure/errors';
-import type { PostgresArm } from '../azure/postgres-arm';
-import { isConnectionError, toPgError, withClient } from '../postgres/connect';
-import { lockDownDatabase } from '../postgres/roles';
 import {
   guard,
   hasFinalizer,
@@ -32,6 +30,8 @@ import {
   type Timing,
 } from './common';
 import { adminTarget, childrenOf, lookupServer, parseChildId } from './parents';
+import { isConnectionError, toPgError, withClient } from '../postgres/connect';
+import { lockDownDatabase } from '../postgres/roles';
 
 type Builder = StatusBuilder<AzureChildStatus>;
 

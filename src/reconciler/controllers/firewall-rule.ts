@@ -2,21 +2,6 @@
  * PostgresFirewallRule: an IPv4 range allowed to reach a PostgresServer with public access.
  */
 import {
-  FINALIZER,
-  keyString,
-  type AzureChildStatus,
-  type Controller,
-  type ControllerEnvironment,
-  type Dependency,
-  type Logger,
-  type ObjectKey,
-  type OperationStatus,
-  type PostgresFirewallRuleObject,
-  type ReconcileResult,
-} from '../contracts';
-import { isUserError, reasonFromCode, toAzureError, type AzureError } from '../azure/errors';
-import type { PostgresArm } from '../azure/postgres-arm';
-import {
   guard,
   hasFinalizer,
   isBeingDeleted,
@@ -29,6 +14,21 @@ import {
   type Timing,
 } from './common';
 import { childrenOf, lookupServer, parseChildId } from './parents';
+import { isUserError, reasonFromCode, toAzureError, type AzureError } from '../azure/errors';
+import type { PostgresArm } from '../azure/postgres-arm';
+import {
+  FINALIZER,
+  keyString,
+  type AzureChildStatus,
+  type Controller,
+  type ControllerEnvironment,
+  type Dependency,
+  type Logger,
+  type ObjectKey,
+  type OperationStatus,
+  type PostgresFirewallRuleObject,
+  type ReconcileResult,
+} from '../contracts';
 
 type Builder = StatusBuilder<AzureChildStatus>;
 
@@ -127,7 +127,8 @@ export class PostgresFirewallRuleController implements Controller {
     if (!rule || rule.startIpAddress !== f.startIpAddress || rule.endIpAddress !== f.endIpAddress) {
       const type = rule ? 'Update' : 'Create';
       this.log.info({ key: keyString(key), rule: f.azureName, type }, 'writing firewall rule');
-      const step = await this.arm.startPutFirewallRule(rg, srv, f.azureName, { startIpAddress: f.startIpAddress, endIpAddress: f.endIpAddress }, type, obj.metadata.generation);
+      const body = { startIpAddress: f.startIpAddress, endIpAddress: f.endIpAddress };
+      const step = await this.arm.startPutFirewallRule(rg, srv, f.azureName, body, type, obj.metadata.generation);
       if (step.status === 'running') return this.running(obj, sb, step.operation, step.retryAfterMs);
       if (step.status !== 'succeeded') return this.azureFailure(sb, step.error, `${type === 'Create' ? 'creating' : 'updating'} firewall rule ${f.azureName} failed`);
       rule = await this.arm.getFirewallRule(rg, srv, f.azureName);
@@ -143,7 +144,7 @@ export class PostgresFirewallRuleController implements Controller {
     return { requeueAfterMs: jitter(this.timing.resyncMs) };
   }
 
-  private async running(obj: PostgresFirewallRuleObject, sb: Builder, op: OperationStatus, retryAfterMs: number | undefined): Promise<ReconcileResult> {
+  private async running(obj: PostgresFirewallRuleObject, sb: Builder, op: OperationStatus, retryAfterMs?: number): Promise<ReconcileResult> {
     sb.setOperation(op);
     const reason = op.type === 'Delete' ? Reason.Deleting : op.type === 'Create' ? Reason.Creating : Reason.Updating;
     sb.ready('False', reason, `${reason.toLowerCase()} firewall rule ${obj.spec.azureName} (Azure operation in progress)`);

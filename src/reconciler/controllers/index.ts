@@ -2,15 +2,15 @@
  * The controllers main.ts runs: one per kind, over the Kube seam (contracts.ts), ARM (azure/) and PostgreSQL
  * (postgres/). Behaviour: docs/reconciler-behaviour.md.
  */
-import type { Controller, ControllerEnvironment, ControllerFactory } from '../contracts';
-import { createArmClients } from '../azure/clients';
-import type { PacingOptions } from '../azure/throttle';
-import { PostgresArm } from '../azure/postgres-arm';
 import { DEFAULT_TIMING, type Timing } from './common';
 import { PostgresDatabaseController } from './database';
 import { PostgresFirewallRuleController } from './firewall-rule';
 import { PostgresRoleController } from './role';
 import { PostgresServerController } from './server';
+import { createArmClients } from '../azure/clients';
+import { PostgresArm } from '../azure/postgres-arm';
+import type { PacingOptions } from '../azure/throttle';
+import type { Controller, ControllerEnvironment, ControllerFactory } from '../contracts';
 
 export { DEFAULT_TIMING, Reason, type Timing } from './common';
 export { PASSWORD_SYNCED } from './server';

@@ -2,6 +2,7 @@
  * Children (databases, firewall rules, roles) find their PostgresServer (and database) here, and reach the server as
  * its administrator with the password from the server's connection Secret.
  */
+import { normalizeServerSpec, type NormalizedServerSpec } from '../azure/server-mapping';
 import {
   keyString,
   type AnyObject,
@@ -12,7 +13,6 @@ import {
   type PostgresDatabaseObject,
   type PostgresServerObject,
 } from '../contracts';
-import { normalizeServerSpec, type NormalizedServerSpec } from '../azure/server-mapping';
 import type { PgTarget } from '../postgres/connect';
 import { decodeSecretData } from '../secret-contract';
 import { findCondition, isBeingDeleted, READY } from './common';
@@ -40,7 +40,13 @@ export function lookupServer(env: ControllerEnvironment, namespace: string, name
   };
 }
 
-export function lookupDatabase(env: ControllerEnvironment, namespace: string, name: string | undefined): { obj: PostgresDatabaseObject; ready: boolean; state: string } | undefined {
+export interface DatabaseRef {
+  readonly obj: PostgresDatabaseObject;
+  readonly ready: boolean;
+  readonly state: string;
+}
+
+export function lookupDatabase(env: ControllerEnvironment, namespace: string, name: string | undefined): DatabaseRef | undefined {
   if (!name) return undefined;
   const obj = env.kube.get<PostgresDatabaseObject>('PostgresDatabase', { namespace, name });
   if (!obj) return undefined;

@@ -18,9 +18,9 @@ import {
   type PostgresRoleObject,
   type ReconcileResult,
 } from '../contracts';
+import { generatePassword } from '../password';
 import { isConnectionError, toPgError, withClient, type PgTarget } from '../postgres/connect';
 import { applyGrants, dropRole, ensureRole, RoleConflictError } from '../postgres/roles';
-import { generatePassword } from '../password';
 import { connectionSecretData, decodeSecretData } from '../secret-contract';
 import { guard, hasFinalizer, isBeingDeleted, jitter, Reason, secretConflict, StatusBuilder, type Timing } from './common';
 import { adminTarget, childrenOf, lookupDatabase, lookupServer } from './parents';
@@ -189,8 +189,8 @@ export class PostgresRoleController implements Controller {
     const sb: Builder = new StatusBuilder(this.env, obj);
     try {
       const outcome = await this.dropIn(target, dbname, r.roleName, obj.metadata.uid);
-      if (outcome === 'notOwned') return done('Normal', 'NotDropped', `role ${r.roleName} is not managed by this PostgresRole; left in place`);
-      return done('Normal', 'Deleted', outcome === 'dropped' ? `dropped role ${r.roleName}` : `role ${r.roleName} was already gone`);
+      if (outcome === 'notOwned') return await done('Normal', 'NotDropped', `role ${r.roleName} is not managed by this PostgresRole; left in place`);
+      return await done('Normal', 'Deleted', outcome === 'dropped' ? `dropped role ${r.roleName}` : `role ${r.roleName} was already gone`);
     } catch (e) {
       // The server itself going away (being deleted, or gone from Azure) takes the role with it.
       if (isConnectionError(e) && (isBeingDeleted(server.obj) || !server.ready)) {

@@ -3,18 +3,19 @@
  */
 import type { ServerForPatch } from '@azure/arm-postgresql-flexible';
 import {
-  ADOPT_ANNOTATION,
-  FINALIZER,
-  keyString,
-  type Controller,
-  type ControllerEnvironment,
-  type Logger,
-  type ObjectKey,
-  type OperationStatus,
-  type PostgresServerObject,
-  type PostgresServerStatus,
-  type ReconcileResult,
-} from '../contracts';
+  findCondition,
+  guard,
+  hasFinalizer,
+  isBeingDeleted,
+  jitter,
+  OperationMemory,
+  pollDelay,
+  Reason,
+  rethrowThrottling,
+  secretConflict,
+  StatusBuilder,
+  type Timing,
+} from './common';
 import { isUserError, reasonFromCode, toAzureError, type AzureError } from '../azure/errors';
 import type { LroStep } from '../azure/lro';
 import type { PostgresArm } from '../azure/postgres-arm';
@@ -29,22 +30,21 @@ import {
   type NormalizedServerSpec,
   type Owner,
 } from '../azure/server-mapping';
+import {
+  ADOPT_ANNOTATION,
+  FINALIZER,
+  keyString,
+  type Controller,
+  type ControllerEnvironment,
+  type Logger,
+  type ObjectKey,
+  type OperationStatus,
+  type PostgresServerObject,
+  type PostgresServerStatus,
+  type ReconcileResult,
+} from '../contracts';
 import { generatePassword } from '../password';
 import { connectionSecretData, decodeSecretData, passwordFromUri, pendingSecretData } from '../secret-contract';
-import {
-  findCondition,
-  guard,
-  hasFinalizer,
-  isBeingDeleted,
-  jitter,
-  OperationMemory,
-  pollDelay,
-  Reason,
-  rethrowThrottling,
-  secretConflict,
-  StatusBuilder,
-  type Timing,
-} from './common';
 
 /** Secondary condition: False while a new administrator password (from the Secret) still has to reach Azure. */
 export const PASSWORD_SYNCED = 'PasswordSynced';
@@ -53,6 +53,7 @@ const BUSY_STATES = new Set(['provisioning', 'updating', 'starting', 'restarting
 const TRANSIENT_CODES = /^(InternalServerError|ServiceUnavailable|ServerBusy|OperationTimedOut|GatewayTimeout|Conflict|TooManyRequests|OperationLost|HTTP5\d\d)$/i;
 
 type Builder = StatusBuilder<PostgresServerStatus>;
+type Obj = PostgresServerObject;
 
 export class PostgresServerController implements Controller {
   readonly kind = 'PostgresServer' as const;
@@ -237,7 +238,7 @@ export class PostgresServerController implements Controller {
     return { requeueAfterMs: jitter(this.timing.resyncMs) };
   }
 
-  private async create(obj: PostgresServerObject, sb: Builder, n: NormalizedServerSpec, owner: Owner, existingPassword: string | undefined): Promise<ReconcileResult> {
+  private async create(obj: Obj, sb: Builder, n: NormalizedServerSpec, owner: Owner, existingPassword?: string): Promise<ReconcileResult> {
     const { kube } = this.env;
     const rg = n.resourceGroup.name;
     if (n.resourceGroup.create) {
@@ -278,7 +279,7 @@ export class PostgresServerController implements Controller {
     }
   }
 
-  private async running(obj: PostgresServerObject, sb: Builder, op: OperationStatus, retryAfterMs: number | undefined, message: string): Promise<ReconcileResult> {
+  private async running(obj: Obj, sb: Builder, op: OperationStatus, retryAfterMs: number | undefined, message: string): Promise<ReconcileResult> {
     sb.setOperation(op);
     const reason = op.type === 'Create' ? Reason.Creating : op.type === 'Delete' ? Reason.Deleting : Reason.Updating;
     sb.ready('False', reason, message);

@@ -2,9 +2,33 @@
  * A scripted HTTP transport for the Azure SDK (unit tests of the ARM module only; the integration tests use the real
  * ARM emulator). Each request is matched against handlers in order; every request is recorded.
  */
-import type { HttpClient, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
-import { createHttpHeaders } from '@azure/core-rest-pipeline';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { HttpClient, HttpHeaders, PipelineRequest, PipelineResponse, RawHttpHeaders } from '@azure/core-rest-pipeline';
+
+/** Case-insensitive response headers (what core-rest-pipeline's createHttpHeaders makes). */
+export function createHttpHeaders(init: Record<string, string> = {}): HttpHeaders {
+  const map = new Map<string, { name: string; value: string }>();
+  for (const [k, v] of Object.entries(init)) map.set(k.toLowerCase(), { name: k, value: v });
+  const headers: HttpHeaders = {
+    get: (name) => map.get(name.toLowerCase())?.value,
+    has: (name) => map.has(name.toLowerCase()),
+    set: (name, value) => {
+      map.set(name.toLowerCase(), { name, value: String(value) });
+    },
+    delete: (name) => {
+      map.delete(name.toLowerCase());
+    },
+    toJSON: (options) => {
+      const out: RawHttpHeaders = {};
+      for (const [k, { name, value }] of map) out[options?.preserveCase ? name : k] = value;
+      return out;
+    },
+    [Symbol.iterator]: function* () {
+      for (const [k, { value }] of map) yield [k, value] as [string, string];
+    },
+  };
+  return headers;
+}
 
 export interface Recorded {
   method: string;

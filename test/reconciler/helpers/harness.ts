@@ -5,11 +5,11 @@
  */
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
-import { startEmulator, trustEmulatorCa, type Emulator, type EmulatorOptions } from '../../emulator/index';
+import { MemoryKube, MemoryLogger } from './memory-kube';
+import type { PacingOptions } from '../../../src/reconciler/azure/throttle';
 import type { AnyObject, Condition, Controller, ControllerEnvironment, Kind, ObjectKey } from '../../../src/reconciler/contracts';
 import { createControllersWith, type Timing } from '../../../src/reconciler/controllers';
-import type { PacingOptions } from '../../../src/reconciler/azure/throttle';
-import { MemoryKube, MemoryLogger } from './memory-kube';
+import { startEmulator, trustEmulatorCa, type Emulator, type EmulatorOptions } from '../../emulator/index';
 
 export const FAST_TIMING: Partial<Timing> = {
   minPollMs: 100,
@@ -47,7 +47,13 @@ export function credentialFor(emu: Emulator): ClientSecretCredential {
 const KINDS: Kind[] = ['PostgresServer', 'PostgresDatabase', 'PostgresFirewallRule', 'PostgresRole'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startHarness(opts: { emulator?: EmulatorOptions; timing?: Partial<Timing>; pacing?: Partial<PacingOptions> } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  emulator?: EmulatorOptions;
+  timing?: Partial<Timing>;
+  pacing?: Partial<PacingOptions>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const emu = await startEmulator({ provisioningDelayMs: 300, ...(opts.emulator ?? {}) });
   trustEmulatorCa(emu);
   const kube = new MemoryKube();

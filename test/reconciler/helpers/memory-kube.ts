@@ -59,7 +59,15 @@ export class MemoryKube implements Kube {
     const obj: AnyObject = {
       apiVersion: `${API_GROUP}/${API_VERSION}`,
       kind,
-      metadata: { name, namespace, uid: randomUUID(), generation: 1, resourceVersion: String(this.rv++), creationTimestamp: new Date(), ...(annotations ? { annotations } : {}) },
+      metadata: {
+        name,
+        namespace,
+        uid: randomUUID(),
+        generation: 1,
+        resourceVersion: String(this.rv++),
+        creationTimestamp: new Date(),
+        ...(annotations ? { annotations } : {}),
+      },
       spec,
     };
     this.objects.set(this.k(kind, { namespace, name }), obj);
@@ -112,7 +120,9 @@ export class MemoryKube implements Kube {
   /** Puts a Secret as a user would (not labelled as ours unless `labels` say so). */
   putForeignSecret(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string> = {}): void {
     this.secrets.set(`${namespace}/${name}`, {
-      apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, labels },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, labels },
       data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
     });
   }
@@ -221,7 +231,14 @@ export class MemoryKube implements Kube {
       throw new Error(`Secret ${ns}/${name} exists and is not managed by ${MANAGED_BY_VALUE}`);
     }
     const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
-    const ownerRef = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+    const ownerRef = {
+      apiVersion: owner.apiVersion,
+      kind: owner.kind,
+      name: owner.metadata.name,
+      uid: owner.metadata.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
     const next: V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -229,7 +246,8 @@ export class MemoryKube implements Kube {
       metadata: { name, namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE }, ownerReferences: [ownerRef] },
       data: encoded,
     };
-    if (existing && stableJson(existing.data) === stableJson(next.data) && stableJson(existing.metadata?.ownerReferences) === stableJson(next.metadata?.ownerReferences)) {
+    const sameOwner = stableJson(existing?.metadata?.ownerReferences) === stableJson(next.metadata?.ownerReferences);
+    if (existing && stableJson(existing.data) === stableJson(next.data) && sameOwner) {
       return { changed: false };
     }
     this.secrets.set(`${ns}/${name}`, next);
