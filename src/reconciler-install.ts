@@ -124,7 +124,7 @@ export interface ReconcilerProps {
   /**
    * CPU and memory of the reconciler container.
    *
-   * @default - requests 50m CPU and 64Mi memory, limits 128Mi memory (no CPU limit)
+   * @default - requests 50m CPU and 128Mi memory, limits 256Mi memory (no CPU limit): ~100 MiB resident when idle
    */
   readonly resources?: kplus.ContainerResources;
 
@@ -310,8 +310,8 @@ function reconcilerEnv(props: ReconcilerProps): k8s.EnvVar[] {
 function toKubeResources(resources: kplus.ContainerResources | undefined): k8s.ResourceRequirements {
   if (resources === undefined) {
     return {
-      requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
-      limits: { memory: k8s.Quantity.fromString('128Mi') },
+      requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
+      limits: { memory: k8s.Quantity.fromString('256Mi') },
     };
   }
   const requests: { [key: string]: k8s.Quantity } = {};

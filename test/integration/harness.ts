@@ -155,7 +155,7 @@ export function startReconciler(emulator: Emulator, clientId: string, opts: { na
     POSTGRES_CA_FILE: emulator.caCertPath,
     ...opts.env,
   };
-  const child = spawn(NODE, ['--enable-source-maps', BUNDLE,
+  const child = spawn(NODE, [BUNDLE,
     `--metrics-bind-address=127.0.0.1:${metricsPort}`, `--health-probe-bind-address=127.0.0.1:${healthPort}`,
     ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -1,5 +1,5 @@
 /**
- * The image runs exactly `node --enable-source-maps /app/reconciler.js` with nothing but the bundle (and its source
+ * The image runs exactly `node /app/reconciler.js` with nothing but the bundle (and its source
  * map) in /app. This test builds the bundle with the project's bundle:reconciler command, copies it alone into an
  * empty directory (no node_modules anywhere up the tree), and runs it the same way: --help, bad flags, and against
  * the real control plane until it is ready and serves /metrics; then SIGTERM must exit 0 and release the Lease.
