@@ -6,6 +6,8 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
+import { ClientSecretCredential } from '@azure/identity';
 import { ensureCluster, kubectl, serviceAccountKubeconfig, CLUSTER_DIR } from '../cluster/cluster';
 import { Emulator } from '../emulator';
 
@@ -18,7 +20,9 @@ const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns a value other than undefined/false, or fails with what it last saw. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000, intervalMs = 500): Promise<T> {
+type Maybe<T> = T | undefined | false;
+
+export async function waitFor<T>(what: string, check: () => Maybe<T> | Promise<Maybe<T>>, timeoutMs = 120_000, intervalMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -46,12 +50,12 @@ export function buildBundle(): void {
 
 /** Synthesizes a cdk8s program with tsx from the repository root and returns its YAML. */
 export function synthWithTsx(script: string): string {
-  return execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return execFileSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['-e', script], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
 /** The example app's YAML, exactly as the README's main-job command prints it. */
 export function exampleYaml(): string {
-  return execFileSync('npm', ['run', '-s', 'example'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+  return execFileSync('npm', ['run', '-s', 'example'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
 export function apply(yaml: string, namespace?: string): void {
@@ -129,7 +133,13 @@ export interface RunningReconciler {
 let nextPort = 19000 + Math.floor(Math.random() * 2000) * 2;
 
 /** Starts `node bundle/reconciler.js` as the ServiceAccount, with workload identity against the emulator. */
-export function startReconciler(emulator: Emulator, clientId: string, opts: { name: string; args?: string[]; env?: Record<string, string> }): RunningReconciler {
+export interface ReconcilerOptions {
+  readonly name: string;
+  readonly args?: string[];
+  readonly env?: Record<string, string>;
+}
+
+export function startReconciler(emulator: Emulator, clientId: string, opts: ReconcilerOptions): RunningReconciler {
   const kubeconfig = serviceAccountKubeconfig(RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, { duration: '2h' });
   // The projected token AKS mounts for workload identity: a ServiceAccount token for the Entra audience.
   const federatedToken = kubectl(['create', 'token', RECONCILER_SERVICE_ACCOUNT, '-n', RECONCILER_NAMESPACE, '--audience', 'api://AzureADTokenExchange', '--duration', '2h'], { check: true }).stdout.trim();
@@ -195,6 +205,15 @@ export function metricSum(text: string, name: string, labels: Record<string, str
     if (Object.entries(labels).every(([k, v]) => ls[k] === v)) sum += Number(m[4]);
   }
   return sum;
+}
+
+/** An Azure SDK client for the emulator, as the test's own principal: to look at Azure from the outside. */
+export function armClient(emulator: Emulator): PostgreSQLManagementFlexibleServerClient {
+  const credential = new ClientSecretCredential(emulator.tenantId, emulator.clientId, emulator.clientSecret, {
+    authorityHost: emulator.authorityHost,
+    disableInstanceDiscovery: true,
+  });
+  return new PostgreSQLManagementFlexibleServerClient(credential, emulator.subscriptionId, { endpoint: emulator.armEndpoint });
 }
 
 export { ensureCluster, kubectl };

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
 import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
 import {
-  apply, buildBundle, createNamespace, ensureCluster, getJson, installReconcilerManifests, kubectl, metricSum,
+  apply, armClient, buildBundle, createNamespace, ensureCluster, getJson, installReconcilerManifests, kubectl, metricSum,
   readyCondition, registerWorkloadIdentity, RunningReconciler, secretData, startReconciler, tryGetJson, waitFor,
 } from './harness';
 
@@ -30,18 +29,23 @@ function uniqueAzureName(prefix: string): string {
 
 function serverCr(namespace: string, name: string, azureName: string, spec: Record<string, unknown> = {}) {
   return {
-    apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresServer',
+    apiVersion: 'cdk8s-azure.dev/v1alpha1',
+    kind: 'PostgresServer',
     metadata: { name, namespace },
     spec: {
-      azureName, resourceGroup: { name: RG, create: true }, location: 'westeurope',
-      writeConnectionSecretToRef: { name: `${name}-admin` }, ...spec,
+      azureName,
+      resourceGroup: { name: RG, create: true },
+      location: 'westeurope',
+      writeConnectionSecretToRef: { name: `${name}-admin` },
+      ...spec,
     },
   };
 }
 
 function databaseCr(namespace: string, name: string, server: string, azureName: string) {
   return {
-    apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresDatabase',
+    apiVersion: 'cdk8s-azure.dev/v1alpha1',
+    kind: 'PostgresDatabase',
     metadata: { name, namespace },
     spec: { serverRef: { name: server }, azureName },
   };
@@ -74,10 +78,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     // Long enough a provisioning delay that a crash can land while the create is in flight.
     emulator = await startEmulator({ provisioningDelayMs: 5000, operationPollIntervalSeconds: 1 });
     trustEmulatorCa(emulator);
-    arm = new PostgreSQLManagementFlexibleServerClient(
-      new ClientSecretCredential(emulator.tenantId, emulator.clientId, emulator.clientSecret, { authorityHost: emulator.authorityHost, disableInstanceDiscovery: true }),
-      emulator.subscriptionId, { endpoint: emulator.armEndpoint },
-    );
+    arm = armClient(emulator);
     installReconcilerManifests(emulator.subscriptionId);
     clientId = registerWorkloadIdentity(emulator);
   });
@@ -114,7 +115,14 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     assert.equal(emulator.admin.requests().serverCreates[azureName], 1, 'exactly one create reached Azure');
     const secret = secretData(namespace, 'db-admin');
     assert.equal(secret.password, passwordBefore, 'the password written before the create is the one in use');
-    const client = new Client({ host: secret.host, port: Number(secret.port), user: secret.username, password: secret.password, database: secret.dbname, ssl: { ca: emulator.caCertPem } });
+    const client = new Client({
+      host: secret.host,
+      port: Number(secret.port),
+      user: secret.username,
+      password: secret.password,
+      database: secret.dbname,
+      ssl: { ca: emulator.caCertPem },
+    });
     await client.connect();
     await client.end();
     await r2.stop();

