@@ -56,8 +56,9 @@ function ns(name: string): string {
   return createNamespace(name);
 }
 
-function start(name: string, args: string[] = []): RunningReconciler {
-  const r = startReconciler(emulator, clientId, { name, args });
+/** Each test's reconciler watches only that test's namespace (the install's watchNamespace mode), so leftovers elsewhere in the shared cluster cannot interfere. */
+function start(name: string, namespace: string, args: string[] = []): RunningReconciler {
+  const r = startReconciler(emulator, clientId, { name, args: [`--namespace=${namespace}`, ...args] });
   running.push(r);
   return r;
 }
@@ -98,7 +99,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
   test('a reconciler killed while Azure provisions the server resumes without a second create', async () => {
     const namespace = ns('e2e-restart');
     const azureName = uniqueAzureName('restart');
-    let r1: RunningReconciler | undefined = start('restart-1');
+    let r1: RunningReconciler | undefined = start('restart-1', namespace);
     apply(JSON.stringify(serverCr(namespace, 'db', azureName)));
     // The create is in flight: Azure accepted it and the reconciler recorded the operation.
     await waitFor('create accepted and recorded in status.operation', () => {
@@ -110,7 +111,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     await r1.stop('SIGKILL');
     r1 = undefined;
 
-    const r2 = start('restart-2');
+    const r2 = start('restart-2', namespace);
     await ready('postgresserver', namespace, 'db', () => r2);
     assert.equal(emulator.admin.requests().serverCreates[azureName], 1, 'exactly one create reached Azure');
     const secret = secretData(namespace, 'db-admin');
@@ -131,7 +132,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
   test('429 and 5xx answers are retried, honouring Retry-After', async () => {
     const namespace = ns('e2e-throttle');
     const azureName = uniqueAzureName('throttle');
-    const r = start('throttle');
+    const r = start('throttle', namespace);
     apply(JSON.stringify(serverCr(namespace, 'db', azureName)));
     await ready('postgresserver', namespace, 'db', () => r);
     emulator.admin.resetRequests();
@@ -162,7 +163,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
   test('an operation that fails in Azure shows Ready=False with Azure\'s code and message, then recovers', async () => {
     const namespace = ns('e2e-failed-op');
     const azureName = uniqueAzureName('failop');
-    const r = start('failed-op');
+    const r = start('failed-op', namespace);
     apply(JSON.stringify(serverCr(namespace, 'db', azureName)));
     await ready('postgresserver', namespace, 'db', () => r);
     const code = 'DatabaseCreationFailed';
@@ -187,7 +188,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
   test('deletionPolicy Retain leaves the server in Azure', async () => {
     const namespace = ns('e2e-retain');
     const azureName = uniqueAzureName('retain');
-    const r = start('retain');
+    const r = start('retain', namespace);
     apply(JSON.stringify(serverCr(namespace, 'db', azureName, { deletionPolicy: 'Retain' })));
     await ready('postgresserver', namespace, 'db', () => r);
     kubectl(['delete', 'postgresserver', 'db', '-n', namespace, '--wait=true', '--timeout=120s'], { check: true });
@@ -201,8 +202,8 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
   test('with two replicas only the leader reconciles, and the other takes over when it stops', async () => {
     const namespace = ns('e2e-leader');
     kubectl(['delete', 'lease', 'cdk8s-azure-reconciler', '-n', 'cdk8s-azure-system', '--ignore-not-found'], { check: true });
-    const a = start('replica-a', ['--leader-elect']);
-    const b = start('replica-b', ['--leader-elect']);
+    const a = start('replica-a', namespace, ['--leader-elect']);
+    const b = start('replica-b', namespace, ['--leader-elect']);
     const holder = await waitFor('a Lease holder', () => getJson('lease', 'cdk8s-azure-system', 'cdk8s-azure-reconciler')?.spec?.holderIdentity, 60_000);
     const [leader, follower] = String(holder).includes('replica-a') ? [a, b] : [b, a];
     assert.ok(String(holder).includes(leader.name), `holder ${holder}`);
