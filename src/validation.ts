@@ -318,10 +318,36 @@ export const WRITES_SECRET = Symbol.for('cdk8s-azure.dev/writes-secret');
 /** Marks `construct` as writing the Secret `secret()` returns (evaluated at validation time, when names are final). */
 export function declareWrittenSecret(construct: IConstruct, secret: () => DeclaredSecret): void {
   Object.defineProperty(construct, WRITES_SECRET, { value: secret, enumerable: false });
+  installValidationPassReset(construct);
+}
+
+/**
+ * declaredSecrets() of each app, for the validation pass in progress. Every role and server asks for the app's
+ * Secrets, and cdk8s validates the whole app once per chart, so walking the tree each time made a 50-server app take
+ * ~40 s to synth. The root's own validator runs first in every pass (cdk8s validates in tree order, root first) and
+ * clears the entry, so a pass never sees Secrets from before the tree last changed.
+ */
+const secretsOfPass = new WeakMap<IConstruct, DeclaredSecret[]>();
+const passResetInstalled = new WeakSet<IConstruct>();
+
+/** Called when a construct that declares a Secret is created: makes the root reset the per-pass cache. */
+export function installValidationPassReset(scope: IConstruct): void {
+  const root = scope.node.root;
+  if (passResetInstalled.has(root)) return;
+  passResetInstalled.add(root);
+  root.node.addValidation({
+    validate: () => {
+      secretsOfPass.delete(root);
+      return [];
+    },
+  });
 }
 
 /** Every Secret the app declares: the ones our CRs make the reconciler write, and Secret objects. */
 export function declaredSecrets(scope: IConstruct): DeclaredSecret[] {
+  const root = scope.node.root;
+  const cached = passResetInstalled.has(root) ? secretsOfPass.get(root) : undefined;
+  if (cached) return cached;
   const result: DeclaredSecret[] = [];
   for (const c of allConstructs(scope)) {
     const writer = (c as any)[WRITES_SECRET] as (() => DeclaredSecret) | undefined;
@@ -331,6 +357,7 @@ export function declaredSecrets(scope: IConstruct): DeclaredSecret[] {
       result.push({ namespace: c.metadata.namespace, name: c.name, owner: c, description: 'a Secret object' });
     }
   }
+  if (passResetInstalled.has(root)) secretsOfPass.set(root, result);
   return result;
 }
 

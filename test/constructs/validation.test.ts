@@ -483,3 +483,14 @@ describe('valid configurations pass (the cases above fail for their mistake only
     expect(() => synthApp(app)).not.toThrow();
   });
 });
+
+describe('whole-app checks see the tree as it is at each synth', () => {
+  test('a Secret added after a first, valid synth collides at the next synth', () => {
+    const { chart } = newChart('shop');
+    const s = server({}, chart);
+    s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'app-db' });
+    expect(() => synthAppOf(chart)).not.toThrow();
+    new kplus.Secret(chart, 'app-config', { metadata: { name: 'app-db' }, stringData: { key: 'value' } });
+    expect(() => synthAppOf(chart)).toThrow(/test\/db\/Role-app[\s\S]*secret name = "app-db"[\s\S]*two Secrets cannot share a name/);
+  });
+});
