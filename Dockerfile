@@ -21,4 +21,6 @@ USER 65532:65532
 EXPOSE 8080 8081
 # No --enable-source-maps: decoding the 8 MiB map doubles resident memory (~200 MiB instead of ~100 MiB idle, see
 # docs/reconciler.md). The map is in the image: set NODE_OPTIONS=--enable-source-maps to debug with mapped traces.
-ENTRYPOINT ["node", "/app/reconciler.js"]
+# --max-semi-space-size=2 (MiB): a small young generation. The reconciler's live heap is ~25-40 MiB, but with Node's
+# default semi-spaces V8 grew its heap to ~70 MiB under load and kept it; measured in docs/benchmarks.md.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/app/reconciler.js"]

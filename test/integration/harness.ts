@@ -4,7 +4,7 @@
  * workload identity does it: a projected ServiceAccount token exchanged at the (emulated) Entra token endpoint.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { ClientSecretCredential } from '@azure/identity';
@@ -16,6 +16,15 @@ export const BUNDLE = path.join(ROOT, 'bundle', 'reconciler.js');
 export const RECONCILER_NAMESPACE = 'cdk8s-azure-system';
 export const RECONCILER_SERVICE_ACCOUNT = 'cdk8s-azure-reconciler';
 const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
+
+/** The Node flags of the image's ENTRYPOINT (["node", ...flags, "/app/reconciler.js"]), so tests run it as the image does. */
+export function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
+  if (!entrypoint) throw new Error('Dockerfile has no exec-form ENTRYPOINT');
+  const argv = JSON.parse(entrypoint[1]) as string[];
+  return argv.slice(1, -1);
+}
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -165,7 +174,7 @@ export function startReconciler(emulator: Emulator, clientId: string, opts: Reco
     POSTGRES_CA_FILE: emulator.caCertPath,
     ...opts.env,
   };
-  const child = spawn(NODE, [BUNDLE,
+  const child = spawn(NODE, [...imageNodeFlags(), BUNDLE,
     `--metrics-bind-address=127.0.0.1:${metricsPort}`, `--health-probe-bind-address=127.0.0.1:${healthPort}`,
     ...(opts.args ?? [])], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
