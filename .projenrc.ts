@@ -124,6 +124,15 @@ example.spawn(project.preCompileTask);
 example.exec('jsii --silence-warnings=reserved-word 1>&2');
 example.exec('cdk8s synth --stdout --no-check-upgrade', { cwd: 'examples/shop' });
 
+// Benchmarks (bench/, results in docs/benchmarks.md): measured and published, never asserted in tests.
+for (const [name, script, description] of [
+  ['bench:synth', 'bench/synth.ts', 'Synth time of the shop example and of a large app'],
+  ['bench:footprint', 'bench/reconciler-footprint.ts', 'Reconciler memory at idle and under load on the real stack'],
+  ['bench:burst', 'bench/arm-burst.ts', '1000 new resources at once under ARM throttling: time to Ready, 429s'],
+]) {
+  project.addTask(name, { description, exec: `tsx ${script}`, receiveArgs: true });
+}
+
 project.addTask('cluster:start', {
   description: 'Build and start the test control plane (kube-apiserver, etcd, controllers); kubeconfig in .cluster/kubeconfig',
   exec: 'bash test/cluster/start.sh',
