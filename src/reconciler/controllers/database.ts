@@ -2,38 +2,13 @@
  * PostgresDatabase: a database on a PostgresServer, created through ARM (so it is owned by the server administrator),
  * then locked against PUBLIC (REVOKE ALL ON DATABASE ... FROM PUBLIC) so that only roles granted CONNECT reach it.
  */
-import { isUserError, reasonFromCode, toAzureError, type AzureError } from '../azure/errors';
-import type { PostgresArm } from '../azure/postgres-arm';
-import {
-  FINALIZER,
-  keyString,
-  type AzureChildStatus,
-  type Controller,
-  type ControllerEnvironment,
-  type Dependency,
-  type Logger,
-  type ObjectKey,
-  type OperationStatus,
-  type PostgresDatabaseObject,
-  type ReconcileResult,
-} from '../contracts';
-import {
-  guard,
-  hasFinalizer,
-  isBeingDeleted,
-  jitter,
-  OperationMemory,
-  pollDelay,
-  Reason,
-  rethrowThrottling,
-  StatusBuilder,
-  type Timing,
-} from './common';
-import { adminTarget, childrenOf, lookupServer, parseChildId } from './parents';
+import type { Database, PostgresArm } from '../azure/postgres-arm';
+import { keyString, type ControllerEnvironment, type OperationStatus, type PostgresDatabaseObject, type ReconcileResult } from '../contracts';
+import { ArmChildController, type Builder, type ChildLocation, type WriteType } from './arm-child';
+import { jitter, Reason, type Timing } from './common';
+import { adminTarget, type ServerRef } from './parents';
 import { isConnectionError, toPgError, withClient } from '../postgres/connect';
 import { lockDownDatabase } from '../postgres/roles';
-
-type Builder = StatusBuilder<AzureChildStatus>;
 
 const RESERVED = ['postgres', 'azure_maintenance', 'azure_sys', 'template0', 'template1'];
 
@@ -62,77 +37,53 @@ export function validateDatabaseSpec(d: ReturnType<typeof normalizeDatabaseSpec>
 
 const sameName = (a: string | undefined, b: string): boolean => (a ?? '').toLowerCase().replace(/[-_]/g, '') === b.toLowerCase().replace(/[-_]/g, '');
 
-export class PostgresDatabaseController implements Controller {
-  readonly kind = 'PostgresDatabase' as const;
-  readonly dependsOn: Dependency[];
-  private readonly memory = new OperationMemory();
-  private readonly log: Logger;
+type Spec = ReturnType<typeof normalizeDatabaseSpec>;
 
-  constructor(private readonly env: ControllerEnvironment, private readonly arm: PostgresArm, private readonly timing: Timing) {
-    this.log = env.log.child({ controller: this.kind });
-    this.dependsOn = [childrenOf(env, 'PostgresServer', this.kind, 'serverRef')];
+export class PostgresDatabaseController extends ArmChildController<PostgresDatabaseObject, Spec, Database> {
+  declare readonly kind: 'PostgresDatabase';
+  protected readonly noun = 'database';
+  protected readonly written = 'created';
+
+  constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing) {
+    super(env, arm, timing, 'PostgresDatabase');
   }
 
-  reconcile(key: ObjectKey): Promise<ReconcileResult> {
-    return guard(this.env, this.log, this.kind, key, () => this.run(key));
+  protected normalize(obj: PostgresDatabaseObject) {
+    return normalizeDatabaseSpec(obj.spec);
   }
 
-  private async run(key: ObjectKey): Promise<ReconcileResult> {
-    const { kube } = this.env;
-    let obj = kube.get<PostgresDatabaseObject>(this.kind, key);
-    if (!obj) {
-      this.memory.forget(key);
-      return {};
-    }
-    if (isBeingDeleted(obj)) return this.finalize(obj);
-    if (!hasFinalizer(obj, FINALIZER)) obj = await kube.addFinalizer(obj, FINALIZER);
-    const d = normalizeDatabaseSpec(obj.spec);
-    const sb: Builder = new StatusBuilder(this.env, obj);
-    const problems = validateDatabaseSpec(d);
-    if (problems.length > 0) {
-      sb.ready('False', Reason.InvalidSpec, problems.join('; '));
-      await sb.commit();
-      return {};
-    }
-    const server = lookupServer(this.env, obj.metadata.namespace, d.serverName);
-    if (!server || !server.ready) {
-      sb.ready('False', Reason.WaitingForServer, `waiting for PostgresServer ${d.serverName} to be Ready (${server ? server.state : 'not found'})`);
-      await sb.commit();
-      return { requeueAfterMs: jitter(this.timing.waitMs) };
-    }
-    const rg = server.spec.resourceGroup.name;
-    const srv = server.spec.azureName;
+  protected validate(d: Spec): string[] {
+    return validateDatabaseSpec(d);
+  }
 
-    const op = this.memory.current(obj);
-    if (op) {
-      const step = await this.arm.resumeDatabaseOperation(rg, srv, d.azureName, op);
-      if (step.status === 'running') return this.running(obj, sb, step.operation, step.retryAfterMs);
-      this.memory.remember(obj, undefined);
-      sb.setOperation(undefined);
-      if (step.status === 'failed') return this.azureFailure(sb, step.error, `creating database ${d.azureName} failed`);
-    }
+  protected getResource({ rg, srv }: ChildLocation, d: Spec) {
+    return this.arm.getDatabase(rg, srv, d.azureName);
+  }
 
-    let db;
-    try {
-      db = await this.arm.getDatabase(rg, srv, d.azureName);
-    } catch (e) {
-      rethrowThrottling(e);
-      return this.azureFailure(sb, toAzureError(e), `reading database ${d.azureName} failed`);
-    }
-    if (!db) {
-      this.log.info({ key: keyString(key), database: d.azureName, server: srv }, 'creating database');
-      const step = await this.arm.startCreateDatabase(rg, srv, d.azureName, { charset: d.charset, collation: d.collation }, obj.metadata.generation);
-      if (step.status === 'running') return this.running(obj, sb, step.operation, step.retryAfterMs);
-      if (step.status !== 'succeeded') return this.azureFailure(sb, step.error, `creating database ${d.azureName} failed`);
-      db = await this.arm.getDatabase(rg, srv, d.azureName);
-      if (!db) {
-        sb.ready('False', Reason.Creating, `database ${d.azureName} created; reading it`);
-        await sb.commit();
-        return { requeueAfterMs: this.timing.minPollMs };
-      }
-    }
-    sb.set('azureResourceId', db.id);
+  protected resume({ rg, srv }: ChildLocation, d: Spec, op: OperationStatus) {
+    return this.arm.resumeDatabaseOperation(rg, srv, d.azureName, op);
+  }
 
+  /** Databases are only created: charset and collation cannot change (see settle). */
+  protected needsWrite(db: Database | undefined): WriteType | undefined {
+    return db ? undefined : 'Create';
+  }
+
+  protected startWrite({ rg, srv }: ChildLocation, d: Spec, _type: WriteType, obj: PostgresDatabaseObject) {
+    this.log.info({ key: keyString(obj.metadata), database: d.azureName, server: srv }, 'creating database');
+    return this.arm.startCreateDatabase(rg, srv, d.azureName, { charset: d.charset, collation: d.collation }, obj.metadata.generation);
+  }
+
+  protected startDelete({ rg, srv }: ChildLocation, d: Spec, obj: PostgresDatabaseObject) {
+    this.log.info({ key: keyString(obj.metadata), database: d.azureName }, 'deleting database');
+    return this.arm.startDeleteDatabase(rg, srv, d.azureName, obj.metadata.generation);
+  }
+
+  protected writeVerb(): string {
+    return 'creating';
+  }
+
+  protected async settle(_obj: PostgresDatabaseObject, sb: Builder, d: Spec, db: Database, server: ServerRef): Promise<ReconcileResult | undefined> {
     const unsupported: string[] = [];
     if (db.charset && !sameName(db.charset, d.charset)) unsupported.push(`spec.charset: Azure has ${db.charset}, spec asks ${d.charset}`);
     if (db.collation && !sameName(db.collation, d.collation)) unsupported.push(`spec.collation: Azure has ${db.collation}, spec asks ${d.collation}`);
@@ -158,70 +109,10 @@ export class PostgresDatabaseController implements Controller {
       await sb.commit();
       return { requeueAfterMs: jitter(this.timing.transientErrorMs) };
     }
-
-    sb.ready('True', Reason.Available, `Database ${d.azureName} is ready on server ${srv}`);
-    await sb.commit();
-    return { requeueAfterMs: jitter(this.timing.resyncMs) };
+    return undefined;
   }
 
-  private async running(obj: PostgresDatabaseObject, sb: Builder, op: OperationStatus, retryAfterMs: number | undefined): Promise<ReconcileResult> {
-    sb.setOperation(op);
-    const verb = op.type === 'Delete' ? 'deleting' : 'creating';
-    sb.ready('False', op.type === 'Delete' ? Reason.Deleting : Reason.Creating, `${verb} database ${obj.spec.azureName} (Azure operation in progress)`);
-    this.memory.remember(obj, op);
-    await sb.commit();
-    return { requeueAfterMs: pollDelay(this.timing, retryAfterMs) };
-  }
-
-  private async azureFailure(sb: Builder, error: AzureError, context: string): Promise<ReconcileResult> {
-    sb.ready('False', reasonFromCode(error.code), `${context}: Azure ${error.code}: ${error.message}`);
-    await sb.commit();
-    return { requeueAfterMs: jitter(error.statusCode !== undefined && isUserError(error) ? this.timing.userErrorMs : this.timing.transientErrorMs) };
-  }
-
-  private async finalize(obj: PostgresDatabaseObject): Promise<ReconcileResult> {
-    const { kube } = this.env;
-    if (!hasFinalizer(obj, FINALIZER)) return {};
-    const d = normalizeDatabaseSpec(obj.spec);
-    const sb: Builder = new StatusBuilder(this.env, obj);
-    const done = async (reason: string, message: string): Promise<ReconcileResult> => {
-      this.memory.forget(obj.metadata);
-      kube.event(obj, 'Normal', reason, message);
-      await kube.removeFinalizer(obj, FINALIZER);
-      return {};
-    };
-    if (d.deletionPolicy === 'Retain') return done('Retained', `deletionPolicy Retain: database ${d.azureName} is left on the server`);
-    // Where it lives: from the server object when it is still there, else from the recorded resource ID.
-    const server = lookupServer(this.env, obj.metadata.namespace, d.serverName);
-    const fromId = parseChildId(obj.status?.azureResourceId);
-    const rg = server?.spec.resourceGroup.name ?? fromId?.resourceGroup;
-    const srv = server?.spec.azureName ?? fromId?.server;
-    if (!rg || !srv || !d.azureName) return done('Deleted', 'nothing was created in Azure');
-
-    const op = this.memory.current(obj);
-    if (op) {
-      const step = await this.arm.resumeDatabaseOperation(rg, srv, d.azureName, op);
-      if (step.status === 'running') return this.running(obj, sb, step.operation, step.retryAfterMs);
-      this.memory.remember(obj, undefined);
-      sb.setOperation(undefined);
-      if (step.status === 'failed' && op.type === 'Delete') return this.azureFailure(sb, step.error, `deleting database ${d.azureName} failed`);
-    }
-    let db;
-    try {
-      db = await this.arm.getDatabase(rg, srv, d.azureName);
-    } catch (e) {
-      rethrowThrottling(e);
-      return this.azureFailure(sb, toAzureError(e), `reading database ${d.azureName} failed`);
-    }
-    if (!db) return done('Deleted', `database ${d.azureName} is gone`);
-    this.log.info({ key: keyString(obj.metadata), database: d.azureName }, 'deleting database');
-    const step = await this.arm.startDeleteDatabase(rg, srv, d.azureName, obj.metadata.generation);
-    if (step.status === 'running') return this.running(obj, sb, step.operation, step.retryAfterMs);
-    if (step.status === 'failed') {
-      if (step.error.statusCode === 404) return done('Deleted', `database ${d.azureName} is gone`);
-      return this.azureFailure(sb, step.error, `deleting database ${d.azureName} failed`);
-    }
-    await sb.commit();
-    return { requeueAfterMs: this.timing.minPollMs };
+  protected availableMessage(d: Spec, { srv }: ChildLocation): string {
+    return `Database ${d.azureName} is ready on server ${srv}`;
   }
 }
