@@ -136,9 +136,11 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     apply(JSON.stringify(serverCr(namespace, 'db', azureName)));
     await ready('postgresserver', namespace, 'db', () => r);
     emulator.admin.resetRequests();
-    // Every second ARM request about this server's databases is refused, with a 2 s Retry-After on the 429s.
-    emulator.admin.addFault({ kind: 'error', status: 429, rate: 0.35, retryAfterSeconds: 2, match: `/flexibleServers/${azureName}/databases` });
-    emulator.admin.addFault({ kind: 'error', status: 503, rate: 0.15, retryAfterSeconds: 1, match: `/flexibleServers/${azureName}/databases` });
+    // The first three ARM requests about this server's databases get 429 with a 2 s Retry-After, the next two 503:
+    // counted, not random, so that every run serves both.
+    const match = `/flexibleServers/${azureName}/databases`;
+    emulator.admin.addFault({ kind: 'error', status: 429, count: 3, retryAfterSeconds: 2, match });
+    emulator.admin.addFault({ kind: 'error', status: 503, count: 2, retryAfterSeconds: 1, match });
     for (const name of ['one', 'two', 'three']) apply(JSON.stringify(databaseCr(namespace, name, 'db', name)));
     for (const name of ['one', 'two', 'three']) await ready('postgresdatabase', namespace, name, () => r);
     emulator.admin.clearFaults();

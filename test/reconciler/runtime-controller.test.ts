@@ -88,7 +88,7 @@ describe('ControllerRunner', () => {
     await waitFor('initial reconcile', () => c.count('ns/existing') === 1);
     src.PostgresServer.add(obj('PostgresServer', 'new'));
     await waitFor('add', () => c.count('ns/new') === 1);
-    src.PostgresServer.update(obj('PostgresServer', 'new'));
+    src.PostgresServer.update(obj('PostgresServer', 'new', { generation: 2 })); // a spec change bumps generation
     await waitFor('update', () => c.count('ns/new') === 2);
     src.PostgresServer.delete(obj('PostgresServer', 'new'));
     await waitFor('delete', () => c.count('ns/new') === 3);

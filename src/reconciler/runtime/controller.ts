@@ -69,7 +69,13 @@ export class ControllerRunner {
     const { controller, sources, secrets } = this.opts;
     const own = sources[controller.kind];
     const enqueueObj = (o: AnyObject | V1Secret) => this.queue.add(keyString({ namespace: o.metadata!.namespace!, name: o.metadata!.name! }));
-    this.unsubscribe.push(own.on({ add: enqueueObj, update: (_old, o) => enqueueObj(o), delete: enqueueObj }));
+    this.unsubscribe.push(own.on({
+      add: enqueueObj,
+      update: (old, o) => {
+        if (!onlyStatusChanged(old, o)) enqueueObj(o);
+      },
+      delete: enqueueObj,
+    }));
 
     for (const dep of controller.dependsOn ?? []) {
       const map = (o: AnyObject) => {
@@ -179,4 +185,20 @@ export class ControllerRunner {
     // +-10% so that objects created together (e.g. one kubectl apply) do not all resync in the same second.
     this.queue.addAfter(key, period * (0.9 + 0.2 * Math.random()));
   }
+}
+
+/**
+ * Whether an update of an object changed nothing but its status (and resourceVersion): the reconciler's own status
+ * writes. Such an update is no reason to reconcile again, because the reconcile that wrote the status already said
+ * when to look again; reacting to it re-ran a reconcile at once after every status write, so after a failed Azure
+ * operation the reconciler retried immediately, in a loop, instead of after its backoff. (controller-runtime users
+ * get this from GenerationChangedPredicate; this one also reacts to metadata changes such as finalizers, annotations
+ * and deletionTimestamp.)
+ */
+export function onlyStatusChanged(old: AnyObject, updated: AnyObject): boolean {
+  const withoutStatus = ({ status: _status, metadata, ...rest }: AnyObject) => ({
+    ...rest,
+    metadata: { ...metadata, resourceVersion: undefined, managedFields: undefined },
+  });
+  return JSON.stringify(withoutStatus(old)) === JSON.stringify(withoutStatus(updated));
 }
