@@ -67,7 +67,7 @@ export const SERVER_DEFAULTS = {
 } as const;
 
 /** What a spec may hold besides the generated type: the CRD's JSON key `sizeGB` (the generated type says `sizeGb`). */
-type StorageInput = PostgresServerSpec['storage'] & { sizeGB?: number; tier?: string };
+type StorageInput = PostgresServerSpec['storage'] & { sizeGB?: number };
 
 /**
  * The JSON key of the storage size is `sizeGB` (the CRD); the generated TypeScript type calls it `sizeGb`. Objects
