@@ -4,6 +4,7 @@ export * from '../imports/cdk8s-azure.dev';
 export * from './postgres-options';
 export * from './connection-secret';
 export * from './azure-postgres';
+export * from './server-child';
 export * from './postgres-database';
 export * from './postgres-firewall-rule';
 export * from './postgres-role';

@@ -1,11 +1,11 @@
-import { ApiObjectMetadata } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import type { AzurePostgres } from './azure-postgres';
 import { connectionEnvKeys } from './connection-env';
 import { ConnectionEnvNames, ConnectionSecretKey } from './connection-secret';
+import { isKind } from './kinds';
 import type { AzurePostgresDatabase } from './postgres-database';
 import { DeletionPolicy } from './postgres-options';
+import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
 import {
   checkInteger,
   checkOneOf,
@@ -15,8 +15,6 @@ import {
   ENV_VAR_NAME,
   enumValues,
   Problems,
-  requireServerNamespace,
-  requireValidObjectName,
   RESERVED_ROLE_NAMES,
   ROLE_NAME,
   secretCollisions,
@@ -28,8 +26,6 @@ import {
   PostgresRoleSpecDeletionPolicy,
   PostgresRoleSpecPrivileges,
 } from '../imports/cdk8s-azure.dev';
-
-const IS_ROLE = Symbol.for('cdk8s-azure.dev/AzurePostgresRole');
 
 /** What a role may do in its database (and nothing elsewhere). CONNECT is always granted. */
 export enum RolePrivilege {
@@ -58,7 +54,7 @@ export enum RolePrivilege {
 }
 
 /** Options of a role, for `AzurePostgres.addRole`. */
-export interface AzurePostgresRoleOptions {
+export interface AzurePostgresRoleOptions extends AzurePostgresChildOptions {
   /** The database the role is for; it must be on the role's server. */
   readonly database: AzurePostgresDatabase;
 
@@ -82,27 +78,10 @@ export interface AzurePostgresRoleOptions {
    * @default - `<server object name>-<roleName with _ as ->`
    */
   readonly secretName?: string;
-
-  /**
-   * What happens to the role in PostgreSQL when the PostgresRole is deleted.
-   *
-   * @default DeletionPolicy.DELETE
-   */
-  readonly deletionPolicy?: DeletionPolicy;
-
-  /**
-   * Metadata of the PostgresRole object. Its namespace, when set, must be the server's.
-   *
-   * @default - a name generated from the construct path, in the server's namespace
-   */
-  readonly metadata?: ApiObjectMetadata;
 }
 
 /** Properties of an `AzurePostgresRole`. */
-export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions {
-  /** The server the role is on. */
-  readonly server: AzurePostgres;
-
+export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions, AzurePostgresChildProps {
   /**
    * Login name of the role in PostgreSQL: 1-63 lowercase letters, digits and underscores, starting with a letter;
    * not reserved (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres, pg_*).
@@ -117,14 +96,12 @@ export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions {
  *
  * Usually made with `AzurePostgres.addRole`.
  */
-export class AzurePostgresRole extends Construct {
+export class AzurePostgresRole extends AzurePostgresChild {
   /** Whether `x` is an AzurePostgresRole (also across copies of this library). */
   public static isAzurePostgresRole(x: any): x is AzurePostgresRole {
-    return x !== null && typeof x === 'object' && IS_ROLE in x;
+    return isKind(x, 'AzurePostgresRole');
   }
 
-  /** The server the role is on. */
-  public readonly server: AzurePostgres;
   /** The database the role is for. */
   public readonly database: AzurePostgresDatabase;
   /** Login name of the role. */
@@ -137,14 +114,12 @@ export class AzurePostgresRole extends Construct {
   public readonly apiObject: PostgresRole;
 
   public constructor(scope: Construct, id: string, props: AzurePostgresRoleProps) {
-    super(scope, id);
-    Object.defineProperty(this, IS_ROLE, { value: true });
-    this.server = props.server;
+    super(scope, id, 'AzurePostgresRole', props);
     this.database = props.database;
     this.roleName = props.roleName;
     this.secretName = props.secretName ?? defaultSecretName(props.server.name, props.roleName);
 
-    const problems = new Problems(this, 'AzurePostgresRole properties');
+    const problems = this._propertyProblems(props);
     if (checkString(problems, 'roleName', props.roleName, ROLE_NAME)
       && (RESERVED_ROLE_NAMES.includes(props.roleName) || props.roleName.startsWith('pg_'))) {
       problems.add('roleName', props.roleName, `is reserved (${RESERVED_ROLE_NAMES.join(', ')}, pg_*); choose another name`);
@@ -164,17 +139,10 @@ export class AzurePostgresRole extends Construct {
     }
     checkString(problems, props.secretName === undefined ? 'secretName (default, from the server name and roleName)' : 'secretName',
       this.secretName, DNS_SUBDOMAIN);
-    if (props.deletionPolicy !== undefined) {
-      checkOneOf(problems, 'deletionPolicy', props.deletionPolicy, enumValues(DeletionPolicy));
-    }
-    if (props.metadata?.namespace !== undefined && props.metadata.namespace !== props.server.namespace) {
-      problems.add('metadata.namespace', props.metadata.namespace,
-        `must be the namespace of its server at '${props.server.node.path}' because serverRef is namespace-local; leave it unset`);
-    }
     problems.throwIfAny();
 
     this.apiObject = new PostgresRole(this, 'Resource', {
-      metadata: { ...props.metadata, namespace: props.server.namespace },
+      metadata: this._metadata(props),
       spec: {
         serverRef: { name: props.server.name },
         databaseRef: { name: props.database.name },
@@ -185,8 +153,7 @@ export class AzurePostgresRole extends Construct {
         deletionPolicy: (props.deletionPolicy ?? DeletionPolicy.DELETE) as string as PostgresRoleSpecDeletionPolicy,
       },
     });
-    requireValidObjectName(this, 'AzurePostgresRole properties', this.apiObject.name, props.metadata?.name !== undefined);
-    requireServerNamespace(this, this.namespace, props.server, props.server.namespace);
+    this._setResource(this.apiObject, props);
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.secretName);
 
     declareWrittenSecret(this, () => ({
@@ -203,16 +170,6 @@ export class AzurePostgresRole extends Construct {
         description: `the connection Secret of role "${this.roleName}"`,
       }),
     });
-  }
-
-  /** Name of the PostgresRole object. */
-  public get name(): string {
-    return this.apiObject.name;
-  }
-
-  /** Namespace of the PostgresRole object and its Secret (the server's). Pods that read the Secret must be in it. */
-  public get namespace(): string | undefined {
-    return this.apiObject.metadata.namespace;
   }
 
   /** An environment value read from one key of the role's connection Secret (a secretKeyRef). */

@@ -3,7 +3,10 @@ import { crdValidators, newChart, schemaErrors } from './support';
 import {
   AvailabilityZone,
   AzurePostgres,
+  AzurePostgresChild,
   AzurePostgresDatabase,
+  AzurePostgresFirewallRule,
+  AzurePostgresRole,
   ComputeSku,
   DayOfWeek,
   DeletionPolicy,
@@ -249,5 +252,31 @@ describe('children', () => {
     const orders = new AzurePostgresDatabase(other, 'orders', { server, databaseName: 'orders' });
     expect(server.databases).toEqual([catalog, orders]);
     expect(server.roles).toEqual([]);
+  });
+
+  test('databases, firewall rules and roles share one base: server, object name and namespace, brand', () => {
+    const { chart } = newChart();
+    const server = new AzurePostgres(chart, 'db', { resourceGroup: { name: 'rg' }, location: 'westeurope', metadata: { namespace: 'shop' } });
+    const catalog = server.addDatabase('catalog');
+    const children: AzurePostgresChild[] = [
+      catalog,
+      server.addFirewallRule('office', { startIpAddress: '203.0.113.1', endIpAddress: '203.0.113.1' }),
+      server.addRole('catalog_app', { database: catalog }),
+    ];
+    const manifests = Testing.synth(chart);
+    for (const child of children) {
+      expect(child).toBeInstanceOf(AzurePostgresChild);
+      expect(child.server).toBe(server);
+      expect(child.namespace).toBe('shop');
+      expect(manifests.map((m: any) => m.metadata.name)).toContain(child.name);
+    }
+    const brands = children.map(c => [
+      AzurePostgresDatabase.isAzurePostgresDatabase(c),
+      AzurePostgresFirewallRule.isAzurePostgresFirewallRule(c),
+      AzurePostgresRole.isAzurePostgresRole(c),
+    ]);
+    expect(brands).toEqual([[true, false, false], [false, true, false], [false, false, true]]);
+    expect(AzurePostgres.isAzurePostgres(catalog)).toBe(false);
+    expect(AzurePostgres.isAzurePostgres(server)).toBe(true);
   });
 });

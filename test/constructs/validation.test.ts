@@ -277,6 +277,15 @@ const cases: Case[] = [
     hint: 'no namespace (kubectl\'s current namespace)',
   },
 
+  {
+    mistake: 'a child without a server (from JavaScript)',
+    act: () => new AzurePostgresFirewallRule(newChart().chart, 'office', { server: undefined as any, ruleName: 'office', startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }),
+    path: 'test/office',
+    field: 'server',
+    value: undefined,
+    hint: 'is required',
+  },
+
   // ---- roles ----
   { mistake: 'role name with uppercase', act: () => { const s = server(); s.addRole('CatalogApp', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-CatalogApp', field: 'roleName', value: 'CatalogApp', hint: 'lowercase letters' },
   { mistake: 'role name postgres', act: () => { const s = server(); s.addRole('postgres', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-postgres', field: 'roleName', value: 'postgres', hint: 'is reserved' },
