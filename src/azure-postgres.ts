@@ -2,6 +2,8 @@ import { createHash } from 'crypto';
 import { ApiObjectMetadata, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct, IConstruct } from 'constructs';
+import { addAppCheck, AppOfPass, declareWrittenSecret, DeclaredSecret } from './app-checks';
+import { brand, isKind } from './kinds';
 import { AzurePostgresDatabase, AzurePostgresDatabaseOptions } from './postgres-database';
 import { AzurePostgresFirewallRule, AzurePostgresFirewallRuleOptions } from './postgres-firewall-rule';
 import {
@@ -20,6 +22,7 @@ import {
   StorageSize,
 } from './postgres-options';
 import { AzurePostgresRole, AzurePostgresRoleOptions } from './postgres-role';
+import { AzurePostgresChild } from './server-child';
 import {
   ADMINISTRATOR_LOGIN,
   allConstructs,
@@ -28,12 +31,10 @@ import {
   checkOneOf,
   checkString,
   childId,
-  declareWrittenSecret,
   DELEGATED_SUBNET_ID,
   DNS_LABEL,
   DNS_SUBDOMAIN,
   enumValues,
-  fieldMessage,
   isReservedLogin,
   LOCATION,
   PRIVATE_DNS_ZONE_ID,
@@ -41,7 +42,6 @@ import {
   requireValidObjectName,
   RESERVED_LOGINS,
   RESOURCE_GROUP_NAME,
-  secretCollisions,
   show,
   SKU_NAME,
   throwFieldError,
@@ -56,8 +56,6 @@ import {
   PostgresServerSpecStorageSizeGb,
   PostgresServerSpecVersion,
 } from '../imports/cdk8s-azure.dev';
-
-const IS_SERVER = Symbol.for('cdk8s-azure.dev/AzurePostgres');
 
 /** Azure's limits on server parameters and tags, as the CRD states them. */
 const MAX_PARAMETERS = 200;
@@ -221,7 +219,7 @@ export interface AzurePostgresProps {
 export class AzurePostgres extends Construct {
   /** Whether `x` is an AzurePostgres (also across copies of this library). */
   public static isAzurePostgres(x: any): x is AzurePostgres {
-    return x !== null && typeof x === 'object' && IS_SERVER in x;
+    return isKind(x, 'AzurePostgres');
   }
 
   /** Name of the server in Azure. */
@@ -242,7 +240,7 @@ export class AzurePostgres extends Construct {
 
   public constructor(scope: Construct, id: string, props: AzurePostgresProps) {
     super(scope, id);
-    Object.defineProperty(this, IS_SERVER, { value: true });
+    brand(this, 'AzurePostgres');
 
     this.azureName = props.azureName ?? defaultAzureName(this);
     this.administratorLogin = props.administratorLogin ?? 'pgadmin';
@@ -306,7 +304,7 @@ export class AzurePostgres extends Construct {
     }
 
     declareWrittenSecret(this, () => this.adminSecret());
-    this.node.addValidation({ validate: () => this.validateApp() });
+    addAppCheck(this, SERVERS_OF_APP, checkServersOfApp);
   }
 
   /** Name of the PostgresServer object; children refer to the server by it. */
@@ -321,18 +319,17 @@ export class AzurePostgres extends Construct {
 
   /** The databases on this server, anywhere in the app. */
   public get databases(): AzurePostgresDatabase[] {
-    return allConstructs(this).filter(c => AzurePostgresDatabase.isAzurePostgresDatabase(c) && c.server === this) as AzurePostgresDatabase[];
+    return childrenOf(this, allConstructs(this)).filter(AzurePostgresDatabase.isAzurePostgresDatabase);
   }
 
   /** The roles on this server, anywhere in the app. */
   public get roles(): AzurePostgresRole[] {
-    return allConstructs(this).filter(c => AzurePostgresRole.isAzurePostgresRole(c) && c.server === this) as AzurePostgresRole[];
+    return childrenOf(this, allConstructs(this)).filter(AzurePostgresRole.isAzurePostgresRole);
   }
 
   /** The firewall rules of this server, anywhere in the app. */
   public get firewallRules(): AzurePostgresFirewallRule[] {
-    return allConstructs(this)
-      .filter(c => AzurePostgresFirewallRule.isAzurePostgresFirewallRule(c) && c.server === this) as AzurePostgresFirewallRule[];
+    return childrenOf(this, allConstructs(this)).filter(AzurePostgresFirewallRule.isAzurePostgresFirewallRule);
   }
 
   /**
@@ -441,35 +438,64 @@ export class AzurePostgres extends Construct {
     this.tags[name] = value;
   }
 
-  private adminSecret() {
+  private adminSecret(): DeclaredSecret {
     return {
       namespace: this.namespace,
       name: this.connectionSecretName,
-      owner: this as IConstruct,
+      owner: this,
       description: `the administrator connection Secret of server "${this.azureName}"`,
     };
   }
+}
 
-  /** Checks that need the whole app: names that must be unique per server, per app or per namespace. */
-  private validateApp(): string[] {
-    const errors: string[] = [];
-    errors.push(...duplicates(this.databases, d => d.databaseName).map(([name, dbs]) => fieldMessage('databaseName', name,
-      `${dbs.length} databases on this server have this name (at ${paths(dbs)}); database names must be unique on a server: rename or remove one`)));
-    errors.push(...duplicates(this.roles, r => r.roleName).map(([name, roles]) => fieldMessage('roleName', name,
-      `${roles.length} roles on this server have this name (at ${paths(roles)}); role names must be unique on a server: rename or remove one`)));
-    for (const role of this.roles.filter(r => r.roleName.toLowerCase() === this.administratorLogin.toLowerCase())) {
-      errors.push(fieldMessage('roleName', role.roleName,
-        `the role at '${role.node.path}' has the name of the server's administratorLogin; choose another role name`));
+const SERVERS_OF_APP = Symbol('the servers of the app');
+const CHILDREN_BY_SERVER = Symbol('the children of each server');
+
+/** The children of `server` among `constructs`. */
+function childrenOf(server: AzurePostgres, constructs: readonly IConstruct[]): AzurePostgresChild[] {
+  return constructs.filter((c): c is AzurePostgresChild => isChild(c) && c.server === server);
+}
+
+function isChild(c: unknown): c is AzurePostgresChild {
+  return AzurePostgresDatabase.isAzurePostgresDatabase(c) || AzurePostgresRole.isAzurePostgresRole(c)
+    || AzurePostgresFirewallRule.isAzurePostgresFirewallRule(c);
+}
+
+/**
+ * The checks of every server that need the whole app: names unique per server (databases, roles, firewall rules, which
+ * may be defined anywhere in the app) and azureNames unique in the app. The tables are built once per pass, so the
+ * cost grows with the size of the app, not with its square.
+ */
+function checkServersOfApp(app: AppOfPass): void {
+  const childrenByServer = app.memo(CHILDREN_BY_SERVER, () => {
+    const result = new Map<AzurePostgres, AzurePostgresChild[]>();
+    for (const child of app.constructs.filter(isChild)) {
+      result.set(child.server, [...result.get(child.server) ?? [], child]);
     }
-    errors.push(...duplicates(this.firewallRules, r => r.ruleName.toLowerCase()).map(([, rules]) => fieldMessage('ruleName', rules[0].ruleName,
-      `${rules.length} firewall rules of this server have this name (at ${paths(rules)}; Azure compares rule names ignoring case): rename or remove one`)));
-    const sameAzureName = allConstructs(this).filter(c => AzurePostgres.isAzurePostgres(c) && c !== this && c.azureName === this.azureName);
-    if (sameAzureName.length > 0) {
-      errors.push(fieldMessage('azureName', this.azureName,
-        `the server at ${paths(sameAzureName)} has the same azureName; each server needs its own name in Azure: set a different azureName on one`));
+    return result;
+  });
+  const servers = app.constructs.filter(AzurePostgres.isAzurePostgres);
+  for (const server of servers) {
+    const problems = app.problemsOf(server, 'AzurePostgres in its app');
+    const children = childrenByServer.get(server) ?? [];
+    for (const [name, dbs] of duplicates(children.filter(AzurePostgresDatabase.isAzurePostgresDatabase), d => d.databaseName)) {
+      problems.add('databaseName', name,
+        `${dbs.length} databases on this server have this name (at ${paths(dbs)}); database names must be unique on a server: rename or remove one`);
     }
-    errors.push(...secretCollisions(this, this.adminSecret()));
-    return errors;
+    for (const [name, roles] of duplicates(children.filter(AzurePostgresRole.isAzurePostgresRole), r => r.roleName)) {
+      problems.add('roleName', name,
+        `${roles.length} roles on this server have this name (at ${paths(roles)}); role names must be unique on a server: rename or remove one`);
+    }
+    for (const [, rules] of duplicates(children.filter(AzurePostgresFirewallRule.isAzurePostgresFirewallRule), r => r.ruleName.toLowerCase())) {
+      problems.add('ruleName', rules[0].ruleName,
+        `${rules.length} firewall rules of this server have this name (at ${paths(rules)}; Azure compares rule names ignoring case): rename or remove one`);
+    }
+  }
+  for (const [azureName, group] of duplicates(servers, s => s.azureName)) {
+    for (const server of group) {
+      app.problemsOf(server, 'AzurePostgres in its app').add('azureName', azureName,
+        `the server at ${paths(group.filter(s => s !== server))} has the same azureName; each server needs its own name in Azure: set a different azureName on one`);
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
+import { declareWrittenSecret } from './app-checks';
 import { connectionEnvKeys } from './connection-env';
+import { markConnectionEnv } from './connection-env-check';
 import { ConnectionEnvNames, ConnectionSecretKey } from './connection-secret';
 import { isKind } from './kinds';
 import type { AzurePostgresDatabase } from './postgres-database';
@@ -10,14 +12,12 @@ import {
   checkInteger,
   checkOneOf,
   checkString,
-  declareWrittenSecret,
   DNS_SUBDOMAIN,
   ENV_VAR_NAME,
   enumValues,
   Problems,
   RESERVED_ROLE_NAMES,
   ROLE_NAME,
-  secretCollisions,
   show,
   throwFieldError,
 } from './validation';
@@ -123,6 +123,9 @@ export class AzurePostgresRole extends AzurePostgresChild {
     if (checkString(problems, 'roleName', props.roleName, ROLE_NAME)
       && (RESERVED_ROLE_NAMES.includes(props.roleName) || props.roleName.startsWith('pg_'))) {
       problems.add('roleName', props.roleName, `is reserved (${RESERVED_ROLE_NAMES.join(', ')}, pg_*); choose another name`);
+    } else if (typeof props.roleName === 'string' && props.roleName.toLowerCase() === props.server.administratorLogin.toLowerCase()) {
+      problems.add('roleName', props.roleName,
+        `is the administratorLogin of the server at '${props.server.node.path}'; a role cannot be the administrator: choose another role name`);
     }
     if (props.database === undefined || props.database === null) {
       problems.add('database', props.database, 'is required: the AzurePostgresDatabase the role is for');
@@ -162,22 +165,17 @@ export class AzurePostgresRole extends AzurePostgresChild {
       owner: this,
       description: `the connection Secret of role "${this.roleName}"`,
     }));
-    this.node.addValidation({
-      validate: () => secretCollisions(this, {
-        namespace: this.namespace,
-        name: this.secretName,
-        owner: this,
-        description: `the connection Secret of role "${this.roleName}"`,
-      }),
-    });
   }
 
-  /** An environment value read from one key of the role's connection Secret (a secretKeyRef). */
+  /**
+   * An environment value read from one key of the role's connection Secret (a secretKeyRef). A Pod can read only
+   * Secrets of its own namespace: synth fails when a cdk8s-plus workload of another namespace uses the value.
+   */
   public envValue(key: ConnectionSecretKey): kplus.EnvValue {
     if (!Object.values(ConnectionSecretKey).includes(key)) {
       throwFieldError(this, 'argument of envValue', 'key', key, `must be a key of the connection Secret: ${Object.values(ConnectionSecretKey).map(show).join(', ')}`);
     }
-    return kplus.EnvValue.fromSecretValue({ secret: this.connectionSecret, key });
+    return markConnectionEnv(this, kplus.EnvValue.fromSecretValue({ secret: this.connectionSecret, key }));
   }
 
   /**

@@ -112,7 +112,7 @@ export abstract class AzurePostgresChild extends Construct {
   protected _setResource(resource: ApiObject, props: AzurePostgresChildProps): void {
     this.resource = resource;
     requireValidObjectName(this, `${this.kind} properties`, resource.name, props.metadata?.name !== undefined);
-    requireServerNamespace(this, this.namespace, props.server, props.server.namespace);
+    requireServerNamespace(this, `${this.kind} properties`, this.namespace, props.server, props.server.namespace);
   }
 
   private requireResource(): ApiObject {

@@ -2,8 +2,12 @@
  * One test per validation rule: the mistake must fail synth with a message naming the construct path, the field and
  * the bad value (as `field = <value as JSON>`), and saying what is allowed or how to fix it.
  */
-import { App, Chart } from 'cdk8s';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Chart, Cron } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
+import { Node } from 'constructs';
 import { errorOf, newChart, synthApp } from './support';
 import {
   AvailabilityZone,
@@ -388,10 +392,18 @@ const cases: Case[] = [
   {
     mistake: 'a role named like the administrator',
     act: () => { const { chart } = newChart(); const s = server({ administratorLogin: 'owner' }, chart); s.addRole('owner', { database: s.addDatabase('catalog') }); synthAppOf(chart); },
-    path: 'test/db',
+    path: 'test/db/Role-owner',
     field: 'roleName',
     value: 'owner',
-    hint: 'administratorLogin',
+    hint: 'is the administratorLogin of the server at \'test/db\'',
+  },
+  {
+    mistake: 'a role named like the administrator, in another letter case',
+    act: () => { const s = server({ administratorLogin: 'Owner' }); s.addRole('owner', { database: s.addDatabase('catalog') }); },
+    path: 'test/db/Role-owner',
+    field: 'roleName',
+    value: 'owner',
+    hint: 'a role cannot be the administrator',
   },
   {
     mistake: 'two servers with one azureName in the app',
@@ -408,10 +420,45 @@ const cases: Case[] = [
       const role = db.addRole('app', { database: db.addDatabase('catalog') });
       new WebAppWithDb(chart, 'web', { image: 'nginx', role, metadata: { namespace: 'web' } }); synthAppOf(chart);
     },
-    path: 'test/web',
-    field: 'namespace',
+    path: 'test/web/Deployment',
+    field: 'metadata.namespace',
     value: 'web',
-    hint: 'a Pod can read only Secrets of its own namespace',
+    hint: /PGHOST of container "app", .* read the connection Secret "[^"]+" of role "app" \(at 'test\/db\/Role-app'\), which is in namespace "shop"; a Pod can read only Secrets of its own namespace: put the workload in namespace "shop"/,
+  },
+  {
+    mistake: 'role.env() in a Deployment of another namespace',
+    act: () => {
+      const { app, chart } = newChart('shop'); const { role } = serverWithRole(chart);
+      new kplus.Deployment(new Chart(app, 'web', { namespace: 'web' }), 'api', { containers: [{ image: 'api', envVariables: role.env() }] }); synthApp(app);
+    },
+    path: 'web/api',
+    field: 'metadata.namespace',
+    value: 'web',
+    hint: 'the workload is in namespace "web", but PGHOST of container "main"',
+  },
+  {
+    mistake: 'role.addConnectionEnv() on a CronJob container of another namespace',
+    act: () => {
+      const { app, chart } = newChart('shop'); const { role } = serverWithRole(chart);
+      const job = new kplus.CronJob(new Chart(app, 'jobs', { namespace: 'jobs' }), 'report', { schedule: Cron.daily() });
+      role.addConnectionEnv(job.addContainer({ name: 'report', image: 'report' })); synthApp(app);
+    },
+    path: 'jobs/report',
+    field: 'metadata.namespace',
+    value: 'jobs',
+    hint: 'which is in namespace "shop"',
+  },
+  {
+    mistake: 'role.envValue() in an init container of a Pod without a namespace',
+    act: () => {
+      const { app, chart } = newChart('shop'); const { role } = serverWithRole(chart);
+      const pod = new kplus.Pod(new Chart(app, 'tools'), 'migrate', { containers: [{ image: 'app' }] });
+      pod.addInitContainer({ name: 'migrate', image: 'migrate', envVariables: { URL: role.envValue(ConnectionSecretKey.URI) } }); synthApp(app);
+    },
+    path: 'tools/migrate',
+    field: 'metadata.namespace',
+    value: undefined,
+    hint: 'the workload is in no namespace (kubectl\'s current namespace), but URL of container "migrate"',
   },
   {
     mistake: 'a role Secret named like the server\'s admin Secret',
@@ -456,7 +503,10 @@ const cases: Case[] = [
 describe('synth fails with the path, the field, the value and the fix', () => {
   test.each(cases.map(c => [c.mistake, c] as const))('%s', (_mistake, c) => {
     const message = errorOf(c.act);
-    expect(message).toContain(c.path);
+    // One format for every synth error, whole-app checks included: Invalid <what> at '<path>':\n  - <field> = <value>: <fix>
+    expect(message).toMatch(/^Invalid [^\n]+ at '[^'\n]*':\n {2}- [^\n]+ = [^\n]+: /);
+    expect(message).not.toContain('Validation failed');
+    expect(message).toContain(`at '${c.path}':`);
     if (c.valuePattern) {
       const shown = message.split(`${c.field} = `)[1]?.split(':')[0];
       expect(shown).toMatch(c.valuePattern);
@@ -484,6 +534,30 @@ describe('valid configurations pass (the cases above fail for their mistake only
     expect(synthApp(app).length).toBeGreaterThan(10);
   });
 
+  test('a workload in the role\'s namespace may read its Secret, whichever chart defines it', () => {
+    const { app, chart } = newChart('shop');
+    const { role } = serverWithRole(chart);
+    new kplus.Deployment(new Chart(app, 'web', { namespace: 'shop' }), 'api', { containers: [{ image: 'api', envVariables: role.env() }] });
+    new kplus.Deployment(chart, 'worker', { containers: [{ image: 'worker', envVariables: { PGHOST: role.envValue(ConnectionSecretKey.HOST) } }] });
+    expect(() => synthApp(app)).not.toThrow();
+  });
+
+  test('every whole-app problem is reported in one error, each under its construct', () => {
+    const { app, chart } = newChart('shop');
+    const s = server({}, chart);
+    const catalog = s.addDatabase('catalog');
+    new AzurePostgresDatabase(chart, 'again', { server: s, databaseName: 'catalog' });
+    const role = s.addRole('app', { database: catalog, secretName: 'app-db' });
+    new kplus.Secret(chart, 'app-config', { metadata: { name: 'app-db' }, stringData: { key: 'value' } });
+    new kplus.Deployment(new Chart(app, 'web', { namespace: 'web' }), 'api', { containers: [{ image: 'api', envVariables: role.env() }] });
+    const message = errorOf(() => synthApp(app));
+    expect(message.split('\n').filter(line => line.startsWith('Invalid '))).toEqual([
+      'Invalid AzurePostgres in its app at \'test/db\':',
+      'Invalid connection Secret name at \'test/db/Role-app\':',
+      'Invalid workload environment at \'web/api\':',
+    ]);
+  });
+
   test('a Secret name used in two namespaces is no collision', () => {
     const { app, chart } = newChart();
     const s = server({ metadata: { namespace: 'shop' } }, chart);
@@ -501,5 +575,33 @@ describe('whole-app checks see the tree as it is at each synth', () => {
     expect(() => synthAppOf(chart)).not.toThrow();
     new kplus.Secret(chart, 'app-config', { metadata: { name: 'app-db' }, stringData: { key: 'value' } });
     expect(() => synthAppOf(chart)).toThrow(/test\/db\/Role-app[\s\S]*secret name = "app-db"[\s\S]*two Secrets cannot share a name/);
+  });
+});
+
+describe('whole-app validation walks the tree once per pass, whatever the number of servers', () => {
+  /**
+   * How many times a synth walks the whole tree (Node.findAll on the app's root) for one chart of `servers` servers, each
+   * with a database, a role and a web app. (cdk8s itself validates the whole app once per chart, so the charts are
+   * kept to one: the walks counted are those of one pass.)
+   */
+  function rootWalksOfSynth(servers: number): number {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'walks-')) });
+    const chart = new Chart(app, 'chart');
+    for (let i = 0; i < servers; i++) {
+      const db = server({ metadata: { namespace: `ns${i}` } }, chart, `db${i}`);
+      const role = db.addRole('app', { database: db.addDatabase('catalog') });
+      new WebAppWithDb(chart, `app${i}`, { image: 'nginx', role });
+    }
+    const findAll = jest.spyOn(Node.prototype, 'findAll');
+    try {
+      app.synthYaml();
+      return findAll.mock.contexts.filter(node => node === app.node).length;
+    } finally {
+      findAll.mockRestore();
+    }
+  }
+
+  test('as many walks of the tree for 20 servers as for 2', () => {
+    expect(rootWalksOfSynth(20)).toBe(rootWalksOfSynth(2));
   });
 });
