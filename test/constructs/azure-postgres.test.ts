@@ -224,6 +224,14 @@ describe('children', () => {
     expect(role.secretName).toBe(`${server.name}-catalog-app`);
   });
 
+  test('database names Azure accepts pass: hyphens and capitals (the reconciler quotes them)', () => {
+    const { chart } = newChart();
+    const server = minimalServer(chart);
+    server.addDatabase('asotest-db-ylwxua');
+    server.addDatabase('Catalog');
+    expect(manifestsOf(chart, 'PostgresDatabase').map(d => d.spec.azureName)).toEqual(['asotest-db-ylwxua', 'Catalog']);
+  });
+
   test('allowAzureServices is the 0.0.0.0-0.0.0.0 rule, and only on request', () => {
     const { chart } = newChart();
     const server = minimalServer(chart);
