@@ -93,8 +93,9 @@ export interface AzurePostgresProps {
    * of Azure: 3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen. Cannot be changed
    * after creation.
    *
-   * @default - the construct path in lowercase with hyphens, plus a hash of the path (stable across synths,
-   * different for every path); set it when another Azure customer could have the same construct path
+   * @default - the server's default name: the construct path in lowercase with hyphens, plus a hash of the path
+   * (stable across synths, different for every path); the PostgresServer object has the same name unless
+   * metadata.name is set. Set it when another Azure customer could have the same construct path
    */
   readonly azureName?: string;
 
@@ -102,7 +103,7 @@ export interface AzurePostgresProps {
    * Metadata of the PostgresServer object (name, namespace, labels, annotations). Databases, roles, firewall rules
    * and the connection Secrets of the server are in its namespace.
    *
-   * @default - a name generated from the construct path, in the chart's namespace
+   * @default - the server's default name (the default azureName too), in the chart's namespace
    */
   readonly metadata?: ApiObjectMetadata;
 
@@ -242,7 +243,9 @@ export class AzurePostgres extends Construct {
     super(scope, id);
     brand(this, 'AzurePostgres');
 
-    this.azureName = props.azureName ?? defaultAzureName(this);
+    // One name for the object and the server in Azure, unless the user sets either.
+    const defaultName = defaultServerName(this);
+    this.azureName = props.azureName ?? defaultName;
     this.administratorLogin = props.administratorLogin ?? 'pgadmin';
     const network = props.network ?? {};
     // Private access needs publicNetworkAccess=false; default to it so that a subnet alone means "private".
@@ -253,7 +256,7 @@ export class AzurePostgres extends Construct {
     const sku = props.sku ?? ComputeSku.STANDARD_B1MS;
     const storageSize = props.storage?.size ?? StorageSize.GIB_32;
     this.apiObject = new PostgresServer(this, 'Resource', {
-      metadata: props.metadata,
+      metadata: { ...props.metadata, name: props.metadata?.name ?? defaultName },
       spec: {
         azureName: this.azureName,
         resourceGroup: { name: props.resourceGroup.name, create: props.resourceGroup.create ?? false },
@@ -500,11 +503,13 @@ function checkServersOfApp(app: AppOfPass): void {
 }
 
 /**
- * The default azureName: the construct path, lowercased with runs of other characters as single hyphens, shortened
- * from the front (the end of a path says most) to leave room for an 8-character hash of the full path. The hash makes
- * it unique per path and keeps it the same on every synth (it depends on nothing but the path).
+ * The default name of a server, both its azureName and the name of its PostgresServer object: the construct path,
+ * lowercased with runs of other characters as single hyphens, shortened from the front (the end of a path says most)
+ * to leave room for an 8-character hash of the full path. The hash makes it unique per path and keeps it the same on
+ * every synth (it depends on nothing but the path: not on cdk8s's CDK8S_LEGACY_HASH). It is a valid Azure server name
+ * and a valid Kubernetes object name.
  */
-function defaultAzureName(scope: IConstruct): string {
+function defaultServerName(scope: IConstruct): string {
   const path = scope.node.path;
   const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
   const readableRoom = 63 - hash.length - 1;

@@ -179,6 +179,23 @@ describe('default azureName', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
+  test('is the name of the PostgresServer object too: one name, one hash, in Kubernetes and in Azure', () => {
+    const { chart } = newChart();
+    const server = new AzurePostgres(chart, 'ledger_core', { resourceGroup: { name: 'rg' }, location: 'westeurope' });
+    expect(server.azureName).toMatch(/^test-ledger-core-[0-9a-f]{8}$/);
+    expect(server.name).toBe(server.azureName);
+    expect(manifestsOf(chart, 'PostgresServer')[0].metadata.name).toBe(server.azureName);
+  });
+
+  test('an explicit azureName or object name leaves the other at the default name', () => {
+    const { chart } = newChart();
+    const named = new AzurePostgres(chart, 'a', { resourceGroup: { name: 'rg' }, location: 'westeurope', azureName: 'ledger-prod' });
+    const objectNamed = new AzurePostgres(chart, 'b', { resourceGroup: { name: 'rg' }, location: 'westeurope', metadata: { name: 'ledger' } });
+    expect(named.name).toMatch(/^test-a-[0-9a-f]{8}$/);
+    expect(objectNamed.name).toBe('ledger');
+    expect(objectNamed.azureName).toMatch(/^test-b-[0-9a-f]{8}$/);
+  });
+
   test('tells where it comes from: it starts with the readable path', () => {
     expect(azureNameAt('shop', 'orders-db')).toMatch(/^shop-orders-db-[0-9a-f]{8}$/);
   });

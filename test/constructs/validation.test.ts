@@ -162,11 +162,11 @@ const cases: Case[] = [
   { mistake: 'explicit object name with underscore', act: () => server({ metadata: { name: 'shop_db' } }), path: 'test/db', field: 'metadata.name', value: 'shop_db', hint: 'Kubernetes object name' },
   {
     mistake: 'construct id that gives an invalid object name',
-    act: () => server({}, newChart().chart, 'orders_db'),
+    act: () => { const { chart } = newChart(); new AzurePostgresDatabase(chart, 'orders_db', { server: server({}, chart), databaseName: 'orders' }); },
     path: 'test/orders_db',
     field: 'metadata.name (generated from the construct path)',
     value: undefined,
-    valuePattern: /^"test-orders_db-[0-9a-f]{8}"$/,
+    valuePattern: /^"test-orders_db-c8[0-9a-f]{6}"$/,
     hint: 'set metadata.name',
   },
   { mistake: 'parameter value longer than 1024', act: () => server({ parameters: { work_mem: 'x'.repeat(1025) } }), path: 'test/db', field: 'parameters.work_mem', value: 'x'.repeat(1025), hint: 'at most 1024 characters' },
