@@ -1,5 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import { crdValidators, newChart, schemaErrors } from './support';
+import * as library from '../../src';
 import {
   AvailabilityZone,
   AzurePostgres,
@@ -134,6 +135,14 @@ describe('AzurePostgres defaults', () => {
     const { writeConnectionSecretToRef, ...withoutSecret } = server.spec;
     expect(writeConnectionSecretToRef).toBeDefined();
     expect(schemaErrors(validators, { ...server, spec: withoutSecret })).not.toEqual([]);
+  });
+});
+
+describe('the raw generated classes', () => {
+  test('are under the crd namespace, not beside the checked constructs', () => {
+    expect(Object.keys(library).filter(name => /^Postgres(Server|Database|FirewallRule|Role)/.test(name))).toEqual([]);
+    expect([library.crd.PostgresServer, library.crd.PostgresDatabase, library.crd.PostgresFirewallRule, library.crd.PostgresRole]
+      .map(kind => kind.GVK.kind)).toEqual(['PostgresServer', 'PostgresDatabase', 'PostgresFirewallRule', 'PostgresRole']);
   });
 });
 
