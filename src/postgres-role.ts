@@ -66,9 +66,9 @@ export interface AzurePostgresRoleOptions extends AzurePostgresChildOptions {
   readonly privileges?: RolePrivilege[];
 
   /**
-   * Most concurrent connections of the role; -1 is no limit.
+   * Most concurrent connections of the role, or -1 for no limit.
    *
-   * @default -1
+   * @default - no limit (-1)
    */
   readonly connectionLimit?: number;
 
