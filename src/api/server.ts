@@ -30,6 +30,12 @@ import { checkPostgresVersion } from './version';
 export const HIGH_AVAILABILITY_MODES: readonly string[] = ['Disabled', 'ZoneRedundant', 'SameZone'];
 export const AVAILABILITY_ZONES: readonly string[] = ['1', '2', '3'];
 export const BACKUP_RETENTION_DAYS = { min: 7, max: 35 } as const;
+/** Ranges of the maintenance window's fields (UTC; dayOfWeek 0 is Sunday). */
+export const MAINTENANCE_WINDOW_RANGES = {
+  dayOfWeek: { min: 0, max: 6 },
+  startHour: { min: 0, max: 23 },
+  startMinute: { min: 0, max: 59 },
+} as const;
 
 /** The spec with every default applied. */
 export interface NormalizedServerSpec {
@@ -67,7 +73,7 @@ export const SERVER_DEFAULTS = {
 } as const;
 
 /** What a spec may hold besides the generated type: the CRD's JSON key `sizeGB` (the generated type says `sizeGb`). */
-type StorageInput = PostgresServerSpec['storage'] & { sizeGB?: number; tier?: string };
+type StorageInput = PostgresServerSpec['storage'] & { sizeGB?: number };
 
 /**
  * The JSON key of the storage size is `sizeGB` (the CRD); the generated TypeScript type calls it `sizeGb`. Objects
@@ -218,11 +224,8 @@ function maintenanceWindowProblems(window: NormalizedServerSpec['maintenanceWind
   if (window === undefined) {
     return [];
   }
-  return problemsOf(
-    checkInteger('maintenanceWindow.dayOfWeek', window.dayOfWeek, 0, 6),
-    checkInteger('maintenanceWindow.startHour', window.startHour, 0, 23),
-    checkInteger('maintenanceWindow.startMinute', window.startMinute, 0, 59),
-  );
+  return problemsOf(...(['dayOfWeek', 'startHour', 'startMinute'] as const).map(name =>
+    checkInteger(`maintenanceWindow.${name}`, window[name], MAINTENANCE_WINDOW_RANGES[name].min, MAINTENANCE_WINDOW_RANGES[name].max)));
 }
 
 function parameterProblems(version: string, parameters: unknown): Problem[] {
