@@ -72,6 +72,19 @@ export class Problems {
     return problem !== undefined;
   }
 
+  /**
+   * Records the problems src/api found in a spec the construct built, naming each field as the construct's
+   * properties do: `propertyOf` maps a spec field (and the fields under it) to the property that sets it, e.g.
+   * `{ azureName: 'databaseName' }`.
+   */
+  public addSpecProblems(problems: readonly Problem[], propertyOf: Readonly<Record<string, string>> = {}): void {
+    for (const problem of problems) {
+      const specField = Object.keys(propertyOf).find(f => problem.field === f || problem.field.startsWith(`${f}.`));
+      const field = specField === undefined ? problem.field : propertyOf[specField] + problem.field.slice(specField.length);
+      this.add(field, problem.value, problem.expected);
+    }
+  }
+
   public get count(): number {
     return this.messages.length;
   }

@@ -15,6 +15,7 @@ import {
   PostgresVersion,
   RolePrivilege,
   StorageSize,
+  StorageTier,
 } from '../../src';
 
 const SUBNET = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/postgres';
@@ -60,7 +61,7 @@ describe('AzurePostgres defaults', () => {
       location: 'northeurope',
       version: PostgresVersion.V17,
       sku: ComputeSku.STANDARD_D4DS_V5,
-      storage: { size: StorageSize.GIB_256, autoGrow: true },
+      storage: { size: StorageSize.GIB_256, autoGrow: true, tier: StorageTier.P30 },
       backup: { retentionDays: 35, geoRedundant: true },
       highAvailability: { mode: HighAvailabilityMode.ZONE_REDUNDANT, standbyAvailabilityZone: AvailabilityZone.ZONE_2 },
       availabilityZone: AvailabilityZone.ZONE_1,
@@ -82,7 +83,7 @@ describe('AzurePostgres defaults', () => {
       location: 'northeurope',
       version: '17',
       sku: { tier: 'GeneralPurpose', name: 'Standard_D4ds_v5' },
-      storage: { sizeGB: 256, autoGrow: true },
+      storage: { sizeGB: 256, autoGrow: true, tier: 'P30' },
       backup: { retentionDays: 35, geoRedundant: true },
       highAvailability: { mode: 'ZoneRedundant', standbyAvailabilityZone: '2' },
       availabilityZone: '1',
@@ -121,6 +122,29 @@ describe('AzurePostgres defaults', () => {
     for (const cr of crs) {
       expect({ cr: cr.kind, errors: schemaErrors(validators, cr) }).toEqual({ cr: cr.kind, errors: [] });
     }
+  });
+
+  test('PostgreSQL 18, 4095 GiB and a storage tier above the size\'s default are offered, and pass the CRD schema', () => {
+    const { chart } = newChart();
+    new AzurePostgres(chart, 'db', {
+      resourceGroup: { name: 'rg' },
+      location: 'westeurope',
+      version: PostgresVersion.V18,
+      storage: { size: StorageSize.GIB_4095, tier: StorageTier.P60 },
+      parameters: { io_method: 'worker' },
+    });
+    const [server] = manifestsOf(chart, 'PostgresServer');
+    expect(server.spec).toMatchObject({ version: '18', storage: { sizeGB: 4095, tier: 'P60', autoGrow: false } });
+    expect(schemaErrors(crdValidators(), server)).toEqual([]);
+  });
+
+  test('storage.tier is left to Azure (the size\'s default tier) unless set; the default tier itself is allowed', () => {
+    const { chart } = newChart();
+    minimalServer(chart);
+    new AzurePostgres(chart, 'p50', { resourceGroup: { name: 'rg' }, location: 'westeurope', storage: { size: StorageSize.TIB_4, tier: StorageTier.P50 } });
+    const [minimal, p50] = manifestsOf(chart, 'PostgresServer');
+    expect(minimal.spec.storage).toEqual({ sizeGB: 32, autoGrow: false });
+    expect(p50.spec.storage).toEqual({ sizeGB: 4096, autoGrow: false, tier: 'P50' });
   });
 
   test('the schema check rejects what the CRD rejects (it is not a no-op)', () => {
