@@ -1,10 +1,10 @@
 import { Construct } from 'constructs';
+import { normalizeDatabaseSpec, validateDatabaseSpec } from './api';
 import { isKind } from './kinds';
-import { DeletionPolicy } from './postgres-options';
 import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
-import { checkOneOf, checkString, COLLATION, DATABASE_NAME, enumValues, RESERVED_DATABASE_NAMES } from './validation';
 import {
   PostgresDatabase,
+  PostgresDatabaseSpec,
   PostgresDatabaseSpecCharset,
   PostgresDatabaseSpecDeletionPolicy,
 } from '../imports/cdk8s-azure.dev';
@@ -35,8 +35,9 @@ export interface AzurePostgresDatabaseOptions extends AzurePostgresChildOptions 
 /** Properties of an `AzurePostgresDatabase`. */
 export interface AzurePostgresDatabaseProps extends AzurePostgresDatabaseOptions, AzurePostgresChildProps {
   /**
-   * Name of the database in PostgreSQL: 1-63 lowercase letters, digits and underscores, starting with a letter or
-   * underscore; not postgres, azure_maintenance, azure_sys, template0 or template1. Cannot be changed after creation.
+   * Name of the database in PostgreSQL (and Azure): 1-63 letters, digits, underscores and hyphens, starting with a
+   * letter or underscore; not postgres, azure_maintenance, azure_sys, template0 or template1. Cannot be changed after
+   * creation.
    */
   readonly databaseName: string;
 }
@@ -62,26 +63,25 @@ export class AzurePostgresDatabase extends AzurePostgresChild {
     this.databaseName = props.databaseName;
 
     const problems = this._propertyProblems(props);
-    checkString(problems, 'databaseName', props.databaseName, DATABASE_NAME);
-    if (RESERVED_DATABASE_NAMES.includes(props.databaseName)) {
-      problems.add('databaseName', props.databaseName, `is reserved by Azure (${RESERVED_DATABASE_NAMES.join(', ')}); choose another name`);
-    }
-    if (props.charset !== undefined) {
-      checkOneOf(problems, 'charset', props.charset, enumValues(DatabaseCharset));
-    }
-    if (props.collation !== undefined) {
-      checkString(problems, 'collation', props.collation, COLLATION);
-    }
+    // src/api applies the defaults (DATABASE_DEFAULTS) and the rules of a PostgresDatabase.
+    const spec = normalizeDatabaseSpec({
+      serverRef: { name: props.server.name },
+      azureName: props.databaseName,
+      charset: props.charset,
+      collation: props.collation,
+      deletionPolicy: props.deletionPolicy,
+    } as PostgresDatabaseSpec);
+    problems.addSpecProblems(validateDatabaseSpec(spec), { azureName: 'databaseName' });
     problems.throwIfAny();
 
     this.apiObject = new PostgresDatabase(this, 'Resource', {
       metadata: this._metadata(props),
       spec: {
-        serverRef: { name: props.server.name },
-        azureName: props.databaseName,
-        charset: (props.charset ?? DatabaseCharset.UTF8) as string as PostgresDatabaseSpecCharset,
-        collation: props.collation ?? 'en_US.utf8',
-        deletionPolicy: (props.deletionPolicy ?? DeletionPolicy.DELETE) as string as PostgresDatabaseSpecDeletionPolicy,
+        serverRef: { name: spec.serverName },
+        azureName: spec.azureName,
+        charset: spec.charset as PostgresDatabaseSpecCharset,
+        collation: spec.collation,
+        deletionPolicy: spec.deletionPolicy as PostgresDatabaseSpecDeletionPolicy | undefined,
       },
     });
     this._setResource(this.apiObject, props);

@@ -1,9 +1,8 @@
 import { Construct } from 'constructs';
+import { normalizeFirewallRuleSpec, validateFirewallRuleSpec } from './api';
 import { isKind } from './kinds';
-import { DeletionPolicy } from './postgres-options';
 import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
-import { checkString, FIREWALL_RULE_NAME, IPV4, ipv4ToNumber } from './validation';
-import { PostgresFirewallRule, PostgresFirewallRuleSpecDeletionPolicy } from '../imports/cdk8s-azure.dev';
+import { PostgresFirewallRule, PostgresFirewallRuleSpec, PostgresFirewallRuleSpecDeletionPolicy } from '../imports/cdk8s-azure.dev';
 
 /** Options of a firewall rule, for `AzurePostgres.addFirewallRule`. */
 export interface AzurePostgresFirewallRuleOptions extends AzurePostgresChildOptions {
@@ -16,7 +15,10 @@ export interface AzurePostgresFirewallRuleOptions extends AzurePostgresChildOpti
 
 /** Properties of an `AzurePostgresFirewallRule`. */
 export interface AzurePostgresFirewallRuleProps extends AzurePostgresFirewallRuleOptions, AzurePostgresChildProps {
-  /** Name of the rule in Azure: 1-128 letters, digits, hyphens and underscores. Cannot be changed after creation. */
+  /**
+   * Name of the rule in Azure: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not
+   * ending with a hyphen. Cannot be changed after creation.
+   */
   readonly ruleName: string;
 }
 
@@ -48,12 +50,15 @@ export class AzurePostgresFirewallRule extends AzurePostgresChild {
     this.endIpAddress = props.endIpAddress;
 
     const problems = this._propertyProblems(props);
-    checkString(problems, 'ruleName', props.ruleName, FIREWALL_RULE_NAME);
-    const startOk = checkString(problems, 'startIpAddress', props.startIpAddress, IPV4);
-    const endOk = checkString(problems, 'endIpAddress', props.endIpAddress, IPV4);
-    if (startOk && endOk && ipv4ToNumber(props.startIpAddress) > ipv4ToNumber(props.endIpAddress)) {
-      problems.add('endIpAddress', props.endIpAddress, `must not be below startIpAddress ${props.startIpAddress}; swap them`);
-    }
+    // src/api applies the rules of a PostgresFirewallRule (name, addresses, range).
+    const spec = normalizeFirewallRuleSpec({
+      serverRef: { name: props.server.name },
+      azureName: props.ruleName,
+      startIpAddress: props.startIpAddress,
+      endIpAddress: props.endIpAddress,
+      deletionPolicy: props.deletionPolicy,
+    } as PostgresFirewallRuleSpec);
+    problems.addSpecProblems(validateFirewallRuleSpec(spec), { azureName: 'ruleName' });
     if (!props.server.publicNetworkAccess) {
       problems.add('server', props.server.node.path,
         'has no public access (network.publicNetworkAccess is false or it uses a delegated subnet), so firewall rules do not apply; '
@@ -64,11 +69,11 @@ export class AzurePostgresFirewallRule extends AzurePostgresChild {
     this.apiObject = new PostgresFirewallRule(this, 'Resource', {
       metadata: this._metadata(props),
       spec: {
-        serverRef: { name: props.server.name },
-        azureName: props.ruleName,
-        startIpAddress: props.startIpAddress,
-        endIpAddress: props.endIpAddress,
-        deletionPolicy: (props.deletionPolicy ?? DeletionPolicy.DELETE) as string as PostgresFirewallRuleSpecDeletionPolicy,
+        serverRef: { name: spec.serverName },
+        azureName: spec.azureName,
+        startIpAddress: spec.startIpAddress,
+        endIpAddress: spec.endIpAddress,
+        deletionPolicy: spec.deletionPolicy as PostgresFirewallRuleSpecDeletionPolicy | undefined,
       },
     });
     this._setResource(this.apiObject, props);

@@ -1,28 +1,17 @@
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
+import { normalizeRoleSpec, validateRoleSpec } from './api';
 import { declareWrittenSecret } from './app-checks';
 import { connectionEnvKeys } from './connection-env';
 import { markConnectionEnv } from './connection-env-check';
 import { ConnectionEnvNames, ConnectionSecretKey } from './connection-secret';
 import { isKind } from './kinds';
 import type { AzurePostgresDatabase } from './postgres-database';
-import { DeletionPolicy } from './postgres-options';
 import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
-import {
-  checkInteger,
-  checkOneOf,
-  checkString,
-  DNS_SUBDOMAIN,
-  ENV_VAR_NAME,
-  enumValues,
-  Problems,
-  RESERVED_ROLE_NAMES,
-  ROLE_NAME,
-  show,
-  throwFieldError,
-} from './validation';
+import { checkString, ENV_VAR_NAME, Problems, show, throwFieldError } from './validation';
 import {
   PostgresRole,
+  PostgresRoleSpec,
   PostgresRoleSpecDeletionPolicy,
   PostgresRoleSpecPrivileges,
 } from '../imports/cdk8s-azure.dev';
@@ -59,7 +48,7 @@ export interface AzurePostgresRoleOptions extends AzurePostgresChildOptions {
   readonly database: AzurePostgresDatabase;
 
   /**
-   * What the role may do in its database (1-12 distinct privileges).
+   * What the role may do in its database: one or more distinct privileges.
    *
    * @default [RolePrivilege.ALL]
    */
@@ -84,8 +73,9 @@ export interface AzurePostgresRoleOptions extends AzurePostgresChildOptions {
 export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions, AzurePostgresChildProps {
   /**
    * Login name of the role in PostgreSQL: 1-63 lowercase letters, digits and underscores, starting with a letter;
-   * not reserved (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres, pg_*).
-   * Cannot be changed after creation.
+   * not the server's administratorLogin, nor a name Azure or PostgreSQL keeps (azure_superuser, azure_pg_admin,
+   * azuresu, admin, administrator, root, guest, public, postgres, none, user, current_user, session_user,
+   * current_role, pg_*). Cannot be changed after creation.
    */
   readonly roleName: string;
 }
@@ -115,15 +105,25 @@ export class AzurePostgresRole extends AzurePostgresChild {
 
   public constructor(scope: Construct, id: string, props: AzurePostgresRoleProps) {
     super(scope, id, 'AzurePostgresRole', props);
+    const problems = this._propertyProblems(props);
     this.database = props.database;
     this.roleName = props.roleName;
     this.secretName = props.secretName ?? defaultSecretName(props.server.name, props.roleName);
 
-    const problems = this._propertyProblems(props);
-    if (checkString(problems, 'roleName', props.roleName, ROLE_NAME)
-      && (RESERVED_ROLE_NAMES.includes(props.roleName) || props.roleName.startsWith('pg_'))) {
-      problems.add('roleName', props.roleName, `is reserved (${RESERVED_ROLE_NAMES.join(', ')}, pg_*); choose another name`);
-    } else if (typeof props.roleName === 'string' && props.roleName.toLowerCase() === props.server.administratorLogin.toLowerCase()) {
+    // src/api applies the defaults (ROLE_DEFAULTS) and the rules of a PostgresRole.
+    const spec = normalizeRoleSpec({
+      serverRef: { name: props.server.name },
+      databaseRef: { name: props.database?.name },
+      roleName: props.roleName,
+      privileges: props.privileges,
+      connectionLimit: props.connectionLimit,
+      writeConnectionSecretToRef: { name: this.secretName },
+      deletionPolicy: props.deletionPolicy,
+    } as PostgresRoleSpec);
+    problems.addSpecProblems(validateRoleSpec(spec), {
+      'writeConnectionSecretToRef.name': props.secretName === undefined ? 'secretName (default, from the server name and roleName)' : 'secretName',
+    });
+    if (typeof props.roleName === 'string' && props.roleName.toLowerCase() === props.server.administratorLogin.toLowerCase()) {
       problems.add('roleName', props.roleName,
         `is the administratorLogin of the server at '${props.server.node.path}'; a role cannot be the administrator: choose another role name`);
     }
@@ -135,25 +135,20 @@ export class AzurePostgresRole extends AzurePostgresChild {
         + `a role can only be granted a database on its own server: add the database to '${props.server.node.path}' (addDatabase) and use that`);
     }
     if (props.privileges !== undefined) {
-      checkPrivileges(problems, props.privileges);
+      checkPrivilegeList(problems, props.privileges);
     }
-    if (props.connectionLimit !== undefined) {
-      checkInteger(problems, 'connectionLimit', props.connectionLimit, -1);
-    }
-    checkString(problems, props.secretName === undefined ? 'secretName (default, from the server name and roleName)' : 'secretName',
-      this.secretName, DNS_SUBDOMAIN);
     problems.throwIfAny();
 
     this.apiObject = new PostgresRole(this, 'Resource', {
       metadata: this._metadata(props),
       spec: {
-        serverRef: { name: props.server.name },
-        databaseRef: { name: props.database.name },
-        roleName: props.roleName,
-        privileges: (props.privileges ?? [RolePrivilege.ALL]).map(p => p as string as PostgresRoleSpecPrivileges),
-        connectionLimit: props.connectionLimit ?? -1,
-        writeConnectionSecretToRef: { name: this.secretName },
-        deletionPolicy: (props.deletionPolicy ?? DeletionPolicy.DELETE) as string as PostgresRoleSpecDeletionPolicy,
+        serverRef: { name: spec.serverName },
+        databaseRef: { name: spec.databaseName },
+        roleName: spec.roleName,
+        privileges: spec.privileges.map(p => p as PostgresRoleSpecPrivileges),
+        connectionLimit: spec.connectionLimit,
+        writeConnectionSecretToRef: { name: spec.secretName },
+        deletionPolicy: spec.deletionPolicy as PostgresRoleSpecDeletionPolicy | undefined,
       },
     });
     this._setResource(this.apiObject, props);
@@ -229,13 +224,17 @@ function defaultSecretName(serverName: string, roleName: string): string {
   return `${serverName}-${rolePart}`;
 }
 
-function checkPrivileges(problems: Problems, privileges: RolePrivilege[]): void {
-  if (!Array.isArray(privileges) || privileges.length < 1 || privileges.length > 12) {
-    problems.add('privileges', privileges, 'must list 1-12 privileges, for example [RolePrivilege.ALL]');
+/**
+ * What the spec's normalization would hide: an empty list (which it reads as the default, ALL) and a privilege listed
+ * twice (the CRD's list is a set). Unknown privileges are src/api's to name.
+ */
+function checkPrivilegeList(problems: Problems, privileges: RolePrivilege[]): void {
+  if (!Array.isArray(privileges)) {
     return;
   }
-  const allowed = enumValues(RolePrivilege);
-  privileges.forEach((p, i) => checkOneOf(problems, `privileges[${i}]`, p, allowed));
+  if (privileges.length === 0) {
+    problems.add('privileges', privileges, 'must list at least one privilege, for example [RolePrivilege.ALL] (or leave it unset for ALL)');
+  }
   const duplicates = privileges.filter((p, i) => privileges.indexOf(p) !== i);
   if (duplicates.length > 0) {
     problems.add('privileges', privileges, `lists ${duplicates.map(show).join(', ')} more than once; list each privilege once`);

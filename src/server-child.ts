@@ -4,9 +4,7 @@ import type { AzurePostgres } from './azure-postgres';
 import { brand, ConstructKind, isKind } from './kinds';
 import { DeletionPolicy } from './postgres-options';
 import {
-  checkOneOf,
   describeNamespace,
-  enumValues,
   Problems,
   requireServerNamespace,
   requireValidObjectName,
@@ -16,9 +14,9 @@ import {
 export interface AzurePostgresChildOptions {
   /**
    * What happens to the database, firewall rule or role (in Azure, or in PostgreSQL for a role) when its Kubernetes
-   * resource is deleted.
+   * resource is deleted. Unset, the child follows its server: the children of a retained server are kept with it.
    *
-   * @default DeletionPolicy.DELETE
+   * @default - the server's deletionPolicy
    */
   readonly deletionPolicy?: DeletionPolicy;
 
@@ -73,8 +71,8 @@ export abstract class AzurePostgresChild extends Construct {
   }
 
   /**
-   * The problems of the properties every child has. The subclass adds the problems of its own properties, then
-   * throws them together.
+   * The problems of the properties every child has that its spec does not show (the server, the namespace). The
+   * subclass adds the problems of its spec (src/api's rules) and of its own properties, then throws them together.
    *
    * @internal
    */
@@ -83,9 +81,6 @@ export abstract class AzurePostgresChild extends Construct {
     if (!isKind(props.server, 'AzurePostgres')) {
       problems.add('server', props.server, 'is required: the AzurePostgres this belongs to');
       problems.throwIfAny();
-    }
-    if (props.deletionPolicy !== undefined) {
-      checkOneOf(problems, 'deletionPolicy', props.deletionPolicy, enumValues(DeletionPolicy));
     }
     if (props.metadata?.namespace !== undefined && props.metadata.namespace !== props.server.namespace) {
       problems.add('metadata.namespace', props.metadata.namespace,

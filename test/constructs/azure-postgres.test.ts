@@ -256,7 +256,7 @@ describe('children', () => {
     const { chart } = newChart();
     minimalServer(chart).addDatabase('catalog');
     const [db] = manifestsOf(chart, 'PostgresDatabase');
-    expect(db.spec).toMatchObject({ azureName: 'catalog', charset: 'UTF8', collation: 'en_US.utf8', deletionPolicy: 'Delete' });
+    expect(db.spec).toEqual({ serverRef: { name: expect.any(String) }, azureName: 'catalog', charset: 'UTF8', collation: 'en_US.utf8' });
   });
 
   test('role defaults: ALL privileges, no connection limit, Secret named after the server and the role', () => {
@@ -269,8 +269,8 @@ describe('children', () => {
       privileges: ['ALL'],
       connectionLimit: -1,
       writeConnectionSecretToRef: { name: `${server.name}-catalog-app` },
-      deletionPolicy: 'Delete',
     });
+    expect(manifest.spec.deletionPolicy).toBeUndefined();
     expect(role.secretName).toBe(`${server.name}-catalog-app`);
   });
 
@@ -280,6 +280,24 @@ describe('children', () => {
     server.addDatabase('asotest-db-ylwxua');
     server.addDatabase('Catalog');
     expect(manifestsOf(chart, 'PostgresDatabase').map(d => d.spec.azureName)).toEqual(['asotest-db-ylwxua', 'Catalog']);
+  });
+
+  test('children inherit the server\'s deletionPolicy unless they set their own', () => {
+    const { chart } = newChart();
+    const server = new AzurePostgres(chart, 'db', { resourceGroup: { name: 'rg' }, location: 'westeurope', deletionPolicy: DeletionPolicy.RETAIN });
+    const catalog = server.addDatabase('catalog');
+    const scratch = server.addDatabase('scratch', { deletionPolicy: DeletionPolicy.DELETE });
+    server.addRole('catalog_app', { database: catalog });
+    server.addFirewallRule('office', { startIpAddress: '203.0.113.1', endIpAddress: '203.0.113.1', deletionPolicy: DeletionPolicy.RETAIN });
+    const policies = Testing.synth(chart).map((m: any) => [m.kind, m.spec.azureName ?? m.spec.roleName, m.spec.deletionPolicy]);
+    expect(policies).toEqual([
+      ['PostgresServer', server.azureName, 'Retain'],
+      ['PostgresDatabase', 'catalog', undefined],
+      ['PostgresDatabase', 'scratch', 'Delete'],
+      ['PostgresRole', 'catalog_app', undefined],
+      ['PostgresFirewallRule', 'office', 'Retain'],
+    ]);
+    expect(scratch.apiObject.toJson().spec.deletionPolicy).toBe('Delete');
   });
 
   test('allowAzureServices is the 0.0.0.0-0.0.0.0 rule, and only on request', () => {

@@ -289,7 +289,7 @@ const cases: Case[] = [
   { mistake: 'start address not IPv4', act: () => server().addFirewallRule('office', { startIpAddress: '256.1.1.1', endIpAddress: '10.0.0.1' }), path: 'test/db/FirewallRule-office', field: 'startIpAddress', value: '256.1.1.1', hint: 'IPv4 address' },
   { mistake: 'end address with a leading zero', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.01' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.01', hint: 'without leading zeros' },
   { mistake: 'IPv6 address', act: () => server().addFirewallRule('office', { startIpAddress: '2001:db8::1', endIpAddress: '2001:db8::1' }), path: 'test/db/FirewallRule-office', field: 'startIpAddress', value: '2001:db8::1', hint: 'IPv4 address' },
-  { mistake: 'start after end', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.9', endIpAddress: '10.0.0.2' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.2', hint: 'must not be below startIpAddress 10.0.0.9' },
+  { mistake: 'start after end', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.9', endIpAddress: '10.0.0.2' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.2', hint: 'must not be below startIpAddress (10.0.0.9); swap them' },
   { mistake: 'rule name with a space', act: () => server().addFirewallRule('office rule', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }), path: 'test/db/FirewallRule-office rule', field: 'ruleName', value: 'office rule', hint: 'letters, digits, hyphens and underscores' },
   {
     mistake: 'firewall rule on a server with private access',
@@ -354,6 +354,14 @@ const cases: Case[] = [
   // ---- roles ----
   { mistake: 'role name with uppercase', act: () => { const s = server(); s.addRole('CatalogApp', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-CatalogApp', field: 'roleName', value: 'CatalogApp', hint: 'lowercase letters' },
   { mistake: 'role name postgres', act: () => { const s = server(); s.addRole('postgres', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-postgres', field: 'roleName', value: 'postgres', hint: 'is reserved' },
+  ...['current_user', 'session_user', 'current_role', 'none', 'azuresu', 'azure_pg_admin', 'public'].map(name => ({
+    mistake: `role name ${name} (reserved or built in)`,
+    act: () => { const s = server(); s.addRole(name, { database: s.addDatabase('catalog') }); },
+    path: `test/db/Role-${name.replace(/_/g, '-')}`,
+    field: 'roleName',
+    value: name,
+    hint: 'is reserved',
+  })),
   { mistake: 'role name starting with pg_', act: () => { const s = server(); s.addRole('pg_app', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-pg-app', field: 'roleName', value: 'pg_app', hint: 'pg_*' },
   {
     mistake: 'role for a database of another server',
@@ -363,7 +371,7 @@ const cases: Case[] = [
     value: 'catalog',
     hint: 'a role can only be granted a database on its own server',
   },
-  { mistake: 'no privileges', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [] }); }, path: 'test/db/Role-app', field: 'privileges', value: [], hint: '1-12 privileges' },
+  { mistake: 'no privileges', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [] }); }, path: 'test/db/Role-app', field: 'privileges', value: [], hint: 'must list at least one privilege' },
   {
     mistake: 'a privilege listed twice',
     act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [RolePrivilege.SELECT, RolePrivilege.SELECT] }); },
@@ -376,11 +384,12 @@ const cases: Case[] = [
     mistake: 'unknown privilege',
     act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: ['DROP' as RolePrivilege] }); },
     path: 'test/db/Role-app',
-    field: 'privileges[0]',
-    value: 'DROP',
-    hint: '"SELECT"',
+    field: 'privileges',
+    value: ['DROP'],
+    hint: '"DROP" is not a privilege; use ALL, CONNECT',
   },
-  { mistake: 'connection limit below -1', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: -2 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: -2, hint: 'at least -1' },
+  { mistake: 'connection limit below -1', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: -2 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: -2, hint: 'from -1 to 2147483647' },
+  { mistake: 'connection limit above PostgreSQL\'s integer', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: 2147483648 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: 2147483648, hint: 'from -1 to 2147483647' },
   { mistake: 'Secret name with uppercase', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'App_Secret' }); }, path: 'test/db/Role-app', field: 'secretName', value: 'App_Secret', hint: 'Kubernetes object name' },
   {
     mistake: 'unknown role deletion policy',
