@@ -17,6 +17,7 @@ import {
   StorageSize,
   StorageTier,
 } from '../../src';
+import { DATABASE_DEFAULTS, ROLE_DEFAULTS, SERVER_DEFAULTS } from '../../src/api';
 
 const SUBNET = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/postgres';
 const DNS_ZONE = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/shop.postgres.database.azure.com';
@@ -50,6 +51,18 @@ describe('AzurePostgres defaults', () => {
       deletionPolicy: 'Delete',
       writeConnectionSecretToRef: { name: `${server.metadata.name}-admin` },
     });
+  });
+
+  test('the defaults are src/api\'s, the ones the CRD and the reconciler apply', () => {
+    const { chart } = newChart();
+    const server = minimalServer(chart);
+    const catalog = server.addDatabase('catalog');
+    server.addRole('catalog_app', { database: catalog });
+    const spec = (kind: string) => manifestsOf(chart, kind)[0].spec;
+    const { maintenanceWindow: _onlyWithAWindow, ...serverDefaults } = SERVER_DEFAULTS;
+    expect(spec('PostgresServer')).toMatchObject(serverDefaults);
+    expect(spec('PostgresDatabase')).toMatchObject(DATABASE_DEFAULTS);
+    expect(spec('PostgresRole')).toMatchObject(ROLE_DEFAULTS);
   });
 
   test('every property reaches the spec', () => {
