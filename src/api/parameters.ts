@@ -105,16 +105,34 @@ const MANAGED_BY_AZURE = [
   'unix_socket_permissions', 'zero_damaged_pages',
 ];
 
-/** Azure's own parameters and those of the extensions it ships, on every supported major version. */
+/** Shorthands for a namespace's parameters of one type, e.g. ints('duckdb', 'threads', ...). */
+const bools = (prefix: string, ...suffixes: string[]): ParameterSpec[] => suffixes.map(suffix => bool(`${prefix}.${suffix}`));
+const ints = (prefix: string, ...suffixes: string[]): ParameterSpec[] => suffixes.map(suffix => int(`${prefix}.${suffix}`));
+const texts = (prefix: string, ...suffixes: string[]): ParameterSpec[] => suffixes.map(suffix => text(`${prefix}.${suffix}`));
+
+/**
+ * Azure's own parameters and those of the extensions it ships, on every supported major version: the configurations
+ * a flexible server lists (GET .../configurations), and those Azure documents for General Purpose and Memory
+ * Optimized servers only (pgbouncer.*, index_tuning.*). Ranges are given where Azure documents them.
+ */
 const AZURE_PARAMETERS: readonly ParameterSpec[] = [
+  ...texts('anon', 'algorithm', 'k_anonymity_provider', 'masking_policies', 'maskschema', 'salt', 'sourceschema'),
+  ...bools('anon', 'privacy_by_default', 'restrict_to_trusted_schemas', 'strict_mode', 'transparent_dynamic_masking'),
   setOf('azure.accepted_password_auth_method', 'md5', 'scram-sha-256'),
   bool('azure.enable_temp_tablespaces_on_local_ssd'),
   names('azure.extensions'),
   bool('azure.fabric_mirror_enabled'),
+  ...bools('azure', 'migration_copy_with_binary', 'migration_skip_analyze', 'migration_skip_extensions',
+    'migration_skip_large_objects', 'migration_skip_role_user', 'single_to_flex_migration'),
+  int('azure.migration_table_split_size', 1, MAX_INT),
   readOnly('azure.service_principal_id'),
   readOnly('azure.service_principal_tenant_id'),
+  ...ints('azure_cdc', 'change_batch_buffer_size', 'change_batch_export_timeout', 'max_fabric_mirrors', 'max_snapshot_workers',
+    'onelake_buffer_size', 'snapshot_buffer_size', 'snapshot_export_timeout'),
+  text('azure_cdc.parquet_compression'),
   bool('azure_storage.allow_network_access'),
   int('azure_storage.blob_block_size_mb', 1, 4000),
+  oneOf('azure_storage.log_level', ...LOG_LEVELS),
   bool('azure_storage.public_account_access'),
   bool('auto_explain.log_analyze'), bool('auto_explain.log_buffers'), oneOf('auto_explain.log_format', 'text', 'xml', 'json', 'yaml'),
   oneOf('auto_explain.log_level', ...LOG_LEVELS), int('auto_explain.log_min_duration', -1, MAX_INT, 'ms'),
@@ -125,7 +143,18 @@ const AZURE_PARAMETERS: readonly ParameterSpec[] = [
   real('connection_throttle.factor_bias', 0, 0.9), int('connection_throttle.hash_entries_max', 1, 500),
   int('connection_throttle.reset_time', 1, 3600), real('connection_throttle.restore_factor', 1, 100),
   int('connection_throttle.update_time', 1, MAX_INT),
-  text('cron.database_name'), bool('cron.log_run'), bool('cron.log_statement'), int('cron.max_running_jobs', 0, 5000),
+  ...ints('credcheck', 'auth_delay_ms', 'auth_failure_cache_size', 'history_max_size', 'max_auth_failure', 'password_min_digit',
+    'password_min_length', 'password_min_lower', 'password_min_repeat', 'password_min_special', 'password_min_upper',
+    'password_reuse_history', 'password_reuse_interval', 'password_valid_max', 'password_valid_until', 'username_min_digit',
+    'username_min_length', 'username_min_lower', 'username_min_repeat', 'username_min_special', 'username_min_upper'),
+  ...bools('credcheck', 'encrypted_password_allowed', 'no_password_logging', 'password_contain_username', 'password_ignore_case',
+    'reset_superuser', 'username_contain_password', 'username_ignore_case'),
+  ...texts('credcheck', 'password_contain', 'password_not_contain', 'username_contain', 'username_not_contain', 'whitelist',
+    'whitelist_auth_failure'),
+  text('cron.database_name'), text('cron.host'), oneOf('cron.log_min_messages', ...LOG_LEVELS, 'error', 'fatal', 'panic'),
+  text('cron.timezone'), int('cron.max_running_jobs', 0, 5000),
+  ...bools('cron', 'enable_superuser_jobs', 'launch_active_jobs', 'log_run', 'log_statement', 'use_background_workers'),
+  ...ints('duckdb', 'max_memory', 'max_workers_per_postgres_scan', 'memory_limit', 'threads', 'worker_threads'),
   oneOf('index_tuning.mode', 'off', 'report'),
   int('index_tuning.analysis_interval', 60, 10080, 'min'), int('index_tuning.max_columns_per_index', 1, 10),
   int('index_tuning.max_index_count', 1, 25), int('index_tuning.max_indexes_per_table', 1, 25),
@@ -138,20 +167,23 @@ const AZURE_PARAMETERS: readonly ParameterSpec[] = [
     'Storage-max_wal_size', 'Storage-bgwriter_delay', 'tuning-autovacuum', 'all'),
   bool('logfiles.download_enable'), int('logfiles.retention_days', 1, 7),
   bool('metrics.autovacuum_diagnostics'), bool('metrics.collector_database_activity'), bool('metrics.pgbouncer_diagnostics'),
-  text('pg_partman_bgw.dbname'), int('pg_partman_bgw.interval', 1, MAX_INT, 's'), text('pg_partman_bgw.role'),
+  bool('pg_partman_bgw.analyze'), text('pg_partman_bgw.dbname'), int('pg_partman_bgw.interval', 1, MAX_INT, 's'),
+  bool('pg_partman_bgw.jobmon'), int('pg_partman_bgw.maintenance_wait', 0, MAX_INT, 's'), text('pg_partman_bgw.role'),
   bool('pg_prewarm.autoprewarm'), int('pg_prewarm.autoprewarm_interval', 0, MAX_INT, 's'),
-  int('pg_qs.interval_length_minutes', 1, 30), bool('pg_qs.is_enabled_fs'), int('pg_qs.max_plan_size', 100, 10000),
-  int('pg_qs.max_query_text_length', 100, 10000),
+  int('pg_qs.interval_length_minutes', 1, 30), bool('pg_qs.is_enabled_fs'), int('pg_qs.max_captured_queries', 1, MAX_INT),
+  int('pg_qs.max_plan_size', 100, 10000), int('pg_qs.max_query_text_length', 100, 10000),
   oneOf('pg_qs.parameters_capture_mode', 'capture_parameterless_only', 'capture_first_sample'),
-  oneOf('pg_qs.query_capture_mode', 'none', 'top', 'all'), int('pg_qs.retention_period_in_days', 1, 30),
-  bool('pg_qs.store_query_plans'), bool('pg_qs.track_utility'),
+  oneOf('pg_qs.query_capture_mode', 'none', 'top', 'all'), bool('pg_qs.replace_parameter_placeholders'),
+  int('pg_qs.retention_period_in_days', 1, 30), bool('pg_qs.store_query_plans'), bool('pg_qs.track_utility'),
   int('pg_stat_statements.max', 100, MAX_INT), bool('pg_stat_statements.save'),
   oneOf('pg_stat_statements.track', 'none', 'top', 'all'), bool('pg_stat_statements.track_planning'),
   bool('pg_stat_statements.track_utility'),
+  bool('pgaadauth.enable_group_sync'),
   bool('pgms_stats.is_enabled_fs'), bool('pgms_wait_sampling.is_enabled_fs'),
   int('pgms_wait_sampling.history_period', 1, 600000, 'ms'), oneOf('pgms_wait_sampling.query_capture_mode', 'none', 'all'),
-  names('pgaudit.log'), bool('pgaudit.log_catalog'), bool('pgaudit.log_client'), oneOf('pgaudit.log_level', ...LOG_LEVELS),
-  bool('pgaudit.log_parameter'), bool('pgaudit.log_relation'), bool('pgaudit.log_statement_once'), text('pgaudit.role'),
+  names('pgaudit.log'), oneOf('pgaudit.log_level', ...LOG_LEVELS), int('pgaudit.log_parameter_max_size', 0, MAX_INT, 'B'),
+  ...bools('pgaudit', 'log_catalog', 'log_client', 'log_parameter', 'log_relation', 'log_rows', 'log_statement', 'log_statement_once'),
+  text('pgaudit.role'),
   int('pgbouncer.default_pool_size', 1, 4950), bool('pgbouncer.enabled'), names('pgbouncer.ignore_startup_parameters'),
   int('pgbouncer.max_client_conn', 1, 50000), int('pgbouncer.max_prepared_statements', 0, 5000),
   int('pgbouncer.min_pool_size', 0, 4950), oneOf('pgbouncer.pool_mode', 'session', 'transaction', 'statement'),
@@ -162,11 +194,32 @@ const AZURE_PARAMETERS: readonly ParameterSpec[] = [
   oneOf('pg_hint_plan.parse_messages', ...LOG_LEVELS),
   bool('pglogical.batch_inserts'), oneOf('pglogical.conflict_log_level', ...LOG_LEVELS),
   oneOf('pglogical.conflict_resolution', 'error', 'apply_remote', 'keep_local', 'last_update_wins', 'first_update_wins'),
+  text('pglogical.extra_connection_options'), bool('pglogical.synchronous_commit'), text('pglogical.temp_directory'),
   bool('pglogical.use_spi'),
+  text('postgis.gdal_enabled_drivers'), bool('postgis.enable_outdb_rasters'),
   bool('require_secure_transport'),
   // Azure offers its own choice of libraries; the names are checked, not the choice.
   names('shared_preload_libraries'),
+  int('squeeze.max_xlock_time', 0, MAX_INT, 'ms'), names('squeeze.worker_autostart'), text('squeeze.worker_role'),
+  int('squeeze.workers_per_database', 1, MAX_INT),
+  int('timescaledb.bgw_launcher_poll_time', 0, MAX_INT, 'ms'), bool('timescaledb.disable_load'),
+  int('timescaledb.max_background_workers', 0, MAX_INT), bool('timescaledb_osm.disable_load'),
 ];
+
+/**
+ * Azure spells three configuration names with capitals (as PostgreSQL's documentation does); specs use lowercase
+ * names only, and whoever reads Azure's configurations matches names case-insensitively or through this map.
+ */
+export const AZURE_PARAMETER_SPELLING: Readonly<Record<string, string>> = {
+  datestyle: 'DateStyle',
+  intervalstyle: 'IntervalStyle',
+  timezone: 'TimeZone',
+};
+
+/** The name Azure lists a parameter under (its configuration name) for a lowercase spec name. */
+export function azureParameterName(name: string): string {
+  return AZURE_PARAMETER_SPELLING[name] ?? name;
+}
 
 const catalogs = new Map<string, ReadonlyMap<string, ParameterSpec>>();
 
@@ -208,10 +261,12 @@ export function serverParameters(version: string): ReadonlyMap<string, Parameter
  */
 export function checkServerParameter(version: string, name: string, value: unknown): Problem | undefined {
   const field = `parameters.${name}`;
-  if (!PARAMETER_NAME.test(name)) {
-    return { field, value, expected: 'a parameter name has only lowercase letters, digits, underscores and periods (for example work_mem or pgbouncer.enabled)' };
-  }
   const knownVersion = POSTGRES_VERSIONS.includes(version) ? version : POSTGRES_VERSIONS[POSTGRES_VERSIONS.length - 1];
+  if (!PARAMETER_NAME.test(name)) {
+    const lower = name.toLowerCase();
+    const fix = PARAMETER_NAME.test(lower) && serverParameters(knownVersion).has(lower) ? `; write it ${lower}` : ' (for example work_mem or pgbouncer.enabled)';
+    return { field, value, expected: `a parameter name has only lowercase letters, digits, underscores and periods${fix}` };
+  }
   const spec = serverParameters(knownVersion).get(name);
   if (spec === undefined) {
     return { field, value, expected: unknownParameter(knownVersion, name) };

@@ -3,6 +3,7 @@
  * and the fix.
  */
 import {
+  azureParameterName,
   checkServerParameter,
   closestName,
   defaultStorageTier,
@@ -154,6 +155,19 @@ describe('server parameters', () => {
   test('a name with SQL or capitals is refused before any lookup', () => {
     for (const name of ['work_mem; DROP TABLE x', 'Work_Mem', 'work_mem\'']) {
       expect(checkServerParameter('16', name, '1')?.expected).toContain('only lowercase letters, digits, underscores and periods');
+    }
+  });
+
+  test('names Azure spells with capitals are written in lowercase, and map back to Azure\'s spelling', () => {
+    expect(checkServerParameter('16', 'timezone', 'Europe/Berlin')).toBeUndefined();
+    expect(checkServerParameter('16', 'TimeZone', 'Europe/Berlin')?.expected).toContain('write it timezone');
+    expect(azureParameterName('timezone')).toBe('TimeZone');
+    expect(azureParameterName('work_mem')).toBe('work_mem');
+  });
+
+  test('Azure\'s extension parameters are known', () => {
+    for (const name of ['credcheck.password_min_length', 'anon.salt', 'duckdb.max_memory', 'azure_cdc.max_fabric_mirrors', 'timescaledb.max_background_workers']) {
+      expect([name, serverParameters('17').has(name)]).toEqual([name, true]);
     }
   });
 
