@@ -2,82 +2,54 @@ import { createHash } from 'crypto';
 import { ApiObjectMetadata, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct, IConstruct } from 'constructs';
+import {
+  checkServerParameter,
+  MAX_SERVER_PARAMETERS,
+  normalizeServerSpec,
+  validateServerSpec,
+  validateTags,
+  type NormalizedServerSpec,
+} from './api';
+import { addAppCheck, AppOfPass, declareWrittenSecret, DeclaredSecret } from './app-checks';
+import { brand, isKind } from './kinds';
 import { AzurePostgresDatabase, AzurePostgresDatabaseOptions } from './postgres-database';
 import { AzurePostgresFirewallRule, AzurePostgresFirewallRuleOptions } from './postgres-firewall-rule';
 import {
   AvailabilityZone,
   BackupOptions,
   ComputeSku,
-  ComputeTier,
   DeletionPolicy,
-  HighAvailabilityMode,
   HighAvailabilityOptions,
   MaintenanceWindow,
   NetworkOptions,
   PostgresVersion,
   ResourceGroup,
   StorageOptions,
-  StorageSize,
 } from './postgres-options';
 import { AzurePostgresRole, AzurePostgresRoleOptions } from './postgres-role';
+import { AzurePostgresChild } from './server-child';
 import {
-  ADMINISTRATOR_LOGIN,
   allConstructs,
-  AZURE_SERVER_NAME,
-  checkInteger,
-  checkOneOf,
   checkString,
   childId,
-  declareWrittenSecret,
-  DELEGATED_SUBNET_ID,
   DNS_LABEL,
   DNS_SUBDOMAIN,
-  enumValues,
-  fieldMessage,
-  isReservedLogin,
-  LOCATION,
-  PRIVATE_DNS_ZONE_ID,
   Problems,
-  requireValidObjectName,
-  RESERVED_LOGINS,
-  RESOURCE_GROUP_NAME,
-  secretCollisions,
   show,
-  SKU_NAME,
   throwFieldError,
 } from './validation';
 import {
   PostgresServer,
+  PostgresServerSpec,
   PostgresServerSpecAvailabilityZone,
   PostgresServerSpecDeletionPolicy,
   PostgresServerSpecHighAvailabilityMode,
   PostgresServerSpecHighAvailabilityStandbyAvailabilityZone,
   PostgresServerSpecSkuTier,
   PostgresServerSpecStorageSizeGb,
+  PostgresServerSpecStorageTier,
   PostgresServerSpecVersion,
 } from '../imports/cdk8s-azure.dev';
-
-const IS_SERVER = Symbol.for('cdk8s-azure.dev/AzurePostgres');
-
-/** Azure's limits on server parameters and tags, as the CRD states them. */
-const MAX_PARAMETERS = 200;
-const MAX_PARAMETER_VALUE_LENGTH = 1024;
-/** Azure allows 50 tags; the reconciler adds 3 of its own (cdk8s-azure.dev-namespace, -name, -uid). */
-const MAX_TAGS = 47;
-const MAX_TAG_VALUE_LENGTH = 256;
-const MAX_TAG_NAME_LENGTH = 512;
-const RECONCILER_TAG_PREFIX = 'cdk8s-azure.dev-';
-/** Characters Azure does not allow in tag names. */
-const TAG_NAME_FORBIDDEN = /[<>%&\\?/]/;
-/** Server parameter names: PostgreSQL settings and Azure's (e.g. azure.extensions, pgbouncer.enabled). */
-const PARAMETER_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
-
-/** The SKU name prefix each tier needs (CEL rules of crds/postgresservers.yaml). */
-const SKU_PREFIX_OF_TIER: Record<ComputeTier, { prefix: string; example: string }> = {
-  [ComputeTier.BURSTABLE]: { prefix: 'Standard_B', example: 'Standard_B1ms' },
-  [ComputeTier.GENERAL_PURPOSE]: { prefix: 'Standard_D', example: 'Standard_D2ds_v5' },
-  [ComputeTier.MEMORY_OPTIMIZED]: { prefix: 'Standard_E', example: 'Standard_E2ds_v5' },
-};
 
 /** The name Azure's own tools give the rule that admits Azure services. */
 const ALLOW_AZURE_SERVICES_RULE = 'AllowAllAzureServicesAndResourcesWithinAzureIps';
@@ -95,8 +67,9 @@ export interface AzurePostgresProps {
    * of Azure: 3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen. Cannot be changed
    * after creation.
    *
-   * @default - the construct path in lowercase with hyphens, plus a hash of the path (stable across synths,
-   * different for every path); set it when another Azure customer could have the same construct path
+   * @default - the server's default name: the construct path in lowercase with hyphens, plus a hash of the path
+   * (stable across synths, different for every path); the PostgresServer object has the same name unless
+   * metadata.name is set. Set it when another Azure customer could have the same construct path
    */
   readonly azureName?: string;
 
@@ -104,7 +77,7 @@ export interface AzurePostgresProps {
    * Metadata of the PostgresServer object (name, namespace, labels, annotations). Databases, roles, firewall rules
    * and the connection Secrets of the server are in its namespace.
    *
-   * @default - a name generated from the construct path, in the chart's namespace
+   * @default - the server's default name (the default azureName too), in the chart's namespace
    */
   readonly metadata?: ApiObjectMetadata;
 
@@ -123,9 +96,9 @@ export interface AzurePostgresProps {
   readonly sku?: ComputeSku;
 
   /**
-   * Storage size and growth.
+   * Storage size, performance tier and growth.
    *
-   * @default - 32 GiB, no automatic growth
+   * @default - 32 GiB at its default tier (P4), no automatic growth
    */
   readonly storage?: StorageOptions;
 
@@ -161,7 +134,8 @@ export interface AzurePostgresProps {
   /**
    * Login of the server administrator; the reconciler generates its password and writes both to the connection
    * Secret. 1-63 letters, digits and underscores, starting with a letter; not a name Azure reserves (azure_superuser,
-   * azure_pg_admin, admin, administrator, root, guest, public, pg_*; in any case). Cannot be changed after creation.
+   * azure_pg_admin, admin, administrator, root, guest, public, postgres, azuresu, pg_*; in any case). Cannot be
+   * changed after creation.
    *
    * @default 'pgadmin'
    */
@@ -176,15 +150,18 @@ export interface AzurePostgresProps {
 
   /**
    * Server parameters (Azure "server parameters"), name to value, e.g. `{ log_min_duration_statement: '500' }`.
-   * More can be added with `addParameter`.
+   * Names and values are checked against the parameters of the server's PostgreSQL version on Azure (an unknown
+   * name fails synth with the closest known one). More can be added with `addParameter`.
    *
    * @default - Azure's defaults
    */
   readonly parameters?: { [name: string]: string };
 
   /**
-   * Azure tags on the server (at most 47; the reconciler adds three cdk8s-azure.dev-* tags of its own). More can be
-   * added with `addTag`.
+   * Azure tags on the server, by Azure's rules: at most 46 (Azure allows 50, and the reconciler adds four
+   * cdk8s-azure.dev-* tags of its own), names of at most 512 characters without `< > % & \ ? /` and not starting
+   * with microsoft, azure, windows or cdk8s-azure.dev (in any letter case), values of at most 256 characters. More
+   * can be added with `addTag`.
    *
    * @default - only the reconciler's tags
    */
@@ -221,7 +198,7 @@ export interface AzurePostgresProps {
 export class AzurePostgres extends Construct {
   /** Whether `x` is an AzurePostgres (also across copies of this library). */
   public static isAzurePostgres(x: any): x is AzurePostgres {
-    return x !== null && typeof x === 'object' && IS_SERVER in x;
+    return isKind(x, 'AzurePostgres');
   }
 
   /** Name of the server in Azure. */
@@ -237,76 +214,64 @@ export class AzurePostgres extends Construct {
   /** The PostgresServer object. */
   public readonly apiObject: PostgresServer;
 
+  /** The PostgreSQL major version, whose parameters addParameter accepts. */
+  private readonly version: string;
   private readonly parameters: { [name: string]: string } = {};
   private readonly tags: { [name: string]: string } = {};
 
   public constructor(scope: Construct, id: string, props: AzurePostgresProps) {
     super(scope, id);
-    Object.defineProperty(this, IS_SERVER, { value: true });
+    brand(this, 'AzurePostgres');
 
-    this.azureName = props.azureName ?? defaultAzureName(this);
-    this.administratorLogin = props.administratorLogin ?? 'pgadmin';
-    const network = props.network ?? {};
-    // Private access needs publicNetworkAccess=false; default to it so that a subnet alone means "private".
-    this.publicNetworkAccess = network.publicNetworkAccess ?? (network.delegatedSubnetResourceId === undefined);
+    // One name for the object and the server in Azure, unless the user sets either.
+    const defaultName = defaultServerName(this);
+    const objectName = props.metadata?.name ?? defaultName;
+    this.azureName = props.azureName ?? defaultName;
+    this.connectionSecretName = props.connectionSecretName ?? `${objectName}-admin`;
 
-    validateServerProps(this, props, this.azureName, this.administratorLogin, this.publicNetworkAccess);
+    // The spec as the props state it; src/api applies the defaults (SERVER_DEFAULTS) and the rules.
+    const spec = normalizeServerSpec(specOfProps(props, this.azureName, this.connectionSecretName));
+    validateServerProps(this, props, spec);
+    this.version = spec.version;
+    this.administratorLogin = spec.administratorLogin;
+    this.publicNetworkAccess = spec.network.publicNetworkAccess;
+    Object.assign(this.parameters, spec.parameters);
+    Object.assign(this.tags, spec.tags);
 
-    const sku = props.sku ?? ComputeSku.STANDARD_B1MS;
-    const storageSize = props.storage?.size ?? StorageSize.GIB_32;
     this.apiObject = new PostgresServer(this, 'Resource', {
-      metadata: props.metadata,
+      metadata: { ...props.metadata, name: objectName },
       spec: {
-        azureName: this.azureName,
-        resourceGroup: { name: props.resourceGroup.name, create: props.resourceGroup.create ?? false },
-        location: props.location,
-        version: (props.version ?? PostgresVersion.V16) as string as PostgresServerSpecVersion,
-        sku: { tier: sku.tier as string as PostgresServerSpecSkuTier, name: sku.name },
-        storage: { sizeGb: storageSize.gibibytes as PostgresServerSpecStorageSizeGb, autoGrow: props.storage?.autoGrow ?? false },
-        backup: { retentionDays: props.backup?.retentionDays ?? 7, geoRedundant: props.backup?.geoRedundant ?? false },
+        azureName: spec.azureName,
+        resourceGroup: spec.resourceGroup,
+        location: spec.location,
+        version: spec.version as PostgresServerSpecVersion,
+        sku: { tier: spec.sku.tier as PostgresServerSpecSkuTier, name: spec.sku.name },
+        storage: {
+          sizeGb: spec.storage.sizeGB as PostgresServerSpecStorageSizeGb,
+          autoGrow: spec.storage.autoGrow,
+          tier: spec.storage.tier as PostgresServerSpecStorageTier | undefined,
+        },
+        backup: spec.backup,
         highAvailability: {
-          mode: (props.highAvailability?.mode ?? HighAvailabilityMode.DISABLED) as string as PostgresServerSpecHighAvailabilityMode,
-          standbyAvailabilityZone: props.highAvailability?.standbyAvailabilityZone as string | undefined as
+          mode: spec.highAvailability.mode as PostgresServerSpecHighAvailabilityMode,
+          standbyAvailabilityZone: spec.highAvailability.standbyAvailabilityZone as
             PostgresServerSpecHighAvailabilityStandbyAvailabilityZone | undefined,
         },
-        availabilityZone: props.availabilityZone as string | undefined as PostgresServerSpecAvailabilityZone | undefined,
-        network: {
-          publicNetworkAccess: this.publicNetworkAccess,
-          delegatedSubnetResourceId: network.delegatedSubnetResourceId,
-          privateDnsZoneResourceId: network.privateDnsZoneResourceId,
-        },
-        administratorLogin: this.administratorLogin,
-        maintenanceWindow: props.maintenanceWindow === undefined ? undefined : {
-          dayOfWeek: props.maintenanceWindow.dayOfWeek,
-          startHour: props.maintenanceWindow.startHour,
-          startMinute: props.maintenanceWindow.startMinute ?? 0,
-        },
+        availabilityZone: spec.availabilityZone as PostgresServerSpecAvailabilityZone | undefined,
+        network: spec.network,
+        administratorLogin: spec.administratorLogin,
+        maintenanceWindow: spec.maintenanceWindow,
         // Lazy: addParameter/addTag may add entries after construction; empty maps are left out.
         parameters: Lazy.any({ produce: () => nonEmpty(this.parameters) }),
         tags: Lazy.any({ produce: () => nonEmpty(this.tags) }),
-        deletionPolicy: (props.deletionPolicy ?? DeletionPolicy.DELETE) as string as PostgresServerSpecDeletionPolicy,
-        // Lazy: the default name derives from the object's generated name, known only once the object exists.
-        writeConnectionSecretToRef: { name: Lazy.any({ produce: () => this.connectionSecretName }) },
+        deletionPolicy: spec.deletionPolicy as PostgresServerSpecDeletionPolicy,
+        writeConnectionSecretToRef: { name: spec.secretName },
       },
     });
-    requireValidObjectName(this, 'AzurePostgres properties', this.apiObject.name, props.metadata?.name !== undefined);
-    this.connectionSecretName = props.connectionSecretName ?? `${this.apiObject.name}-admin`;
-
-    const secretProblems = new Problems(this, 'AzurePostgres properties');
-    checkString(secretProblems, props.connectionSecretName === undefined ? 'connectionSecretName (default, from the object name)' : 'connectionSecretName',
-      this.connectionSecretName, DNS_SUBDOMAIN);
-    secretProblems.throwIfAny();
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.connectionSecretName);
 
-    for (const [name, value] of Object.entries(props.parameters ?? {})) {
-      this.addParameter(name, value);
-    }
-    for (const [name, value] of Object.entries(props.tags ?? {})) {
-      this.addTag(name, value);
-    }
-
     declareWrittenSecret(this, () => this.adminSecret());
-    this.node.addValidation({ validate: () => this.validateApp() });
+    addAppCheck(this, SERVERS_OF_APP, checkServersOfApp);
   }
 
   /** Name of the PostgresServer object; children refer to the server by it. */
@@ -321,18 +286,17 @@ export class AzurePostgres extends Construct {
 
   /** The databases on this server, anywhere in the app. */
   public get databases(): AzurePostgresDatabase[] {
-    return allConstructs(this).filter(c => AzurePostgresDatabase.isAzurePostgresDatabase(c) && c.server === this) as AzurePostgresDatabase[];
+    return childrenOf(this, allConstructs(this)).filter(AzurePostgresDatabase.isAzurePostgresDatabase);
   }
 
   /** The roles on this server, anywhere in the app. */
   public get roles(): AzurePostgresRole[] {
-    return allConstructs(this).filter(c => AzurePostgresRole.isAzurePostgresRole(c) && c.server === this) as AzurePostgresRole[];
+    return childrenOf(this, allConstructs(this)).filter(AzurePostgresRole.isAzurePostgresRole);
   }
 
   /** The firewall rules of this server, anywhere in the app. */
   public get firewallRules(): AzurePostgresFirewallRule[] {
-    return allConstructs(this)
-      .filter(c => AzurePostgresFirewallRule.isAzurePostgresFirewallRule(c) && c.server === this) as AzurePostgresFirewallRule[];
+    return childrenOf(this, allConstructs(this)).filter(AzurePostgresFirewallRule.isAzurePostgresFirewallRule);
   }
 
   /**
@@ -394,91 +358,117 @@ export class AzurePostgres extends Construct {
   }
 
   /**
-   * Sets a server parameter (an Azure "server parameter"; PostgreSQL's setting of the same name).
+   * Sets a server parameter (an Azure "server parameter"; PostgreSQL's setting of the same name). The name must be a
+   * parameter of the server's PostgreSQL version on Azure that users may set (an unknown name fails with the closest
+   * known one), and the value one it accepts.
    *
    * @param name parameter name, e.g. log_min_duration_statement or azure.extensions
    * @param value its value, as Azure takes it (a string)
    */
   public addParameter(name: string, value: string): void {
     const problems = new Problems(this, 'server parameter');
-    if (typeof name !== 'string' || !PARAMETER_NAME.test(name)) {
-      problems.add('parameters name', name, 'must be a server parameter name: letters, digits, underscores and periods, e.g. log_min_duration_statement');
-    } else if (name in this.parameters && this.parameters[name] !== value) {
+    problems.addProblem(checkServerParameter(this.version, name, value));
+    if (name in this.parameters && this.parameters[name] !== value) {
       problems.add(`parameters.${name}`, value, `is already set to ${show(this.parameters[name])}; set each parameter once`);
     }
-    if (typeof value !== 'string' || value.length > MAX_PARAMETER_VALUE_LENGTH) {
-      problems.add(`parameters.${name}`, value, `must be a string of at most ${MAX_PARAMETER_VALUE_LENGTH} characters (Azure takes every value as a string, e.g. '500')`);
-    }
-    if (!(name in this.parameters) && Object.keys(this.parameters).length >= MAX_PARAMETERS) {
-      problems.add('parameters', `${Object.keys(this.parameters).length + 1} parameters`, `at most ${MAX_PARAMETERS} parameters can be set`);
+    const count = Object.keys({ ...this.parameters, [name]: value }).length;
+    if (count > MAX_SERVER_PARAMETERS) {
+      problems.add('parameters', `${count} parameters`, `at most ${MAX_SERVER_PARAMETERS} parameters can be set`);
     }
     problems.throwIfAny();
     this.parameters[name] = value;
   }
 
   /**
-   * Sets an Azure tag on the server.
+   * Sets an Azure tag on the server, by Azure's rules (see `tags`).
    *
    * @param name tag name (at most 512 characters, none of < > % & \ ? /)
    * @param value tag value (at most 256 characters)
    */
   public addTag(name: string, value: string): void {
     const problems = new Problems(this, 'Azure tag');
-    if (typeof name !== 'string' || name.length < 1 || name.length > MAX_TAG_NAME_LENGTH || TAG_NAME_FORBIDDEN.test(name)) {
-      problems.add('tags name', name, `must be 1-${MAX_TAG_NAME_LENGTH} characters without < > % & \\ ? /`);
-    } else if (name.toLowerCase().startsWith(RECONCILER_TAG_PREFIX)) {
-      problems.add('tags name', name, `starts with ${RECONCILER_TAG_PREFIX}, which the reconciler's own tags use; choose another name`);
-    } else if (name in this.tags && this.tags[name] !== value) {
-      problems.add(`tags.${name}`, value, `is already set to ${show(this.tags[name])}; set each tag once`);
-    }
-    if (typeof value !== 'string' || value.length > MAX_TAG_VALUE_LENGTH) {
-      problems.add(`tags.${name}`, value, `must be a string of at most ${MAX_TAG_VALUE_LENGTH} characters`);
-    }
-    if (!(name in this.tags) && Object.keys(this.tags).length >= MAX_TAGS) {
-      problems.add('tags', `${Object.keys(this.tags).length + 1} tags`, `at most ${MAX_TAGS} tags can be set (Azure allows 50; the reconciler adds 3)`);
+    const sameName = Object.keys(this.tags).find(other => typeof name === 'string' && other.toLowerCase() === name.toLowerCase());
+    if (sameName !== undefined && this.tags[sameName] !== value) {
+      problems.add(`tags.${name}`, value,
+        `is already set${sameName === name ? '' : ` as ${show(sameName)} (Azure tag names ignore case)`} to ${show(this.tags[sameName])}; set each tag once`);
+    } else {
+      const { [sameName ?? name]: _replaced, ...others } = this.tags;
+      problems.addSpecProblems(validateTags({ ...others, [name]: value })
+        .filter(problem => problem.field === 'tags' || problem.field === `tags.${name}`));
     }
     problems.throwIfAny();
     this.tags[name] = value;
   }
 
-  private adminSecret() {
+  private adminSecret(): DeclaredSecret {
     return {
       namespace: this.namespace,
       name: this.connectionSecretName,
-      owner: this as IConstruct,
+      owner: this,
       description: `the administrator connection Secret of server "${this.azureName}"`,
     };
   }
+}
 
-  /** Checks that need the whole app: names that must be unique per server, per app or per namespace. */
-  private validateApp(): string[] {
-    const errors: string[] = [];
-    errors.push(...duplicates(this.databases, d => d.databaseName).map(([name, dbs]) => fieldMessage('databaseName', name,
-      `${dbs.length} databases on this server have this name (at ${paths(dbs)}); database names must be unique on a server: rename or remove one`)));
-    errors.push(...duplicates(this.roles, r => r.roleName).map(([name, roles]) => fieldMessage('roleName', name,
-      `${roles.length} roles on this server have this name (at ${paths(roles)}); role names must be unique on a server: rename or remove one`)));
-    for (const role of this.roles.filter(r => r.roleName.toLowerCase() === this.administratorLogin.toLowerCase())) {
-      errors.push(fieldMessage('roleName', role.roleName,
-        `the role at '${role.node.path}' has the name of the server's administratorLogin; choose another role name`));
+const SERVERS_OF_APP = Symbol('the servers of the app');
+const CHILDREN_BY_SERVER = Symbol('the children of each server');
+
+/** The children of `server` among `constructs`. */
+function childrenOf(server: AzurePostgres, constructs: readonly IConstruct[]): AzurePostgresChild[] {
+  return constructs.filter((c): c is AzurePostgresChild => isChild(c) && c.server === server);
+}
+
+function isChild(c: unknown): c is AzurePostgresChild {
+  return AzurePostgresDatabase.isAzurePostgresDatabase(c) || AzurePostgresRole.isAzurePostgresRole(c)
+    || AzurePostgresFirewallRule.isAzurePostgresFirewallRule(c);
+}
+
+/**
+ * The checks of every server that need the whole app: names unique per server (databases, roles, firewall rules, which
+ * may be defined anywhere in the app) and azureNames unique in the app. The tables are built once per pass, so the
+ * cost grows with the size of the app, not with its square.
+ */
+function checkServersOfApp(app: AppOfPass): void {
+  const childrenByServer = app.memo(CHILDREN_BY_SERVER, () => {
+    const result = new Map<AzurePostgres, AzurePostgresChild[]>();
+    for (const child of app.constructs.filter(isChild)) {
+      result.set(child.server, [...result.get(child.server) ?? [], child]);
     }
-    errors.push(...duplicates(this.firewallRules, r => r.ruleName.toLowerCase()).map(([, rules]) => fieldMessage('ruleName', rules[0].ruleName,
-      `${rules.length} firewall rules of this server have this name (at ${paths(rules)}; Azure compares rule names ignoring case): rename or remove one`)));
-    const sameAzureName = allConstructs(this).filter(c => AzurePostgres.isAzurePostgres(c) && c !== this && c.azureName === this.azureName);
-    if (sameAzureName.length > 0) {
-      errors.push(fieldMessage('azureName', this.azureName,
-        `the server at ${paths(sameAzureName)} has the same azureName; each server needs its own name in Azure: set a different azureName on one`));
+    return result;
+  });
+  const servers = app.constructs.filter(AzurePostgres.isAzurePostgres);
+  for (const server of servers) {
+    const problems = app.problemsOf(server, 'AzurePostgres in its app');
+    const children = childrenByServer.get(server) ?? [];
+    for (const [name, dbs] of duplicates(children.filter(AzurePostgresDatabase.isAzurePostgresDatabase), d => d.databaseName)) {
+      problems.add('databaseName', name,
+        `${dbs.length} databases on this server have this name (at ${paths(dbs)}); database names must be unique on a server: rename or remove one`);
     }
-    errors.push(...secretCollisions(this, this.adminSecret()));
-    return errors;
+    for (const [name, roles] of duplicates(children.filter(AzurePostgresRole.isAzurePostgresRole), r => r.roleName)) {
+      problems.add('roleName', name,
+        `${roles.length} roles on this server have this name (at ${paths(roles)}); role names must be unique on a server: rename or remove one`);
+    }
+    for (const [, rules] of duplicates(children.filter(AzurePostgresFirewallRule.isAzurePostgresFirewallRule), r => r.ruleName.toLowerCase())) {
+      problems.add('ruleName', rules[0].ruleName,
+        `${rules.length} firewall rules of this server have this name (at ${paths(rules)}; Azure compares rule names ignoring case): rename or remove one`);
+    }
+  }
+  for (const [azureName, group] of duplicates(servers, s => s.azureName)) {
+    for (const server of group) {
+      app.problemsOf(server, 'AzurePostgres in its app').add('azureName', azureName,
+        `the server at ${paths(group.filter(s => s !== server))} has the same azureName; each server needs its own name in Azure: set a different azureName on one`);
+    }
   }
 }
 
 /**
- * The default azureName: the construct path, lowercased with runs of other characters as single hyphens, shortened
- * from the front (the end of a path says most) to leave room for an 8-character hash of the full path. The hash makes
- * it unique per path and keeps it the same on every synth (it depends on nothing but the path).
+ * The default name of a server, both its azureName and the name of its PostgresServer object: the construct path,
+ * lowercased with runs of other characters as single hyphens, shortened from the front (the end of a path says most)
+ * to leave room for an 8-character hash of the full path. The hash makes it unique per path and keeps it the same on
+ * every synth (it depends on nothing but the path: not on cdk8s's CDK8S_LEGACY_HASH). It is a valid Azure server name
+ * and a valid Kubernetes object name.
  */
-function defaultAzureName(scope: IConstruct): string {
+function defaultServerName(scope: IConstruct): string {
   const path = scope.node.path;
   const hash = createHash('sha256').update(path).digest('hex').slice(0, 8);
   const readableRoom = 63 - hash.length - 1;
@@ -487,94 +477,50 @@ function defaultAzureName(scope: IConstruct): string {
   return readable ? `${readable}-${hash}` : hash;
 }
 
-function validateServerProps(
-  scope: IConstruct, props: AzurePostgresProps, azureName: string, administratorLogin: string, publicNetworkAccess: boolean,
-): void {
-  const problems = new Problems(scope, 'AzurePostgres properties');
-  checkString(problems, props.azureName === undefined ? 'azureName (default, from the construct path)' : 'azureName', azureName, AZURE_SERVER_NAME);
+/** The PostgresServer spec as the props state it: what they leave out is left out (src/api applies the defaults). */
+function specOfProps(props: AzurePostgresProps, azureName: string, connectionSecretName: string): PostgresServerSpec {
+  return {
+    azureName,
+    resourceGroup: props.resourceGroup,
+    location: props.location,
+    version: props.version,
+    sku: props.sku === undefined ? undefined : { tier: props.sku.tier, name: props.sku.name },
+    storage: props.storage === undefined ? undefined : {
+      sizeGb: props.storage.size?.gibibytes,
+      autoGrow: props.storage.autoGrow,
+      tier: props.storage.tier,
+    },
+    backup: props.backup,
+    highAvailability: props.highAvailability,
+    availabilityZone: props.availabilityZone,
+    network: props.network,
+    administratorLogin: props.administratorLogin,
+    maintenanceWindow: props.maintenanceWindow,
+    parameters: props.parameters,
+    tags: props.tags,
+    deletionPolicy: props.deletionPolicy,
+    writeConnectionSecretToRef: { name: connectionSecretName },
+  } as unknown as PostgresServerSpec;
+}
 
+/**
+ * The problems of the props: src/api's rules of the spec they make (every rule of a PostgresServer, the same the
+ * CRD and the reconciler apply), named as the props name them, and what only the construct knows.
+ */
+function validateServerProps(scope: IConstruct, props: AzurePostgresProps, spec: NormalizedServerSpec): void {
+  const problems = new Problems(scope, 'AzurePostgres properties');
   if (props.resourceGroup === undefined || props.resourceGroup === null) {
     problems.add('resourceGroup', props.resourceGroup, 'is required: { name: \'my-resource-group\' }');
-  } else {
-    checkString(problems, 'resourceGroup.name', props.resourceGroup.name, RESOURCE_GROUP_NAME);
+    problems.throwIfAny();
   }
-  checkString(problems, 'location', props.location, LOCATION);
-  if (props.version !== undefined) {
-    checkOneOf(problems, 'version', props.version, enumValues(PostgresVersion));
-  }
-
-  const sku = props.sku ?? ComputeSku.STANDARD_B1MS;
-  const tierOk = checkOneOf(problems, 'sku.tier', sku.tier, enumValues(ComputeTier));
-  const nameOk = checkString(problems, 'sku.name', sku.name, SKU_NAME);
-  if (tierOk && nameOk && !sku.name.startsWith(SKU_PREFIX_OF_TIER[sku.tier].prefix)) {
-    const { prefix, example } = SKU_PREFIX_OF_TIER[sku.tier];
-    problems.add('sku.name', sku.name, `does not belong to tier ${sku.tier}: a ${sku.tier} tier needs a ${prefix}* SKU name (for example ${example}); `
-      + 'use ComputeSku.burstable/generalPurpose/memoryOptimized with a name of that tier');
-  }
-
-  if (props.storage?.size !== undefined) {
-    const allowed = Object.values(StorageSize).filter((v): v is StorageSize => v instanceof StorageSize).map(s => s.gibibytes);
-    checkOneOf(problems, 'storage.size (GiB)', props.storage.size?.gibibytes, allowed);
-  }
-  if (props.backup?.retentionDays !== undefined) {
-    checkInteger(problems, 'backup.retentionDays', props.backup.retentionDays, 7, 35);
-  }
-
-  const ha = props.highAvailability ?? {};
-  const zones = enumValues(AvailabilityZone);
-  if (ha.mode !== undefined) {
-    checkOneOf(problems, 'highAvailability.mode', ha.mode, enumValues(HighAvailabilityMode));
-  }
-  if (ha.mode !== undefined && ha.mode !== HighAvailabilityMode.DISABLED && sku.tier === ComputeTier.BURSTABLE) {
-    problems.add('highAvailability.mode', ha.mode,
-      'high availability is not available on the Burstable tier: use a GeneralPurpose or MemoryOptimized sku (e.g. ComputeSku.STANDARD_D2DS_V5), or HighAvailabilityMode.DISABLED');
-  }
-  if (ha.standbyAvailabilityZone !== undefined) {
-    checkOneOf(problems, 'highAvailability.standbyAvailabilityZone', ha.standbyAvailabilityZone, zones);
-    if (ha.mode !== HighAvailabilityMode.ZONE_REDUNDANT) {
-      problems.add('highAvailability.standbyAvailabilityZone', ha.standbyAvailabilityZone,
-        `applies only to mode ZoneRedundant (mode is ${show(ha.mode ?? HighAvailabilityMode.DISABLED)}): remove it or set mode HighAvailabilityMode.ZONE_REDUNDANT`);
-    }
-    if (props.availabilityZone !== undefined && ha.standbyAvailabilityZone === props.availabilityZone) {
-      problems.add('highAvailability.standbyAvailabilityZone', ha.standbyAvailabilityZone,
-        `must differ from availabilityZone ${show(props.availabilityZone)}: a zone-redundant standby lives in another zone`);
-    }
-  }
-  if (props.availabilityZone !== undefined) {
-    checkOneOf(problems, 'availabilityZone', props.availabilityZone, zones);
-  }
-
-  const network = props.network ?? {};
-  if (network.delegatedSubnetResourceId !== undefined) {
-    checkString(problems, 'network.delegatedSubnetResourceId', network.delegatedSubnetResourceId, DELEGATED_SUBNET_ID);
-  }
-  if (network.privateDnsZoneResourceId !== undefined) {
-    checkString(problems, 'network.privateDnsZoneResourceId', network.privateDnsZoneResourceId, PRIVATE_DNS_ZONE_ID);
-  }
-  if ((network.delegatedSubnetResourceId === undefined) !== (network.privateDnsZoneResourceId === undefined)) {
-    const [given, missing] = network.delegatedSubnetResourceId === undefined
-      ? ['privateDnsZoneResourceId', 'delegatedSubnetResourceId'] : ['delegatedSubnetResourceId', 'privateDnsZoneResourceId'];
-    problems.add(`network.${missing}`, undefined, `private access needs both delegatedSubnetResourceId and privateDnsZoneResourceId; ${given} is set, so set ${missing} too (or neither, for public access)`);
-  }
-  if (network.delegatedSubnetResourceId !== undefined && publicNetworkAccess) {
-    problems.add('network.publicNetworkAccess', network.publicNetworkAccess,
-      'must be false with a delegated subnet (private access): leave it unset or set it to false');
-  }
-
-  if (checkString(problems, 'administratorLogin', administratorLogin, ADMINISTRATOR_LOGIN) && isReservedLogin(administratorLogin)) {
-    problems.add('administratorLogin', administratorLogin,
-      `is reserved by Azure (${RESERVED_LOGINS.join(', ')}, pg_*; in any letter case): choose another name such as pgadmin`);
-  }
-
-  if (props.maintenanceWindow !== undefined) {
-    checkInteger(problems, 'maintenanceWindow.dayOfWeek', props.maintenanceWindow.dayOfWeek, 0, 6);
-    checkInteger(problems, 'maintenanceWindow.startHour', props.maintenanceWindow.startHour, 0, 23);
-    if (props.maintenanceWindow.startMinute !== undefined) {
-      checkInteger(problems, 'maintenanceWindow.startMinute', props.maintenanceWindow.startMinute, 0, 59);
-    }
-  }
-  if (props.deletionPolicy !== undefined) {
-    checkOneOf(problems, 'deletionPolicy', props.deletionPolicy, enumValues(DeletionPolicy));
+  problems.addSpecProblems(validateServerSpec(spec), {
+    ...(props.azureName === undefined ? { azureName: 'azureName (default, from the construct path)' } : {}),
+    'writeConnectionSecretToRef.name': props.connectionSecretName === undefined
+      ? 'connectionSecretName (default, from the object name)' : 'connectionSecretName',
+    'storage.sizeGB': 'storage.size (GiB)',
+  });
+  if (props.metadata?.name !== undefined) {
+    checkString(problems, 'metadata.name', props.metadata.name, DNS_SUBDOMAIN);
   }
   if (props.metadata?.namespace !== undefined) {
     checkString(problems, 'metadata.namespace', props.metadata.namespace, DNS_LABEL);

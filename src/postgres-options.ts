@@ -5,7 +5,11 @@
 
 /** PostgreSQL major version. Azure upgrades major versions in place, and only upwards. */
 export enum PostgresVersion {
-  /** PostgreSQL 13 */
+  /**
+   * PostgreSQL 13: retired, Azure creates no new server on it (synth fails).
+   *
+   * @deprecated Azure creates no new server on PostgreSQL 13; choose V17 or V18
+   */
   V13 = '13',
   /** PostgreSQL 14 */
   V14 = '14',
@@ -15,6 +19,8 @@ export enum PostgresVersion {
   V16 = '16',
   /** PostgreSQL 17 */
   V17 = '17',
+  /** PostgreSQL 18 */
+  V18 = '18',
 }
 
 /** Compute tier of a flexible server. */
@@ -90,6 +96,11 @@ export class StorageSize {
   public static readonly TIB_1 = new StorageSize(1024);
   /** 2 TiB */
   public static readonly TIB_2 = new StorageSize(2048);
+  /**
+   * 4095 GiB: the largest size that still grows online. Growing past it restarts the server, and autogrow does not
+   * cross from it to 4 TiB.
+   */
+  public static readonly GIB_4095 = new StorageSize(4095);
   /** 4 TiB */
   public static readonly TIB_4 = new StorageSize(4096);
   /** 8 TiB */
@@ -111,6 +122,36 @@ export class StorageSize {
     /** The size in GiB. */
     public readonly gibibytes: number,
   ) {}
+}
+
+/**
+ * Performance tier (IOPS) of a server's Premium SSD disk. Each storage size has a default tier (32 GiB: P4, 64: P6,
+ * 128: P10, 256: P15, 512: P20, 1 TiB: P30, 2 TiB: P40, 4095 GiB and 4 TiB: P50, 8 TiB: P60, 16 TiB: P70, 32 TiB:
+ * P80); a higher tier buys more IOPS, a lower one is not allowed. The tier can be changed in place.
+ */
+export enum StorageTier {
+  /** P4: 120 IOPS */
+  P4 = 'P4',
+  /** P6: 240 IOPS */
+  P6 = 'P6',
+  /** P10: 500 IOPS */
+  P10 = 'P10',
+  /** P15: 1100 IOPS */
+  P15 = 'P15',
+  /** P20: 2300 IOPS */
+  P20 = 'P20',
+  /** P30: 5000 IOPS */
+  P30 = 'P30',
+  /** P40: 7500 IOPS */
+  P40 = 'P40',
+  /** P50: 7500 IOPS */
+  P50 = 'P50',
+  /** P60: 16000 IOPS */
+  P60 = 'P60',
+  /** P70: 18000 IOPS */
+  P70 = 'P70',
+  /** P80: 20000 IOPS */
+  P80 = 'P80',
 }
 
 /** High-availability mode: a standby server that takes over when the primary fails. */
@@ -181,6 +222,14 @@ export interface StorageOptions {
    * @default StorageSize.GIB_32
    */
   readonly size?: StorageSize;
+
+  /**
+   * Performance tier of the disk; not below the default tier of the size (a higher tier gives more IOPS). It can be
+   * changed in place.
+   *
+   * @default - the default tier of the storage size
+   */
+  readonly tier?: StorageTier;
 
   /**
    * Let Azure grow storage when it is nearly full.

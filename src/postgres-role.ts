@@ -1,35 +1,20 @@
-import { ApiObjectMetadata } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import type { AzurePostgres } from './azure-postgres';
+import { normalizeRoleSpec, validateRoleSpec } from './api';
+import { declareWrittenSecret } from './app-checks';
 import { connectionEnvKeys } from './connection-env';
+import { markConnectionEnv } from './connection-env-check';
 import { ConnectionEnvNames, ConnectionSecretKey } from './connection-secret';
+import { isKind } from './kinds';
 import type { AzurePostgresDatabase } from './postgres-database';
-import { DeletionPolicy } from './postgres-options';
-import {
-  checkInteger,
-  checkOneOf,
-  checkString,
-  declareWrittenSecret,
-  DNS_SUBDOMAIN,
-  ENV_VAR_NAME,
-  enumValues,
-  Problems,
-  requireServerNamespace,
-  requireValidObjectName,
-  RESERVED_ROLE_NAMES,
-  ROLE_NAME,
-  secretCollisions,
-  show,
-  throwFieldError,
-} from './validation';
+import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
+import { checkString, ENV_VAR_NAME, Problems, show, throwFieldError } from './validation';
 import {
   PostgresRole,
+  PostgresRoleSpec,
   PostgresRoleSpecDeletionPolicy,
   PostgresRoleSpecPrivileges,
 } from '../imports/cdk8s-azure.dev';
-
-const IS_ROLE = Symbol.for('cdk8s-azure.dev/AzurePostgresRole');
 
 /** What a role may do in its database (and nothing elsewhere). CONNECT is always granted. */
 export enum RolePrivilege {
@@ -58,21 +43,21 @@ export enum RolePrivilege {
 }
 
 /** Options of a role, for `AzurePostgres.addRole`. */
-export interface AzurePostgresRoleOptions {
+export interface AzurePostgresRoleOptions extends AzurePostgresChildOptions {
   /** The database the role is for; it must be on the role's server. */
   readonly database: AzurePostgresDatabase;
 
   /**
-   * What the role may do in its database (1-12 distinct privileges).
+   * What the role may do in its database: one or more distinct privileges.
    *
    * @default [RolePrivilege.ALL]
    */
   readonly privileges?: RolePrivilege[];
 
   /**
-   * Most concurrent connections of the role; -1 is no limit.
+   * Most concurrent connections of the role, or -1 for no limit.
    *
-   * @default -1
+   * @default - no limit (-1)
    */
   readonly connectionLimit?: number;
 
@@ -82,31 +67,15 @@ export interface AzurePostgresRoleOptions {
    * @default - `<server object name>-<roleName with _ as ->`
    */
   readonly secretName?: string;
-
-  /**
-   * What happens to the role in PostgreSQL when the PostgresRole is deleted.
-   *
-   * @default DeletionPolicy.DELETE
-   */
-  readonly deletionPolicy?: DeletionPolicy;
-
-  /**
-   * Metadata of the PostgresRole object. Its namespace, when set, must be the server's.
-   *
-   * @default - a name generated from the construct path, in the server's namespace
-   */
-  readonly metadata?: ApiObjectMetadata;
 }
 
 /** Properties of an `AzurePostgresRole`. */
-export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions {
-  /** The server the role is on. */
-  readonly server: AzurePostgres;
-
+export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions, AzurePostgresChildProps {
   /**
    * Login name of the role in PostgreSQL: 1-63 lowercase letters, digits and underscores, starting with a letter;
-   * not reserved (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres, pg_*).
-   * Cannot be changed after creation.
+   * not the server's administratorLogin, nor a name Azure or PostgreSQL keeps (azure_superuser, azure_pg_admin,
+   * azuresu, admin, administrator, root, guest, public, postgres, none, user, current_user, session_user,
+   * current_role, pg_*). Cannot be changed after creation.
    */
   readonly roleName: string;
 }
@@ -117,14 +86,12 @@ export interface AzurePostgresRoleProps extends AzurePostgresRoleOptions {
  *
  * Usually made with `AzurePostgres.addRole`.
  */
-export class AzurePostgresRole extends Construct {
+export class AzurePostgresRole extends AzurePostgresChild {
   /** Whether `x` is an AzurePostgresRole (also across copies of this library). */
   public static isAzurePostgresRole(x: any): x is AzurePostgresRole {
-    return x !== null && typeof x === 'object' && IS_ROLE in x;
+    return isKind(x, 'AzurePostgresRole');
   }
 
-  /** The server the role is on. */
-  public readonly server: AzurePostgres;
   /** The database the role is for. */
   public readonly database: AzurePostgresDatabase;
   /** Login name of the role. */
@@ -137,17 +104,28 @@ export class AzurePostgresRole extends Construct {
   public readonly apiObject: PostgresRole;
 
   public constructor(scope: Construct, id: string, props: AzurePostgresRoleProps) {
-    super(scope, id);
-    Object.defineProperty(this, IS_ROLE, { value: true });
-    this.server = props.server;
+    super(scope, id, 'AzurePostgresRole', props);
+    const problems = this._propertyProblems(props);
     this.database = props.database;
     this.roleName = props.roleName;
     this.secretName = props.secretName ?? defaultSecretName(props.server.name, props.roleName);
 
-    const problems = new Problems(this, 'AzurePostgresRole properties');
-    if (checkString(problems, 'roleName', props.roleName, ROLE_NAME)
-      && (RESERVED_ROLE_NAMES.includes(props.roleName) || props.roleName.startsWith('pg_'))) {
-      problems.add('roleName', props.roleName, `is reserved (${RESERVED_ROLE_NAMES.join(', ')}, pg_*); choose another name`);
+    // src/api applies the defaults (ROLE_DEFAULTS) and the rules of a PostgresRole.
+    const spec = normalizeRoleSpec({
+      serverRef: { name: props.server.name },
+      databaseRef: { name: props.database?.name },
+      roleName: props.roleName,
+      privileges: props.privileges,
+      connectionLimit: props.connectionLimit,
+      writeConnectionSecretToRef: { name: this.secretName },
+      deletionPolicy: props.deletionPolicy,
+    } as PostgresRoleSpec);
+    problems.addSpecProblems(validateRoleSpec(spec), {
+      'writeConnectionSecretToRef.name': props.secretName === undefined ? 'secretName (default, from the server name and roleName)' : 'secretName',
+    });
+    if (typeof props.roleName === 'string' && props.roleName.toLowerCase() === props.server.administratorLogin.toLowerCase()) {
+      problems.add('roleName', props.roleName,
+        `is the administratorLogin of the server at '${props.server.node.path}'; a role cannot be the administrator: choose another role name`);
     }
     if (props.database === undefined || props.database === null) {
       problems.add('database', props.database, 'is required: the AzurePostgresDatabase the role is for');
@@ -157,36 +135,23 @@ export class AzurePostgresRole extends Construct {
         + `a role can only be granted a database on its own server: add the database to '${props.server.node.path}' (addDatabase) and use that`);
     }
     if (props.privileges !== undefined) {
-      checkPrivileges(problems, props.privileges);
-    }
-    if (props.connectionLimit !== undefined) {
-      checkInteger(problems, 'connectionLimit', props.connectionLimit, -1);
-    }
-    checkString(problems, props.secretName === undefined ? 'secretName (default, from the server name and roleName)' : 'secretName',
-      this.secretName, DNS_SUBDOMAIN);
-    if (props.deletionPolicy !== undefined) {
-      checkOneOf(problems, 'deletionPolicy', props.deletionPolicy, enumValues(DeletionPolicy));
-    }
-    if (props.metadata?.namespace !== undefined && props.metadata.namespace !== props.server.namespace) {
-      problems.add('metadata.namespace', props.metadata.namespace,
-        `must be the namespace of its server at '${props.server.node.path}' because serverRef is namespace-local; leave it unset`);
+      checkPrivilegeList(problems, props.privileges);
     }
     problems.throwIfAny();
 
     this.apiObject = new PostgresRole(this, 'Resource', {
-      metadata: { ...props.metadata, namespace: props.server.namespace },
+      metadata: this._metadata(props),
       spec: {
-        serverRef: { name: props.server.name },
-        databaseRef: { name: props.database.name },
-        roleName: props.roleName,
-        privileges: (props.privileges ?? [RolePrivilege.ALL]).map(p => p as string as PostgresRoleSpecPrivileges),
-        connectionLimit: props.connectionLimit ?? -1,
-        writeConnectionSecretToRef: { name: this.secretName },
-        deletionPolicy: (props.deletionPolicy ?? DeletionPolicy.DELETE) as string as PostgresRoleSpecDeletionPolicy,
+        serverRef: { name: spec.serverName },
+        databaseRef: { name: spec.databaseName },
+        roleName: spec.roleName,
+        privileges: spec.privileges.map(p => p as PostgresRoleSpecPrivileges),
+        connectionLimit: spec.connectionLimit,
+        writeConnectionSecretToRef: { name: spec.secretName },
+        deletionPolicy: spec.deletionPolicy as PostgresRoleSpecDeletionPolicy | undefined,
       },
     });
-    requireValidObjectName(this, 'AzurePostgresRole properties', this.apiObject.name, props.metadata?.name !== undefined);
-    requireServerNamespace(this, this.namespace, props.server, props.server.namespace);
+    this._setResource(this.apiObject, props);
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.secretName);
 
     declareWrittenSecret(this, () => ({
@@ -195,32 +160,17 @@ export class AzurePostgresRole extends Construct {
       owner: this,
       description: `the connection Secret of role "${this.roleName}"`,
     }));
-    this.node.addValidation({
-      validate: () => secretCollisions(this, {
-        namespace: this.namespace,
-        name: this.secretName,
-        owner: this,
-        description: `the connection Secret of role "${this.roleName}"`,
-      }),
-    });
   }
 
-  /** Name of the PostgresRole object. */
-  public get name(): string {
-    return this.apiObject.name;
-  }
-
-  /** Namespace of the PostgresRole object and its Secret (the server's). Pods that read the Secret must be in it. */
-  public get namespace(): string | undefined {
-    return this.apiObject.metadata.namespace;
-  }
-
-  /** An environment value read from one key of the role's connection Secret (a secretKeyRef). */
+  /**
+   * An environment value read from one key of the role's connection Secret (a secretKeyRef). A Pod can read only
+   * Secrets of its own namespace: synth fails when a cdk8s-plus workload of another namespace uses the value.
+   */
   public envValue(key: ConnectionSecretKey): kplus.EnvValue {
     if (!Object.values(ConnectionSecretKey).includes(key)) {
       throwFieldError(this, 'argument of envValue', 'key', key, `must be a key of the connection Secret: ${Object.values(ConnectionSecretKey).map(show).join(', ')}`);
     }
-    return kplus.EnvValue.fromSecretValue({ secret: this.connectionSecret, key });
+    return markConnectionEnv(this, kplus.EnvValue.fromSecretValue({ secret: this.connectionSecret, key }));
   }
 
   /**
@@ -274,13 +224,17 @@ function defaultSecretName(serverName: string, roleName: string): string {
   return `${serverName}-${rolePart}`;
 }
 
-function checkPrivileges(problems: Problems, privileges: RolePrivilege[]): void {
-  if (!Array.isArray(privileges) || privileges.length < 1 || privileges.length > 12) {
-    problems.add('privileges', privileges, 'must list 1-12 privileges, for example [RolePrivilege.ALL]');
+/**
+ * What the spec's normalization would hide: an empty list (which it reads as the default, ALL) and a privilege listed
+ * twice (the CRD's list is a set). Unknown privileges are src/api's to name.
+ */
+function checkPrivilegeList(problems: Problems, privileges: RolePrivilege[]): void {
+  if (!Array.isArray(privileges)) {
     return;
   }
-  const allowed = enumValues(RolePrivilege);
-  privileges.forEach((p, i) => checkOneOf(problems, `privileges[${i}]`, p, allowed));
+  if (privileges.length === 0) {
+    problems.add('privileges', privileges, 'must list at least one privilege, for example [RolePrivilege.ALL] (or leave it unset for ALL)');
+  }
   const duplicates = privileges.filter((p, i) => privileges.indexOf(p) !== i);
   if (duplicates.length > 0) {
     problems.add('privileges', privileges, `lists ${duplicates.map(show).join(', ')} more than once; list each privilege once`);

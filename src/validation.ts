@@ -5,7 +5,6 @@
  *
  * This module is internal: it is not exported from index.ts (jsii has no free functions).
  */
-import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import {
   checkInteger as integerProblem,
@@ -73,15 +72,36 @@ export class Problems {
     return problem !== undefined;
   }
 
+  /**
+   * Records the problems src/api found in a spec the construct built, naming each field as the construct's
+   * properties do: `propertyOf` maps a spec field (and the fields under it) to the property that sets it, e.g.
+   * `{ azureName: 'databaseName' }`.
+   */
+  public addSpecProblems(problems: readonly Problem[], propertyOf: Readonly<Record<string, string>> = {}): void {
+    for (const problem of problems) {
+      const specField = Object.keys(propertyOf).find(f => problem.field === f || problem.field.startsWith(`${f}.`));
+      const field = specField === undefined ? problem.field : propertyOf[specField] + problem.field.slice(specField.length);
+      this.add(field, problem.value, problem.expected);
+    }
+  }
+
   public get count(): number {
     return this.messages.length;
   }
 
-  public throwIfAny(): void {
+  /** `Invalid <what> at '<construct path>':` and a line per problem; undefined when there is none. */
+  public get message(): string | undefined {
     if (this.messages.length === 0) {
-      return;
+      return undefined;
     }
-    throw new Error(`Invalid ${this.what} at '${this.scope.node.path}':\n  - ${this.messages.join('\n  - ')}`);
+    return `Invalid ${this.what} at '${this.scope.node.path}':\n  - ${this.messages.join('\n  - ')}`;
+  }
+
+  public throwIfAny(): void {
+    const message = this.message;
+    if (message !== undefined) {
+      throw new Error(message);
+    }
   }
 }
 
@@ -147,10 +167,10 @@ export function describeNamespace(namespace: string | undefined): string {
  * explicitly; this catches the one case that cannot fix: a server with no namespace and a child whose chart has one.
  */
 export function requireServerNamespace(
-  child: IConstruct, childNamespace: string | undefined, server: IConstruct, serverNamespace: string | undefined,
+  child: IConstruct, what: string, childNamespace: string | undefined, server: IConstruct, serverNamespace: string | undefined,
 ): void {
   if (childNamespace !== serverNamespace) {
-    throwFieldError(child, `${child.constructor.name} properties`, 'namespace', childNamespace,
+    throwFieldError(child, what, 'namespace', childNamespace,
       `must be the namespace of its server at '${server.node.path}' (${describeNamespace(serverNamespace)}), because serverRef names a `
       + 'PostgresServer in the same namespace; give the server (or its chart) the namespace, or put this in a chart without one');
   }
@@ -179,81 +199,4 @@ export function childId(scope: IConstruct, prefix: string, name: string): string
     id = `${base}-${n}`;
   }
   return id;
-}
-
-/** A Secret some construct of the app declares: a Secret object, or one the reconciler writes for a CR. */
-export interface DeclaredSecret {
-  readonly namespace: string | undefined;
-  readonly name: string;
-  /** The construct that declares it, whose path the message names. */
-  readonly owner: IConstruct;
-  /** How it is declared, e.g. "the connection Secret of PostgresRole shop-catalog-app". */
-  readonly description: string;
-}
-
-/**
- * Constructs whose CR makes the reconciler write a Secret carry this symbol: a function returning that Secret. A
- * symbol (Symbol.for, so one per process) rather than instanceof, so that validation.ts does not import the
- * constructs, and copies of the library loaded twice still see each other.
- */
-export const WRITES_SECRET = Symbol.for('cdk8s-azure.dev/writes-secret');
-
-/** Marks `construct` as writing the Secret `secret()` returns (evaluated at validation time, when names are final). */
-export function declareWrittenSecret(construct: IConstruct, secret: () => DeclaredSecret): void {
-  Object.defineProperty(construct, WRITES_SECRET, { value: secret, enumerable: false });
-  installValidationPassReset(construct);
-}
-
-/**
- * declaredSecrets() of each app, for the validation pass in progress. Every role and server asks for the app's
- * Secrets, and cdk8s validates the whole app once per chart, so walking the tree each time made a 50-server app take
- * ~40 s to synth. The root's own validator runs first in every pass (cdk8s validates in tree order, root first) and
- * clears the entry, so a pass never sees Secrets from before the tree last changed.
- */
-const secretsOfPass = new WeakMap<IConstruct, DeclaredSecret[]>();
-const passResetInstalled = new WeakSet<IConstruct>();
-
-/** Called when a construct that declares a Secret is created: makes the root reset the per-pass cache. */
-export function installValidationPassReset(scope: IConstruct): void {
-  const root = scope.node.root;
-  if (passResetInstalled.has(root)) return;
-  passResetInstalled.add(root);
-  root.node.addValidation({
-    validate: () => {
-      secretsOfPass.delete(root);
-      return [];
-    },
-  });
-}
-
-/** Every Secret the app declares: the ones our CRs make the reconciler write, and Secret objects. */
-export function declaredSecrets(scope: IConstruct): DeclaredSecret[] {
-  const root = scope.node.root;
-  const cached = passResetInstalled.has(root) ? secretsOfPass.get(root) : undefined;
-  if (cached) return cached;
-  const result: DeclaredSecret[] = [];
-  for (const c of allConstructs(scope)) {
-    const writer = (c as any)[WRITES_SECRET] as (() => DeclaredSecret) | undefined;
-    if (writer) {
-      result.push(writer());
-    } else if (ApiObject.isApiObject(c) && c.kind === 'Secret' && c.apiVersion === 'v1') {
-      result.push({ namespace: c.metadata.namespace, name: c.name, owner: c, description: 'a Secret object' });
-    }
-  }
-  if (passResetInstalled.has(root)) secretsOfPass.set(root, result);
-  return result;
-}
-
-/**
- * Messages for every other declared Secret with the same namespace and name as `mine`: the reconciler would
- * overwrite the other one (or refuse to), and an app reading it would get the wrong credentials.
- */
-export function secretCollisions(scope: IConstruct, mine: DeclaredSecret): string[] {
-  return declaredSecrets(scope)
-    .filter(other => other.owner !== mine.owner
-      && other.name === mine.name
-      && namespaceKey(other.namespace) === namespaceKey(mine.namespace))
-    .map(other => fieldMessage('secret name', mine.name,
-      `${mine.description} has the same name in ${describeNamespace(mine.namespace)} as ${other.description} (at '${other.owner.node.path}'); `
-      + 'two Secrets cannot share a name in one namespace: give one of them another secretName'));
 }

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { connectionEnvKeys } from './connection-env';
 import { ConnectionEnvNames } from './connection-secret';
 import type { AzurePostgresRole } from './postgres-role';
-import { checkInteger, checkString, describeNamespace, ENV_VAR_NAME, fieldMessage, namespaceKey, Problems, show } from './validation';
+import { checkInteger, checkString, ENV_VAR_NAME, Problems, show } from './validation';
 
 /** Name of the app's container; extra containers must use other names. */
 const APP_CONTAINER_NAME = 'app';
@@ -191,22 +191,11 @@ export class WebAppWithDb extends Construct {
       selector: this.deployment,
       ports: [{ name: 'http', port: servicePort, targetPort: port }],
     });
-
-    this.node.addValidation({ validate: () => this.validateNamespace() });
   }
 
   /** Namespace of the Deployment and the Service. */
   public get namespace(): string | undefined {
     return this.deployment.metadata.namespace;
-  }
-
-  private validateNamespace(): string[] {
-    if (namespaceKey(this.namespace) === namespaceKey(this.role.namespace)) {
-      return [];
-    }
-    return [fieldMessage('namespace', this.namespace,
-      `the role at '${this.role.node.path}' has its connection Secret in ${describeNamespace(this.role.namespace)}, and a Pod can read only `
-      + `Secrets of its own namespace: leave metadata.namespace unset (it defaults to the role's) or put the app in ${describeNamespace(this.role.namespace)}`)];
   }
 }
 

@@ -1,9 +1,13 @@
 import { Chart, Testing } from 'cdk8s';
 import { crdValidators, newChart, schemaErrors } from './support';
+import * as library from '../../src';
 import {
   AvailabilityZone,
   AzurePostgres,
+  AzurePostgresChild,
   AzurePostgresDatabase,
+  AzurePostgresFirewallRule,
+  AzurePostgresRole,
   ComputeSku,
   DayOfWeek,
   DeletionPolicy,
@@ -11,7 +15,9 @@ import {
   PostgresVersion,
   RolePrivilege,
   StorageSize,
+  StorageTier,
 } from '../../src';
+import { DATABASE_DEFAULTS, ROLE_DEFAULTS, SERVER_DEFAULTS } from '../../src/api';
 
 const SUBNET = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/postgres';
 const DNS_ZONE = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/shop.postgres.database.azure.com';
@@ -47,6 +53,18 @@ describe('AzurePostgres defaults', () => {
     });
   });
 
+  test('the defaults are src/api\'s, the ones the CRD and the reconciler apply', () => {
+    const { chart } = newChart();
+    const server = minimalServer(chart);
+    const catalog = server.addDatabase('catalog');
+    server.addRole('catalog_app', { database: catalog });
+    const spec = (kind: string) => manifestsOf(chart, kind)[0].spec;
+    const { maintenanceWindow: _onlyWithAWindow, ...serverDefaults } = SERVER_DEFAULTS;
+    expect(spec('PostgresServer')).toMatchObject(serverDefaults);
+    expect(spec('PostgresDatabase')).toMatchObject(DATABASE_DEFAULTS);
+    expect(spec('PostgresRole')).toMatchObject(ROLE_DEFAULTS);
+  });
+
   test('every property reaches the spec', () => {
     const { chart } = newChart();
     const server = new AzurePostgres(chart, 'db', {
@@ -56,7 +74,7 @@ describe('AzurePostgres defaults', () => {
       location: 'northeurope',
       version: PostgresVersion.V17,
       sku: ComputeSku.STANDARD_D4DS_V5,
-      storage: { size: StorageSize.GIB_256, autoGrow: true },
+      storage: { size: StorageSize.GIB_256, autoGrow: true, tier: StorageTier.P30 },
       backup: { retentionDays: 35, geoRedundant: true },
       highAvailability: { mode: HighAvailabilityMode.ZONE_REDUNDANT, standbyAvailabilityZone: AvailabilityZone.ZONE_2 },
       availabilityZone: AvailabilityZone.ZONE_1,
@@ -78,7 +96,7 @@ describe('AzurePostgres defaults', () => {
       location: 'northeurope',
       version: '17',
       sku: { tier: 'GeneralPurpose', name: 'Standard_D4ds_v5' },
-      storage: { sizeGB: 256, autoGrow: true },
+      storage: { sizeGB: 256, autoGrow: true, tier: 'P30' },
       backup: { retentionDays: 35, geoRedundant: true },
       highAvailability: { mode: 'ZoneRedundant', standbyAvailabilityZone: '2' },
       availabilityZone: '1',
@@ -119,6 +137,29 @@ describe('AzurePostgres defaults', () => {
     }
   });
 
+  test('PostgreSQL 18, 4095 GiB and a storage tier above the size\'s default are offered, and pass the CRD schema', () => {
+    const { chart } = newChart();
+    new AzurePostgres(chart, 'db', {
+      resourceGroup: { name: 'rg' },
+      location: 'westeurope',
+      version: PostgresVersion.V18,
+      storage: { size: StorageSize.GIB_4095, tier: StorageTier.P60 },
+      parameters: { io_method: 'worker' },
+    });
+    const [server] = manifestsOf(chart, 'PostgresServer');
+    expect(server.spec).toMatchObject({ version: '18', storage: { sizeGB: 4095, tier: 'P60', autoGrow: false } });
+    expect(schemaErrors(crdValidators(), server)).toEqual([]);
+  });
+
+  test('storage.tier is left to Azure (the size\'s default tier) unless set; the default tier itself is allowed', () => {
+    const { chart } = newChart();
+    minimalServer(chart);
+    new AzurePostgres(chart, 'p50', { resourceGroup: { name: 'rg' }, location: 'westeurope', storage: { size: StorageSize.TIB_4, tier: StorageTier.P50 } });
+    const [minimal, p50] = manifestsOf(chart, 'PostgresServer');
+    expect(minimal.spec.storage).toEqual({ sizeGB: 32, autoGrow: false });
+    expect(p50.spec.storage).toEqual({ sizeGB: 4096, autoGrow: false, tier: 'P50' });
+  });
+
   test('the schema check rejects what the CRD rejects (it is not a no-op)', () => {
     const { chart } = newChart();
     minimalServer(chart);
@@ -131,6 +172,14 @@ describe('AzurePostgres defaults', () => {
     const { writeConnectionSecretToRef, ...withoutSecret } = server.spec;
     expect(writeConnectionSecretToRef).toBeDefined();
     expect(schemaErrors(validators, { ...server, spec: withoutSecret })).not.toEqual([]);
+  });
+});
+
+describe('the raw generated classes', () => {
+  test('are under the crd namespace, not beside the checked constructs', () => {
+    expect(Object.keys(library).filter(name => /^Postgres(Server|Database|FirewallRule|Role)/.test(name))).toEqual([]);
+    expect([library.crd.PostgresServer, library.crd.PostgresDatabase, library.crd.PostgresFirewallRule, library.crd.PostgresRole]
+      .map(kind => kind.GVK.kind)).toEqual(['PostgresServer', 'PostgresDatabase', 'PostgresFirewallRule', 'PostgresRole']);
   });
 });
 
@@ -176,6 +225,23 @@ describe('default azureName', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
+  test('is the name of the PostgresServer object too: one name, one hash, in Kubernetes and in Azure', () => {
+    const { chart } = newChart();
+    const server = new AzurePostgres(chart, 'ledger_core', { resourceGroup: { name: 'rg' }, location: 'westeurope' });
+    expect(server.azureName).toMatch(/^test-ledger-core-[0-9a-f]{8}$/);
+    expect(server.name).toBe(server.azureName);
+    expect(manifestsOf(chart, 'PostgresServer')[0].metadata.name).toBe(server.azureName);
+  });
+
+  test('an explicit azureName or object name leaves the other at the default name', () => {
+    const { chart } = newChart();
+    const named = new AzurePostgres(chart, 'a', { resourceGroup: { name: 'rg' }, location: 'westeurope', azureName: 'ledger-prod' });
+    const objectNamed = new AzurePostgres(chart, 'b', { resourceGroup: { name: 'rg' }, location: 'westeurope', metadata: { name: 'ledger' } });
+    expect(named.name).toMatch(/^test-a-[0-9a-f]{8}$/);
+    expect(objectNamed.name).toBe('ledger');
+    expect(objectNamed.azureName).toMatch(/^test-b-[0-9a-f]{8}$/);
+  });
+
   test('tells where it comes from: it starts with the readable path', () => {
     expect(azureNameAt('shop', 'orders-db')).toMatch(/^shop-orders-db-[0-9a-f]{8}$/);
   });
@@ -203,7 +269,7 @@ describe('children', () => {
     const { chart } = newChart();
     minimalServer(chart).addDatabase('catalog');
     const [db] = manifestsOf(chart, 'PostgresDatabase');
-    expect(db.spec).toMatchObject({ azureName: 'catalog', charset: 'UTF8', collation: 'en_US.utf8', deletionPolicy: 'Delete' });
+    expect(db.spec).toEqual({ serverRef: { name: expect.any(String) }, azureName: 'catalog', charset: 'UTF8', collation: 'en_US.utf8' });
   });
 
   test('role defaults: ALL privileges, no connection limit, Secret named after the server and the role', () => {
@@ -216,9 +282,35 @@ describe('children', () => {
       privileges: ['ALL'],
       connectionLimit: -1,
       writeConnectionSecretToRef: { name: `${server.name}-catalog-app` },
-      deletionPolicy: 'Delete',
     });
+    expect(manifest.spec.deletionPolicy).toBeUndefined();
     expect(role.secretName).toBe(`${server.name}-catalog-app`);
+  });
+
+  test('database names Azure accepts pass: hyphens and capitals (the reconciler quotes them)', () => {
+    const { chart } = newChart();
+    const server = minimalServer(chart);
+    server.addDatabase('asotest-db-ylwxua');
+    server.addDatabase('Catalog');
+    expect(manifestsOf(chart, 'PostgresDatabase').map(d => d.spec.azureName)).toEqual(['asotest-db-ylwxua', 'Catalog']);
+  });
+
+  test('children inherit the server\'s deletionPolicy unless they set their own', () => {
+    const { chart } = newChart();
+    const server = new AzurePostgres(chart, 'db', { resourceGroup: { name: 'rg' }, location: 'westeurope', deletionPolicy: DeletionPolicy.RETAIN });
+    const catalog = server.addDatabase('catalog');
+    const scratch = server.addDatabase('scratch', { deletionPolicy: DeletionPolicy.DELETE });
+    server.addRole('catalog_app', { database: catalog });
+    server.addFirewallRule('office', { startIpAddress: '203.0.113.1', endIpAddress: '203.0.113.1', deletionPolicy: DeletionPolicy.RETAIN });
+    const policies = Testing.synth(chart).map((m: any) => [m.kind, m.spec.azureName ?? m.spec.roleName, m.spec.deletionPolicy]);
+    expect(policies).toEqual([
+      ['PostgresServer', server.azureName, 'Retain'],
+      ['PostgresDatabase', 'catalog', undefined],
+      ['PostgresDatabase', 'scratch', 'Delete'],
+      ['PostgresRole', 'catalog_app', undefined],
+      ['PostgresFirewallRule', 'office', 'Retain'],
+    ]);
+    expect(scratch.apiObject.toJson().spec.deletionPolicy).toBe('Delete');
   });
 
   test('allowAzureServices is the 0.0.0.0-0.0.0.0 rule, and only on request', () => {
@@ -249,5 +341,31 @@ describe('children', () => {
     const orders = new AzurePostgresDatabase(other, 'orders', { server, databaseName: 'orders' });
     expect(server.databases).toEqual([catalog, orders]);
     expect(server.roles).toEqual([]);
+  });
+
+  test('databases, firewall rules and roles share one base: server, object name and namespace, brand', () => {
+    const { chart } = newChart();
+    const server = new AzurePostgres(chart, 'db', { resourceGroup: { name: 'rg' }, location: 'westeurope', metadata: { namespace: 'shop' } });
+    const catalog = server.addDatabase('catalog');
+    const children: AzurePostgresChild[] = [
+      catalog,
+      server.addFirewallRule('office', { startIpAddress: '203.0.113.1', endIpAddress: '203.0.113.1' }),
+      server.addRole('catalog_app', { database: catalog }),
+    ];
+    const manifests = Testing.synth(chart);
+    for (const child of children) {
+      expect(child).toBeInstanceOf(AzurePostgresChild);
+      expect(child.server).toBe(server);
+      expect(child.namespace).toBe('shop');
+      expect(manifests.map((m: any) => m.metadata.name)).toContain(child.name);
+    }
+    const brands = children.map(c => [
+      AzurePostgresDatabase.isAzurePostgresDatabase(c),
+      AzurePostgresFirewallRule.isAzurePostgresFirewallRule(c),
+      AzurePostgresRole.isAzurePostgresRole(c),
+    ]);
+    expect(brands).toEqual([[true, false, false], [false, true, false], [false, false, true]]);
+    expect(AzurePostgres.isAzurePostgres(catalog)).toBe(false);
+    expect(AzurePostgres.isAzurePostgres(server)).toBe(true);
   });
 });

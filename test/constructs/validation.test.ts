@@ -2,8 +2,12 @@
  * One test per validation rule: the mistake must fail synth with a message naming the construct path, the field and
  * the bad value (as `field = <value as JSON>`), and saying what is allowed or how to fix it.
  */
-import { App, Chart } from 'cdk8s';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Chart, Cron } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
+import { Node } from 'constructs';
 import { errorOf, newChart, synthApp } from './support';
 import {
   AvailabilityZone,
@@ -22,6 +26,7 @@ import {
   ReconcilerProps,
   RolePrivilege,
   StorageSize,
+  StorageTier,
   WebAppWithDb,
   WebAppWithDbProps,
 } from '../../src';
@@ -82,13 +87,25 @@ const cases: Case[] = [
   { mistake: 'resource group name ending with a period', act: () => server({ resourceGroup: { name: 'rg.' } }), path: 'test/db', field: 'resourceGroup.name', value: 'rg.', hint: 'not ending with a period' },
   { mistake: 'resource group name too long', act: () => server({ resourceGroup: { name: 'r'.repeat(91) } }), path: 'test/db', field: 'resourceGroup.name', value: 'r'.repeat(91), hint: '1-90 characters' },
   { mistake: 'location as a display name', act: () => server({ location: 'West Europe' }), path: 'test/db', field: 'location', value: 'West Europe', hint: 'westeurope' },
-  { mistake: 'unsupported version', act: () => server({ version: '12' as PostgresVersion }), path: 'test/db', field: 'version', value: '12', hint: '"13", "14", "15", "16", "17"' },
+  { mistake: 'unsupported version', act: () => server({ version: '19' as PostgresVersion }), path: 'test/db', field: 'version', value: '19', hint: '"14", "15", "16", "17", "18"' },
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
+  { mistake: 'retired version 13', act: () => server({ version: PostgresVersion.V13 }), path: 'test/db', field: 'version', value: '13', hint: 'Azure creates no new server on it' },
   { mistake: 'unknown tier', act: () => server({ sku: ComputeSku.of('Premium' as ComputeTier, 'Standard_B1ms') }), path: 'test/db', field: 'sku.tier', value: 'Premium', hint: '"Burstable", "GeneralPurpose", "MemoryOptimized"' },
-  { mistake: 'SKU name of another tier', act: () => server({ sku: ComputeSku.generalPurpose('Standard_B2s') }), path: 'test/db', field: 'sku.name', value: 'Standard_B2s', hint: 'a GeneralPurpose tier needs a Standard_D* SKU name' },
-  { mistake: 'Burstable with a D SKU', act: () => server({ sku: ComputeSku.burstable('Standard_D2ds_v5') }), path: 'test/db', field: 'sku.name', value: 'Standard_D2ds_v5', hint: 'a Burstable tier needs a Standard_B* SKU name' },
-  { mistake: 'MemoryOptimized with a D SKU', act: () => server({ sku: ComputeSku.memoryOptimized('Standard_D2ds_v5') }), path: 'test/db', field: 'sku.name', value: 'Standard_D2ds_v5', hint: 'Standard_E*' },
+  { mistake: 'SKU name of another tier', act: () => server({ sku: ComputeSku.generalPurpose('Standard_B2s') }), path: 'test/db', field: 'sku.name', value: 'Standard_B2s', hint: 'is a Burstable SKU, not GeneralPurpose: set sku.tier to Burstable, or choose a GeneralPurpose SKU' },
+  { mistake: 'Burstable with a D SKU', act: () => server({ sku: ComputeSku.burstable('Standard_D2ds_v5') }), path: 'test/db', field: 'sku.name', value: 'Standard_D2ds_v5', hint: 'is a GeneralPurpose SKU, not Burstable' },
+  { mistake: 'MemoryOptimized with a D SKU', act: () => server({ sku: ComputeSku.memoryOptimized('Standard_D2ds_v5') }), path: 'test/db', field: 'sku.name', value: 'Standard_D2ds_v5', hint: 'choose a MemoryOptimized SKU: Esv3 (Standard_E2s_v3)' },
+  { mistake: 'a SKU of a series Azure does not sell', act: () => server({ sku: ComputeSku.generalPurpose('Standard_D2ds_v9') }), path: 'test/db', field: 'sku.name', value: 'Standard_D2ds_v9', hint: 'is not a SKU of a series Azure sells for GeneralPurpose' },
   { mistake: 'SKU name without Standard_', act: () => server({ sku: ComputeSku.burstable('B1ms') }), path: 'test/db', field: 'sku.name', value: 'B1ms', hint: 'Standard_B1ms' },
-  { mistake: 'storage size Azure does not offer', act: () => server({ storage: { size: StorageSize.ofGibibytes(100) } }), path: 'test/db', field: 'storage.size (GiB)', value: 100, hint: '32, 64, 128' },
+  { mistake: 'storage size Azure does not offer', act: () => server({ storage: { size: StorageSize.ofGibibytes(100) } }), path: 'test/db', field: 'storage.size (GiB)', value: 100, hint: '2048, 4095, 4096' },
+  {
+    mistake: 'storage tier below the default tier of the size',
+    act: () => server({ storage: { size: StorageSize.GIB_256, tier: StorageTier.P10 } }),
+    path: 'test/db',
+    field: 'storage.tier',
+    value: 'P10',
+    hint: 'may not be below P15, the default tier of 256 GiB',
+  },
+  { mistake: 'unknown storage tier', act: () => server({ storage: { tier: 'P3' as StorageTier } }), path: 'test/db', field: 'storage.tier', value: 'P3', hint: '"P4", "P6"' },
   { mistake: 'backup retention below 7 days', act: () => server({ backup: { retentionDays: 3 } }), path: 'test/db', field: 'backup.retentionDays', value: 3, hint: 'from 7 to 35' },
   { mistake: 'backup retention above 35 days', act: () => server({ backup: { retentionDays: 36 } }), path: 'test/db', field: 'backup.retentionDays', value: 36, hint: 'from 7 to 35' },
   { mistake: 'backup retention not a whole number', act: () => server({ backup: { retentionDays: 7.5 } }), path: 'test/db', field: 'backup.retentionDays', value: 7.5, hint: 'whole number' },
@@ -126,7 +143,7 @@ const cases: Case[] = [
     path: 'test/db',
     field: 'network.publicNetworkAccess',
     value: true,
-    hint: 'must be false with a delegated subnet',
+    hint: 'must be false with network.delegatedSubnetResourceId',
   },
   {
     mistake: 'subnet ID of a virtual network, not a subnet',
@@ -158,16 +175,41 @@ const cases: Case[] = [
   { mistake: 'explicit object name with underscore', act: () => server({ metadata: { name: 'shop_db' } }), path: 'test/db', field: 'metadata.name', value: 'shop_db', hint: 'Kubernetes object name' },
   {
     mistake: 'construct id that gives an invalid object name',
-    act: () => server({}, newChart().chart, 'orders_db'),
+    act: () => { const { chart } = newChart(); new AzurePostgresDatabase(chart, 'orders_db', { server: server({}, chart), databaseName: 'orders' }); },
     path: 'test/orders_db',
     field: 'metadata.name (generated from the construct path)',
     value: undefined,
-    valuePattern: /^"test-orders_db-[0-9a-f]{8}"$/,
+    valuePattern: /^"test-orders_db-c8[0-9a-f]{6}"$/,
     hint: 'set metadata.name',
   },
   { mistake: 'parameter value longer than 1024', act: () => server({ parameters: { work_mem: 'x'.repeat(1025) } }), path: 'test/db', field: 'parameters.work_mem', value: 'x'.repeat(1025), hint: 'at most 1024 characters' },
   { mistake: 'parameter value not a string', act: () => server({ parameters: { work_mem: 8192 as any } }), path: 'test/db', field: 'parameters.work_mem', value: 8192, hint: 'must be a string' },
-  { mistake: 'parameter name with a space', act: () => server().addParameter('work mem', '1'), path: 'test/db', field: 'parameters name', value: 'work mem', hint: 'server parameter name' },
+  { mistake: 'parameter name with a space', act: () => server().addParameter('work mem', '1'), path: 'test/db', field: 'parameters.work mem', value: '1', hint: 'a parameter name has only lowercase letters' },
+  {
+    mistake: 'unknown parameter name (a typo)',
+    act: () => server({ parameters: { log_min_duration_statment: '500' } }),
+    path: 'test/db',
+    field: 'parameters.log_min_duration_statment',
+    value: '500',
+    hint: 'is not a server parameter of PostgreSQL 16 on Azure; did you mean log_min_duration_statement?',
+  },
+  {
+    mistake: 'unknown parameter name added later, on another version',
+    act: () => server({ version: PostgresVersion.V18 }).addParameter('max_conections', '100'),
+    path: 'test/db',
+    field: 'parameters.max_conections',
+    value: '100',
+    hint: 'PostgreSQL 18 on Azure; did you mean max_connections?',
+  },
+  {
+    mistake: 'parameter of another major version',
+    act: () => server({ version: PostgresVersion.V17 }).addParameter('old_snapshot_threshold', '10'),
+    path: 'test/db',
+    field: 'parameters.old_snapshot_threshold',
+    value: '10',
+    hint: 'is not a parameter of PostgreSQL 17',
+  },
+  { mistake: 'parameter value of the wrong type', act: () => server({ parameters: { log_min_duration_statement: 'soon' } }), path: 'test/db', field: 'parameters.log_min_duration_statement', value: 'soon', hint: 'must be a whole number' },
   {
     mistake: 'a parameter set twice to different values',
     act: () => { const s = server({ parameters: { work_mem: '4096' } }); s.addParameter('work_mem', '8192'); },
@@ -184,19 +226,40 @@ const cases: Case[] = [
     value: '201 parameters',
     hint: 'at most 200',
   },
-  { mistake: 'tag name with a slash', act: () => server({ tags: { 'team/owner': 'shop' } }), path: 'test/db', field: 'tags name', value: 'team/owner', hint: 'without < > % & \\ ? /' },
-  { mistake: 'tag named like the reconciler\'s own', act: () => server({ tags: { 'cdk8s-azure.dev-name': 'x' } }), path: 'test/db', field: 'tags name', value: 'cdk8s-azure.dev-name', hint: 'the reconciler\'s own tags' },
+  { mistake: 'tag name with a slash', act: () => server({ tags: { 'team/owner': 'shop' } }), path: 'test/db', field: 'tags.team/owner', value: 'shop', hint: 'may not contain any of < > % & \\ ? /' },
+  { mistake: 'tag named like the reconciler\'s own', act: () => server({ tags: { 'cdk8s-azure.dev-name': 'x' } }), path: 'test/db', field: 'tags.cdk8s-azure.dev-name', value: 'x', hint: 'the reconciler\'s owner tags' },
+  { mistake: 'owner tag in another letter case', act: () => server().addTag('CDK8S-AZURE.DEV-UID', 'x'), path: 'test/db', field: 'tags.CDK8S-AZURE.DEV-UID', value: 'x', hint: 'in any letter case' },
+  { mistake: 'tag name with a prefix Azure keeps', act: () => server({ tags: { 'Microsoft.Owner': 'x' } }), path: 'test/db', field: 'tags.Microsoft.Owner', value: 'x', hint: 'reserved by Azure' },
+  { mistake: 'tag name longer than 512', act: () => server().addTag('t'.repeat(513), 'x'), path: 'test/db', field: `tags.${'t'.repeat(513)}`, value: 'x', hint: 'at most 512 characters' },
+  {
+    mistake: 'a tag set twice in two letter cases (Azure tag names ignore case)',
+    act: () => { const s = server({ tags: { team: 'shop' } }); s.addTag('Team', 'web'); },
+    path: 'test/db',
+    field: 'tags.Team',
+    value: 'web',
+    hint: 'is already set as "team" (Azure tag names ignore case) to "shop"',
+  },
   { mistake: 'tag value longer than 256', act: () => server({ tags: { team: 't'.repeat(257) } }), path: 'test/db', field: 'tags.team', value: 't'.repeat(257), hint: 'at most 256 characters' },
   {
-    mistake: 'more than 47 tags',
-    act: () => server({ tags: Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, '1'])) }),
+    mistake: 'more than 46 tags',
+    act: () => server({ tags: Object.fromEntries(Array.from({ length: 47 }, (_, i) => [`t${i}`, '1'])) }),
     path: 'test/db',
     field: 'tags',
-    value: '48 tags',
-    hint: 'at most 47 tags',
+    value: '47 tags',
+    hint: 'at most 46 tags',
+  },
+  {
+    mistake: 'a 47th tag added later',
+    act: () => { const s = server({ tags: Object.fromEntries(Array.from({ length: 46 }, (_, i) => [`t${i}`, '1'])) }); s.addTag('one-more', '1'); },
+    path: 'test/db',
+    field: 'tags',
+    value: '47 tags',
+    hint: 'at most 46 tags',
   },
 
   // ---- databases ----
+  { mistake: 'database name starting with a digit', act: () => server().addDatabase('1catalog'), path: 'test/db/Database-1catalog', field: 'databaseName', value: '1catalog', hint: 'starting with a letter or underscore' },
+  { mistake: 'database name with a period', act: () => server().addDatabase('shop.catalog'), path: 'test/db/Database-shop.catalog', field: 'databaseName', value: 'shop.catalog', hint: 'letters, digits, underscores and hyphens' },
   // Azure accepts uppercase letters and hyphens (it created asotest-db-ylwxua), not $.
   { mistake: 'database name with a dollar sign', act: () => server().addDatabase('catalog$'), path: 'test/db/Database-catalog$', field: 'databaseName', value: 'catalog$', hint: 'letters, digits, underscores and hyphens' },
   { mistake: 'database name Azure reserves', act: () => server().addDatabase('azure_sys'), path: 'test/db/Database-azure-sys', field: 'databaseName', value: 'azure_sys', hint: 'reserved by Azure' },
@@ -226,7 +289,7 @@ const cases: Case[] = [
   { mistake: 'start address not IPv4', act: () => server().addFirewallRule('office', { startIpAddress: '256.1.1.1', endIpAddress: '10.0.0.1' }), path: 'test/db/FirewallRule-office', field: 'startIpAddress', value: '256.1.1.1', hint: 'IPv4 address' },
   { mistake: 'end address with a leading zero', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.01' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.01', hint: 'without leading zeros' },
   { mistake: 'IPv6 address', act: () => server().addFirewallRule('office', { startIpAddress: '2001:db8::1', endIpAddress: '2001:db8::1' }), path: 'test/db/FirewallRule-office', field: 'startIpAddress', value: '2001:db8::1', hint: 'IPv4 address' },
-  { mistake: 'start after end', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.9', endIpAddress: '10.0.0.2' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.2', hint: 'must not be below startIpAddress 10.0.0.9' },
+  { mistake: 'start after end', act: () => server().addFirewallRule('office', { startIpAddress: '10.0.0.9', endIpAddress: '10.0.0.2' }), path: 'test/db/FirewallRule-office', field: 'endIpAddress', value: '10.0.0.2', hint: 'must not be below startIpAddress (10.0.0.9); swap them' },
   { mistake: 'rule name with a space', act: () => server().addFirewallRule('office rule', { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }), path: 'test/db/FirewallRule-office rule', field: 'ruleName', value: 'office rule', hint: 'letters, digits, hyphens and underscores' },
   {
     mistake: 'firewall rule on a server with private access',
@@ -279,9 +342,26 @@ const cases: Case[] = [
     hint: 'no namespace (kubectl\'s current namespace)',
   },
 
+  {
+    mistake: 'a child without a server (from JavaScript)',
+    act: () => new AzurePostgresFirewallRule(newChart().chart, 'office', { server: undefined as any, ruleName: 'office', startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }),
+    path: 'test/office',
+    field: 'server',
+    value: undefined,
+    hint: 'is required',
+  },
+
   // ---- roles ----
   { mistake: 'role name with uppercase', act: () => { const s = server(); s.addRole('CatalogApp', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-CatalogApp', field: 'roleName', value: 'CatalogApp', hint: 'lowercase letters' },
   { mistake: 'role name postgres', act: () => { const s = server(); s.addRole('postgres', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-postgres', field: 'roleName', value: 'postgres', hint: 'is reserved' },
+  ...['current_user', 'session_user', 'current_role', 'none', 'azuresu', 'azure_pg_admin', 'public'].map(name => ({
+    mistake: `role name ${name} (reserved or built in)`,
+    act: () => { const s = server(); s.addRole(name, { database: s.addDatabase('catalog') }); },
+    path: `test/db/Role-${name.replace(/_/g, '-')}`,
+    field: 'roleName',
+    value: name,
+    hint: 'is reserved',
+  })),
   { mistake: 'role name starting with pg_', act: () => { const s = server(); s.addRole('pg_app', { database: s.addDatabase('catalog') }); }, path: 'test/db/Role-pg-app', field: 'roleName', value: 'pg_app', hint: 'pg_*' },
   {
     mistake: 'role for a database of another server',
@@ -291,7 +371,7 @@ const cases: Case[] = [
     value: 'catalog',
     hint: 'a role can only be granted a database on its own server',
   },
-  { mistake: 'no privileges', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [] }); }, path: 'test/db/Role-app', field: 'privileges', value: [], hint: '1-12 privileges' },
+  { mistake: 'no privileges', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [] }); }, path: 'test/db/Role-app', field: 'privileges', value: [], hint: 'must list at least one privilege' },
   {
     mistake: 'a privilege listed twice',
     act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: [RolePrivilege.SELECT, RolePrivilege.SELECT] }); },
@@ -304,11 +384,12 @@ const cases: Case[] = [
     mistake: 'unknown privilege',
     act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), privileges: ['DROP' as RolePrivilege] }); },
     path: 'test/db/Role-app',
-    field: 'privileges[0]',
-    value: 'DROP',
-    hint: '"SELECT"',
+    field: 'privileges',
+    value: ['DROP'],
+    hint: '"DROP" is not a privilege; use ALL, CONNECT',
   },
-  { mistake: 'connection limit below -1', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: -2 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: -2, hint: 'at least -1' },
+  { mistake: 'connection limit below -1', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: -2 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: -2, hint: 'from -1 to 2147483647' },
+  { mistake: 'connection limit above PostgreSQL\'s integer', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), connectionLimit: 2147483648 }); }, path: 'test/db/Role-app', field: 'connectionLimit', value: 2147483648, hint: 'from -1 to 2147483647' },
   { mistake: 'Secret name with uppercase', act: () => { const s = server(); s.addRole('app', { database: s.addDatabase('catalog'), secretName: 'App_Secret' }); }, path: 'test/db/Role-app', field: 'secretName', value: 'App_Secret', hint: 'Kubernetes object name' },
   {
     mistake: 'unknown role deletion policy',
@@ -381,10 +462,18 @@ const cases: Case[] = [
   {
     mistake: 'a role named like the administrator',
     act: () => { const { chart } = newChart(); const s = server({ administratorLogin: 'owner' }, chart); s.addRole('owner', { database: s.addDatabase('catalog') }); synthAppOf(chart); },
-    path: 'test/db',
+    path: 'test/db/Role-owner',
     field: 'roleName',
     value: 'owner',
-    hint: 'administratorLogin',
+    hint: 'is the administratorLogin of the server at \'test/db\'',
+  },
+  {
+    mistake: 'a role named like the administrator, in another letter case',
+    act: () => { const s = server({ administratorLogin: 'Owner' }); s.addRole('owner', { database: s.addDatabase('catalog') }); },
+    path: 'test/db/Role-owner',
+    field: 'roleName',
+    value: 'owner',
+    hint: 'a role cannot be the administrator',
   },
   {
     mistake: 'two servers with one azureName in the app',
@@ -401,10 +490,45 @@ const cases: Case[] = [
       const role = db.addRole('app', { database: db.addDatabase('catalog') });
       new WebAppWithDb(chart, 'web', { image: 'nginx', role, metadata: { namespace: 'web' } }); synthAppOf(chart);
     },
-    path: 'test/web',
-    field: 'namespace',
+    path: 'test/web/Deployment',
+    field: 'metadata.namespace',
     value: 'web',
-    hint: 'a Pod can read only Secrets of its own namespace',
+    hint: /PGHOST of container "app", .* read the connection Secret "[^"]+" of role "app" \(at 'test\/db\/Role-app'\), which is in namespace "shop"; a Pod can read only Secrets of its own namespace: put the workload in namespace "shop"/,
+  },
+  {
+    mistake: 'role.env() in a Deployment of another namespace',
+    act: () => {
+      const { app, chart } = newChart('shop'); const { role } = serverWithRole(chart);
+      new kplus.Deployment(new Chart(app, 'web', { namespace: 'web' }), 'api', { containers: [{ image: 'api', envVariables: role.env() }] }); synthApp(app);
+    },
+    path: 'web/api',
+    field: 'metadata.namespace',
+    value: 'web',
+    hint: 'the workload is in namespace "web", but PGHOST of container "main"',
+  },
+  {
+    mistake: 'role.addConnectionEnv() on a CronJob container of another namespace',
+    act: () => {
+      const { app, chart } = newChart('shop'); const { role } = serverWithRole(chart);
+      const job = new kplus.CronJob(new Chart(app, 'jobs', { namespace: 'jobs' }), 'report', { schedule: Cron.daily() });
+      role.addConnectionEnv(job.addContainer({ name: 'report', image: 'report' })); synthApp(app);
+    },
+    path: 'jobs/report',
+    field: 'metadata.namespace',
+    value: 'jobs',
+    hint: 'which is in namespace "shop"',
+  },
+  {
+    mistake: 'role.envValue() in an init container of a Pod without a namespace',
+    act: () => {
+      const { app, chart } = newChart('shop'); const { role } = serverWithRole(chart);
+      const pod = new kplus.Pod(new Chart(app, 'tools'), 'migrate', { containers: [{ image: 'app' }] });
+      pod.addInitContainer({ name: 'migrate', image: 'migrate', envVariables: { URL: role.envValue(ConnectionSecretKey.URI) } }); synthApp(app);
+    },
+    path: 'tools/migrate',
+    field: 'metadata.namespace',
+    value: undefined,
+    hint: 'the workload is in no namespace (kubectl\'s current namespace), but URL of container "migrate"',
   },
   {
     mistake: 'a role Secret named like the server\'s admin Secret',
@@ -449,7 +573,10 @@ const cases: Case[] = [
 describe('synth fails with the path, the field, the value and the fix', () => {
   test.each(cases.map(c => [c.mistake, c] as const))('%s', (_mistake, c) => {
     const message = errorOf(c.act);
-    expect(message).toContain(c.path);
+    // One format for every synth error, whole-app checks included: Invalid <what> at '<path>':\n  - <field> = <value>: <fix>
+    expect(message).toMatch(/^Invalid [^\n]+ at '[^'\n]*':\n {2}- [^\n]+ = [^\n]+: /);
+    expect(message).not.toContain('Validation failed');
+    expect(message).toContain(`at '${c.path}':`);
     if (c.valuePattern) {
       const shown = message.split(`${c.field} = `)[1]?.split(':')[0];
       expect(shown).toMatch(c.valuePattern);
@@ -477,6 +604,30 @@ describe('valid configurations pass (the cases above fail for their mistake only
     expect(synthApp(app).length).toBeGreaterThan(10);
   });
 
+  test('a workload in the role\'s namespace may read its Secret, whichever chart defines it', () => {
+    const { app, chart } = newChart('shop');
+    const { role } = serverWithRole(chart);
+    new kplus.Deployment(new Chart(app, 'web', { namespace: 'shop' }), 'api', { containers: [{ image: 'api', envVariables: role.env() }] });
+    new kplus.Deployment(chart, 'worker', { containers: [{ image: 'worker', envVariables: { PGHOST: role.envValue(ConnectionSecretKey.HOST) } }] });
+    expect(() => synthApp(app)).not.toThrow();
+  });
+
+  test('every whole-app problem is reported in one error, each under its construct', () => {
+    const { app, chart } = newChart('shop');
+    const s = server({}, chart);
+    const catalog = s.addDatabase('catalog');
+    new AzurePostgresDatabase(chart, 'again', { server: s, databaseName: 'catalog' });
+    const role = s.addRole('app', { database: catalog, secretName: 'app-db' });
+    new kplus.Secret(chart, 'app-config', { metadata: { name: 'app-db' }, stringData: { key: 'value' } });
+    new kplus.Deployment(new Chart(app, 'web', { namespace: 'web' }), 'api', { containers: [{ image: 'api', envVariables: role.env() }] });
+    const message = errorOf(() => synthApp(app));
+    expect(message.split('\n').filter(line => line.startsWith('Invalid '))).toEqual([
+      'Invalid AzurePostgres in its app at \'test/db\':',
+      'Invalid connection Secret name at \'test/db/Role-app\':',
+      'Invalid workload environment at \'web/api\':',
+    ]);
+  });
+
   test('a Secret name used in two namespaces is no collision', () => {
     const { app, chart } = newChart();
     const s = server({ metadata: { namespace: 'shop' } }, chart);
@@ -494,5 +645,33 @@ describe('whole-app checks see the tree as it is at each synth', () => {
     expect(() => synthAppOf(chart)).not.toThrow();
     new kplus.Secret(chart, 'app-config', { metadata: { name: 'app-db' }, stringData: { key: 'value' } });
     expect(() => synthAppOf(chart)).toThrow(/test\/db\/Role-app[\s\S]*secret name = "app-db"[\s\S]*two Secrets cannot share a name/);
+  });
+});
+
+describe('whole-app validation walks the tree once per pass, whatever the number of servers', () => {
+  /**
+   * How many times a synth walks the whole tree (Node.findAll on the app's root) for one chart of `servers` servers, each
+   * with a database, a role and a web app. (cdk8s itself validates the whole app once per chart, so the charts are
+   * kept to one: the walks counted are those of one pass.)
+   */
+  function rootWalksOfSynth(servers: number): number {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'walks-')) });
+    const chart = new Chart(app, 'chart');
+    for (let i = 0; i < servers; i++) {
+      const db = server({ metadata: { namespace: `ns${i}` } }, chart, `db${i}`);
+      const role = db.addRole('app', { database: db.addDatabase('catalog') });
+      new WebAppWithDb(chart, `app${i}`, { image: 'nginx', role });
+    }
+    const findAll = jest.spyOn(Node.prototype, 'findAll');
+    try {
+      app.synthYaml();
+      return findAll.mock.contexts.filter(node => node === app.node).length;
+    } finally {
+      findAll.mockRestore();
+    }
+  }
+
+  test('as many walks of the tree for 20 servers as for 2', () => {
+    expect(rootWalksOfSynth(20)).toBe(rootWalksOfSynth(2));
   });
 });
