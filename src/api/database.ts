@@ -1,11 +1,11 @@
 /**
  * PostgresDatabase: a database on a PostgresServer.
  */
-import type { PostgresDatabaseSpec } from '../../imports/cdk8s-azure.dev';
 import { childDeletionPolicy, childProblems } from './children';
 import { problemsOf, type Problem } from './problem';
 import { isReservedDatabaseName, RESERVED_DATABASE_NAMES } from './reserved';
 import { checkOneOf, checkStringRule, COLLATION, DATABASE_NAME, type DeletionPolicyName } from './rules';
+import type { PostgresDatabaseSpec } from '../../imports/cdk8s-azure.dev';
 
 export const DATABASE_CHARSETS: readonly string[] = ['UTF8'];
 

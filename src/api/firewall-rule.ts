@@ -1,10 +1,10 @@
 /**
  * PostgresFirewallRule: an IPv4 range admitted to a PostgresServer with public access.
  */
-import type { PostgresFirewallRuleSpec } from '../../imports/cdk8s-azure.dev';
 import { childDeletionPolicy, childProblems } from './children';
 import { problemsOf, type Problem } from './problem';
 import { checkStringRule, FIREWALL_RULE_NAME, IPV4, ipv4ToNumber, type DeletionPolicyName } from './rules';
+import type { PostgresFirewallRuleSpec } from '../../imports/cdk8s-azure.dev';
 
 export interface NormalizedFirewallRuleSpec {
   serverName: string;

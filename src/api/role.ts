@@ -1,11 +1,11 @@
 /**
  * PostgresRole: a least-privilege login role for one app on one database.
  */
-import type { PostgresRoleSpec } from '../../imports/cdk8s-azure.dev';
 import { childDeletionPolicy, childProblems } from './children';
 import { problemsOf, showValue, type Problem } from './problem';
 import { isReservedRoleName, RESERVED_ROLE_NAMES, ROLE_PRIVILEGES } from './reserved';
 import { checkInteger, checkStringRule, DNS_SUBDOMAIN, ROLE_NAME, type DeletionPolicyName } from './rules';
+import type { PostgresRoleSpec } from '../../imports/cdk8s-azure.dev';
 
 /** PostgreSQL's connection limit is a 32-bit integer; -1 means no limit. */
 export const CONNECTION_LIMIT = { min: -1, max: 2147483647 } as const;

@@ -3,9 +3,8 @@
  * its rules. Objects read from Kubernetes arrive with the API server's defaults applied; objects the constructs build
  * or a test writes may lack them, so normalizeServerSpec applies them again.
  */
-import type { PostgresServerSpec } from '../../imports/cdk8s-azure.dev';
-import { isPlainObject, problemsOf, type Problem } from './problem';
 import { checkServerParameter, MAX_SERVER_PARAMETERS } from './parameters';
+import { isPlainObject, problemsOf, type Problem } from './problem';
 import { isReservedAdministratorLogin, RESERVED_ADMINISTRATOR_LOGINS } from './reserved';
 import {
   ADMINISTRATOR_LOGIN,
@@ -26,6 +25,7 @@ import { checkSku, tierSupportsHighAvailability } from './sku';
 import { checkStorage } from './storage';
 import { validateTags } from './tags';
 import { checkPostgresVersion } from './version';
+import type { PostgresServerSpec } from '../../imports/cdk8s-azure.dev';
 
 export const HIGH_AVAILABILITY_MODES: readonly string[] = ['Disabled', 'ZoneRedundant', 'SameZone'];
 export const AVAILABILITY_ZONES: readonly string[] = ['1', '2', '3'];

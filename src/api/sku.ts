@@ -3,8 +3,8 @@
  * sizes differ by region and Azure answers an unavailable one clearly at create, while a SKU of the wrong tier or an
  * unknown series is a mistake worth catching at synth.
  */
-import { checkOneOf, checkStringRule, SKU_NAME } from './rules';
 import type { Problem } from './problem';
+import { checkOneOf, checkStringRule, SKU_NAME } from './rules';
 
 export const COMPUTE_TIERS = ['Burstable', 'GeneralPurpose', 'MemoryOptimized'] as const;
 export type ComputeTierName = typeof COMPUTE_TIERS[number];

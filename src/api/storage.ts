@@ -1,8 +1,8 @@
 /**
  * Storage of a flexible server: the sizes Azure offers and the performance tiers of Premium SSD disks.
  */
-import { checkOneOf } from './rules';
 import type { Problem } from './problem';
+import { checkOneOf } from './rules';
 
 /**
  * Sizes in GiB. 4095 is the largest size that still scales online, and autogrow does not cross from it to 4096:

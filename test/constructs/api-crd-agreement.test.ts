@@ -3,6 +3,7 @@
  * pattern, length bounds, enum, range and default there, and the CEL rules carry the module's lists. A rule changed on
  * one side only fails here.
  */
+import { loadCrds } from './support';
 import {
   ADMINISTRATOR_LOGIN,
   AVAILABILITY_ZONES,
@@ -48,7 +49,6 @@ import {
   STORAGE_TIERS,
   StringRule,
 } from '../../src/api';
-import { loadCrds } from './support';
 
 /** The spec schema of a kind's only version. */
 function specOf(kind: string): any {

@@ -136,7 +136,7 @@ describe('PostgresServer', () => {
   });
 
   test('parameters are checked against the version\'s list', () => {
-    expect(serverProblems({ parameters: { work_mem: '65536', 'pgbouncer.enabled': 'true' } })).toEqual([]);
+    expect(serverProblems({ parameters: { 'work_mem': '65536', 'pgbouncer.enabled': 'true' } })).toEqual([]);
     expect(fields(serverProblems({ parameters: { work_mem: '65536', wrok_mem: '1' } }))).toEqual(['parameters.wrok_mem']);
   });
 
