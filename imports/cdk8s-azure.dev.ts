@@ -498,7 +498,7 @@ export interface PostgresRoleSpec {
   readonly privileges?: PostgresRoleSpecPrivileges[];
 
   /**
-   * Most concurrent connections of the role; -1 (the default) is no limit.
+   * Most concurrent connections of the role, or -1 (the default) for no limit.
    *
    * @schema PostgresRoleSpec#connectionLimit
    */
