@@ -317,8 +317,8 @@ function reconcilerRules(groups: string[], plurals: string[]): k8s.PolicyRule[] 
     { apiGroups: groups, resources: plurals.map(p => `${p}/finalizers`), verbs: ['update'] },
     // Secrets: the informer of the Secrets labelled as its own (list, watch: RBAC cannot restrict to a label), a read
     // of one not in that cache (get), and the Secrets it owns: created (create), replaced with their resourceVersion
-    // to change the data, restore the label or release them from their owner (update). Never patched or deleted:
-    // Kubernetes' garbage collector deletes them with their owner.
+    // to change the data or restore the label or owner (update). Never patched or deleted: Kubernetes' garbage
+    // collector deletes them with their owner.
     { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
     // core/v1 Events: created, then their count bumped by a merge patch.
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },

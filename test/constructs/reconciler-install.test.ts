@@ -2,6 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
+import * as YAML from 'yaml';
 import { loadCrds, newChart, REPO_ROOT } from './support';
 import { Reconciler, ReconcilerProps } from '../../src';
 
@@ -143,6 +144,23 @@ describe('Reconciler RBAC, namespaced (watchNamespaces)', () => {
     expect(fails({ watchNamespaces: ['shop', 'billing', 'shop'] })).toThrow(/watchNamespaces\[2\] = "shop": is already watchNamespaces\[0\]; list each namespace once/);
     expect(fails({ watchNamespace: 'shop', watchNamespaces: ['billing'] })).toThrow(/watchNamespace = "shop": is the deprecated form of watchNamespaces; set only watchNamespaces/);
     expect(fails({ env: { WATCH_NAMESPACES: 'x' } })).toThrow(/env = "WATCH_NAMESPACES": is set by the install .*watchNamespaces/);
+  });
+});
+
+describe('docs/reconciler.md states the exact RBAC of each mode', () => {
+  const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'reconciler.md'), 'utf-8');
+  const byKindAndName = (objects: any[]) => objects
+    .map(o => ({ ...o, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))
+    .sort((a, b) => `${a.kind}/${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.namespace}/${b.metadata.name}`));
+  test.each([
+    ['all-namespaces', {}],
+    ['namespaced', { watchNamespaces: ['shop'] }],
+  ])('the rbac:%s block is what the install synthesizes (labels aside)', (marker, props) => {
+    const block = new RegExp(`<!-- rbac:${marker} -->\\s*\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(doc);
+    expect(block).not.toBeNull();
+    const documented = YAML.parseAllDocuments(block![1]).map(d => d.toJS());
+    const synthesized = install(props).filter(m => /Role|Binding|ServiceAccount/.test(m.kind));
+    expect(byKindAndName(documented)).toEqual(byKindAndName(synthesized));
   });
 });
 
