@@ -167,13 +167,13 @@ export class Reconciler extends Construct {
    */
   public readonly watchNamespaces?: string[];
   /**
-   * The ClusterRole with the reconciler's rights on our resources, Secrets and Events in every namespace; undefined
-   * in a namespaced install (`watchNamespaces`), whose rights are in `roles`.
+   * The ClusterRole with the reconciler's rights on our resources, Secrets and Events in every namespace. Undefined in
+   * a namespaced install (`watchNamespaces`): its rights are in `roles`.
    */
   public readonly clusterRole?: k8s.KubeClusterRole;
   /**
-   * A namespaced install's Roles, one per watched namespace, with the same rules as the ClusterRole of an install for
-   * all namespaces; empty for such an install. The leader-election Role is not among them.
+   * The Roles of a namespaced install, one per watched namespace, with the rules of the ClusterRole. Empty when all
+   * namespaces are watched. The leader-election Role is not among them.
    */
   public readonly roles: k8s.KubeRole[] = [];
   /** The Deployment. */
