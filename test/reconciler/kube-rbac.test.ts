@@ -8,7 +8,9 @@
  * output shown in docs/install.md and docs/reconciler.md is what the API server says (RBAC_DOCS_UPDATE=1 rewrites it).
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Chart, Testing } from 'cdk8s';
@@ -192,6 +194,14 @@ async function statusOf(client: KubeClient, apiPath: string): Promise<number> {
   }
 }
 
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
 /** The can-i outputs captured by the tests, for the docs check at the end. */
 const captured: Record<string, string> = {};
 
@@ -298,6 +308,44 @@ describe('install RBAC, namespaced: watchNamespaces (real API server, ServiceAcc
     await exerciseRuntime(mod, NS.billing, 'namespaced');
     assert.equal(informerFailures(mod), 0, 'no informer was refused');
     await leads(client, NS.namespaced);
+  });
+
+  it('is enough for the reconciler process started with --namespaces: ready, leading, reconciling there and only there', async (t) => {
+    for (const ns of [NS.shop, NS.billing, NS.other]) createRule(ns, 'process');
+    const probePort = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'reconciler', 'main.ts'), '--leader-elect'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        KUBECONFIG: kubeconfig,
+        AZURE_SUBSCRIPTION_ID: SUBSCRIPTION,
+        // As the install's Deployment passes them.
+        WATCH_NAMESPACES: `${NS.shop},${NS.billing}`,
+        POD_NAMESPACE: NS.namespaced,
+        METRICS_BIND_ADDRESS: '0',
+        HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${probePort}`,
+        SHUTDOWN_GRACE_PERIOD: '5s',
+        LOG_LEVEL: 'debug',
+      },
+    });
+    let logs = '';
+    child.stdout.on('data', (d) => (logs += d));
+    child.stderr.on('data', (d) => (logs += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    t.after(() => void child.kill('SIGKILL'));
+    const withLogs = (err: Error) => new Error(`${err.message}\nreconciler logs:\n${logs.slice(-4000)}`);
+
+    await waitFor('/readyz 200', async () => (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200, 60_000).catch((e) => { throw withLogs(e); });
+    await waitFor('lease held', () => kubectl(['get', 'lease', '-n', NS.namespaced, 'cdk8s-azure-reconciler', '-o', 'jsonpath={.spec.holderIdentity}']).stdout, 15_000)
+      .catch((e) => { throw withLogs(e); });
+    const conditions = (ns: string) => JSON.parse(kubectl(['get', '-n', ns, 'postgresfirewallrule', 'process', '-o', 'json'], { check: true }).stdout).status?.conditions;
+    for (const ns of [NS.shop, NS.billing]) await waitFor(`PostgresFirewallRule ${ns}/process reconciled`, () => conditions(ns), 30_000).catch((e) => { throw withLogs(e); });
+    assert.equal(conditions(NS.other), undefined, 'the rule of an unwatched namespace is left alone');
+    assert.doesNotMatch(logs, /\b403\b|forbidden/i, 'no request was refused');
+
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, `exit code after SIGTERM; logs:\n${logs.slice(-4000)}`);
   });
 
   it('cannot read a Secret outside its namespaces (kube-system, another app\'s), nor list Secrets cluster-wide', async () => {
