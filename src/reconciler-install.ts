@@ -218,7 +218,8 @@ export class Reconciler extends Construct {
     const plurals = crdDocuments.map(crd => crd.spec.names.plural as string);
     const rules = reconcilerRules(groups, plurals);
     const subjects = [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace }];
-    this.watchNamespaces = props.watchNamespaces ?? (props.watchNamespace !== undefined ? [props.watchNamespace] : undefined);
+    const watched = props.watchNamespaces ?? (props.watchNamespace !== undefined ? [props.watchNamespace] : undefined);
+    this.watchNamespaces = watched === undefined ? undefined : [...watched];
     if (this.watchNamespaces === undefined) {
       this.clusterRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: RECONCILER_NAME, labels }, rules }));
       clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
@@ -274,7 +275,7 @@ export class Reconciler extends Construct {
               image: this.image,
               imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
               args: ['--leader-elect', `--metrics-bind-address=:${METRICS_PORT}`, `--health-probe-bind-address=:${HEALTH_PORT}`],
-              env: reconcilerEnv(props),
+              env: reconcilerEnv(props, this.watchNamespaces),
               ports: [
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
                 { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
@@ -325,7 +326,7 @@ function reconcilerRules(groups: string[], plurals: string[]): k8s.PolicyRule[] 
   ];
 }
 
-function reconcilerEnv(props: ReconcilerProps): k8s.EnvVar[] {
+function reconcilerEnv(props: ReconcilerProps, watchNamespaces: string[] | undefined): k8s.EnvVar[] {
   const env: k8s.EnvVar[] = [
     { name: 'AZURE_SUBSCRIPTION_ID', value: props.subscriptionId },
     // The reconciler's own namespace (for its leader-election Lease) and Pod name (its leader identity).
@@ -336,7 +337,7 @@ function reconcilerEnv(props: ReconcilerProps): k8s.EnvVar[] {
     ['AZURE_RESOURCE_MANAGER_ENDPOINT', props.resourceManagerEndpoint],
     ['AZURE_AUTHORITY_HOST', props.authorityHost],
     ['ARM_SCOPE', props.armScope],
-    ['WATCH_NAMESPACES', (props.watchNamespaces ?? (props.watchNamespace !== undefined ? [props.watchNamespace] : undefined))?.join(',')],
+    ['WATCH_NAMESPACES', watchNamespaces?.join(',')],
   ];
   for (const [name, value] of optional) {
     if (value !== undefined) {
