@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { crdFiles, packageVersion } from './package-info';
 import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
 
-/** Name of the ServiceAccount, ClusterRole, ClusterRoleBinding and Deployment. */
+/** Name of the ServiceAccount, ClusterRole and ClusterRoleBinding (or Roles and RoleBindings), and Deployment. */
 const RECONCILER_NAME = 'cdk8s-azure-reconciler';
 const METRICS_PORT = 8080;
 const HEALTH_PORT = 8081;
@@ -90,9 +90,20 @@ export interface ReconcilerProps {
   readonly replicas?: number;
 
   /**
-   * Reconcile only the resources of this namespace (WATCH_NAMESPACE). The reconciler's rights are then granted in
-   * that namespace only (a RoleBinding to the ClusterRole instead of a ClusterRoleBinding).
+   * Watch and reconcile only the resources of these namespaces (a namespaced install). The reconciler's rights on the
+   * custom resources, their status and finalizers, Secrets and Events are then granted by a Role and a RoleBinding in
+   * each of these namespaces, and nowhere else: the install has no ClusterRole, and the reconciler cannot read a Secret
+   * of any other namespace. The reconciler gets the list as WATCH_NAMESPACES. The namespaces must exist when the
+   * install is applied (it creates only its own).
    *
+   * @default - all namespaces: the same rights through a ClusterRole and a ClusterRoleBinding
+   */
+  readonly watchNamespaces?: string[];
+
+  /**
+   * One namespace to watch: the same as `watchNamespaces: [watchNamespace]`.
+   *
+   * @deprecated use `watchNamespaces`
    * @default - all namespaces
    */
   readonly watchNamespace?: string;
@@ -138,7 +149,7 @@ export interface ReconcilerProps {
 
 /**
  * Installs the cdk8s-azure reconciler in a cluster: the CRDs, a namespace, a ServiceAccount (AKS workload identity),
- * least-privilege RBAC, and a hardened Deployment.
+ * least-privilege RBAC (in every namespace, or only in `watchNamespaces`), and a hardened Deployment.
  *
  * Synthesize it to plain YAML or, with `cdk8s synth --format helm`, to a Helm chart.
  */
@@ -151,8 +162,20 @@ export class Reconciler extends Construct {
   public readonly serviceAccountName: string = RECONCILER_NAME;
   /** The CustomResourceDefinitions (empty when installCrds is false). */
   public readonly crds: ApiObject[] = [];
-  /** The ClusterRole with the reconciler's rights on our resources, Secrets and Events. */
-  public readonly clusterRole: k8s.KubeClusterRole;
+  /**
+   * The namespaces the reconciler watches (`watchNamespaces`), or undefined for all namespaces.
+   */
+  public readonly watchNamespaces?: string[];
+  /**
+   * The ClusterRole with the reconciler's rights on our resources, Secrets and Events in every namespace. Undefined in
+   * a namespaced install (`watchNamespaces`): its rights are in `roles`.
+   */
+  public readonly clusterRole?: k8s.KubeClusterRole;
+  /**
+   * The Roles of a namespaced install, one per watched namespace, with the rules of the ClusterRole. Empty when all
+   * namespaces are watched. The leader-election Role is not among them.
+   */
+  public readonly roles: k8s.KubeRole[] = [];
   /** The Deployment. */
   public readonly deployment: k8s.KubeDeployment;
 
@@ -190,34 +213,30 @@ export class Reconciler extends Construct {
       metadata: { name: this.serviceAccountName, namespace: this.namespace, labels, annotations: nonEmpty(serviceAccountAnnotations) },
     });
 
-    // Least privilege: our four kinds (and their status and finalizers), the Secrets it writes, and Events.
+    // Least privilege: exactly the calls the reconciler makes (reconcilerRules), in every namespace or in each watched one.
     const groups = [...new Set(crdDocuments.map(crd => crd.spec.group as string))];
     const plurals = crdDocuments.map(crd => crd.spec.names.plural as string);
-    this.clusterRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', {
-      metadata: { name: RECONCILER_NAME, labels },
-      rules: [
-        { apiGroups: groups, resources: plurals, verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-        { apiGroups: groups, resources: plurals.map(p => `${p}/status`), verbs: ['get', 'update', 'patch'] },
-        { apiGroups: groups, resources: plurals.map(p => `${p}/finalizers`), verbs: ['update'] },
-        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
-      ],
-    }));
+    const rules = reconcilerRules(groups, plurals);
     const subjects = [{ kind: 'ServiceAccount', name: this.serviceAccountName, namespace: this.namespace }];
-    const clusterRoleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.clusterRole.name };
-    if (props.watchNamespace === undefined) {
+    const watched = props.watchNamespaces ?? (props.watchNamespace !== undefined ? [props.watchNamespace] : undefined);
+    this.watchNamespaces = watched === undefined ? undefined : [...watched];
+    if (this.watchNamespaces === undefined) {
+      this.clusterRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: RECONCILER_NAME, labels }, rules }));
       clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
         metadata: { name: RECONCILER_NAME, labels },
-        roleRef: clusterRoleRef,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.clusterRole.name },
         subjects,
       }));
     } else {
-      new k8s.KubeRoleBinding(this, 'WatchNamespaceRoleBinding', {
-        metadata: { name: RECONCILER_NAME, namespace: props.watchNamespace, labels },
-        roleRef: clusterRoleRef,
-        subjects,
-      });
+      for (const namespace of this.watchNamespaces) {
+        const role = new k8s.KubeRole(this, `Role-${namespace}`, { metadata: { name: RECONCILER_NAME, namespace, labels }, rules });
+        this.roles.push(role);
+        new k8s.KubeRoleBinding(this, `RoleBinding-${namespace}`, {
+          metadata: { name: RECONCILER_NAME, namespace, labels },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.name },
+          subjects,
+        });
+      }
     }
 
     // Leader election (coordination.k8s.io Leases) only in the reconciler's own namespace.
@@ -256,7 +275,7 @@ export class Reconciler extends Construct {
               image: this.image,
               imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
               args: ['--leader-elect', `--metrics-bind-address=:${METRICS_PORT}`, `--health-probe-bind-address=:${HEALTH_PORT}`],
-              env: reconcilerEnv(props),
+              env: reconcilerEnv(props, this.watchNamespaces),
               ports: [
                 { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
                 { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
@@ -283,7 +302,31 @@ export class Reconciler extends Construct {
   }
 }
 
-function reconcilerEnv(props: ReconcilerProps): k8s.EnvVar[] {
+/**
+ * The reconciler's rights on its resources, Secrets and Events: the verbs of the calls it makes (src/reconciler/kube/
+ * kube.ts, informer.ts, events.ts), and no other. docs/install.md and docs/reconciler.md list them with their reasons.
+ */
+function reconcilerRules(groups: string[], plurals: string[]): k8s.PolicyRule[] {
+  return [
+    // Informers (list, watch); a fresh read after a write conflicted (get); finalizers and annotations (patch: JSON
+    // and merge patches, never a full update).
+    { apiGroups: groups, resources: plurals, verbs: ['get', 'list', 'watch', 'patch'] },
+    // Status: a JSON patch of the status subresource (it is read from the informer's cache, never fetched).
+    { apiGroups: groups, resources: plurals.map(p => `${p}/status`), verbs: ['patch'] },
+    // The Secrets it owns carry an ownerReference with blockOwnerDeletion to their resource; with the
+    // OwnerReferencesPermissionEnforcement admission plugin, setting one needs update on the owner's finalizers.
+    { apiGroups: groups, resources: plurals.map(p => `${p}/finalizers`), verbs: ['update'] },
+    // Secrets: the informer of the Secrets labelled as its own (list, watch: RBAC cannot restrict to a label), a read
+    // of one not in that cache (get), and the Secrets it owns: created (create), replaced with their resourceVersion
+    // to change the data or restore the label or owner (update). Never patched or deleted: Kubernetes' garbage
+    // collector deletes them with their owner.
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
+    // core/v1 Events: created, then their count bumped by a merge patch.
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+}
+
+function reconcilerEnv(props: ReconcilerProps, watchNamespaces: string[] | undefined): k8s.EnvVar[] {
   const env: k8s.EnvVar[] = [
     { name: 'AZURE_SUBSCRIPTION_ID', value: props.subscriptionId },
     // The reconciler's own namespace (for its leader-election Lease) and Pod name (its leader identity).
@@ -294,7 +337,7 @@ function reconcilerEnv(props: ReconcilerProps): k8s.EnvVar[] {
     ['AZURE_RESOURCE_MANAGER_ENDPOINT', props.resourceManagerEndpoint],
     ['AZURE_AUTHORITY_HOST', props.authorityHost],
     ['ARM_SCOPE', props.armScope],
-    ['WATCH_NAMESPACE', props.watchNamespace],
+    ['WATCH_NAMESPACES', watchNamespaces?.join(',')],
   ];
   for (const [name, value] of optional) {
     if (value !== undefined) {
@@ -359,6 +402,19 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
   }
   if (props.watchNamespace !== undefined) {
     checkString(problems, 'watchNamespace', props.watchNamespace, DNS_LABEL);
+    if (props.watchNamespaces !== undefined) {
+      problems.add('watchNamespace', props.watchNamespace, 'is the deprecated form of watchNamespaces; set only watchNamespaces (add this namespace to it)');
+    }
+  }
+  if (props.watchNamespaces !== undefined) {
+    if (props.watchNamespaces.length === 0) {
+      problems.add('watchNamespaces', props.watchNamespaces, 'must name at least one namespace; leave it unset to watch all namespaces');
+    }
+    props.watchNamespaces.forEach((name, i) => {
+      if (checkString(problems, `watchNamespaces[${i}]`, name, DNS_LABEL) && props.watchNamespaces!.indexOf(name) !== i) {
+        problems.add(`watchNamespaces[${i}]`, name, `is already watchNamespaces[${props.watchNamespaces!.indexOf(name)}]; list each namespace once`);
+      }
+    });
   }
   if (props.image !== undefined) {
     checkString(problems, 'image', props.image, { minLength: 1, pattern: /^\S+$/, description: 'a container image reference without spaces' });
@@ -379,10 +435,11 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
       checkString(problems, field, value, HTTPS_URL);
     }
   }
-  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE']);
+  // The install sets these, and the reconciler's RBAC follows the namespaces it is given.
+  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES']);
   for (const name of Object.keys(props.env ?? {})) {
     if (checkString(problems, 'env name', name, ENV_VAR_NAME) && ours.has(name)) {
-      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespace); use those');
+      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces); use those');
     }
   }
   problems.throwIfAny();

@@ -18,5 +18,8 @@ new Reconciler(chart, 'reconciler', {
   clientId: setting('AZURE_CLIENT_ID', false),
   // Two replicas: leader election keeps one active, the other takes over at once.
   replicas: 2,
+  // A namespaced install when set (e.g. WATCH_NAMESPACES=shop,billing): rights in those namespaces only, no
+  // ClusterRole. Unset: all namespaces.
+  watchNamespaces: setting('WATCH_NAMESPACES', false)?.split(','),
 });
 app.synth();

@@ -18,8 +18,8 @@ export interface Config {
   readonly postgresCaFile?: string;
   /** PEM read from postgresCaFile. */
   readonly postgresCa?: string;
-  /** undefined: all namespaces. */
-  readonly namespace?: string;
+  /** The namespaces watched and reconciled (--namespaces or --namespace); undefined: all namespaces. */
+  readonly namespaces?: readonly string[];
   readonly workers: number;
   readonly resyncPeriodMs: number;
   readonly leaderElect: boolean;
@@ -54,7 +54,8 @@ export const FLAGS: readonly Flag[] = [
   { name: 'arm-scope', env: 'ARM_SCOPE', default: '<arm-endpoint>/.default', help: 'OAuth scope of ARM access tokens.' },
   { name: 'authority-host', env: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', help: 'Microsoft Entra authority host for tokens.' },
   { name: 'postgres-ca-file', env: 'POSTGRES_CA_FILE', default: "Node's root certificates", help: 'PEM bundle that verifies PostgreSQL server certificates.' },
-  { name: 'namespace', env: 'WATCH_NAMESPACE', default: 'all namespaces', help: 'Watch and reconcile only this namespace.' },
+  { name: 'namespaces', env: 'WATCH_NAMESPACES', default: 'all namespaces', help: 'Watch and reconcile only these namespaces (comma-separated); the rights are then needed in them only.' },
+  { name: 'namespace', env: 'WATCH_NAMESPACE', default: 'all namespaces', help: 'Watch and reconcile only this namespace (the same as --namespaces with one name).' },
   { name: 'workers', env: 'WORKERS', default: '4', help: 'Concurrent reconciles per kind (never two of one object).' },
   { name: 'resync-period', env: 'RESYNC_PERIOD', default: '1h', help: 'Reconcile every object at least this often (jittered +-10%) to repair drift in Azure; 0 disables.' },
   { name: 'leader-elect', env: 'LEADER_ELECT', boolean: true, default: 'false', help: 'Elect a leader through a Lease; only the leader reconciles (run 2+ replicas).' },
@@ -199,8 +200,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
     if (!postgresCa.includes('-----BEGIN CERTIFICATE-----')) throw bad('postgres-ca-file', caFile, 'is not a PEM certificate bundle');
   }
 
-  const ns = get('namespace');
-  if (ns && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns.value)) throw bad('namespace', ns, 'must be a Kubernetes namespace name');
+  const namespaces = watchedNamespaces(get('namespaces'), get('namespace'), bad);
 
   const w = get('workers');
   let workers = 4;
@@ -276,7 +276,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
       authorityHost,
       postgresCaFile: caFile?.value,
       postgresCa,
-      namespace: ns?.value,
+      namespaces,
       workers,
       resyncPeriodMs: resync,
       leaderElect,
@@ -290,6 +290,30 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
   };
 }
 
+/** --namespaces (a list) or --namespace (one name), not both; undefined: all namespaces. */
+function watchedNamespaces(
+  list: { value: string; src: string } | undefined,
+  one: { value: string; src: string } | undefined,
+  bad: (name: string, v: { value: string; src: string }, why: string) => ConfigError,
+): string[] | undefined {
+  if (list && one) {
+    throw new ConfigError(
+      `${list.src} and ${one.src} are both set; give the namespaces once, e.g. --namespaces=${example('namespaces')}`,
+    );
+  }
+  const v = list ?? one;
+  if (!v) return undefined;
+  const name = list ? 'namespaces' : 'namespace';
+  const names = v.value.split(',').map((n) => n.trim());
+  if (names.every((n) => n === '')) throw bad(name, v, 'must name at least one namespace (leave it unset to watch all)');
+  for (const n of names) {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) {
+      throw bad(name, v, names.length === 1 ? 'must be a Kubernetes namespace name' : `"${n}" must be a Kubernetes namespace name`);
+    }
+  }
+  return [...new Set(names)];
+}
+
 function example(name: string): string {
   const examples: Record<string, string> = {
     'kubeconfig': '$HOME/.kube/config',
@@ -298,6 +322,7 @@ function example(name: string): string {
     'arm-scope': 'https://management.azure.com/.default',
     'authority-host': 'https://login.microsoftonline.com',
     'postgres-ca-file': '/etc/ssl/certs/DigiCertGlobalRootG2.crt.pem',
+    'namespaces': 'team-a,team-b',
     'namespace': 'default',
     'workers': '4',
     'resync-period': '1h',

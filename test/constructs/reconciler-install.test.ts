@@ -2,6 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
+import * as YAML from 'yaml';
 import { loadCrds, newChart, REPO_ROOT } from './support';
 import { Reconciler, ReconcilerProps } from '../../src';
 
@@ -22,84 +23,144 @@ const containerOf = (manifests: any[]) => deploymentOf(manifests).spec.template.
 const envOf = (manifests: any[]) => Object.fromEntries(containerOf(manifests).env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 
 /**
- * Everything the reconciler may do, from the design: our four kinds (get/list/watch/update/patch), their status
- * (get/update/patch) and finalizers (update), Secrets, Events (core and events.k8s.io), and Leases in its namespace.
+ * Exactly the calls the reconciler makes (src/reconciler/kube/kube.ts, informer.ts, events.ts): its four kinds are
+ * listed, watched, read again after a conflict and patched (finalizers, annotations), never updated; their status is
+ * patched, never read or updated; finalizers/update for blockOwnerDeletion; Secrets are read, listed and watched
+ * (the labelled ones), created and updated, never patched or deleted; core Events are created and patched.
  */
-function allowedClusterGrants(): Set<string> {
-  const grants = new Set<string>();
-  for (const crd of loadCrds()) {
-    for (const verb of ['get', 'list', 'watch', 'update', 'patch']) grants.add(`${crd.group}|${crd.plural}|${verb}`);
-    for (const verb of ['get', 'update', 'patch']) grants.add(`${crd.group}|${crd.plural}/status|${verb}`);
-    grants.add(`${crd.group}|${crd.plural}/finalizers|update`);
-  }
-  for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) grants.add(`|secrets|${verb}`);
-  for (const group of ['', 'events.k8s.io']) for (const verb of ['create', 'patch']) grants.add(`${group}|events|${verb}`);
-  return grants;
+function expectedRules(): any[] {
+  const crds = loadCrds();
+  const groups = [...new Set(crds.map(c => c.group))];
+  const plurals = crds.map(c => c.plural).sort();
+  return [
+    { apiGroups: groups, resources: plurals, verbs: ['get', 'list', 'watch', 'patch'] },
+    { apiGroups: groups, resources: plurals.map(p => `${p}/status`), verbs: ['patch'] },
+    { apiGroups: groups, resources: plurals.map(p => `${p}/finalizers`), verbs: ['update'] },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
 }
-const ALLOWED_NAMESPACED_GRANTS = new Set(['coordination.k8s.io|leases|get', 'coordination.k8s.io|leases|create', 'coordination.k8s.io|leases|update']);
+const LEADER_ELECTION_RULES = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
 
-/** "group|resource|verb" for every combination a role's rules grant. */
-function grantsOf(role: any): Set<string> {
-  const grants = new Set<string>();
-  for (const rule of role.rules ?? []) {
-    expect(rule.resourceNames ?? []).toEqual([]);
-    expect(rule.nonResourceURLs ?? []).toEqual([]);
-    for (const group of rule.apiGroups ?? []) {
-      for (const resource of rule.resources ?? []) {
-        for (const verb of rule.verbs ?? []) {
-          grants.add(`${group}|${resource}|${verb}`);
-        }
-      }
-    }
-  }
-  return grants;
-}
+/** A role's rules with their resources sorted (the order of the CRDs is not part of the contract). */
+const rulesOf = (role: any) => role.rules.map((r: any) => ({ ...r, resources: [...r.resources].sort() }));
+const SUBJECT = { kind: 'ServiceAccount', name: RECONCILER_SA, namespace: DEFAULT_NAMESPACE };
+const roleRef = (kind: string, name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name });
+/** kind/namespace/name of every RBAC object. */
+const rbacObjects = (manifests: any[]) => manifests
+  .filter(m => /Role|Binding/.test(m.kind))
+  .map(m => `${m.kind}/${m.metadata.namespace ?? '-'}/${m.metadata.name}`)
+  .sort();
 
-describe('Reconciler RBAC', () => {
-  test('grants exactly the reconciler\'s needs, nothing beyond', () => {
+describe('Reconciler RBAC, all namespaces (default)', () => {
+  test('a ClusterRole with exactly the reconciler\'s calls, bound cluster-wide; Leases in its own namespace only', () => {
     const manifests = install();
-    const rbacKinds = manifests.map(m => m.kind).filter(k => /Role|Binding/.test(k)).sort();
-    expect(rbacKinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-
+    expect(rbacObjects(manifests)).toEqual([
+      'ClusterRole/-/cdk8s-azure-reconciler',
+      'ClusterRoleBinding/-/cdk8s-azure-reconciler',
+      `Role/${DEFAULT_NAMESPACE}/cdk8s-azure-reconciler-leader-election`,
+      `RoleBinding/${DEFAULT_NAMESPACE}/cdk8s-azure-reconciler-leader-election`,
+    ]);
     const [clusterRole] = ofKind(manifests, 'ClusterRole');
     expect(clusterRole.aggregationRule).toBeUndefined();
-    expect([...grantsOf(clusterRole)].sort()).toEqual([...allowedClusterGrants()].sort());
-
+    expect(rulesOf(clusterRole)).toEqual(expectedRules());
     const [role] = ofKind(manifests, 'Role');
-    expect(role.metadata.namespace).toBe(DEFAULT_NAMESPACE);
-    expect([...grantsOf(role)].sort()).toEqual([...ALLOWED_NAMESPACED_GRANTS].sort());
+    expect(role.rules).toEqual(LEADER_ELECTION_RULES);
   });
 
-  test('no wildcard anywhere', () => {
-    const rules = install().filter(m => m.rules).flatMap(m => m.rules);
-    for (const value of rules.flatMap((r: any) => [...r.apiGroups, ...r.resources, ...r.verbs])) {
-      expect(value).not.toContain('*');
+  test('no wildcard, no resourceNames or nonResourceURLs, anywhere', () => {
+    for (const manifests of [install(), install({ watchNamespaces: ['a', 'b'] })]) {
+      const rules = manifests.filter(m => m.rules).flatMap(m => m.rules);
+      for (const rule of rules) {
+        expect(Object.keys(rule).sort()).toEqual(['apiGroups', 'resources', 'verbs']);
+        for (const value of [...rule.apiGroups, ...rule.resources, ...rule.verbs]) expect(value).not.toContain('*');
+      }
     }
   });
 
   test('the bindings give those roles to the reconciler\'s ServiceAccount only', () => {
     const manifests = install();
-    const [clusterRole] = ofKind(manifests, 'ClusterRole');
-    const [role] = ofKind(manifests, 'Role');
     const [clusterBinding] = ofKind(manifests, 'ClusterRoleBinding');
     const [binding] = ofKind(manifests, 'RoleBinding');
-    const subject = { kind: 'ServiceAccount', name: RECONCILER_SA, namespace: DEFAULT_NAMESPACE };
-    expect(clusterBinding.subjects).toEqual([subject]);
-    expect(clusterBinding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole.metadata.name });
-    expect(binding.subjects).toEqual([subject]);
+    expect(clusterBinding.subjects).toEqual([SUBJECT]);
+    expect(clusterBinding.roleRef).toEqual(roleRef('ClusterRole', 'cdk8s-azure-reconciler'));
+    expect(binding.subjects).toEqual([SUBJECT]);
     expect(binding.metadata.namespace).toBe(DEFAULT_NAMESPACE);
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(binding.roleRef).toEqual(roleRef('Role', 'cdk8s-azure-reconciler-leader-election'));
     expect(ofKind(manifests, 'ServiceAccount').map(sa => sa.metadata.name)).toEqual([RECONCILER_SA]);
+    expect(envOf(manifests).WATCH_NAMESPACES).toBeUndefined();
+  });
+});
+
+describe('Reconciler RBAC, namespaced (watchNamespaces)', () => {
+  test('a Role and RoleBinding in each watched namespace, with the same rules; nothing cluster-wide', () => {
+    const { chart } = newChart();
+    const r = new Reconciler(chart, 'reconciler', { subscriptionId: SUBSCRIPTION, watchNamespaces: ['shop', 'billing'] });
+    const manifests = Testing.synth(chart);
+    expect(rbacObjects(manifests)).toEqual([
+      'Role/billing/cdk8s-azure-reconciler',
+      `Role/${DEFAULT_NAMESPACE}/cdk8s-azure-reconciler-leader-election`,
+      'Role/shop/cdk8s-azure-reconciler',
+      'RoleBinding/billing/cdk8s-azure-reconciler',
+      `RoleBinding/${DEFAULT_NAMESPACE}/cdk8s-azure-reconciler-leader-election`,
+      'RoleBinding/shop/cdk8s-azure-reconciler',
+    ]);
+    for (const namespace of ['shop', 'billing']) {
+      const role = ofKind(manifests, 'Role').find(m => m.metadata.namespace === namespace);
+      expect(rulesOf(role)).toEqual(expectedRules());
+      const binding = ofKind(manifests, 'RoleBinding').find(m => m.metadata.namespace === namespace);
+      expect(binding.roleRef).toEqual(roleRef('Role', 'cdk8s-azure-reconciler'));
+      expect(binding.subjects).toEqual([SUBJECT]);
+    }
+    // Cluster-scoped: only the CRDs and the reconciler's own namespace, which the installer applies.
+    const clusterScopedKinds = [...new Set(manifests.filter(m => m.metadata.namespace === undefined).map(m => m.kind))].sort();
+    expect(clusterScopedKinds).toEqual(['CustomResourceDefinition', 'Namespace']);
+    expect(r.clusterRole).toBeUndefined();
+    expect(r.roles.map(role => role.metadata.namespace)).toEqual(['shop', 'billing']);
+    expect(r.watchNamespaces).toEqual(['shop', 'billing']);
   });
 
-  test('with watchNamespace, the rights hold in that namespace only (a RoleBinding, no ClusterRoleBinding)', () => {
+  test('the reconciler is told the list (WATCH_NAMESPACES)', () => {
+    expect(envOf(install({ watchNamespaces: ['shop', 'billing'] })).WATCH_NAMESPACES).toBe('shop,billing');
+    expect(envOf(install({ watchNamespaces: ['shop'] })).WATCH_NAMESPACE).toBeUndefined();
+  });
+
+  test('watchNamespace (deprecated) is watchNamespaces with one name', () => {
     const manifests = install({ watchNamespace: 'shop' });
-    expect(ofKind(manifests, 'ClusterRoleBinding')).toEqual([]);
-    const bindings = ofKind(manifests, 'RoleBinding');
-    const watch = bindings.find(b => b.roleRef.kind === 'ClusterRole');
-    expect(watch.metadata.namespace).toBe('shop');
-    expect(watch.subjects).toEqual([{ kind: 'ServiceAccount', name: RECONCILER_SA, namespace: DEFAULT_NAMESPACE }]);
-    expect(envOf(manifests).WATCH_NAMESPACE).toBe('shop');
+    expect(rbacObjects(manifests)).toEqual(rbacObjects(install({ watchNamespaces: ['shop'] })));
+    expect(envOf(manifests).WATCH_NAMESPACES).toBe('shop');
+  });
+
+  test('the reconciler\'s own namespace may be watched too: its Role stays apart from the leader-election Role', () => {
+    const manifests = install({ watchNamespaces: [DEFAULT_NAMESPACE] });
+    const roles = ofKind(manifests, 'Role').filter(m => m.metadata.namespace === DEFAULT_NAMESPACE);
+    expect(roles.map(m => m.metadata.name).sort()).toEqual(['cdk8s-azure-reconciler', 'cdk8s-azure-reconciler-leader-election']);
+  });
+
+  test('synth fails on a bad list, naming the field, the value and the fix', () => {
+    const fails = (props: Partial<ReconcilerProps>) => () => install(props);
+    expect(fails({ watchNamespaces: [] })).toThrow(/watchNamespaces = \[\]: must name at least one namespace; leave it unset to watch all namespaces/);
+    expect(fails({ watchNamespaces: ['shop', 'Team_B'] })).toThrow(/watchNamespaces\[1\] = "Team_B": /);
+    expect(fails({ watchNamespaces: ['shop', 'billing', 'shop'] })).toThrow(/watchNamespaces\[2\] = "shop": is already watchNamespaces\[0\]; list each namespace once/);
+    expect(fails({ watchNamespace: 'shop', watchNamespaces: ['billing'] })).toThrow(/watchNamespace = "shop": is the deprecated form of watchNamespaces; set only watchNamespaces/);
+    expect(fails({ env: { WATCH_NAMESPACES: 'x' } })).toThrow(/env = "WATCH_NAMESPACES": is set by the install .*watchNamespaces/);
+  });
+});
+
+describe('docs/reconciler.md states the exact RBAC of each mode', () => {
+  const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'reconciler.md'), 'utf-8');
+  const byKindAndName = (objects: any[]) => objects
+    .map(o => ({ ...o, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))
+    .sort((a, b) => `${a.kind}/${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.namespace}/${b.metadata.name}`));
+  test.each([
+    ['all-namespaces', {}],
+    ['namespaced', { watchNamespaces: ['shop'] }],
+  ])('the rbac:%s block is what the install synthesizes (labels aside)', (marker, props) => {
+    const block = new RegExp(`<!-- rbac:${marker} -->\\s*\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(doc);
+    expect(block).not.toBeNull();
+    const documented = YAML.parseAllDocuments(block![1]).map(d => d.toJS());
+    const synthesized = install(props).filter(m => /Role|Binding|ServiceAccount/.test(m.kind));
+    expect(byKindAndName(documented)).toEqual(byKindAndName(synthesized));
   });
 });
 
@@ -169,10 +230,10 @@ describe('Reconciler install', () => {
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: container.livenessProbe.httpGet.port });
   });
 
-  test('environment: the subscription always, sovereign-cloud endpoints and WATCH_NAMESPACE only when set', () => {
+  test('environment: the subscription always, sovereign-cloud endpoints and WATCH_NAMESPACES only when set', () => {
     const defaults = envOf(install());
     expect(defaults.AZURE_SUBSCRIPTION_ID).toBe(SUBSCRIPTION);
-    for (const name of ['AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE']) {
+    for (const name of ['AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACES']) {
       expect({ name, value: defaults[name] }).toEqual({ name, value: undefined });
     }
     const china = envOf(install({

@@ -29,7 +29,7 @@ describe('config', () => {
     assert.equal(c.armScope, 'https://management.azure.com/.default');
     assert.equal(c.authorityHost, 'https://login.microsoftonline.com');
     assert.equal(c.postgresCa, undefined);
-    assert.equal(c.namespace, undefined);
+    assert.equal(c.namespaces, undefined);
     assert.equal(c.workers, 4);
     assert.equal(c.resyncPeriodMs, 3_600_000);
     assert.equal(c.leaderElect, false);
@@ -57,7 +57,7 @@ describe('config', () => {
     const c = parse([], env);
     assert.equal(c.armEndpoint, 'https://127.0.0.1:8443', 'trailing slash dropped');
     assert.equal(c.armScope, 'https://127.0.0.1:8443/.default', 'the scope follows the endpoint');
-    assert.equal(c.namespace, 'team-a');
+    assert.deepEqual(c.namespaces, ['team-a']);
     assert.equal(c.workers, 8);
     assert.equal(c.resyncPeriodMs, 30 * 60_000);
     assert.equal(c.leaderElect, true);
@@ -68,7 +68,7 @@ describe('config', () => {
 
     const f = parse(['--workers', '2', '--namespace=team-b', '--leader-elect=false', '--arm-scope', 'api://x/.default'], env);
     assert.equal(f.workers, 2);
-    assert.equal(f.namespace, 'team-b');
+    assert.deepEqual(f.namespaces, ['team-b']);
     assert.equal(f.leaderElect, false);
     assert.equal(f.armScope, 'api://x/.default');
   });
@@ -109,6 +109,9 @@ describe('config', () => {
     fails(['--authority-host=ftp://x'], env, /--authority-host: must be an https URL/);
     fails(['--log-level=loud'], env, /"loud" for --log-level: must be one of trace, debug/);
     fails(['--namespace=Team_A'], env, /--namespace: must be a Kubernetes namespace name/);
+    fails(['--namespaces=team-a,Team_B'], env, /"team-a,Team_B" for --namespaces: "Team_B" must be a Kubernetes namespace name; e\.g\. --namespaces=team-a,team-b/);
+    fails(['--namespaces='], env, /--namespaces: must name at least one namespace \(leave it unset to watch all\)/);
+    fails(['--namespaces=a', '--namespace=b'], env, /--namespaces and --namespace are both set; give the namespaces once/);
     fails(['--metrics-bind-address=8080'], env, /"8080" for --metrics-bind-address: .*\[host\]:port/);
     fails(['--metrics-bind-address=:8081'], env, /both port 8081/);
     fails(['--leader-elect'], env, /--leader-elect needs a namespace.*--leader-election-namespace=/);
@@ -118,6 +121,14 @@ describe('config', () => {
     fails(['--frobnicate'], env, /unknown flag --frobnicate; run with --help/);
     fails(['--workers'], env, /flag --workers needs a value, e\.g\. --workers=4/);
     fails(['stray'], env, /unexpected argument "stray"/);
+  });
+
+  it('watches a list of namespaces (--namespaces, WATCH_NAMESPACES), or one (--namespace, WATCH_NAMESPACE)', () => {
+    const base = { AZURE_SUBSCRIPTION_ID: SUB };
+    assert.deepEqual(parse(['--namespaces=team-a, team-b,team-a'], base).namespaces, ['team-a', 'team-b'], 'trimmed, duplicates dropped');
+    assert.deepEqual(parse([], { ...base, WATCH_NAMESPACES: 'x,y' }).namespaces, ['x', 'y']);
+    assert.deepEqual(parse(['--namespaces', 'z'], { ...base, WATCH_NAMESPACES: 'x,y' }).namespaces, ['z'], 'the flag wins');
+    assert.deepEqual(parse([], { ...base, WATCH_NAMESPACE: 'solo' }).namespaces, ['solo']);
   });
 
   it('parses Go-style durations and bind addresses', () => {

@@ -23,6 +23,8 @@ export interface KubeModuleOptions {
   readonly metrics?: Metrics;
   /** Watch one namespace only (WATCH_NAMESPACE); default all namespaces. */
   readonly namespace?: string;
+  /** Watch these namespaces only (--namespaces, WATCH_NAMESPACES; wins over `namespace`); default all namespaces. */
+  readonly namespaces?: readonly string[];
   /** For tests: shorter server-side watch timeouts. */
   readonly watchTimeoutSeconds?: number;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
@@ -40,7 +42,8 @@ export class KubeModule {
       client: opts.client,
       log: opts.log,
       metrics: opts.metrics,
-      namespace: opts.namespace,
+      // One LIST and WATCH per namespace when there are several (RBAC then needs Roles in those namespaces only).
+      namespaces: opts.namespaces ?? (opts.namespace !== undefined ? [opts.namespace] : undefined),
       watchTimeoutSeconds: opts.watchTimeoutSeconds,
       backoff: opts.backoff,
     };

@@ -28,6 +28,11 @@ export interface InformerOptions<T extends ObjectLike> {
   readonly resource: ResourceType;
   /** Watch one namespace only; default all namespaces. */
   readonly namespace?: string;
+  /**
+   * Watch these namespaces only (wins over `namespace`): one LIST and WATCH per namespace, one cache and one set of
+   * handlers for all of them, so the rights can be granted per namespace (a Role in each) rather than cluster-wide.
+   */
+  readonly namespaces?: readonly string[];
   readonly labelSelector?: string;
   readonly log: ReconcilerLogger;
   readonly metrics?: Metrics;
@@ -62,18 +67,14 @@ interface WatchEvent {
 }
 
 export class Informer<T extends ObjectLike> {
-  readonly store = new Store<T>();
+  readonly store: Store<T>;
   readonly resource: ResourceType;
-  readonly stats: InformerStats = {
-    lists: { initial: 0, gone: 0, error: 0 },
-    watches: 0,
-    watchEnds: { timeout: 0, gone: 0, error: 0 },
-    events: 0,
-    bookmarks: 0,
-    failures: 0,
-  };
+  /** Counters; with several namespaces, the sums over them. */
+  readonly stats: InformerStats;
   private readonly opts: InformerOptions<T>;
-  private readonly handlers = new Set<InformerHandlers<T>>();
+  private readonly handlers: Set<InformerHandlers<T>>;
+  /** With several `namespaces`: one informer per namespace, sharing this one's cache, handlers and counters. */
+  private readonly members: Array<Informer<T>> = [];
   private readonly log: ReconcilerLogger;
   private readonly apiVersion: string;
   private resourceVersion = '';
@@ -85,9 +86,26 @@ export class Informer<T extends ObjectLike> {
   private wakeSleep?: () => void;
   private consecutiveFailures = 0;
 
-  constructor(opts: InformerOptions<T>) {
+  /** `parent` is internal: the informer of several namespaces whose cache, handlers and counters a member shares. */
+  constructor(opts: InformerOptions<T>, parent?: Informer<T>) {
+    const namespaces = opts.namespaces ? [...new Set(opts.namespaces)] : undefined;
+    if (namespaces?.length === 0) throw new Error(`informer ${opts.resource.plural}: namespaces is empty (leave it undefined for all namespaces)`);
+    if (namespaces) opts = { ...opts, namespace: namespaces.length === 1 ? namespaces[0] : undefined, namespaces: undefined };
     this.opts = opts;
     this.resource = opts.resource;
+    this.store = parent?.store ?? new Store<T>();
+    this.handlers = parent?.handlers ?? new Set<InformerHandlers<T>>();
+    this.stats = parent?.stats ?? {
+      lists: { initial: 0, gone: 0, error: 0 },
+      watches: 0,
+      watchEnds: { timeout: 0, gone: 0, error: 0 },
+      events: 0,
+      bookmarks: 0,
+      failures: 0,
+    };
+    if (namespaces && namespaces.length > 1) {
+      this.members = namespaces.map((namespace) => new Informer<T>({ ...opts, namespace }, this));
+    }
     this.apiVersion = apiVersionOf(opts.resource);
     this.log = opts.log.child({
       informer: opts.resource.plural,
@@ -96,14 +114,14 @@ export class Informer<T extends ObjectLike> {
     });
   }
 
-  /** The resourceVersion the next watch starts from. */
+  /** The resourceVersion the next watch starts from (an informer of one namespace, or of all). */
   get lastResourceVersion(): string {
     return this.resourceVersion;
   }
 
   /** True once the first LIST has been stored (and ever after: later failures serve the last known state). */
   hasSynced(): boolean {
-    return this.synced;
+    return this.members.length ? this.members.every((m) => m.hasSynced()) : this.synced;
   }
 
   get running(): boolean {
@@ -119,12 +137,14 @@ export class Informer<T extends ObjectLike> {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.loop = this.run();
+    if (this.members.length) for (const m of this.members) m.start();
+    else this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await Promise.all(this.members.map((m) => m.stop()));
     this.abortWatch?.();
     this.wakeSleep?.();
     await this.loop;
@@ -133,6 +153,7 @@ export class Informer<T extends ObjectLike> {
 
   /** Resolves when synced, or when stopped. Rejects after timeoutMs when given. */
   waitForSync(timeoutMs?: number): Promise<void> {
+    if (this.members.length) return Promise.all(this.members.map((m) => m.waitForSync(timeoutMs))).then(() => undefined);
     if (this.synced) return Promise.resolve();
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -151,7 +172,7 @@ export class Informer<T extends ObjectLike> {
 
   /**
    * Makes the next watch resume from `resourceVersion` and cuts the current watch. For tests and debugging: resuming
-   * from an old resourceVersion is how a test provokes 410 Gone.
+   * from an old resourceVersion is how a test provokes 410 Gone. An informer of one namespace, or of all.
    */
   resumeFrom(resourceVersion: string): void {
     this.resourceVersion = resourceVersion;
@@ -273,7 +294,8 @@ export class Informer<T extends ObjectLike> {
       if (!old) changes.push(() => this.emit('add', obj));
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) changes.push(() => this.emit('update', obj, old));
     }
-    for (const obj of this.store.list()) {
+    // Only this informer's namespace: the cache may be shared with the informers of other namespaces.
+    for (const obj of this.store.list(this.opts.namespace)) {
       const ns = obj.metadata?.namespace;
       const name = obj.metadata!.name!;
       if (!seen.has(`${ns ?? ''}/${name}`)) {

@@ -19,6 +19,8 @@ export interface ManagerOptions {
   readonly metrics: Metrics;
   /** Watch one namespace; default all. */
   readonly namespace?: string;
+  /** Watch these namespaces (wins over `namespace`); default all. */
+  readonly namespaces?: readonly string[];
   /** Workers per controller (default 4). */
   readonly workers?: number;
   readonly resyncPeriodMs?: number;
@@ -69,6 +71,7 @@ export class Manager {
       log: opts.log,
       metrics: opts.metrics,
       namespace: opts.namespace,
+      namespaces: opts.namespaces,
       watchTimeoutSeconds: opts.watchTimeoutSeconds,
       backoff: opts.informerBackoff,
     });
@@ -116,7 +119,7 @@ export class Manager {
     if (this.state !== 'new') return;
     this.state = 'running';
     this.log.info(
-      { namespace: this.opts.namespace ?? '(all)', controllers: this.runners.map((r) => r.name), leaderElection: !!this.elector },
+      { namespace: this.opts.namespaces?.join(',') ?? this.opts.namespace ?? '(all)', controllers: this.runners.map((r) => r.name), leaderElection: !!this.elector },
       'starting manager',
     );
     this.kube.start();
