@@ -263,7 +263,7 @@ export class Arm {
       if (!pg) return;
       const allowed = this.allowedClients(s);
       if (allowed === undefined && pg.allowed === undefined) return;
-      await pg.writeHba(undefined, allowed);
+      await pg.setAllowedClients(allowed);
       if (pg.running) await pg.reload();
     };
     s.hbaChain = (s.hbaChain ?? Promise.resolve()).then(run, run);

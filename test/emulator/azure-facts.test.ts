@@ -7,21 +7,13 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { PASSWORD, pgClient, query, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
+import { expectError, PASSWORD, pgClient, query, raw, rmClient, serverPath, smallServer } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 
 const GP = { sku: { name: 'Standard_D2ds_v5', tier: 'GeneralPurpose' as const } };
 const SUBNET = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pg';
 const ZONE_A = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/a.private.postgres.database.azure.com';
 const ZONE_B = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dns/providers/Microsoft.Network/privateDnsZones/b.private.postgres.database.azure.com';
-
-async function expectError(fn: () => Promise<unknown>, status: number, code: string, message: string | RegExp): Promise<void> {
-  const e = await rejection(fn);
-  assert.equal(e.statusCode, status, `status of ${code}: ${e.message}`);
-  assert.equal(e.code, code, e.message);
-  if (typeof message === 'string') assert.equal(e.message, message);
-  else assert.match(e.message, message);
-}
 
 describe("Azure's facts", () => {
   let emu: Emulator;

@@ -180,9 +180,8 @@ export class PgInstance {
    * pg_hba.conf entry for host" error, as on Azure); undefined lets every client in. The hidden superuser (Azure's
    * management path) is never limited.
    */
-  async writeHba(requireSsl = this.requireSsl, allowedClients: string[] | undefined | 'keep' = 'keep'): Promise<void> {
+  async writeHba(requireSsl = this.requireSsl): Promise<void> {
     this.requireSsl = requireSsl;
-    if (allowedClients !== 'keep') this.allowedClients = allowedClients;
     const type = requireSsl ? 'hostssl' : 'host';
     const clients = this.allowedClients
       ? [
@@ -199,6 +198,12 @@ export class PgInstance {
     const p = join(this.dataDir, 'pg_hba.conf');
     await writeFile(p, hba);
     await this.own(p, 0o600);
+  }
+
+  /** Changes the client networks allowed (undefined: every client) and rewrites pg_hba.conf (reload to apply). */
+  async setAllowedClients(allowedClients: string[] | undefined): Promise<void> {
+    this.allowedClients = allowedClients;
+    await this.writeHba();
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
@@ -319,8 +324,18 @@ export class PgInstance {
     await this.sql([stmt, 'SELECT pg_reload_conf()']);
   }
 
+  /**
+   * Reloads the configuration and waits until new connections see it: pg_reload_conf() only signals the postmaster, and
+   * a connection opened right after could still get the old pg_hba. A new session's pg_conf_load_time() is the
+   * postmaster's last reload.
+   */
   async reload(): Promise<void> {
-    await this.sql('SELECT pg_reload_conf()');
+    const [{ t }] = await this.sql('SELECT pg_reload_conf(), clock_timestamp()::text AS t');
+    for (let i = 0; i < 100; i++) {
+      const [{ ok }] = await this.sql(`SELECT pg_conf_load_time() >= ${quoteLiteral(String(t))}::timestamptz AS ok`);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async destroy(): Promise<void> {

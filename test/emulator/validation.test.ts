@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient, Server } from '@azure/arm-postgresql-flexible';
-import { PASSWORD, pgClient, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
+import { expectError, PASSWORD, pgClient, raw, rejection, rmClient, serverPath, smallServer, waitForOperation } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 
 const SUB2 = '22222222-2222-4222-8222-222222222222';
@@ -17,14 +17,6 @@ interface Case {
   status: number;
   code: string;
   message: string | RegExp;
-}
-
-async function expectError(fn: () => Promise<unknown>, status: number, code: string, message: string | RegExp): Promise<void> {
-  const e = await rejection(fn);
-  assert.equal(e.statusCode, status, `status of ${code}: ${e.message}`);
-  assert.equal(e.code, code, e.message);
-  if (typeof message === 'string') assert.equal(e.message, message);
-  else assert.match(e.message, message);
 }
 
 describe('validation errors', () => {
@@ -316,11 +308,7 @@ describe('validation errors', () => {
     const fw = await raw(emu, 'PUT', `${serverPath(emu, rg, existing)}/firewallRules/r1?api-version=2025-08-01`, { properties: { startIpAddress: '1.1.1.1', endIpAddress: '1.1.1.1' } });
     assert.equal(fw.status, 202);
     for (const accepted of [r, fw]) {
-      let op = await raw(emu, 'GET', accepted.headers.get('azure-asyncoperation')!);
-      while (op.body.status === 'InProgress') {
-        await new Promise((res) => setTimeout(res, 50));
-        op = await raw(emu, 'GET', accepted.headers.get('azure-asyncoperation')!);
-      }
+      const op = await waitForOperation(emu, accepted.headers.get('azure-asyncoperation')!);
       assert.equal(op.body.status, 'Failed');
       assert.deepEqual(op.body.error, {
         code: 'ServerIsBusy',
