@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { expectError, PASSWORD, pgClient, query, raw, rmClient, serverPath, smallServer } from './helpers';
+import { expectError, PASSWORD, pgClient, query, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 
 const GP = { sku: { name: 'Standard_D2ds_v5', tier: 'GeneralPurpose' as const } };
@@ -127,6 +127,10 @@ describe("Azure's facts", () => {
     const s = await pg.servers.beginCreateOrUpdateAndWait(rg, 'facts-login', smallServer({ administratorLogin: 'postgres' }));
     assert.equal(s.administratorLogin, 'postgres');
     assert.deepEqual(await query(emu, s.fullyQualifiedDomainName!, 'postgres', PASSWORD, 'SELECT current_user AS u'), [{ u: 'postgres' }]);
+    // azuresu is the name of the hidden superuser (Azure's too): validation passes, the create fails and leaves nothing.
+    const err = await rejection(() => pg.servers.beginCreateOrUpdateAndWait(rg, 'facts-azuresu', smallServer({ administratorLogin: 'azuresu' })));
+    assert.match(err.message, /^The long-running operation has failed\. InternalServerError\. An unexpected error occured/);
+    assert.equal((await rejection(() => pg.servers.get(rg, 'facts-azuresu'))).statusCode, 404);
   });
 
   test('extensions: the azure.extensions allow-list has what Azure supports (age, anon, pg_diskann, pg_duckdb, ip4r, pgrouting, ...)', async () => {
