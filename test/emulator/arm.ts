@@ -13,8 +13,8 @@ import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
 import { RequestStats } from './stats';
 import {
-  applyServerRequest, CHARSETS, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS, normalizeLocation,
-  ServerModel, SKUS, SYSTEM_DATABASES, validateCollation, validateDatabaseName, validateFirewallRule, validateFirewallRuleName, validateServerName,
+  applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS, normalizeLocation,
+  ServerModel, SKUS, STORAGE_SIZES_GB, STORAGE_TIER_IOPS, STORAGE_TIERS, SYSTEM_DATABASES, validateCollation, validateDatabaseName, validateFirewallRule, validateFirewallRuleName, validateServerName,
 } from './validation';
 
 export const PG_API_VERSIONS = ['2021-06-01', '2024-08-01', '2025-08-01'];
@@ -1524,6 +1524,35 @@ export class Arm {
   /** Synchronous last resort at process exit. */
   killAll(): void {
     for (const s of this.servers.values()) s.pg?.killNow();
+  }
+
+  /**
+   * A change Azure makes by itself, not through ARM writes (no operation, no validation of the user's rules): moving a
+   * SameZone server to ZoneRedundant, or storage autogrow raising the size (and the tier to the size's default if it
+   * was lower). For drift tests: the reconciler must not fight these.
+   */
+  azureChange(serverName: string, change: { highAvailabilityMode?: 'SameZone' | 'ZoneRedundant' | 'Disabled'; storageSizeGB?: number }): Record<string, unknown> {
+    const s = this.servers.get(serverName.toLowerCase());
+    if (!s) throw new Error(`no server '${serverName}'`);
+    const m: ServerModel = JSON.parse(JSON.stringify(s.model));
+    if (change.highAvailabilityMode !== undefined) {
+      m.highAvailability.mode = enumValue('highAvailabilityMode', change.highAvailabilityMode, ['Disabled', 'SameZone', 'ZoneRedundant']);
+      s.haState = m.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+    }
+    if (change.storageSizeGB !== undefined) {
+      if (!STORAGE_SIZES_GB.includes(change.storageSizeGB) || change.storageSizeGB < m.storage.storageSizeGB) {
+        throw new Error(`storageSizeGB must be one of ${STORAGE_SIZES_GB.join(', ')} and not smaller than ${m.storage.storageSizeGB}`);
+      }
+      m.storage.storageSizeGB = change.storageSizeGB;
+      const def = DEFAULT_STORAGE_TIER[change.storageSizeGB];
+      if (STORAGE_TIERS.indexOf(m.storage.tier) < STORAGE_TIERS.indexOf(def)) {
+        m.storage.tier = def;
+        m.storage.iops = STORAGE_TIER_IOPS[def];
+      }
+    }
+    s.model = m;
+    s.systemData = this.systemData('Microsoft.DBforPostgreSQL', s.systemData);
+    return this.serverJson(s, { query: new URLSearchParams({ 'api-version': '2025-08-01' }) });
   }
 
   describe(): Record<string, unknown> {

@@ -47,6 +47,19 @@ describe("Azure's facts", () => {
     assert.equal((await pg.servers.get(rg, 'facts-ha')).highAvailability?.mode, 'ZoneRedundant');
   });
 
+  test('Azure changes a server by itself (admin.azureChange): SameZone moved to ZoneRedundant, storage grown by autogrow', async () => {
+    await pg.servers.beginUpdateAndWait(rg, 'facts-ha', { highAvailability: { mode: 'Disabled' } });
+    await pg.servers.beginUpdateAndWait(rg, 'facts-ha', { highAvailability: { mode: 'SameZone' } });
+    emu.admin.azureChange('facts-ha', { highAvailabilityMode: 'ZoneRedundant', storageSizeGB: 256 });
+    const moved = await pg.servers.get(rg, 'facts-ha');
+    assert.deepEqual([moved.highAvailability?.mode, moved.storage?.storageSizeGB, moved.storage?.tier], ['ZoneRedundant', 256, 'P15']);
+    // A client that "corrects" the drift back to SameZone is refused, as on Azure.
+    await expectError(() => pg.servers.beginUpdate(rg, 'facts-ha', { highAvailability: { mode: 'SameZone' } }), 400, 'InvalidParameterValue', /directly from ZoneRedundant to SameZone/);
+    const http = await fetch(`${emu.armEndpoint}/admin/servers/facts-ha/azure-change`, { method: 'POST', body: JSON.stringify({ storageSizeGB: 512 }) });
+    assert.equal(((await http.json()) as { properties: { storage: { storageSizeGB: number } } }).properties.storage.storageSizeGB, 512);
+    assert.equal((await fetch(`${emu.armEndpoint}/admin/servers/facts-ha/azure-change`, { method: 'POST', body: '{"storageSizeGB":64}' })).status, 400);
+  });
+
   test('private DNS zone: changeable on a VNet-integrated server, except with HA on; the subnet is fixed', async () => {
     const created = await pg.servers.beginCreateOrUpdateAndWait(rg, 'facts-vnet', smallServer({
       ...GP, storage: { storageSizeGB: 128 }, network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneArmResourceId: ZONE_A },

@@ -263,6 +263,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     clearFaults: () => faults.clear(),
     throttling: () => throttler.describe(),
     setThrottling: (t) => throttler.configure(t),
+    azureChange: (name, change) => arm.azureChange(name, change),
     firewallEnforcement: () => arm.firewallEnforcement,
     setFirewallEnforcement: (on) => arm.setFirewallEnforcement(on),
     reset: async () => {

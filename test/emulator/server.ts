@@ -36,6 +36,11 @@ export interface EmulatorAdmin {
    * the profile), for operations started after.
    */
   setTiming(t: { provisioningDelayMs?: number; operationPollIntervalSeconds?: number; retryAfterProfile?: RetryAfterProfile }): void;
+  /**
+   * A change Azure makes by itself (no ARM write): a SameZone server moved to ZoneRedundant, storage grown by autogrow.
+   * Returns the server's new ARM body.
+   */
+  azureChange(serverName: string, change: { highAvailabilityMode?: 'SameZone' | 'ZoneRedundant' | 'Disabled'; storageSizeGB?: number }): Record<string, unknown>;
   /** Whether firewall rules decide which clients may connect to public servers' PostgreSQL. */
   firewallEnforcement(): boolean;
   /** Turns that on or off for every server (rewrites their pg_hba). */
@@ -353,7 +358,7 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
             'GET /admin/info', 'GET /admin/resources', 'GET /admin/requests', 'DELETE /admin/requests', 'GET /admin/faults',
             'PUT /admin/faults (FaultOptions)', 'POST /admin/faults (FaultRule)', 'DELETE /admin/faults', 'GET /admin/throttling',
             'PUT /admin/throttling (false | {reads,writes,deletes})', 'PUT /admin/timing ({provisioningDelayMs,operationPollIntervalSeconds,retryAfterProfile})',
-            'GET /admin/firewall', 'PUT /admin/firewall ({enforce})', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
+            'GET /admin/firewall', 'PUT /admin/firewall ({enforce})', 'POST /admin/servers/{name}/azure-change ({highAvailabilityMode,storageSizeGB})', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
             'POST /admin/clients ({clientId,clientSecret,federatedCredentials})',
           ],
         }, headers, method);
@@ -425,8 +430,14 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
         a.addClient(body as { clientId: string; clientSecret?: string });
         send(res, 204, undefined, headers, method);
         return;
-      default:
+      default: {
+        const change = /^POST \/admin\/servers\/([^/]+)\/azure-change$/.exec(route);
+        if (change) {
+          send(res, 200, a.azureChange(decodeURIComponent(change[1]), (body ?? {}) as Parameters<EmulatorAdmin['azureChange']>[1]), headers, method);
+          return;
+        }
         send(res, 404, { error: { code: 'NotFound', message: `No admin route '${route}'. GET /admin lists them.` } }, headers, method);
+      }
     }
   } catch (e) {
     send(res, 400, { error: { code: 'BadRequest', message: (e as Error).message } }, headers, method);
