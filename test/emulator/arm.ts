@@ -13,8 +13,9 @@ import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
 import { RequestStats } from './stats';
 import {
-  applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS, normalizeLocation,
-  ServerModel, SKUS, STORAGE_SIZES_GB, STORAGE_TIER_IOPS, STORAGE_TIERS, SYSTEM_DATABASES, validateCollation, validateDatabaseName, validateFirewallRule, validateFirewallRuleName, validateServerName,
+  applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS,
+  normalizeLocation, ServerModel, SKUS, STORAGE_SIZES_GB, STORAGE_TIER_IOPS, STORAGE_TIERS, SYSTEM_DATABASES, validateCollation,
+  validateDatabaseName, validateFirewallRule, validateFirewallRuleName, validateServerName,
 } from './validation';
 
 export const PG_API_VERSIONS = ['2021-06-01', '2024-08-01', '2025-08-01'];
@@ -139,7 +140,7 @@ export function rangeToCidrs(start: string, end: string): string[] {
   let lo = ipv4ToNumber(start)!;
   const hi = ipv4ToNumber(end)!;
   const out: string[] = [];
-  const ip = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  const ip = (n: number) => [2 ** 24, 2 ** 16, 2 ** 8, 1].map((unit) => Math.floor(n / unit) % 256).join('.');
   while (lo <= hi) {
     let bits = 0;
     while (bits < 32 && lo % 2 ** (bits + 1) === 0 && lo + 2 ** (bits + 1) - 1 <= hi) bits++;

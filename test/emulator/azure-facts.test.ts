@@ -128,7 +128,8 @@ describe("Azure's facts", () => {
     const defaults: [number, string][] = [[32, 'P4'], [64, 'P6'], [128, 'P10'], [256, 'P15']];
     for (const [size, tier] of defaults) {
       const r = await raw(emu, 'PUT', `${serverPath(emu, rg, `facts-tier-${size}`)}?api-version=2025-08-01`, {
-        location: 'eastus', sku: { name: 'Standard_B1ms', tier: 'Burstable' },
+        location: 'eastus',
+        sku: { name: 'Standard_B1ms', tier: 'Burstable' },
         properties: { administratorLogin: 'appadmin', administratorLoginPassword: PASSWORD, storage: { storageSizeGB: size } },
       });
       assert.equal(r.status, 202);

@@ -232,7 +232,13 @@ describe('rate-limit headers', () => {
 /** A pg client whose socket is bound to `localAddress` (any 127.x.y.z works on loopback): a client "from" that address. */
 function clientFrom(emu: Emulator, host: string, localAddress: string, user = 'appadmin'): Client {
   const c = new Client({
-    host, port: 5432, user, password: PASSWORD, database: 'postgres', ssl: { ca: emu.caCertPem }, connectionTimeoutMillis: 5000,
+    host,
+    port: 5432,
+    user,
+    password: PASSWORD,
+    database: 'postgres',
+    ssl: { ca: emu.caCertPem },
+    connectionTimeoutMillis: 5000,
     stream: () => {
       const socket = new net.Socket();
       const connect = socket.connect.bind(socket) as (o: net.TcpSocketConnectOpts) => net.Socket;

@@ -1,8 +1,8 @@
 /** Shared pieces of the emulator test suites (not a test file itself). */
+import * as assert from 'node:assert/strict';
 import { PostgreSQLManagementFlexibleServerClient, Server } from '@azure/arm-postgresql-flexible';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { ClientSecretCredential, TokenCredential } from '@azure/identity';
-import * as assert from 'node:assert/strict';
 import { Client } from 'pg';
 import { Emulator } from './index';
 

@@ -320,8 +320,8 @@ describe('validation errors', () => {
     assert.equal(sdk.message, "The long-running operation has failed. ServerIsBusy. Cannot complete operation while server 'validation-existing' is busy processing another operation. Try again later.");
     assert.equal(emu.admin.requests().busyOperations, 3);
     await poller.pollUntilDone();
-    const after = await pg.servers.get(rg, existing);
-    assert.equal(after.backup?.backupRetentionDays, 10, 'the busy write changed nothing');
+    const afterBusy = await pg.servers.get(rg, existing);
+    assert.equal(afterBusy.backup?.backupRetentionDays, 10, 'the busy write changed nothing');
     assert.equal((await rejection(() => pg.firewallRules.get(rg, existing, 'r1'))).statusCode, 404);
   });
 
