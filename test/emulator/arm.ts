@@ -1544,6 +1544,9 @@ export class Arm {
       if (!STORAGE_SIZES_GB.includes(change.storageSizeGB) || change.storageSizeGB < m.storage.storageSizeGB) {
         throw new Error(`storageSizeGB must be one of ${STORAGE_SIZES_GB.join(', ')} and not smaller than ${m.storage.storageSizeGB}`);
       }
+      if (m.storage.storageSizeGB <= 4095 && change.storageSizeGB > 4095) {
+        throw new Error('autogrow does not cross 4095 GiB (the largest size that scales online); grow to 4096 GiB or more by an update');
+      }
       m.storage.storageSizeGB = change.storageSizeGB;
       const def = DEFAULT_STORAGE_TIER[change.storageSizeGB];
       if (STORAGE_TIERS.indexOf(m.storage.tier) < STORAGE_TIERS.indexOf(def)) {

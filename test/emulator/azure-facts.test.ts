@@ -58,6 +58,8 @@ describe("Azure's facts", () => {
     const http = await fetch(`${emu.armEndpoint}/admin/servers/facts-ha/azure-change`, { method: 'POST', body: JSON.stringify({ storageSizeGB: 512 }) });
     assert.equal(((await http.json()) as { properties: { storage: { storageSizeGB: number } } }).properties.storage.storageSizeGB, 512);
     assert.equal((await fetch(`${emu.armEndpoint}/admin/servers/facts-ha/azure-change`, { method: 'POST', body: '{"storageSizeGB":64}' })).status, 400);
+    emu.admin.azureChange('facts-ha', { storageSizeGB: 4095 });
+    assert.throws(() => emu.admin.azureChange('facts-ha', { storageSizeGB: 4096 }), /autogrow does not cross 4095 GiB/);
   });
 
   test('private DNS zone: changeable on a VNet-integrated server, except with HA on; the subnet is fixed', async () => {
