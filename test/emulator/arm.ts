@@ -4,7 +4,7 @@
  * Azure traffic (202 + Azure-AsyncOperation + Location + Retry-After, operation status InProgress -> Succeeded/Failed).
  * Each flexible server is a real PostgreSQL instance (postgres.ts).
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
@@ -13,8 +13,9 @@ import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
 import { RequestStats } from './stats';
 import {
-  applyServerRequest, CHARSETS, defaultServerModel, enumValue, locationNotAvailable, MINOR_VERSIONS, normalizeLocation,
-  ServerModel, SKUS, SYSTEM_DATABASES, validateDatabaseName, validateFirewallRule, validateFirewallRuleName, validateServerName,
+  applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS,
+  normalizeLocation, ServerModel, SKUS, STORAGE_SIZES_GB, STORAGE_TIER_IOPS, STORAGE_TIERS, SYSTEM_DATABASES, validateCollation,
+  validateDatabaseName, validateFirewallRule, validateFirewallRuleName, validateServerName,
 } from './validation';
 
 export const PG_API_VERSIONS = ['2021-06-01', '2024-08-01', '2025-08-01'];
@@ -43,11 +44,36 @@ export interface ArmResponse {
   headers?: Record<string, string>;
 }
 
+/**
+ * Retry-After of long-running operations: `fast` answers operationPollIntervalSeconds everywhere (tests); `azure`
+ * answers what Azure answers per operation (recorded: 60 s for server upserts and firewall rules, 10 s for databases
+ * and parameters, 15 s for server and resource group deletes).
+ */
+export type RetryAfterProfile = 'fast' | 'azure';
+
+/** Azure's Retry-After per operation (the recording; server actions and busy answers assumed like server upserts). */
+const AZURE_RETRY_AFTER: Record<string, number> = {
+  UpsertServerManagementOperationV2: 60,
+  RestartServerManagementOperation: 60,
+  StartServerManagementOperation: 60,
+  StopServerManagementOperation: 60,
+  DropServerManagementOperation: 15,
+  UpsertServerDatabaseManagementOperation: 10,
+  DropServerDatabaseManagementOperation: 10,
+  UpdateConfigurationManagementOperation: 10,
+  UpsertServerFirewallRulesManagementOperation: 60,
+  DropServerFirewallRulesManagementOperation: 60,
+  DeleteResourceGroup: 15,
+};
+
 export interface ArmOptions {
   subscriptions: string[];
   tenantId: string;
   provisioningDelayMs: number;
   operationPollIntervalSeconds: number;
+  retryAfterProfile: RetryAfterProfile;
+  /** Firewall rules decide which client addresses may connect to a public server's PostgreSQL. */
+  enforceFirewall: boolean;
   postgresBinDir: string;
   serverAddressBase: string;
   dataDir: string;
@@ -105,6 +131,23 @@ export interface ServerRecord {
   /** The server-level operation in flight (create, update, delete, restart, start, stop). */
   current?: Operation;
   childOps: Set<Operation>;
+  /** pg_hba rewrites, one at a time (each reads the rules when it runs). */
+  hbaChain?: Promise<void>;
+}
+
+/** The CIDR blocks covering an IPv4 range (both ends included). */
+export function rangeToCidrs(start: string, end: string): string[] {
+  let lo = ipv4ToNumber(start)!;
+  const hi = ipv4ToNumber(end)!;
+  const out: string[] = [];
+  const ip = (n: number) => [2 ** 24, 2 ** 16, 2 ** 8, 1].map((unit) => Math.floor(n / unit) % 256).join('.');
+  while (lo <= hi) {
+    let bits = 0;
+    while (bits < 32 && lo % 2 ** (bits + 1) === 0 && lo + 2 ** (bits + 1) - 1 <= hi) bits++;
+    out.push(`${ip(lo)}/${32 - bits}`);
+    lo += 2 ** bits;
+  }
+  return out;
 }
 
 export interface Operation {
@@ -115,7 +158,9 @@ export interface Operation {
   resourceId: string;
   kind: 'upsert' | 'delete' | 'action';
   apiVersion: string;
-  status: 'InProgress' | 'Succeeded' | 'Failed';
+  status: 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
+  /** Retry-After of its answers (fixed when it starts). */
+  retryAfterSeconds: number;
   startTime: Date;
   endTime?: Date;
   error?: { code: string; message: string; status: number };
@@ -143,6 +188,12 @@ function tagsOf(v: unknown): Record<string, string> | undefined {
   return out;
 }
 
+/** The message of an injected operation failure with this code (Azure's, where known). */
+function defaultFailureMessage(code: string, serverName: string): string {
+  if (code === 'ServerIsBusy') return `Cannot complete operation while server '${serverName}' is busy processing another operation. Try again later.`;
+  return "An unexpected error occured while processing the request. Tracking ID: '{trackingId}'";
+}
+
 function addressFor(base: string, n: number): string {
   const parts = base.split('.').map(Number);
   let v = ((parts[0] * 256 + parts[1]) * 256 + parts[2]) * 256 + parts[3] + n;
@@ -163,13 +214,67 @@ export class Arm {
   /** Indexes whose address was taken by something else. */
   private readonly foreignIndexes = new Set<number>();
   private readonly signKey = randomBytes(32);
+  /**
+   * The `c` parameter of operation URLs: on Azure a base64url X.509 certificate (~2.3 kB DER) that, with the `s`
+   * signature (RSA-2048, 342 characters) and `h` hash, makes the URLs about 3.7 kB long. Here random bytes in a DER
+   * SEQUENCE header, made once.
+   */
+  private readonly urlCert = Buffer.concat([Buffer.from([0x30, 0x82, 0x08, 0xf0]), randomBytes(0x08f0)]).toString('base64url');
   private stopped = false;
   private readonly abort = new AbortController();
   /** Changeable at runtime (admin.setTiming); read when an operation starts. */
-  readonly timing: { provisioningDelayMs: number; operationPollIntervalSeconds: number };
+  readonly timing: { provisioningDelayMs: number; operationPollIntervalSeconds: number; retryAfterProfile: RetryAfterProfile };
+  private firewallEnforced: boolean;
 
   constructor(private readonly o: ArmOptions) {
-    this.timing = { provisioningDelayMs: o.provisioningDelayMs, operationPollIntervalSeconds: o.operationPollIntervalSeconds };
+    this.timing = {
+      provisioningDelayMs: o.provisioningDelayMs,
+      operationPollIntervalSeconds: o.operationPollIntervalSeconds,
+      retryAfterProfile: o.retryAfterProfile,
+    };
+    this.firewallEnforced = o.enforceFirewall;
+  }
+
+  get firewallEnforcement(): boolean {
+    return this.firewallEnforced;
+  }
+
+  /** Turns the enforcement of firewall rules on PostgreSQL connections on or off, for every server. */
+  async setFirewallEnforcement(on: boolean): Promise<void> {
+    this.firewallEnforced = on;
+    await Promise.all([...this.servers.values()].map((s) => this.applyFirewall(s)));
+  }
+
+  /**
+   * Who may connect to a server's PostgreSQL (CIDRs; undefined: everyone). With enforcement on, a public server admits
+   * the addresses of its firewall rules only (none: nobody, as on Azure). A server with private access admits every
+   * client: here all clients are on loopback, which stands for the virtual network. The rule 0.0.0.0-0.0.0.0 ("allow
+   * Azure services") admits no loopback client.
+   */
+  private allowedClients(s: ServerRecord): string[] | undefined {
+    const n = s.model.network;
+    if (!this.firewallEnforced || n.delegatedSubnetResourceId || n.publicNetworkAccess === 'Disabled') return undefined;
+    return [...s.firewallRules.values()].flatMap((r) => rangeToCidrs(r.startIpAddress, r.endIpAddress));
+  }
+
+  /** Rewrites the server's pg_hba from its current rules and reloads (queued: rewrites never overlap). */
+  private applyFirewall(s: ServerRecord): Promise<void> {
+    const run = async () => {
+      const pg = s.pg;
+      if (!pg) return;
+      const allowed = this.allowedClients(s);
+      if (allowed === undefined && pg.allowed === undefined) return;
+      await pg.setAllowedClients(allowed);
+      if (pg.running) await pg.reload();
+    };
+    s.hbaChain = (s.hbaChain ?? Promise.resolve()).then(run, run);
+    return s.hbaChain;
+  }
+
+  /** Retry-After for an operation started now. */
+  private retryAfterFor(operationName: string): number {
+    if (this.timing.retryAfterProfile === 'azure') return AZURE_RETRY_AFTER[operationName] ?? 60;
+    return this.timing.operationPollIntervalSeconds;
   }
 
   // ---------------------------------------------------------------- helpers
@@ -205,7 +310,7 @@ export class Arm {
 
   private getRg(sub: string, rg: string): ResourceGroup {
     const g = this.resourceGroups.get(this.rgKey(sub, rg));
-    if (!g) throw new ApiError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);
+    if (!g) throw new ApiError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`, { 'x-ms-failure-cause': 'gateway' });
     return g;
   }
 
@@ -232,25 +337,52 @@ export class Arm {
       { 'x-ms-failure-cause': 'gateway' });
   }
 
-  private assertServerWritable(s: ServerRecord): void {
+  /**
+   * Whether a write may start on the server. A dropping or stopped server refuses at once (409); a server busy with
+   * another operation accepts the write (202) and its operation then fails with ServerIsBusy, as Azure does.
+   */
+  private writable(s: ServerRecord): 'ready' | 'busy' {
     if (s.state === 'Dropping') {
       throw new ApiError(409, 'ServerDropping', `Operations on server '${s.name}' are not allowed because it is being dropped.`);
     }
     if (s.state === 'Stopped') {
       throw new ApiError(409, 'ServerStopped', `The operation is not allowed on server '${s.name}' because it is stopped. Start the server and try again.`);
     }
-    if (s.state !== 'Ready') {
-      throw new ApiError(409, 'ServerBusy', `Server '${s.name}' is busy with another operation (state '${s.state}'). Please try your operation later.`);
-    }
+    return s.state === 'Ready' ? 'ready' : 'busy';
+  }
+
+  /** Azure's answer to a write on a busy server: 202, then the operation fails (recorded for api-version 2025-08-01). */
+  private busyError(s: ServerRecord): ApiError {
+    return new ApiError(409, 'ServerIsBusy', `Cannot complete operation while server '${s.name}' is busy processing another operation. Try again later.`);
+  }
+
+  /** A write accepted on a busy server: an operation that changes nothing and fails with ServerIsBusy. */
+  private busyOp(req: ArmRequest, s: ServerRecord, name: string, resourceId: string, kind: Operation['kind']): ArmResponse {
+    this.o.stats.write(resourceId, req.method);
+    this.o.stats.busyOperation();
+    const error = this.busyError(s);
+    const op = this.startOp(req, {
+      name,
+      sub: s.sub,
+      location: kind === 'delete' && resourceId === this.serverId(s) ? s.location.display : s.location.short,
+      resourceId,
+      kind,
+      apiVersion: req.query.get('api-version')!,
+      work: async () => undefined,
+      rollback: () => undefined,
+      fail: error,
+      noFaults: true,
+    });
+    return this.accepted(op);
   }
 
   private opUrl(op: Operation, kind: 'azureAsyncOperation' | 'operationResults'): string {
-    const t = Date.now();
-    const c = randomBytes(24).toString('base64url');
-    const s = createHmac('sha256', this.signKey).update(`${op.id}|${kind}|${t}`).digest('base64url');
-    const h = createHmac('sha256', this.signKey).update(`${op.id}|${c}`).digest('base64url').slice(0, 43);
-    return `${this.o.baseUrl()}/subscriptions/${op.sub}/providers/${NS}/locations/${encodeURIComponent(op.location)}/${kind}/${op.id}`
-      + `?api-version=${op.apiVersion}&t=${t}&c=${c}&s=${s}&h=${h}`;
+    // t: .NET ticks; c: the signing certificate; s: the signature (256 bytes); h: a hash of the request.
+    const t = (BigInt(Date.now()) * 10000n + 621355968000000000n).toString();
+    const path = `/subscriptions/${op.sub}/providers/${NS}/locations/${encodeURIComponent(op.location)}/${kind}/${op.id}`;
+    const sig = Buffer.concat(Array.from({ length: 8 }, (_, i) => createHmac('sha256', this.signKey).update(`${i}|${path}|${t}`).digest()));
+    const h = createHash('sha256').update(`GET;${path};${op.apiVersion}`).digest('base64url');
+    return `${this.o.baseUrl()}${path}?api-version=${op.apiVersion}&t=${t}&c=${this.urlCert}&s=${sig.toString('base64url')}&h=${h}`;
   }
 
   private accepted(op: Operation): ArmResponse {
@@ -260,14 +392,15 @@ export class Arm {
       headers: {
         'Azure-AsyncOperation': this.opUrl(op, 'azureAsyncOperation'),
         'Location': this.opUrl(op, 'operationResults'),
-        'Retry-After': String(this.timing.operationPollIntervalSeconds),
+        'Retry-After': String(op.retryAfterSeconds),
       },
     };
   }
 
   /**
-   * Starts a long-running operation. `work` runs unless an injected fault fails the operation (then `rollback` runs
-   * instead); the operation takes at least the provisioning delay. Errors thrown by `work` fail it too.
+   * Starts a long-running operation. `work` runs unless an injected fault fails or cancels the operation (then
+   * `rollback` runs instead); the operation takes at least the provisioning delay (plus any injected slowness). Errors
+   * thrown by `work` fail it too; `fail` fails it after the delay without any work (a busy server).
    */
   private startOp(req: ArmRequest, p: {
     name: string;
@@ -277,13 +410,21 @@ export class Arm {
     kind: Operation['kind'];
     apiVersion: string;
     /** The work; what it returns runs when the operation succeeds (after the delay): the visible state change. */
-    work: () => Promise<void | (() => void)>;
+    work: () => Promise<void | (() => void | Promise<void>)>;
     rollback: () => Promise<void> | void;
     /** Runs when the emulator stops before the operation ends. */
     abandon?: () => Promise<void> | void;
     delayMs?: number;
+    /** End Failed with this error after the delay, doing nothing. */
+    fail?: ApiError;
+    /** Injected faults do not apply (answers that are themselves Azure's refusals). */
+    noFaults?: boolean;
   }): Operation {
-    const fault = this.o.faults.fire('failOperation', req.method, req.path)[0];
+    const fire = (kind: 'failOperation' | 'cancelOperation' | 'slowOperation') => (p.noFaults ? [] : this.o.faults.fire(kind, req.method, req.path));
+    const fault = fire('failOperation')[0];
+    const cancel = fault ? undefined : fire('cancelOperation')[0];
+    const slowMs = fire('slowOperation').reduce((a, r) => a + (r.ms ?? 30_000), 0);
+    if (slowMs) this.o.stats.slowedOperation();
     const op: Operation = {
       id: randomUUID(),
       name: p.name,
@@ -293,23 +434,35 @@ export class Arm {
       kind: p.kind,
       apiVersion: p.apiVersion,
       status: 'InProgress',
+      retryAfterSeconds: this.retryAfterFor(p.name),
       startTime: new Date(),
       done: Promise.resolve(),
     };
     this.operations.set(op.id, op);
-    const delay = p.delayMs ?? this.timing.provisioningDelayMs;
+    const delay = (p.delayMs ?? this.timing.provisioningDelayMs) + slowMs;
     op.done = (async () => {
       const started = Date.now();
       try {
-        if (fault) {
+        if (fault || cancel || p.fail) {
           await this.sleep(delay);
           if (this.stopped) return;
           await p.rollback();
-          this.o.stats.operationFailed();
-          const message = (fault.message ?? "An unexpected error occured while processing the request. Tracking ID: '{trackingId}'")
-            .replace('{trackingId}', randomUUID());
-          op.error = { code: fault.code ?? 'InternalServerError', message, status: fault.code ? 400 : 500 };
-          op.status = 'Failed';
+          if (p.fail) {
+            op.cause = p.fail.message;
+            op.error = { code: p.fail.code, message: p.fail.message, status: p.fail.status };
+            op.status = 'Failed';
+          } else if (cancel) {
+            this.o.stats.operationCancelled();
+            op.error = { code: cancel.code ?? 'OperationCancelled', message: cancel.message ?? 'The operation was cancelled.', status: 409 };
+            op.status = 'Canceled';
+          } else {
+            this.o.stats.operationFailed();
+            const code = fault!.code ?? 'InternalServerError';
+            const message = (fault!.message ?? defaultFailureMessage(code, this.serverNameOf(p.resourceId)))
+              .replace('{trackingId}', randomUUID());
+            op.error = { code, message, status: code === 'InternalServerError' ? 500 : code === 'ServerIsBusy' ? 409 : 400 };
+            op.status = 'Failed';
+          }
         } else {
           const commit = await p.work();
           const left = delay - (Date.now() - started);
@@ -319,7 +472,7 @@ export class Arm {
             if (p.abandon) await p.abandon();
             return;
           }
-          if (commit) commit();
+          if (commit) await commit();
           op.status = 'Succeeded';
         }
       } catch (e) {
@@ -344,6 +497,10 @@ export class Arm {
       }
     })();
     return op;
+  }
+
+  private serverNameOf(resourceId: string): string {
+    return /\/flexibleServers\/([^/]+)/i.exec(resourceId)?.[1] ?? '';
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -514,7 +671,7 @@ export class Arm {
           status: 202,
           headers: {
             'Location': `${this.o.baseUrl()}/subscriptions/${sub}/operationresults/${token}?api-version=${req.query.get('api-version')}`,
-            'Retry-After': String(this.timing.operationPollIntervalSeconds),
+            'Retry-After': String(op.retryAfterSeconds),
           },
         };
       }
@@ -535,6 +692,7 @@ export class Arm {
       kind: 'delete',
       apiVersion: req.query.get('api-version') ?? '',
       status: 'InProgress',
+      retryAfterSeconds: this.retryAfterFor('DeleteResourceGroup'),
       startTime: new Date(),
       done: Promise.resolve(),
       rgToken: Buffer.from(JSON.stringify(job)).toString('base64url'),
@@ -581,7 +739,7 @@ export class Arm {
         status: 202,
         headers: {
           'Location': `${this.o.baseUrl()}/subscriptions/${sub}/operationresults/${token}?api-version=${op.apiVersion}`,
-          'Retry-After': String(this.timing.operationPollIntervalSeconds),
+          'Retry-After': String(op.retryAfterSeconds),
         },
       };
     }
@@ -596,7 +754,7 @@ export class Arm {
     if (!op || op.sub.toLowerCase() !== sub.toLowerCase()) {
       throw new ApiError(404, 'ResourceNotFound', `The requested resource of type '${NS}/locations/${asyncOperation ? 'azureAsyncOperation' : 'operationResults'}' with name '${id}' was not found.`);
     }
-    const retry = { 'Retry-After': String(this.timing.operationPollIntervalSeconds) };
+    const retry = { 'Retry-After': String(op.retryAfterSeconds) };
     if (asyncOperation) {
       const body: Record<string, unknown> = { name: op.id, status: op.status, startTime: op.startTime.toISOString() };
       // As recorded: name, status, startTime (no endTime), and error when Failed.
@@ -606,7 +764,7 @@ export class Arm {
     if (op.status === 'InProgress') {
       return { status: 202, headers: { ...retry, Location: this.opUrl(op, 'operationResults') } };
     }
-    if (op.status === 'Failed') throw new ApiError(op.error!.status, op.error!.code, op.error!.message);
+    if (op.status === 'Failed' || op.status === 'Canceled') throw new ApiError(op.error!.status, op.error!.code, op.error!.message);
     if (op.kind === 'upsert') {
       const body = this.resourceBody(op.resourceId, op.apiVersion);
       if (body) return { status: 200, body };
@@ -731,9 +889,10 @@ export class Arm {
         const s = this.findServer(sub, rg, name);
         if (!s) throw this.serverNotFound(name);
         const body = this.objectBody(req);
-        this.assertServerWritable(s);
+        const state = this.writable(s);
         const { model, password } = applyServerRequest(s.model, body, s.model);
         const tags = body.tags !== undefined ? tagsOf(body.tags) : s.tags;
+        if (state === 'busy') return this.busyOp(req, s, 'UpsertServerManagementOperationV2', this.serverId(s), 'upsert');
         return this.updateServer(req, s, model, password, tags, apiVersion);
       }
       case 'DELETE':
@@ -766,8 +925,9 @@ export class Arm {
         throw new ApiError(400, 'InvalidResourceLocation',
           `The resource '${name}' already exists in location '${existing.location.short}' in resource group '${existing.rg}'. A resource with the same name cannot be created in location '${loc.short}'. Please select a new resource name.`);
       }
-      this.assertServerWritable(existing);
+      const state = this.writable(existing);
       const { model, password } = applyServerRequest(existing.model, body, existing.model);
+      if (state === 'busy') return this.busyOp(req, existing, 'UpsertServerManagementOperationV2', this.serverId(existing), 'upsert');
       return this.updateServer(req, existing, model, password, tags, apiVersion, loc.short);
     }
     const { model, password } = applyServerRequest(defaultServerModel(), body, undefined);
@@ -891,6 +1051,7 @@ export class Arm {
       caPem: this.o.ca.certPem,
       runAs: this.o.runAs,
       settings,
+      allowedClients: this.allowedClients(s),
     });
     s.pg = pg;
     await pg.init();
@@ -929,11 +1090,12 @@ export class Arm {
           await pg.restart();
           for (const c of s.configs.values()) c.pendingRestart = false;
         }
-        return () => {
+        return async () => {
           s.model = model;
           s.tags = tags;
           s.systemData = this.systemData(req.appId, s.systemData);
           s.haState = model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+          if (before.network.publicNetworkAccess !== model.network.publicNetworkAccess) await this.applyFirewall(s);
           s.state = 'Ready';
         };
       },
@@ -974,9 +1136,7 @@ export class Arm {
       });
       return this.accepted(op);
     }
-    if (s.state !== 'Ready' && s.state !== 'Stopped') {
-      throw new ApiError(409, 'ServerBusy', `Server '${s.name}' is busy with another operation (state '${s.state}'). Please try your operation later.`);
-    }
+    if (s.state !== 'Ready' && s.state !== 'Stopped') return this.busyOp(req, s, 'DropServerManagementOperation', this.serverId(s), 'delete');
     const prev = s.state;
     s.state = 'Dropping';
     this.o.stats.write(this.serverId(s), req.method);
@@ -1012,14 +1172,13 @@ export class Arm {
       if (s.state !== 'Stopped') {
         throw new ApiError(409, 'ServerNotStopped', `Server '${s.name}' cannot be started because it is not stopped (state '${s.state}').`);
       }
-    } else {
-      this.assertServerWritable(s);
     }
+    const names = { restart: 'RestartServerManagementOperation', start: 'StartServerManagementOperation', stop: 'StopServerManagementOperation' };
     if (action === 'restart' && req.body !== undefined && !isObj(req.body)) throw invalidParameter('parameters');
+    if (action !== 'start' && this.writable(s) === 'busy') return this.busyOp(req, s, names[action], this.serverId(s), 'action');
     const prev = s.state;
     s.state = action === 'restart' ? 'Restarting' : action === 'start' ? 'Starting' : 'Stopping';
     this.o.stats.write(this.serverId(s), `POST ${action}`);
-    const names = { restart: 'RestartServerManagementOperation', start: 'StartServerManagementOperation', stop: 'StopServerManagementOperation' };
     const op = this.startOp(req, {
       name: names[action],
       sub,
@@ -1109,8 +1268,8 @@ export class Arm {
         const props = isObj(body.properties) ? body.properties : {};
         const charset = props.charset === undefined || props.charset === null ? 'UTF8' : enumValue('charset', String(props.charset).replace(/^utf-8$/i, 'UTF8'), CHARSETS);
         const collation = props.collation === undefined || props.collation === null ? 'en_US.utf8' : String(props.collation);
-        if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(collation)) throw invalidParameter('collation');
-        this.assertServerWritable(s);
+        validateCollation(collation);
+        if (this.writable(s) === 'busy') return this.busyOp(req, s, 'UpsertServerDatabaseManagementOperation', resourceId, 'upsert');
         const isSystem = SYSTEM_DATABASES.includes(name);
         const owner = s.model.administratorLogin ?? SUPERUSER;
         return this.childOp(req, s, {
@@ -1135,7 +1294,7 @@ export class Arm {
           throw new ApiError(400, 'CannotDropSystemDatabase', `The database '${name}' is a system database and cannot be dropped.`);
         }
         if (!s.databases.has(name)) return { status: 204 };
-        this.assertServerWritable(s);
+        if (this.writable(s) === 'busy') return this.busyOp(req, s, 'DropServerDatabaseManagementOperation', resourceId, 'delete');
         return this.childOp(req, s, {
           name: 'DropServerDatabaseManagementOperation',
           sub,
@@ -1192,7 +1351,7 @@ export class Arm {
         if (!s.firewallRules.has(name) && s.firewallRules.size >= 128) {
           throw new ApiError(400, 'FirewallRuleLimitExceeded', 'A server can have at most 128 firewall rules.');
         }
-        this.assertServerWritable(s);
+        if (this.writable(s) === 'busy') return this.busyOp(req, s, 'UpsertServerFirewallRulesManagementOperation', resourceId, 'upsert');
         return this.childOp(req, s, {
           name: 'UpsertServerFirewallRulesManagementOperation',
           sub,
@@ -1202,8 +1361,9 @@ export class Arm {
           apiVersion,
           work: async () => {
             const prev = s.firewallRules.get(name);
-            return () => {
+            return async () => {
               s.firewallRules.set(name, { name, ...rule, systemData: this.systemData(req.appId, prev?.systemData) });
+              await this.applyFirewall(s);
             };
           },
           rollback: () => undefined,
@@ -1211,7 +1371,7 @@ export class Arm {
       }
       case 'DELETE': {
         if (!s.firewallRules.has(name)) return { status: 204 };
-        this.assertServerWritable(s);
+        if (this.writable(s) === 'busy') return this.busyOp(req, s, 'DropServerFirewallRulesManagementOperation', resourceId, 'delete');
         return this.childOp(req, s, {
           name: 'DropServerFirewallRulesManagementOperation',
           sub,
@@ -1219,8 +1379,9 @@ export class Arm {
           resourceId,
           kind: 'delete',
           apiVersion,
-          work: async () => () => {
+          work: async () => async () => {
             s.firewallRules.delete(name);
+            await this.applyFirewall(s);
           },
           rollback: () => undefined,
         });
@@ -1287,7 +1448,9 @@ export class Arm {
         } else {
           value = validateConfigValue(spec, String(props.value));
         }
-        this.assertServerWritable(s);
+        if (this.writable(s) === 'busy') {
+          return this.busyOp(req, s, 'UpdateConfigurationManagementOperation', `${this.serverId(s)}/configurations/${spec.name}`, 'upsert');
+        }
         return this.childOp(req, s, {
           name: 'UpdateConfigurationManagementOperation',
           sub,
@@ -1362,6 +1525,38 @@ export class Arm {
   /** Synchronous last resort at process exit. */
   killAll(): void {
     for (const s of this.servers.values()) s.pg?.killNow();
+  }
+
+  /**
+   * A change Azure makes by itself, not through ARM writes (no operation, no validation of the user's rules): moving a
+   * SameZone server to ZoneRedundant, or storage autogrow raising the size (and the tier to the size's default if it
+   * was lower). For drift tests: the reconciler must not fight these.
+   */
+  azureChange(serverName: string, change: { highAvailabilityMode?: 'SameZone' | 'ZoneRedundant' | 'Disabled'; storageSizeGB?: number }): Record<string, unknown> {
+    const s = this.servers.get(serverName.toLowerCase());
+    if (!s) throw new Error(`no server '${serverName}'`);
+    const m: ServerModel = JSON.parse(JSON.stringify(s.model));
+    if (change.highAvailabilityMode !== undefined) {
+      m.highAvailability.mode = enumValue('highAvailabilityMode', change.highAvailabilityMode, ['Disabled', 'SameZone', 'ZoneRedundant']);
+      s.haState = m.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
+    }
+    if (change.storageSizeGB !== undefined) {
+      if (!STORAGE_SIZES_GB.includes(change.storageSizeGB) || change.storageSizeGB < m.storage.storageSizeGB) {
+        throw new Error(`storageSizeGB must be one of ${STORAGE_SIZES_GB.join(', ')} and not smaller than ${m.storage.storageSizeGB}`);
+      }
+      if (m.storage.storageSizeGB <= 4095 && change.storageSizeGB > 4095) {
+        throw new Error('autogrow does not cross 4095 GiB (the largest size that scales online); grow to 4096 GiB or more by an update');
+      }
+      m.storage.storageSizeGB = change.storageSizeGB;
+      const def = DEFAULT_STORAGE_TIER[change.storageSizeGB];
+      if (STORAGE_TIERS.indexOf(m.storage.tier) < STORAGE_TIERS.indexOf(def)) {
+        m.storage.tier = def;
+        m.storage.iops = STORAGE_TIER_IOPS[def];
+      }
+    }
+    s.model = m;
+    s.systemData = this.systemData('Microsoft.DBforPostgreSQL', s.systemData);
+    return this.serverJson(s, { query: new URLSearchParams({ 'api-version': '2025-08-01' }) });
   }
 
   describe(): Record<string, unknown> {

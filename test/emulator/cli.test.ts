@@ -59,12 +59,16 @@ describe('the CLI', () => {
     for (const flag of ['--host', '--port', '--data-dir', '--tenant', '--subscription', '--client-id', '--client-secret', '--provisioning-delay',
       '--poll-interval', '--no-throttling', '--throttle-reads', '--throttle-writes', '--throttle-deletes', '--error-rate', '--error-statuses', '--latency',
       '--drop-rate', '--operation-failure-rate', '--operation-failure-code', '--operation-failure-message', '--fault-match', '--postgres-bin-dir',
+      '--retry-after', '--enforce-firewall', '--drop-response-rate', '--operation-cancel-rate', '--slow-operation-rate', '--slow-operation-delay',
       '--server-address-base', '--env-file', '--verbose', '--help']) {
       assert.ok(r.stdout.includes(`  ${flag}`), `--help lists ${flag}`);
     }
     const bad = spawnSync(process.execPath, ['--import', 'tsx', CLI, '--provisioning-delay', 'soon'], { encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /--provisioning-delay: expected a duration/);
+    const badProfile = spawnSync(process.execPath, ['--import', 'tsx', CLI, '--retry-after', 'slow'], { encoding: 'utf8' });
+    assert.equal(badProfile.status, 1);
+    assert.match(badProfile.stderr, /--retry-after: expected fast or azure, got 'slow'/);
   });
 
   test('prints the endpoints and exports; serves them; stops on SIGTERM; keeps identities and CA across restarts', async () => {
@@ -103,8 +107,14 @@ describe('the CLI', () => {
     assert.equal(await stopCli(first), 0);
     assert.ok(!existsSync(join(dataDir, 'servers')));
 
-    const second = await startCli(['--port', '0', '--data-dir', dataDir]);
+    const second = await startCli(['--port', '0', '--data-dir', dataDir, '--retry-after', 'azure', '--enforce-firewall', '--operation-cancel-rate', '0.5',
+      '--slow-operation-rate', '0.25', '--slow-operation-delay', '2s', '--drop-response-rate', '0.1']);
     try {
+      const info = await (await fetch(`${second.env.AZURE_RESOURCE_MANAGER_ENDPOINT}/admin/info`)).json() as Record<string, any>;
+      assert.equal(info.retryAfterProfile, 'azure');
+      assert.equal(info.enforceFirewall, true);
+      assert.deepEqual(info.faults.rules.map((r: any) => [r.kind, r.rate, r.ms, r.phase]),
+        [['drop', 0.1, undefined, 'response'], ['cancelOperation', 0.5, undefined, undefined], ['slowOperation', 0.25, 2000, undefined]]);
       for (const k of ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_SUBSCRIPTION_ID', 'NODE_EXTRA_CA_CERTS']) assert.equal(second.env[k], e[k], k);
       assert.equal(readFileSync(second.env.NODE_EXTRA_CA_CERTS, 'utf8'), ca);
       assert.equal(readFileSync(secretFile, 'utf8'), secret);

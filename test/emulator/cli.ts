@@ -28,7 +28,11 @@ Identities
   --client-secret SECRET         its secret (default: saved, else random); read from the file the output names
 Behaviour
   --provisioning-delay DURATION  minimum duration of every long-running operation: 500ms, 5s, 2m (default 2s)
-  --poll-interval SECONDS        Retry-After of long-running operations (default 1)
+  --poll-interval SECONDS        Retry-After of long-running operations with --retry-after fast (default 1)
+  --retry-after PROFILE          fast (default: --poll-interval everywhere) or azure (Azure's: 60s server operations
+                                 and firewall rules, 10s databases and parameters, 15s server and group deletes)
+  --enforce-firewall             firewall rules decide which clients may connect to a public server's PostgreSQL
+                                 (default: every loopback client may)
   --no-throttling                turn ARM throttling off
   --throttle-reads BURST/RATE    token bucket for reads (default 250/25: 250 burst, 25 per second)
   --throttle-writes BURST/RATE   token bucket for writes (default 200/10)
@@ -38,9 +42,13 @@ Faults (change them at runtime: PUT /admin/faults)
   --error-statuses LIST          statuses for --error-rate, from 429,500,502,503,504 (default 500,503)
   --latency DURATION             add this delay to every ARM request
   --drop-rate P                  destroy this share of connections without answering
+  --drop-response-rate P         handle this share of requests, then destroy the connection instead of answering
   --operation-failure-rate P     end this share of long-running operations Failed
   --operation-failure-code CODE  error code of failed operations (default InternalServerError)
   --operation-failure-message M  error message of failed operations
+  --operation-cancel-rate P      end this share of long-running operations Canceled (OperationCancelled)
+  --slow-operation-rate P        make this share of long-running operations slower by --slow-operation-delay
+  --slow-operation-delay D       how much slower (default 30s)
   --fault-match REGEX            limit the faults above to requests whose "METHOD /path" matches
 PostgreSQL
   --postgres-bin-dir DIR         PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
@@ -89,6 +97,12 @@ async function main(): Promise<void> {
       'client-secret': { type: 'string' },
       'provisioning-delay': { type: 'string' },
       'poll-interval': { type: 'string' },
+      'retry-after': { type: 'string' },
+      'enforce-firewall': { type: 'boolean' },
+      'drop-response-rate': { type: 'string' },
+      'operation-cancel-rate': { type: 'string' },
+      'slow-operation-rate': { type: 'string' },
+      'slow-operation-delay': { type: 'string' },
       'no-throttling': { type: 'boolean' },
       'throttle-reads': { type: 'string' },
       'throttle-writes': { type: 'string' },
@@ -119,6 +133,10 @@ async function main(): Promise<void> {
     errorStatuses: values['error-statuses']?.split(',').map((s) => Number(s.trim())),
     latencyMs: duration('--latency', values.latency),
     dropRate: rate('--drop-rate', values['drop-rate']),
+    dropResponseRate: rate('--drop-response-rate', values['drop-response-rate']),
+    operationCancelRate: rate('--operation-cancel-rate', values['operation-cancel-rate']),
+    slowOperationRate: rate('--slow-operation-rate', values['slow-operation-rate']),
+    slowOperationMs: duration('--slow-operation-delay', values['slow-operation-delay']),
     operationFailureRate: rate('--operation-failure-rate', values['operation-failure-rate']),
     operationFailureCode: values['operation-failure-code'],
     operationFailureMessage: values['operation-failure-message'],
@@ -132,6 +150,8 @@ async function main(): Promise<void> {
   for (const k of ['reads', 'writes', 'deletes'] as const) if (!throttling[k]) delete throttling[k];
   if (values['no-throttling']) throttling = false;
   const pollInterval = values['poll-interval'] === undefined ? undefined : Math.round((duration('--poll-interval', values['poll-interval'].replace(/^(\d+)$/, '$1s')) ?? 1000) / 1000);
+  const retryAfter = values['retry-after'];
+  if (retryAfter !== undefined && retryAfter !== 'fast' && retryAfter !== 'azure') throw new Error(`--retry-after: expected fast or azure, got '${retryAfter}'`);
   const port = values.port === undefined ? 8443 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected a port number, got '${values.port}'`);
 
@@ -143,6 +163,8 @@ async function main(): Promise<void> {
     subscriptions: values.subscription?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean),
     provisioningDelayMs: duration('--provisioning-delay', values['provisioning-delay']),
     operationPollIntervalSeconds: pollInterval,
+    retryAfterProfile: retryAfter,
+    enforceFirewall: values['enforce-firewall'],
     throttling,
     faults,
     postgresBinDir: values['postgres-bin-dir'],

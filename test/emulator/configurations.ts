@@ -23,15 +23,17 @@ export interface ConfigSpec {
 
 const PGDOC = (anchor: string) => `https://www.postgresql.org/docs/15/${anchor}`;
 
+/** The allow-list of azure.extensions: the extensions Azure supports on flexible servers (PostgreSQL 14-18). */
 const EXTENSIONS = [
-  'address_standardizer', 'address_standardizer_data_us', 'amcheck', 'azure_ai', 'azure_storage', 'bloom', 'btree_gin',
-  'btree_gist', 'citext', 'cube', 'dblink', 'dict_int', 'dict_xsyn', 'earthdistance', 'fuzzystrmatch', 'hll', 'hstore',
-  'hypopg', 'intagg', 'intarray', 'isn', 'lo', 'ltree', 'orafce', 'pageinspect', 'pg_buffercache', 'pg_cron',
-  'pg_freespacemap', 'pg_hint_plan', 'pg_partman', 'pg_prewarm', 'pg_repack', 'pg_squeeze', 'pg_stat_statements',
-  'pg_trgm', 'pg_visibility', 'pgaudit', 'pgcrypto', 'pglogical', 'pgrowlocks', 'pgstattuple', 'plpgsql', 'plv8',
-  'postgis', 'postgis_raster', 'postgis_sfcgal', 'postgis_tiger_geocoder', 'postgis_topology', 'postgres_fdw',
-  'semver', 'session_variable', 'sslinfo', 'tablefunc', 'tds_fdw', 'timescaledb', 'tsm_system_rows', 'tsm_system_time',
-  'unaccent', 'uuid-ossp', 'vector',
+  'address_standardizer', 'address_standardizer_data_us', 'age', 'amcheck', 'anon', 'azure_ai', 'azure_storage', 'bloom',
+  'btree_gin', 'btree_gist', 'citext', 'credcheck', 'cube', 'dblink', 'dict_int', 'dict_xsyn', 'earthdistance', 'fuzzystrmatch',
+  'hll', 'hstore', 'hypopg', 'intagg', 'intarray', 'ip4r', 'isn', 'lo', 'login_hook', 'ltree', 'oracle_fdw', 'orafce',
+  'pageinspect', 'pg_buffercache', 'pg_cron', 'pg_diskann', 'pg_duckdb', 'pg_freespacemap', 'pg_hint_plan', 'pg_partman',
+  'pg_prewarm', 'pg_repack', 'pg_squeeze', 'pg_stat_statements', 'pg_trgm', 'pg_visibility', 'pgaudit', 'pgcrypto', 'pglogical',
+  'pgrouting', 'pgrowlocks', 'pgstattuple', 'plpgsql', 'plv8', 'postgis', 'postgis_raster', 'postgis_sfcgal',
+  'postgis_tiger_geocoder', 'postgis_topology', 'postgres_fdw', 'postgres_protobuf', 'semver', 'session_variable', 'sslinfo',
+  'tablefunc', 'tdigest', 'tds_fdw', 'timescaledb', 'topn', 'tsm_system_rows', 'tsm_system_time', 'unaccent', 'uuid-ossp',
+  'vector',
 ];
 
 function maxConnections(memGiB: number): string {
@@ -76,7 +78,7 @@ export const CONFIG_SPECS: ConfigSpec[] = [
   { name: 'ssl_min_protocol_version', description: 'Sets the minimum SSL/TLS protocol version to use.', dataType: 'Enumeration', defaultValue: 'TLSv1.2', allowedValues: 'TLSv1.2,TLSv1.3', isDynamicConfig: true, documentationLink: PGDOC('runtime-config-connection.html#GUC-SSL-MIN-PROTOCOL-VERSION'), apply: true },
   { name: 'require_secure_transport', description: 'Whether client connections to the server are required to use some form of secure transport.', dataType: 'Boolean', defaultValue: 'on', allowedValues: 'on,off', isDynamicConfig: true, documentationLink: 'https://go.microsoft.com/fwlink/?linkid=2282200', apply: false },
   { name: 'azure.extensions', description: 'Specifies which extensions are allowed to be created in the server.', dataType: 'Set', defaultValue: '', allowedValues: EXTENSIONS.join(','), isDynamicConfig: true, documentationLink: 'https://go.microsoft.com/fwlink/?linkid=2274269', apply: false },
-  { name: 'shared_preload_libraries', description: 'Sets which shared libraries are preloaded at server start.', dataType: 'Set', defaultValue: 'pg_cron,pg_stat_statements', allowedValues: 'auto_explain,azure_storage,pg_cron,pg_failover_slots,pg_hint_plan,pg_partman_bgw,pg_prewarm,pg_squeeze,pg_stat_statements,pgaudit,pglogical,timescaledb,wal2json', isDynamicConfig: false, documentationLink: PGDOC('runtime-config-client.html#GUC-SHARED-PRELOAD-LIBRARIES'), apply: false },
+  { name: 'shared_preload_libraries', description: 'Sets which shared libraries are preloaded at server start.', dataType: 'Set', defaultValue: 'pg_cron,pg_stat_statements', allowedValues: 'age,anon,auto_explain,azure_storage,credcheck,pg_cron,pg_duckdb,pg_failover_slots,pg_hint_plan,pg_partman_bgw,pg_prewarm,pg_squeeze,pg_stat_statements,pgaudit,pglogical,timescaledb,wal2json', isDynamicConfig: false, documentationLink: PGDOC('runtime-config-client.html#GUC-SHARED-PRELOAD-LIBRARIES'), apply: false },
   { name: 'pgaudit.log', description: 'Specifies which classes of statements will be logged by session audit logging.', dataType: 'Set', defaultValue: 'none', allowedValues: 'none,read,write,function,role,ddl,misc,all', isDynamicConfig: true, documentationLink: 'https://github.com/pgaudit/pgaudit/blob/master/README.md', apply: false },
   { name: 'pgaudit.log_catalog', description: 'Specifies that session logging should be enabled in the case where all relations in a statement are in pg_catalog.', dataType: 'Boolean', defaultValue: 'on', allowedValues: 'on,off', isDynamicConfig: true, documentationLink: 'https://github.com/pgaudit/pgaudit/blob/master/README.md', apply: false },
   { name: 'pg_qs.query_capture_mode', description: 'Selects which statements are tracked by Query Store.', dataType: 'Enumeration', defaultValue: 'none', allowedValues: 'top,all,none', isDynamicConfig: true, documentationLink: 'https://go.microsoft.com/fwlink/?linkid=2274607', apply: false },

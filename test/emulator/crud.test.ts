@@ -265,7 +265,8 @@ describe('the recorded protocol, raw', () => {
     const put = await raw(emu, 'PUT', `${path}?api-version=2021-06-01`, {
       location: 'eastus',
       name: 'raw-server',
-      properties: { administratorLogin: 'myadmin', administratorLoginPassword: PASSWORD, storage: { storageSizeGB: 128 }, version: '13' },
+      // The recording (2021) created version 13; 13 is retired now and new servers cannot use it.
+      properties: { administratorLogin: 'myadmin', administratorLoginPassword: PASSWORD, storage: { storageSizeGB: 128 }, version: '14' },
       sku: { name: 'Standard_D4s_v3', tier: 'GeneralPurpose' },
     });
     assert.equal(put.status, 202);
@@ -303,7 +304,7 @@ describe('the recorded protocol, raw', () => {
     assert.equal(done.body.properties.state, 'Ready');
     const get = await raw(emu, 'GET', `${path}?api-version=2021-06-01`);
     assert.equal(get.body.location, 'East US');
-    assert.equal(get.body.properties.version, '13');
+    assert.equal(get.body.properties.version, '14');
 
     const del = await raw(emu, 'DELETE', `${path}?api-version=2021-06-01`);
     assert.equal(del.status, 202);

@@ -4,7 +4,8 @@
  * applies to ARM requests (paths under /subscriptions), not to the token service or the admin endpoint.
  */
 
-export type FaultKind = 'error' | 'latency' | 'drop' | 'failOperation';
+export type FaultKind = 'error' | 'latency' | 'drop' | 'failOperation' | 'cancelOperation' | 'slowOperation';
+const KINDS: FaultKind[] = ['error', 'latency', 'drop', 'failOperation', 'cancelOperation', 'slowOperation'];
 
 export interface FaultRule {
   kind: FaultKind;
@@ -16,13 +17,22 @@ export interface FaultRule {
   count?: number;
   /** error: the status (500, 502, 503 or 429; default 500). */
   status?: number;
-  /** error / failOperation: the ARM error code and message (defaults per status, or InternalServerError). */
+  /**
+   * error / failOperation / cancelOperation: the ARM error code and message (defaults per status; InternalServerError
+   * with Azure's generic message for failOperation, Azure's message for code ServerIsBusy; OperationCancelled for
+   * cancelOperation).
+   */
   code?: string;
   message?: string;
   /** error with status 429 or 503: Retry-After seconds (default 1). */
   retryAfterSeconds?: number;
-  /** latency: added delay in milliseconds (default 1000). */
+  /** latency: added delay in milliseconds (default 1000); slowOperation: added operation duration (default 30000). */
   ms?: number;
+  /**
+   * drop: 'request' (default) destroys the connection before the request is handled; 'response' handles it (a write
+   * takes effect) and destroys the connection instead of answering.
+   */
+  phase?: 'request' | 'response';
 }
 
 export interface FaultOptions {
@@ -32,13 +42,20 @@ export interface FaultOptions {
   errorStatuses?: number[];
   /** Milliseconds added to every ARM request. */
   latencyMs?: number;
-  /** Probability 0..1 of destroying the connection without an answer. */
+  /** Probability 0..1 of destroying the connection without an answer (before handling the request). */
   dropRate?: number;
+  /** Probability 0..1 of handling a request and then destroying the connection instead of answering. */
+  dropResponseRate?: number;
   /** Probability 0..1 that a long-running operation ends Failed. */
   operationFailureRate?: number;
   /** Code and message of injected operation failures (default InternalServerError). */
   operationFailureCode?: string;
   operationFailureMessage?: string;
+  /** Probability 0..1 that a long-running operation ends Canceled (OperationCancelled). */
+  operationCancelRate?: number;
+  /** Probability 0..1 that a long-running operation takes `slowOperationMs` longer. */
+  slowOperationRate?: number;
+  slowOperationMs?: number;
   /** Restricts the rate-based faults above to requests matching this regular expression over "METHOD /path". */
   match?: string;
   /** Further rules, e.g. { kind: 'failOperation', match: 'PUT .*\/databases\/', count: 1, code: 'X', message: 'Y' }. */
@@ -59,6 +76,7 @@ export function rulesFrom(opts: FaultOptions | undefined): FaultRule[] {
   const rules: FaultRule[] = [];
   const match = opts.match;
   if (opts.dropRate) rules.push({ kind: 'drop', rate: opts.dropRate, match });
+  if (opts.dropResponseRate) rules.push({ kind: 'drop', phase: 'response', rate: opts.dropResponseRate, match });
   if (opts.latencyMs) rules.push({ kind: 'latency', ms: opts.latencyMs, match });
   if (opts.errorRate) {
     const statuses = opts.errorStatuses?.length ? opts.errorStatuses : [500, 503];
@@ -68,9 +86,12 @@ export function rulesFrom(opts: FaultOptions | undefined): FaultRule[] {
   if (opts.operationFailureRate) {
     rules.push({ kind: 'failOperation', rate: opts.operationFailureRate, code: opts.operationFailureCode, message: opts.operationFailureMessage, match });
   }
+  if (opts.operationCancelRate) rules.push({ kind: 'cancelOperation', rate: opts.operationCancelRate, match });
+  if (opts.slowOperationRate) rules.push({ kind: 'slowOperation', rate: opts.slowOperationRate, ms: opts.slowOperationMs, match });
   for (const r of opts.rules ?? []) rules.push({ ...r });
   for (const r of rules) {
-    if (!['error', 'latency', 'drop', 'failOperation'].includes(r.kind)) throw new Error(`unknown fault kind '${r.kind}'`);
+    if (!KINDS.includes(r.kind)) throw new Error(`unknown fault kind '${r.kind}'`);
+    if (r.phase !== undefined && !(r.kind === 'drop' && ['request', 'response'].includes(r.phase))) throw new Error(`phase '${r.phase}' is for drop faults: 'request' or 'response'`);
     if (r.match) new RegExp(r.match, 'i');
     if (r.rate !== undefined && (r.rate < 0 || r.rate > 1)) throw new Error(`fault rate must be within 0..1, got ${r.rate}`);
     if (r.kind === 'error' && r.status !== undefined && ![429, 500, 502, 503, 504].includes(r.status)) {
@@ -109,21 +130,23 @@ export class Faults {
   }
 
   /**
-   * The rules of `kind` that fire for this request (each consumes one of its `count`). Latency rules add up; of the
-   * other kinds only the first rule that fires counts.
+   * The rules of `kind` that fire for this request (each consumes one of its `count`). Latency and slowOperation rules
+   * add up; of the other kinds only the first rule that fires counts. For drop rules, `phase` picks request or
+   * response drops.
    */
-  fire(kind: FaultKind, method: string, path: string): ActiveRule[] {
+  fire(kind: FaultKind, method: string, path: string, phase?: 'request' | 'response'): ActiveRule[] {
     const subject = `${method.toUpperCase()} ${path}`;
     const out: ActiveRule[] = [];
     for (const r of this.rules) {
       if (r.kind !== kind) continue;
+      if (kind === 'drop' && (r.phase ?? 'request') !== (phase ?? 'request')) continue;
       if (r.count !== undefined && r.hits >= r.count) continue;
       const matches = r.match ? new RegExp(r.match, 'i').test(subject) : /^\/subscriptions(\/|$)/i.test(path);
       if (!matches) continue;
       if (Math.random() >= (r.rate ?? 1)) continue;
       r.hits++;
       out.push(r);
-      if (kind !== 'latency') break;
+      if (kind !== 'latency' && kind !== 'slowOperation') break;
     }
     return out;
   }

@@ -1,4 +1,5 @@
 /** Shared pieces of the emulator test suites (not a test file itself). */
+import * as assert from 'node:assert/strict';
 import { PostgreSQLManagementFlexibleServerClient, Server } from '@azure/arm-postgresql-flexible';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { ClientSecretCredential, TokenCredential } from '@azure/identity';
@@ -90,4 +91,23 @@ export async function rejection(fn: () => Promise<unknown>): Promise<any> {
     return e;
   }
   throw new Error('expected a rejection');
+}
+
+/** Expects an ARM refusal through the SDK: its status, code and message (exact, or a pattern). */
+export async function expectError(fn: () => Promise<unknown>, status: number, code: string, message: string | RegExp): Promise<void> {
+  const e = await rejection(fn);
+  assert.equal(e.statusCode, status, `status of ${code}: ${e.message}`);
+  assert.equal(e.code, code, e.message);
+  if (typeof message === 'string') assert.equal(e.message, message);
+  else assert.match(e.message, message);
+}
+
+/** Polls an Azure-AsyncOperation URL (raw, ignoring Retry-After) until the operation leaves InProgress; its last answer. */
+export async function waitForOperation(emu: Emulator, asyncOperationUrl: string): Promise<RawResponse> {
+  let op = await raw(emu, 'GET', asyncOperationUrl);
+  while (op.body?.status === 'InProgress') {
+    await new Promise((r) => setTimeout(r, 50));
+    op = await raw(emu, 'GET', asyncOperationUrl);
+  }
+  return op;
 }

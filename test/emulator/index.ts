@@ -22,7 +22,7 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tls from 'node:tls';
-import { Arm } from './arm';
+import { Arm, RetryAfterProfile } from './arm';
 import { EmulatorClient, EntraService } from './entra';
 import { FaultOptions, Faults } from './faults';
 import { issueServerCertificate, loadOrCreateCa } from './pki';
@@ -35,6 +35,7 @@ export type { EmulatorAdmin } from './server';
 export type { FaultOptions, FaultRule, FaultKind } from './faults';
 export type { ThrottlingOptions, BucketSpec } from './throttle';
 export type { RequestCounts, RequestLogEntry } from './stats';
+export type { RetryAfterProfile } from './arm';
 export type { EmulatorClient } from './entra';
 export { CONFIG_SPECS } from './configurations';
 
@@ -57,8 +58,20 @@ export interface EmulatorOptions {
   clients?: EmulatorClient[];
   /** Minimum duration of each long-running operation, in ms (default 2000). */
   provisioningDelayMs?: number;
-  /** Retry-After of long-running operations, in seconds (default 1). */
+  /** Retry-After of long-running operations, in seconds (default 1), with the `fast` Retry-After profile. */
   operationPollIntervalSeconds?: number;
+  /**
+   * Retry-After of long-running operations: `fast` (default) answers operationPollIntervalSeconds; `azure` answers
+   * Azure's per operation (60 s server upserts and firewall rules, 10 s databases and parameters, 15 s deletes of
+   * servers and resource groups).
+   */
+  retryAfterProfile?: RetryAfterProfile;
+  /**
+   * Enforce firewall rules on PostgreSQL connections (default false: every loopback client may connect). With it, a
+   * public server admits only clients whose address a rule covers, as Azure does; bind the client socket to a loopback
+   * address (127.x.y.z) to connect "from" that address.
+   */
+  enforceFirewall?: boolean;
   /** ARM throttling: token buckets per subscription and principal (default: ARM's); false turns it off. */
   throttling?: false | ThrottlingOptions;
   /** Faults injected from the start (change them at runtime with admin.setFaults). */
@@ -227,6 +240,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     tenantId,
     provisioningDelayMs: opts.provisioningDelayMs ?? 2000,
     operationPollIntervalSeconds: opts.operationPollIntervalSeconds ?? 1,
+    retryAfterProfile: opts.retryAfterProfile ?? 'fast',
+    enforceFirewall: opts.enforceFirewall ?? false,
     postgresBinDir,
     serverAddressBase: opts.serverAddressBase ?? '127.0.10.0',
     dataDir,
@@ -248,8 +263,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     clearFaults: () => faults.clear(),
     throttling: () => throttler.describe(),
     setThrottling: (t) => throttler.configure(t),
+    azureChange: (name, change) => arm.azureChange(name, change),
+    firewallEnforcement: () => arm.firewallEnforcement,
+    setFirewallEnforcement: (on) => arm.setFirewallEnforcement(on),
     reset: async () => {
       await arm.reset();
+      await arm.setFirewallEnforcement(opts.enforceFirewall ?? false);
       stats.reset();
       throttler.reset();
       faults.set(opts.faults);
@@ -262,6 +281,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if (t.operationPollIntervalSeconds !== undefined) {
         if (!(t.operationPollIntervalSeconds >= 0)) throw new Error('operationPollIntervalSeconds must be >= 0');
         arm.timing.operationPollIntervalSeconds = Math.round(t.operationPollIntervalSeconds);
+      }
+      if (t.retryAfterProfile !== undefined) {
+        if (!['fast', 'azure'].includes(t.retryAfterProfile)) throw new Error("retryAfterProfile must be 'fast' or 'azure'");
+        arm.timing.retryAfterProfile = t.retryAfterProfile;
       }
     },
     issueToken: (o = {}) => entra.issueToken(o.clientId ?? defaultClient.clientId, o.resource ?? baseUrl, o.lifetimeSeconds ?? 3600).token,
@@ -290,6 +313,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       caCertPath: ca.certPath,
       dataDir,
       ...arm.timing,
+      enforceFirewall: arm.firewallEnforcement,
       throttling: throttler.describe(),
       faults: faults.describe(),
     }),

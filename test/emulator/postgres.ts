@@ -78,6 +78,8 @@ export interface PgInstanceOptions {
   runAs?: RunAs;
   /** Settings written to postgresql.conf at init (name -> value). */
   settings: Record<string, string>;
+  /** Client networks (CIDR) allowed to connect; undefined: every client (see writeHba). */
+  allowedClients?: string[];
 }
 
 export class PgInstance {
@@ -85,8 +87,16 @@ export class PgInstance {
   private child?: ChildProcess;
   private exited?: Promise<void>;
   private requireSsl = true;
+  private allowedClients: string[] | undefined;
 
-  constructor(readonly opts: PgInstanceOptions) {}
+  constructor(readonly opts: PgInstanceOptions) {
+    this.allowedClients = opts.allowedClients;
+  }
+
+  /** The client networks pg_hba admits (undefined: every client). */
+  get allowed(): string[] | undefined {
+    return this.allowedClients;
+  }
 
   get dataDir(): string {
     return join(this.opts.dir, 'data');
@@ -164,19 +174,36 @@ export class PgInstance {
     await this.writeHba();
   }
 
-  /** pg_hba.conf: TLS only unless require_secure_transport is off; scram-sha-256 always. */
+  /**
+   * pg_hba.conf: TLS only unless require_secure_transport is off; scram-sha-256 always. `allowedClients` (CIDRs, from
+   * the firewall rules) limits who may connect, as Azure's firewall does (a refused client gets PostgreSQL's own "no
+   * pg_hba.conf entry for host" error, as on Azure); undefined lets every client in. The hidden superuser (Azure's
+   * management path) is never limited.
+   */
   async writeHba(requireSsl = this.requireSsl): Promise<void> {
     this.requireSsl = requireSsl;
     const type = requireSsl ? 'hostssl' : 'host';
+    const clients = this.allowedClients
+      ? [
+        `${type} all ${SUPERUSER} 0.0.0.0/0 scram-sha-256`,
+        `${type} all ${SUPERUSER} ::/0 scram-sha-256`,
+        ...this.allowedClients.map((cidr) => `${type} all all ${cidr} scram-sha-256`),
+      ]
+      : [`${type} all all 0.0.0.0/0 scram-sha-256`, `${type} all all ::/0 scram-sha-256`];
     const hba = [
-      '# Managed by the cdk8s-azure ARM emulator (Azure: require_secure_transport decides hostssl vs host).',
-      `${type} all all 0.0.0.0/0 scram-sha-256`,
-      `${type} all all ::/0 scram-sha-256`,
+      '# Managed by the cdk8s-azure ARM emulator (Azure: require_secure_transport decides hostssl vs host; firewall rules decide the clients).',
+      ...clients,
       '',
     ].join('\n');
     const p = join(this.dataDir, 'pg_hba.conf');
     await writeFile(p, hba);
     await this.own(p, 0o600);
+  }
+
+  /** Changes the client networks allowed (undefined: every client) and rewrites pg_hba.conf (reload to apply). */
+  async setAllowedClients(allowedClients: string[] | undefined): Promise<void> {
+    this.allowedClients = allowedClients;
+    await this.writeHba();
   }
 
   async start(timeoutMs = 60_000): Promise<void> {
@@ -297,8 +324,18 @@ export class PgInstance {
     await this.sql([stmt, 'SELECT pg_reload_conf()']);
   }
 
+  /**
+   * Reloads the configuration and waits until new connections see it: pg_reload_conf() only signals the postmaster, and
+   * a connection opened right after could still get the old pg_hba. A new session's pg_conf_load_time() is the
+   * postmaster's last reload.
+   */
   async reload(): Promise<void> {
-    await this.sql('SELECT pg_reload_conf()');
+    const [{ t }] = await this.sql('SELECT pg_reload_conf(), clock_timestamp()::text AS t');
+    for (let i = 0; i < 100; i++) {
+      const [{ ok }] = await this.sql(`SELECT pg_conf_load_time() >= ${quoteLiteral(String(t))}::timestamptz AS ok`);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   async destroy(): Promise<void> {

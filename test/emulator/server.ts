@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { Arm, ArmResponse } from './arm';
+import { Arm, ArmResponse, RetryAfterProfile } from './arm';
 import { EntraService } from './entra';
 import { ApiError } from './errors';
 import { FaultOptions, FaultRule, Faults } from './faults';
@@ -31,8 +31,20 @@ export interface EmulatorAdmin {
   reset(): Promise<void>;
   /** An access token as the token endpoint would issue it (default: the default client, the ARM endpoint). */
   issueToken(opts?: { clientId?: string; resource?: string; lifetimeSeconds?: number }): string;
-  /** Changes the minimum duration of long-running operations and their Retry-After, for operations started after. */
-  setTiming(t: { provisioningDelayMs?: number; operationPollIntervalSeconds?: number }): void;
+  /**
+   * Changes the minimum duration of long-running operations and their Retry-After (seconds with the `fast` profile, or
+   * the profile), for operations started after.
+   */
+  setTiming(t: { provisioningDelayMs?: number; operationPollIntervalSeconds?: number; retryAfterProfile?: RetryAfterProfile }): void;
+  /**
+   * A change Azure makes by itself (no ARM write): a SameZone server moved to ZoneRedundant, storage grown by autogrow.
+   * Returns the server's new ARM body.
+   */
+  azureChange(serverName: string, change: { highAvailabilityMode?: 'SameZone' | 'ZoneRedundant' | 'Disabled'; storageSizeGB?: number }): Record<string, unknown>;
+  /** Whether firewall rules decide which clients may connect to public servers' PostgreSQL. */
+  firewallEnforcement(): boolean;
+  /** Turns that on or off for every server (rewrites their pg_hba). */
+  setFirewallEnforcement(on: boolean): Promise<void>;
   /** Registers another application (client) in the tenant. */
   addClient(c: { clientId: string; clientSecret?: string; federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[] }): void;
 }
@@ -225,7 +237,7 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
   const t = o.throttler.take(sub, claims.oid, method);
   const cls = classOf(method);
   armHeaders[`x-ms-ratelimit-remaining-subscription-${cls}`] = String(t.remaining);
-  armHeaders[`x-ms-ratelimit-remaining-subscription-global-${cls}`] = String(t.remaining);
+  armHeaders[`x-ms-ratelimit-remaining-subscription-global-${cls}`] = String(t.globalRemaining);
   if (!t.allowed) {
     entry.outcome = 'throttled';
     await readBody(req).catch(() => undefined);
@@ -256,8 +268,16 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
     if (!(e instanceof ApiError)) throw e;
     result = { status: e.status, body: e.body(), headers: e.headers };
   }
-  const headers = { ...armHeaders, ...(result.headers ?? {}) };
-  if (/\/providers\/microsoft\.dbforpostgresql\//i.test(path)) headers.Server = 'Microsoft-HTTPAPI/2.0';
+  const headers: Record<string, string> = { ...armHeaders, ...(result.headers ?? {}) };
+  // The resource provider's answers carry its Server header; the gateway's (x-ms-failure-cause: gateway) do not.
+  if (/\/providers\/microsoft\.dbforpostgresql\//i.test(path) && !headers['x-ms-failure-cause']) headers.Server = 'Microsoft-HTTPAPI/2.0';
+  if (o.faults.fire('drop', method, path, 'response').length) {
+    // The request took effect; the client never learns how.
+    o.stats.record({ time: new Date(started).toISOString(), method, path, resourceType, status: result.status, outcome: 'responseDropped', principal: entry.principal, durationMs: Date.now() - started });
+    res.removeAllListeners('finish');
+    req.socket.destroy();
+    return;
+  }
   send(res, result.status, result.body, headers, method);
 }
 
@@ -337,7 +357,8 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
           endpoints: [
             'GET /admin/info', 'GET /admin/resources', 'GET /admin/requests', 'DELETE /admin/requests', 'GET /admin/faults',
             'PUT /admin/faults (FaultOptions)', 'POST /admin/faults (FaultRule)', 'DELETE /admin/faults', 'GET /admin/throttling',
-            'PUT /admin/throttling (false | {reads,writes,deletes})', 'PUT /admin/timing ({provisioningDelayMs,operationPollIntervalSeconds})', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
+            'PUT /admin/throttling (false | {reads,writes,deletes})', 'PUT /admin/timing ({provisioningDelayMs,operationPollIntervalSeconds,retryAfterProfile})',
+            'GET /admin/firewall', 'PUT /admin/firewall ({enforce})', 'POST /admin/servers/{name}/azure-change ({highAvailabilityMode,storageSizeGB})', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
             'POST /admin/clients ({clientId,clientSecret,federatedCredentials})',
           ],
         }, headers, method);
@@ -383,9 +404,19 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
         return;
       }
       case 'PUT /admin/timing':
-        a.setTiming((body ?? {}) as { provisioningDelayMs?: number; operationPollIntervalSeconds?: number });
+        a.setTiming((body ?? {}) as { provisioningDelayMs?: number; operationPollIntervalSeconds?: number; retryAfterProfile?: RetryAfterProfile });
         send(res, 200, o.info(), headers, method);
         return;
+      case 'GET /admin/firewall':
+        send(res, 200, { enforce: a.firewallEnforcement() }, headers, method);
+        return;
+      case 'PUT /admin/firewall': {
+        const enforce = (body as { enforce?: unknown } | undefined)?.enforce;
+        if (typeof enforce !== 'boolean') throw new Error('body must be {"enforce": true|false}');
+        await a.setFirewallEnforcement(enforce);
+        send(res, 200, { enforce: a.firewallEnforcement() }, headers, method);
+        return;
+      }
       case 'POST /admin/reset':
         await a.reset();
         send(res, 204, undefined, headers, method);
@@ -399,8 +430,14 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
         a.addClient(body as { clientId: string; clientSecret?: string });
         send(res, 204, undefined, headers, method);
         return;
-      default:
+      default: {
+        const change = /^POST \/admin\/servers\/([^/]+)\/azure-change$/.exec(route);
+        if (change) {
+          send(res, 200, a.azureChange(decodeURIComponent(change[1]), (body ?? {}) as Parameters<EmulatorAdmin['azureChange']>[1]), headers, method);
+          return;
+        }
         send(res, 404, { error: { code: 'NotFound', message: `No admin route '${route}'. GET /admin lists them.` } }, headers, method);
+      }
     }
   } catch (e) {
     send(res, 400, { error: { code: 'BadRequest', message: (e as Error).message } }, headers, method);

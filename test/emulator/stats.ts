@@ -6,8 +6,12 @@ export interface RequestLogEntry {
   path: string;
   resourceType: string;
   status: number;
-  /** 'throttled' (429 from the token buckets), 'fault' (injected error), 'dropped' (connection destroyed). */
-  outcome?: 'throttled' | 'fault' | 'dropped';
+  /**
+   * 'throttled' (429 from the token buckets), 'fault' (injected error), 'dropped' (connection destroyed before the
+   * request was handled), 'responseDropped' (handled, then the connection destroyed instead of answering: `status` is
+   * the answer the client never saw).
+   */
+  outcome?: 'throttled' | 'fault' | 'dropped' | 'responseDropped';
   principal?: string;
   durationMs: number;
 }
@@ -24,7 +28,18 @@ export interface RequestCounts {
   /** Accepted PUT/PATCH/DELETE per resource id (lowercase) and method. */
   writesByResource: Record<string, Record<string, number>>;
   throttled: number;
-  faults: { errors: number; drops: number; delayed: number; failedOperations: number };
+  faults: {
+    errors: number;
+    drops: number;
+    /** Requests handled whose answer was dropped. */
+    droppedResponses: number;
+    delayed: number;
+    failedOperations: number;
+    cancelledOperations: number;
+    slowedOperations: number;
+  };
+  /** Writes accepted on a busy server (their operations fail with ServerIsBusy). */
+  busyOperations: number;
   /** The last requests (at most 5000), oldest first. */
   log: RequestLogEntry[];
 }
@@ -69,7 +84,8 @@ export class RequestStats {
       serverCreates: {},
       writesByResource: {},
       throttled: 0,
-      faults: { errors: 0, drops: 0, delayed: 0, failedOperations: 0 },
+      faults: { errors: 0, drops: 0, droppedResponses: 0, delayed: 0, failedOperations: 0, cancelledOperations: 0, slowedOperations: 0 },
+      busyOperations: 0,
       log: [],
     };
   }
@@ -85,6 +101,7 @@ export class RequestStats {
     if (e.outcome === 'throttled') c.throttled++;
     if (e.outcome === 'fault') c.faults.errors++;
     if (e.outcome === 'dropped') c.faults.drops++;
+    if (e.outcome === 'responseDropped') c.faults.droppedResponses++;
     c.log.push(e);
     if (c.log.length > MAX_LOG) c.log.splice(0, c.log.length - MAX_LOG);
   }
@@ -104,6 +121,18 @@ export class RequestStats {
 
   operationFailed(): void {
     this.c.faults.failedOperations++;
+  }
+
+  operationCancelled(): void {
+    this.c.faults.cancelledOperations++;
+  }
+
+  slowedOperation(): void {
+    this.c.faults.slowedOperations++;
+  }
+
+  busyOperation(): void {
+    this.c.busyOperations++;
   }
 
   snapshot(): RequestCounts {

@@ -1,7 +1,10 @@
 /**
  * ARM's request throttling (the token-bucket algorithm ARM moved to in 2024): per subscription and principal, one
- * bucket each for reads, writes and deletes, refilled continuously. Every answer carries
- * x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}; an empty bucket answers 429 with Retry-After.
+ * bucket each for reads, writes and deletes, refilled continuously; and per subscription, across all principals, a
+ * global bucket 15 times as large (and as fast). Every answer carries
+ * x-ms-ratelimit-remaining-subscription-{reads,writes,deletes} (the principal's bucket) and
+ * x-ms-ratelimit-remaining-subscription-global-{reads,writes,deletes} (the global one), as real answers do (e.g. 249 and
+ * 3749 for a first read); an empty bucket answers 429 with Retry-After.
  */
 
 export interface BucketSpec {
@@ -37,10 +40,16 @@ interface Bucket {
   at: number;
 }
 
+/** The global (all principals) bucket of a subscription is this many times the principal's. */
+export const GLOBAL_FACTOR = 15;
+
 export interface ThrottleDecision {
   allowed: boolean;
   cls: RequestClass;
+  /** Tokens left in the principal's bucket. */
   remaining: number;
+  /** Tokens left in the subscription's global bucket. */
+  globalRemaining: number;
   retryAfterSeconds: number;
 }
 
@@ -68,13 +77,27 @@ export class Throttler {
     this.buckets.clear();
   }
 
-  /** Takes one token for (subscription, principal, class). With throttling off it never refuses. */
+  /** Takes one token for (subscription, principal, class) and one from the subscription's global bucket. With throttling off it never refuses. */
   take(subscriptionId: string, principal: string, method: string): ThrottleDecision {
     const cls = classOf(method);
     const spec = this.spec[cls];
-    if (!this.enabled) return { allowed: true, cls, remaining: spec.burst - 1, retryAfterSeconds: 0 };
-    const key = `${subscriptionId.toLowerCase()}/${principal}/${cls}`;
+    const global = { burst: spec.burst * GLOBAL_FACTOR, perSecond: spec.perSecond * GLOBAL_FACTOR };
+    if (!this.enabled) return { allowed: true, cls, remaining: spec.burst - 1, globalRemaining: global.burst - 1, retryAfterSeconds: 0 };
+    const sub = subscriptionId.toLowerCase();
     const now = Date.now();
+    const mine = this.refill(`${sub}/${principal}/${cls}`, spec, now);
+    const all = this.refill(`${sub}/*/${cls}`, global, now);
+    if (mine.tokens >= 1 && all.tokens >= 1) {
+      mine.tokens -= 1;
+      all.tokens -= 1;
+      return { allowed: true, cls, remaining: Math.floor(mine.tokens), globalRemaining: Math.floor(all.tokens), retryAfterSeconds: 0 };
+    }
+    const wait = (b: Bucket, sp: BucketSpec) => (b.tokens >= 1 ? 0 : Math.ceil((1 - b.tokens) / Math.max(sp.perSecond, 0.001)));
+    const retryAfterSeconds = Math.max(1, wait(mine, spec), wait(all, global));
+    return { allowed: false, cls, remaining: Math.floor(mine.tokens), globalRemaining: Math.floor(all.tokens), retryAfterSeconds };
+  }
+
+  private refill(key: string, spec: BucketSpec, now: number): Bucket {
     let b = this.buckets.get(key);
     if (!b) {
       b = { tokens: spec.burst, at: now };
@@ -82,11 +105,6 @@ export class Throttler {
     }
     b.tokens = Math.min(spec.burst, b.tokens + ((now - b.at) / 1000) * spec.perSecond);
     b.at = now;
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return { allowed: true, cls, remaining: Math.floor(b.tokens), retryAfterSeconds: 0 };
-    }
-    const retryAfterSeconds = Math.max(1, Math.ceil((1 - b.tokens) / Math.max(spec.perSecond, 0.001)));
-    return { allowed: false, cls, remaining: 0, retryAfterSeconds };
+    return b;
   }
 }

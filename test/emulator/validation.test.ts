@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient, Server } from '@azure/arm-postgresql-flexible';
-import { PASSWORD, pgClient, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
+import { expectError, PASSWORD, pgClient, raw, rejection, rmClient, serverPath, smallServer, waitForOperation } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 
 const SUB2 = '22222222-2222-4222-8222-222222222222';
@@ -17,14 +17,6 @@ interface Case {
   status: number;
   code: string;
   message: string | RegExp;
-}
-
-async function expectError(fn: () => Promise<unknown>, status: number, code: string, message: string | RegExp): Promise<void> {
-  const e = await rejection(fn);
-  assert.equal(e.statusCode, status, `status of ${code}: ${e.message}`);
-  assert.equal(e.code, code, e.message);
-  if (typeof message === 'string') assert.equal(e.message, message);
-  else assert.match(e.message, message);
 }
 
 describe('validation errors', () => {
@@ -71,20 +63,37 @@ describe('validation errors', () => {
       message: "The SKU 'Standard_D2ds_v5' is not available in the tier 'Burstable'. It belongs to the 'GeneralPurpose' tier.",
     },
     {
-      name: 'version 12',
-      body: smallServer({ version: '12' }),
+      name: 'version 13 (retired: no new servers)',
+      body: smallServer({ version: '13' }),
       status: 400,
       code: 'InvalidServerVersion',
-      message: "The version '12' is not supported. Supported versions are 13, 14, 15, 16, 17.",
+      message: "PostgreSQL version '13' is retired: servers cannot be created with it or upgraded to it. Supported versions are 14, 15, 16, 17, 18.",
     },
-    { name: 'version 18', body: smallServer({ version: '18' }), status: 400, code: 'InvalidServerVersion', message: /^The version '18' is not supported/ },
+    { name: 'version 12 (retired)', body: smallServer({ version: '12' }), status: 400, code: 'InvalidServerVersion', message: /^PostgreSQL version '12' is retired/ },
     {
-      name: 'storage size not in the list',
+      name: 'version 19',
+      body: smallServer({ version: '19' as never }),
+      status: 400,
+      code: 'InvalidServerVersion',
+      message: "The version '19' is not supported. Supported versions are 14, 15, 16, 17, 18.",
+    },
+    {
+      name: 'storage size not in the list (Azure: InvalidParameterValue StorageSizeGB)',
       body: smallServer({ storage: { storageSizeGB: 100 } }),
       status: 400,
-      code: 'InvalidStorageSize',
-      message: "The storage size '100' GB is not supported. Supported sizes (GB) are 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767.",
+      code: 'InvalidParameterValue',
+      message: 'Invalid value given for parameter StorageSizeGB. Specify a valid parameter value.',
     },
+    {
+      name: 'storage tier below the default of the size (P2 on 32 GiB)',
+      body: smallServer({ storage: { storageSizeGB: 32, tier: 'P2' } }),
+      status: 400,
+      code: 'InvalidParameterValue',
+      message: 'Invalid value given for parameter Tier. Specify a valid parameter value.',
+    },
+    { name: 'storage tier below the default (P20 on 1024 GiB)', body: smallServer({ storage: { storageSizeGB: 1024, tier: 'P20' } }), status: 400, code: 'InvalidParameterValue', message: /parameter Tier\./ },
+    { name: 'storage tier above P50 on a disk of 4 TiB or less', body: smallServer({ storage: { storageSizeGB: 4095, tier: 'P60' } }), status: 400, code: 'InvalidParameterValue', message: /parameter Tier\./ },
+    { name: 'storage tier that does not exist', body: smallServer({ storage: { storageSizeGB: 32, tier: 'P5' as never } }), status: 400, code: 'InvalidParameterValue', message: /parameter Tier\./ },
     {
       name: 'backup retention 6 days',
       body: smallServer({ backup: { backupRetentionDays: 6 } }),
@@ -101,24 +110,43 @@ describe('validation errors', () => {
       message: "High availability (mode 'ZoneRedundant') is not supported for the Burstable tier. Choose a General Purpose or Memory Optimized SKU, or disable high availability.",
     },
     {
-      name: 'reserved admin login',
+      name: 'reserved admin login (BlockedUserName)',
       body: smallServer({ administratorLogin: 'admin' }),
       status: 400,
-      code: 'InvalidAdministratorLogin',
-      message: "The administrator login 'admin' is not valid. It must be 1 to 63 letters, digits or underscores, must not start with a digit or 'pg_', and cannot be one of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres or azuresu.",
+      code: 'BlockedUserName',
+      message: "The user name 'admin' is not allowed. It cannot be azure_superuser, azure_pg_admin, admin, administrator, root, guest or public, and cannot start with pg_.",
     },
-    { name: 'admin login azure_superuser', body: smallServer({ administratorLogin: 'azure_superuser' }), status: 400, code: 'InvalidAdministratorLogin', message: /'azure_superuser' is not valid/ },
-    { name: 'admin login starting with pg_', body: smallServer({ administratorLogin: 'pg_owner' }), status: 400, code: 'InvalidAdministratorLogin', message: /'pg_owner' is not valid/ },
-    { name: 'admin login with a hyphen', body: smallServer({ administratorLogin: 'app-admin' }), status: 400, code: 'InvalidAdministratorLogin', message: /'app-admin' is not valid/ },
+    ...['azure_superuser', 'azure_pg_admin', 'Administrator', 'root', 'guest', 'PUBLIC', 'pg_owner'].map((login) => (
+      { name: `admin login ${login} (BlockedUserName)`, body: smallServer({ administratorLogin: login }), status: 400, code: 'BlockedUserName', message: new RegExp(`^The user name '${login}' is not allowed`) })),
     {
-      name: 'password of 7 characters',
+      name: 'admin login with a hyphen (InvalidUserName)',
+      body: smallServer({ administratorLogin: 'app-admin' }),
+      status: 400,
+      code: 'InvalidUserName',
+      message: "The user name 'app-admin' is not valid. It must be 1 to 63 letters, digits or underscores, and must not start with a digit.",
+    },
+    { name: 'admin login of 64 characters (InvalidUserName)', body: smallServer({ administratorLogin: 'a'.repeat(64) }), status: 400, code: 'InvalidUserName', message: /is not valid/ },
+    {
+      name: 'password of 7 characters (PasswordTooShort)',
       body: smallServer({ administratorLoginPassword: 'Ab1!xyz' }),
       status: 400,
-      code: 'PasswordNotComplex',
-      message: 'Password validation failed. The password does not meet policy requirements because it is not complex enough. It must be 8 to 128 characters long, contain characters from three of these categories: English uppercase letters, English lowercase letters, numbers (0-9), non-alphanumeric characters, and must not contain the login name.',
+      code: 'PasswordTooShort',
+      message: 'The password is too short. It must be at least 8 characters long.',
     },
-    { name: 'password of two character classes', body: smallServer({ administratorLoginPassword: 'alllowercase123' }), status: 400, code: 'PasswordNotComplex', message: /^Password validation failed/ },
-    { name: 'password of 129 characters', body: smallServer({ administratorLoginPassword: `Aa1!${'x'.repeat(125)}` }), status: 400, code: 'PasswordNotComplex', message: /^Password validation failed/ },
+    {
+      name: 'password of two character classes (PasswordNotComplex)',
+      body: smallServer({ administratorLoginPassword: 'alllowercase123' }),
+      status: 400,
+      code: 'PasswordNotComplex',
+      message: 'Password validation failed. The password does not meet policy requirements because it is not complex enough. It must contain characters from three of these categories: English uppercase letters, English lowercase letters, numbers (0-9), non-alphanumeric characters, and must not contain the login name.',
+    },
+    {
+      name: 'password of 129 characters (PasswordTooLong)',
+      body: smallServer({ administratorLoginPassword: `Aa1!${'x'.repeat(125)}` }),
+      status: 400,
+      code: 'PasswordTooLong',
+      message: 'The password is too long. It must be at most 128 characters long.',
+    },
     { name: 'password containing the login', body: smallServer({ administratorLoginPassword: 'Appadmin!2024' }), status: 400, code: 'PasswordNotComplex', message: /^Password validation failed/ },
     {
       name: 'no password',
@@ -220,6 +248,14 @@ describe('validation errors', () => {
       message: /^The network mode .* cannot be changed after the server is created\.$/,
     },
     {
+      name: 'private DNS zone on a public server',
+      patch: { network: { privateDnsZoneArmResourceId: '/subscriptions/x/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/z.private.postgres.database.azure.com' } },
+      status: 400,
+      code: 'PropertyChangeNotAllowed',
+      message: /^The network mode .* cannot be changed after the server is created\.$/,
+    },
+    { name: 'storage tier lowered below the size default', patch: { storage: { tier: 'P6' } }, status: 400, code: 'InvalidParameterValue', message: 'Invalid value given for parameter Tier. Specify a valid parameter value.' },
+    {
       name: 'storage shrunk',
       patch: { storage: { storageSizeGB: 64 } },
       status: 400,
@@ -240,7 +276,8 @@ describe('validation errors', () => {
       code: 'HighAvailabilityNotSupportedForBurstable',
       message: /not supported for the Burstable tier/,
     },
-    { name: 'password not complex', patch: { administratorLoginPassword: 'short' }, status: 400, code: 'PasswordNotComplex', message: /^Password validation failed/ },
+    { name: 'password too short', patch: { administratorLoginPassword: 'short' }, status: 400, code: 'PasswordTooShort', message: /^The password is too short/ },
+    { name: 'password not complex', patch: { administratorLoginPassword: 'nocapitals-or-digits' }, status: 400, code: 'PasswordNotComplex', message: /^Password validation failed/ },
     {
       name: 'maintenance window hour 24',
       patch: { maintenanceWindow: { customWindow: 'Enabled', startHour: 24 } },
@@ -262,17 +299,56 @@ describe('validation errors', () => {
     assert.equal((await pg.servers.get(rg, existing)).administratorLogin, 'appadmin');
   });
 
-  test('a busy server refuses another write: ServerBusy (409)', async () => {
-    emu.admin.setTiming({ provisioningDelayMs: 3000 });
+  test('a write to a busy server is accepted (202) and its operation fails with ServerIsBusy; nothing changes', async () => {
+    emu.admin.setTiming({ provisioningDelayMs: 4000 });
     const poller = await pg.servers.beginUpdate(rg, existing, { backup: { backupRetentionDays: 10 } });
-    const r = await raw(emu, 'PATCH', `${serverPath(emu, rg, existing)}?api-version=2025-08-01`, { properties: { backup: { backupRetentionDays: 11 } } });
-    assert.equal(r.status, 409);
-    assert.equal(r.body.error.code, 'ServerBusy');
-    assert.match(r.body.error.message, /^Server 'validation-existing' is busy with another operation \(state 'Updating'\)/);
-    const fw = await raw(emu, 'PUT', `${serverPath(emu, rg, existing)}/firewallRules/r1?api-version=2025-08-01`, { properties: { startIpAddress: '1.1.1.1', endIpAddress: '1.1.1.1' } });
-    assert.equal(fw.status, 409);
     emu.admin.setTiming({ provisioningDelayMs: 200 });
+    const r = await raw(emu, 'PATCH', `${serverPath(emu, rg, existing)}?api-version=2025-08-01`, { properties: { backup: { backupRetentionDays: 11 } } });
+    assert.equal(r.status, 202, 'Azure does not answer 409 here');
+    const fw = await raw(emu, 'PUT', `${serverPath(emu, rg, existing)}/firewallRules/r1?api-version=2025-08-01`, { properties: { startIpAddress: '1.1.1.1', endIpAddress: '1.1.1.1' } });
+    assert.equal(fw.status, 202);
+    for (const accepted of [r, fw]) {
+      const op = await waitForOperation(emu, accepted.headers.get('azure-asyncoperation')!);
+      assert.equal(op.body.status, 'Failed');
+      assert.deepEqual(op.body.error, {
+        code: 'ServerIsBusy',
+        message: "Cannot complete operation while server 'validation-existing' is busy processing another operation. Try again later.",
+      });
+    }
+    // Through the SDK: the poller rejects with the code.
+    const sdk = await rejection(() => pg.databases.beginCreateAndWait(rg, existing, 'busydb', {}));
+    assert.equal(sdk.message, "The long-running operation has failed. ServerIsBusy. Cannot complete operation while server 'validation-existing' is busy processing another operation. Try again later.");
+    assert.equal(emu.admin.requests().busyOperations, 3);
     await poller.pollUntilDone();
+    const afterBusy = await pg.servers.get(rg, existing);
+    assert.equal(afterBusy.backup?.backupRetentionDays, 10, 'the busy write changed nothing');
+    assert.equal((await rejection(() => pg.firewallRules.get(rg, existing, 'r1'))).statusCode, 404);
+  });
+
+  test('firewall rule names: at most 80 characters, letters, digits, - and _, not starting with - or _, not ending with -', async () => {
+    for (const bad of ['-office', '_office', 'office-', 'office.main', 'a'.repeat(81), 'bad name!']) {
+      await expectError(() => pg.firewallRules.beginCreateOrUpdate(rg, existing, bad, { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' }), 400,
+        'InvalidFirewallRuleName', `The firewall rule name '${bad}' is not valid. It must be 1 to 80 letters, digits, hyphens or underscores, start with a letter or digit and not end with a hyphen.`);
+    }
+    for (const good of ['a', 'office_', 'Office-1_b', 'a'.repeat(80)]) {
+      const r = await pg.firewallRules.beginCreateOrUpdateAndWait(rg, existing, good, { startIpAddress: '10.0.0.1', endIpAddress: '10.0.0.1' });
+      assert.equal(r.name, good);
+      await pg.firewallRules.beginDeleteAndWait(rg, existing, good);
+    }
+  });
+
+  test('database names: letters, digits, _ and -, starting with a letter or _ (no $); collations by the spec pattern', async () => {
+    for (const bad of ['1db', 'db$1', '-db', 'a'.repeat(64)]) {
+      await expectError(() => pg.databases.beginCreate(rg, existing, bad, {}), 400, 'InvalidDatabaseName',
+        `The database name '${bad}' is not valid. It must be 1 to 63 characters: letters, digits, underscores or hyphens, starting with a letter or underscore.`);
+    }
+    for (const bad of ['C.UTF-8', '1en', 'en_US.utf8;drop', '']) {
+      await expectError(() => pg.databases.beginCreate(rg, existing, 'db_coll', { collation: bad }), 400, 'InvalidParameterValue',
+        'Invalid value given for parameter collation. Specify a valid parameter value.');
+    }
+    const db = await pg.databases.beginCreateAndWait(rg, existing, 'asotest-db-ylwxua', { charset: 'UTF8', collation: 'English_United States.1252' });
+    assert.deepEqual([db.name, db.collation], ['asotest-db-ylwxua', 'English_United States.1252']);
+    await pg.databases.beginDeleteAndWait(rg, existing, 'asotest-db-ylwxua');
   });
 
   test('firewall rules: start after end, bad address, bad name', async () => {

@@ -4,23 +4,30 @@
  */
 import { ApiError, invalidParameter } from './errors';
 
-export const SUPPORTED_VERSIONS = ['13', '14', '15', '16', '17'];
-export const STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
-const STORAGE_TIER_BY_SIZE: Record<number, [string, number]> = {
-  32: ['P4', 120],
-  64: ['P6', 240],
-  128: ['P10', 500],
-  256: ['P15', 1100],
-  512: ['P20', 2300],
-  1024: ['P30', 5000],
-  2048: ['P40', 7500],
-  4096: ['P50', 7500],
-  8192: ['P60', 16000],
-  16384: ['P70', 18000],
-  32767: ['P80', 20000],
+/** Major versions a new server may be created with (Azure's supported versions; 18 is generally available). */
+export const SUPPORTED_VERSIONS = ['14', '15', '16', '17', '18'];
+/** Retired majors: Azure keeps existing servers on them, but new servers cannot be created with them. */
+export const RETIRED_VERSIONS = ['11', '12', '13'];
+/** Reported minor versions (Azure's current minors: 16.11, 17.8, 18.3). */
+export const MINOR_VERSIONS: Record<string, string> = { 13: '23', 14: '20', 15: '15', 16: '11', 17: '8', 18: '3' };
+/** Premium SSD sizes (GiB). 4095 is the largest that still scales online; autogrow does not cross it to 4096. */
+export const STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32767];
+/** Premium SSD performance tiers (the 2025-08-01 spec's AzureManagedDiskPerformanceTier) and their IOPS. */
+export const STORAGE_TIER_IOPS: Record<string, number> = {
+  P1: 120, P2: 120, P3: 120, P4: 120, P6: 240, P10: 500, P15: 1100, P20: 2300, P30: 5000, P40: 7500, P50: 7500, P60: 16000, P70: 18000, P80: 20000,
 };
-export const MINOR_VERSIONS: Record<string, string> = { 13: '21', 14: '18', 15: '13', 16: '9', 17: '5' };
-export const RESERVED_LOGINS = ['azuresu', 'azure_superuser', 'azure_pg_admin', 'admin', 'administrator', 'root', 'guest', 'public', 'postgres'];
+export const STORAGE_TIERS = Object.keys(STORAGE_TIER_IOPS);
+/** The default performance tier of each size: a server cannot run below it. */
+export const DEFAULT_STORAGE_TIER: Record<number, string> = {
+  32: 'P4', 64: 'P6', 128: 'P10', 256: 'P15', 512: 'P20', 1024: 'P30', 2048: 'P40', 4095: 'P50', 4096: 'P50', 8192: 'P60', 16384: 'P70', 32767: 'P80',
+};
+/** Disks up to 4 TiB can be raised to P50 at most; larger ones to P80. */
+export function maxStorageTier(sizeGB: number): string {
+  return sizeGB <= 4096 ? 'P50' : 'P80';
+}
+const tierRank = (t: string) => STORAGE_TIERS.indexOf(t);
+/** Azure's reserved administrator logins (and every name starting with pg_). */
+export const RESERVED_LOGINS = ['azure_superuser', 'azure_pg_admin', 'admin', 'administrator', 'root', 'guest', 'public'];
 export const SYSTEM_DATABASES = ['postgres', 'azure_maintenance', 'azure_sys', 'template0', 'template1'];
 
 export interface SkuInfo {
@@ -48,8 +55,17 @@ function skuCatalog(): Map<string, SkuInfo> {
     add(`Standard_E${c}ds_v5`, 'MemoryOptimized', c, c * 8);
     add(`Standard_E${c}ads_v5`, 'MemoryOptimized', c, c * 8);
   }
+  for (const c of [2, 4, 8, 16, 32, 48, 64, 96, 128, 192]) {
+    add(`Standard_D${c}ds_v6`, 'GeneralPurpose', c, c * 4);
+    add(`Standard_E${c}ds_v6`, 'MemoryOptimized', c, c * 8);
+  }
+  for (const c of [2, 4, 8, 16, 32, 48, 64, 96]) {
+    add(`Standard_D${c}ads_v6`, 'GeneralPurpose', c, c * 4);
+    add(`Standard_E${c}ads_v6`, 'MemoryOptimized', c, c * 8);
+  }
   add('Standard_E20ds_v4', 'MemoryOptimized', 20, 160);
   add('Standard_E20ds_v5', 'MemoryOptimized', 20, 160);
+  add('Standard_E20ads_v5', 'MemoryOptimized', 20, 160);
   return m;
 }
 export const SKUS = skuCatalog();
@@ -119,20 +135,30 @@ export function validateServerName(name: string): void {
 export function validateAdministratorLogin(login: unknown): string {
   if (typeof login !== 'string' || login === '') throw invalidParameter('administratorLogin');
   const l = login.toLowerCase();
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(login) || RESERVED_LOGINS.includes(l) || l.startsWith('pg_')) {
-    throw new ApiError(400, 'InvalidAdministratorLogin',
-      `The administrator login '${login}' is not valid. It must be 1 to 63 letters, digits or underscores, must not start with a digit or 'pg_', and cannot be one of azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres or azuresu.`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(login)) {
+    throw new ApiError(400, 'InvalidUserName',
+      `The user name '${login}' is not valid. It must be 1 to 63 letters, digits or underscores, and must not start with a digit.`);
+  }
+  if (RESERVED_LOGINS.includes(l) || l.startsWith('pg_')) {
+    throw new ApiError(400, 'BlockedUserName',
+      `The user name '${login}' is not allowed. It cannot be azure_superuser, azure_pg_admin, admin, administrator, root, guest or public, and cannot start with pg_.`);
   }
   return login;
 }
 
 export function validatePassword(password: unknown, login: string | undefined): string {
   if (typeof password !== 'string' || password === '') throw invalidParameter('administratorLoginPassword');
+  if (password.length < 8) {
+    throw new ApiError(400, 'PasswordTooShort', 'The password is too short. It must be at least 8 characters long.');
+  }
+  if (password.length > 128) {
+    throw new ApiError(400, 'PasswordTooLong', 'The password is too long. It must be at most 128 characters long.');
+  }
   const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(password)).length;
   const containsLogin = !!login && login.length >= 3 && password.toLowerCase().includes(login.toLowerCase());
-  if (password.length < 8 || password.length > 128 || classes < 3 || containsLogin) {
+  if (classes < 3 || containsLogin) {
     throw new ApiError(400, 'PasswordNotComplex',
-      'Password validation failed. The password does not meet policy requirements because it is not complex enough. It must be 8 to 128 characters long, contain characters from three of these categories: English uppercase letters, English lowercase letters, numbers (0-9), non-alphanumeric characters, and must not contain the login name.');
+      'Password validation failed. The password does not meet policy requirements because it is not complex enough. It must contain characters from three of these categories: English uppercase letters, English lowercase letters, numbers (0-9), non-alphanumeric characters, and must not contain the login name.');
   }
   return password;
 }
@@ -216,7 +242,12 @@ export function applyServerRequest(base: ServerModel, body: Record<string, unkno
   }
   if (props.version !== undefined && props.version !== null) {
     const v = String(props.version);
-    if (!SUPPORTED_VERSIONS.includes(v)) {
+    const kept = !!existing && existing.version === v;
+    if (RETIRED_VERSIONS.includes(v) && !kept) {
+      throw new ApiError(400, 'InvalidServerVersion',
+        `PostgreSQL version '${v}' is retired: servers cannot be created with it or upgraded to it. Supported versions are ${SUPPORTED_VERSIONS.join(', ')}.`);
+    }
+    if (!SUPPORTED_VERSIONS.includes(v) && !kept) {
       throw new ApiError(400, 'InvalidServerVersion', `The version '${v}' is not supported. Supported versions are ${SUPPORTED_VERSIONS.join(', ')}.`);
     }
     m.version = v;
@@ -226,25 +257,25 @@ export function applyServerRequest(base: ServerModel, body: Record<string, unkno
     const s = props.storage;
     if (s.storageSizeGB !== undefined) {
       const size = s.storageSizeGB;
-      if (typeof size !== 'number' || !STORAGE_SIZES_GB.includes(size)) {
-        throw new ApiError(400, 'InvalidStorageSize', `The storage size '${String(size)}' GB is not supported. Supported sizes (GB) are ${STORAGE_SIZES_GB.join(', ')}.`);
-      }
+      if (typeof size !== 'number' || !STORAGE_SIZES_GB.includes(size)) throw invalidParameter('StorageSizeGB');
       m.storage.storageSizeGB = size;
     }
     if (s.autoGrow !== undefined) m.storage.autoGrow = enumValue('storage.autoGrow', s.autoGrow, ENABLED_DISABLED);
-    if (s.tier !== undefined) {
-      m.storage.tier = enumValue('storage.tier', s.tier, ['P1', 'P2', 'P3', 'P4', 'P6', 'P10', 'P15', 'P20', 'P30', 'P40', 'P50', 'P60', 'P70', 'P80']);
+    if (s.tier !== undefined && s.tier !== null && s.tier !== '') {
+      const tier = typeof s.tier === 'string' ? STORAGE_TIERS.find((t) => t.toLowerCase() === String(s.tier).toLowerCase()) : undefined;
+      if (!tier) throw invalidParameter('Tier');
+      m.storage.tier = tier;
       storageTierGiven = true;
     }
     if (s.type !== undefined && s.type !== '') m.storage.type = enumValue('storage.type', s.type, ['Premium_LRS', 'PremiumV2_LRS', 'UltraSSD_LRS']);
     if (s.iops !== undefined) m.storage.iops = intIn('storage.iops', s.iops, 0, 80000);
     if (s.throughput !== undefined) m.storage.throughput = intIn('storage.throughput', s.throughput, 0, 1200);
   }
-  if (!storageTierGiven && m.storage.storageSizeGB !== base.storage.storageSizeGB) {
-    const [tier, iops] = STORAGE_TIER_BY_SIZE[m.storage.storageSizeGB];
-    m.storage.tier = tier;
-    m.storage.iops = iops;
-  }
+  // The performance tier: never below the size's default (a tier left out follows the size up), at most P50 for
+  // disks up to 4 TiB and P80 above; Premium SSD (v1) IOPS follow the tier.
+  const defaultTier = DEFAULT_STORAGE_TIER[m.storage.storageSizeGB];
+  if (!storageTierGiven && (!existing || tierRank(m.storage.tier) < tierRank(defaultTier))) m.storage.tier = defaultTier;
+  if (m.storage.type !== 'PremiumV2_LRS' && m.storage.type !== 'UltraSSD_LRS') m.storage.iops = STORAGE_TIER_IOPS[m.storage.tier];
   if (props.backup !== undefined) {
     if (!isObj(props.backup)) throw invalidParameter('backup');
     const b = props.backup;
@@ -327,9 +358,22 @@ export function applyServerRequest(base: ServerModel, body: Record<string, unkno
     if (m.backup.geoRedundantBackup !== existing.backup.geoRedundantBackup) {
       throw new ApiError(400, 'PropertyChangeNotAllowed', "The property 'backup.geoRedundantBackup' cannot be changed after the server is created.");
     }
-    if ((m.network.delegatedSubnetResourceId ?? '') !== (existing.network.delegatedSubnetResourceId ?? '')
-      || (m.network.privateDnsZoneArmResourceId ?? '') !== (existing.network.privateDnsZoneArmResourceId ?? '')) {
-      throw new ApiError(400, 'PropertyChangeNotAllowed', 'The network mode (private access through network.delegatedSubnetResourceId and network.privateDnsZoneArmResourceId, or public access) cannot be changed after the server is created.');
+    // The network mode is fixed at creation; on a VNet-integrated server the private DNS zone may change, except
+    // while high availability is on.
+    const subnetChanged = (m.network.delegatedSubnetResourceId ?? '') !== (existing.network.delegatedSubnetResourceId ?? '');
+    const zoneChanged = (m.network.privateDnsZoneArmResourceId ?? '') !== (existing.network.privateDnsZoneArmResourceId ?? '');
+    if (subnetChanged || (zoneChanged && !existing.network.delegatedSubnetResourceId)) {
+      throw new ApiError(400, 'PropertyChangeNotAllowed', 'The network mode (private access through network.delegatedSubnetResourceId, or public access) cannot be changed after the server is created.');
+    }
+    if (zoneChanged && (existing.highAvailability.mode !== 'Disabled' || m.highAvailability.mode !== 'Disabled')) {
+      throw invalidParameter('Network.PrivateDnsZoneArmResourceId',
+        'The private DNS zone cannot be changed while high availability is enabled. Disable high availability first.');
+    }
+    const haBefore = existing.highAvailability.mode;
+    const haAfter = m.highAvailability.mode;
+    if (haBefore !== 'Disabled' && haAfter !== 'Disabled' && haBefore !== haAfter) {
+      throw new ApiError(400, 'InvalidParameterValue',
+        `Invalid value given for parameter Cannot switch Properties.HighAvailability.Mode directly from ${haBefore} to ${haAfter}. Please disable HA and then enable HA.. Specify a valid parameter value.`);
     }
     if (m.storage.storageSizeGB < existing.storage.storageSizeGB) {
       throw new ApiError(400, 'StorageSizeDecreaseNotAllowed', `The storage size cannot be decreased from ${existing.storage.storageSizeGB} GB to ${m.storage.storageSizeGB} GB.`);
@@ -338,20 +382,28 @@ export function applyServerRequest(base: ServerModel, body: Record<string, unkno
       throw new ApiError(400, 'VersionDowngradeNotAllowed', `The major version cannot be downgraded from ${existing.version} to ${m.version}.`);
     }
   }
+  if (tierRank(m.storage.tier) < tierRank(defaultTier) || tierRank(m.storage.tier) > tierRank(maxStorageTier(m.storage.storageSizeGB))) {
+    throw invalidParameter('Tier');
+  }
   return { model: m, password };
 }
 
 export function validateDatabaseName(name: string): void {
-  if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(name)) {
-    throw new ApiError(400, 'InvalidDatabaseName', `The database name '${name}' is not valid. It must be 1 to 63 characters: letters, digits, underscores, dollar signs or hyphens, starting with a letter or underscore.`);
+  if (!/^[a-zA-Z_][\w-]{0,62}$/.test(name)) {
+    throw new ApiError(400, 'InvalidDatabaseName', `The database name '${name}' is not valid. It must be 1 to 63 characters: letters, digits, underscores or hyphens, starting with a letter or underscore.`);
   }
+}
+
+/** The 2025-08-01 spec's collation pattern. */
+export function validateCollation(collation: string): void {
+  if (!/^[a-zA-Z-]+([. ]|\w)*$/.test(collation)) throw invalidParameter('collation');
 }
 
 export const CHARSETS = ['UTF8', 'SQL_ASCII', 'LATIN1', 'LATIN2', 'LATIN9', 'WIN1252', 'EUC_JP', 'EUC_KR', 'EUC_CN'];
 
 export function validateFirewallRuleName(name: string): void {
-  if (!/^[-\w.]{1,128}$/.test(name)) {
-    throw new ApiError(400, 'InvalidFirewallRuleName', `The firewall rule name '${name}' is not valid. It must be 1 to 128 letters, digits, hyphens, underscores or periods.`);
+  if (!/^[a-zA-Z0-9][-_a-zA-Z0-9]{0,79}(?<!-)$/.test(name)) {
+    throw new ApiError(400, 'InvalidFirewallRuleName', `The firewall rule name '${name}' is not valid. It must be 1 to 80 letters, digits, hyphens or underscores, start with a letter or digit and not end with a hyphen.`);
   }
 }
 
