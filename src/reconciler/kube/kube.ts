@@ -266,6 +266,38 @@ export class KubeImpl implements Kube {
     }
   }
 
+  async releaseSecret(owner: AnyObject, name: string): Promise<boolean> {
+    const namespace = owner.metadata.namespace;
+    let fromApi = false;
+    for (let attempt = 1; ; attempt++) {
+      const existing = fromApi
+        ? await this.fetchSecret(namespace, name)
+        : (this.secrets.store.get(namespace, name) ?? (await this.fetchSecret(namespace, name)));
+      fromApi = true;
+      const refs = existing?.metadata?.ownerReferences ?? [];
+      if (!existing || !refs.some((r) => r.uid === owner.metadata.uid)) return false;
+      const body: V1Secret = {
+        ...existing,
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { ...existing.metadata!, ownerReferences: refs.filter((r) => r.uid !== owner.metadata.uid) },
+      };
+      try {
+        // resourceVersion in the body: a concurrent change conflicts (409) instead of being overwritten.
+        await this.client.request('PUT', objectPath(SECRETS, namespace, name), { body });
+        this.writes.secrets++;
+        return true;
+      } catch (err) {
+        if (isKubeError(err, 404)) return false;
+        if (isKubeError(err, 409) && attempt < this.maxAttempts) {
+          this.writes.conflicts++;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
   event(obj: AnyObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     this.recorder.record(obj, type, reason, message);
   }

@@ -255,6 +255,21 @@ export class MemoryKube implements Kube {
     return { changed: true };
   }
 
+  async releaseSecret(owner: AnyObject, name: string): Promise<boolean> {
+    const s = this.secrets.get(`${owner.metadata.namespace}/${name}`);
+    const refs = s?.metadata?.ownerReferences ?? [];
+    if (!s || !refs.some((r) => r.uid === owner.metadata.uid)) return false;
+    s.metadata = { ...s.metadata, ownerReferences: refs.filter((r) => r.uid !== owner.metadata.uid) };
+    this.writes.push(`release ${owner.metadata.namespace}/${name}`);
+    return true;
+  }
+
+  /** The ownerReferences of a Secret (to check what garbage collection would do). */
+  secretOwners(namespace: string, name: string): string[] | undefined {
+    const s = this.secrets.get(`${namespace}/${name}`);
+    return s ? (s.metadata?.ownerReferences ?? []).map((r) => `${r.kind}/${r.name}`) : undefined;
+  }
+
   event(obj: AnyObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     this.events.push({ kind: obj.kind, name: obj.metadata.name, type, reason, message });
   }
