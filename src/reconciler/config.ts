@@ -22,6 +22,10 @@ export interface Config {
   readonly namespace?: string;
   readonly workers: number;
   readonly resyncPeriodMs: number;
+  /** undefined: the kube-system namespace's UID, read at start (main.ts). */
+  readonly clusterId?: string;
+  /** Namespaces whose resources may adopt existing Azure resources; ['*'] for all; [] (default) for none. */
+  readonly adoptionNamespaces: readonly string[];
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace?: string;
   readonly leaderElectionId: string;
@@ -56,7 +60,9 @@ export const FLAGS: readonly Flag[] = [
   { name: 'postgres-ca-file', env: 'POSTGRES_CA_FILE', default: "Node's root certificates", help: 'PEM bundle that verifies PostgreSQL server certificates.' },
   { name: 'namespace', env: 'WATCH_NAMESPACE', default: 'all namespaces', help: 'Watch and reconcile only this namespace.' },
   { name: 'workers', env: 'WORKERS', default: '4', help: 'Concurrent reconciles per kind (never two of one object).' },
-  { name: 'resync-period', env: 'RESYNC_PERIOD', default: '1h', help: 'Reconcile every object at least this often (jittered +-10%) to repair drift in Azure; 0 disables.' },
+  { name: 'resync-period', env: 'RESYNC_PERIOD', default: '10m', help: 'Reconcile every object this long after its last successful reconcile (jittered +-10%) to repair drift in Azure; 0 disables.' },
+  { name: 'cluster-id', env: 'CLUSTER_ID', default: "the kube-system namespace's UID", help: 'This cluster\'s identity, tagged on what it creates in Azure; resources tagged with another cluster are never adopted. Required when kube-system cannot be read.' },
+  { name: 'adoption-namespaces', env: 'ADOPTION_NAMESPACES', default: '(none: adoption off)', help: 'Comma-separated namespaces whose resources may adopt existing Azure resources (annotation cdk8s-azure.dev/adopt); * for all.' },
   { name: 'leader-elect', env: 'LEADER_ELECT', boolean: true, default: 'false', help: 'Elect a leader through a Lease; only the leader reconciles (run 2+ replicas).' },
   { name: 'leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', default: "POD_NAMESPACE, else the ServiceAccount's namespace", help: 'Namespace of the leader election Lease.' },
   { name: 'leader-election-id', env: 'LEADER_ELECTION_ID', default: 'cdk8s-azure-reconciler', help: 'Name of the leader election Lease.' },
@@ -217,9 +223,19 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
     if (ms < min) throw bad(name, v, `must be 0 or at least ${min / 1000}s`);
     return ms;
   };
-  const resync = duration('resync-period', 3_600_000, 0);
+  const resync = duration('resync-period', 10 * 60_000, 0);
   if (resync !== 0 && resync < 10_000) throw bad('resync-period', get('resync-period')!, 'must be 0 (off) or at least 10s');
   const shutdownGraceMs = duration('shutdown-grace-period', 25_000, 0);
+
+  const cid = get('cluster-id');
+  if (cid && !/^[A-Za-z0-9][-A-Za-z0-9_.]{0,127}$/.test(cid.value)) {
+    throw bad('cluster-id', cid, 'must be 1-128 letters, digits, -, _ and ., starting with a letter or digit (it becomes an Azure tag value)');
+  }
+  const adopt = get('adoption-namespaces');
+  const adoptionNamespaces = (adopt?.value ?? '').split(',').map((x) => x.trim()).filter((x) => x);
+  for (const n of adoptionNamespaces) {
+    if (n !== '*' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) throw bad('adoption-namespaces', adopt!, `"${n}" is not a namespace name (or *)`);
+  }
 
   const le = get('leader-elect');
   let leaderElect = false;
@@ -279,6 +295,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
       namespace: ns?.value,
       workers,
       resyncPeriodMs: resync,
+      clusterId: cid?.value,
+      adoptionNamespaces,
       leaderElect,
       leaderElectionNamespace,
       leaderElectionId: leId?.value ?? 'cdk8s-azure-reconciler',
@@ -300,7 +318,9 @@ function example(name: string): string {
     'postgres-ca-file': '/etc/ssl/certs/DigiCertGlobalRootG2.crt.pem',
     'namespace': 'default',
     'workers': '4',
-    'resync-period': '1h',
+    'resync-period': '10m',
+    'cluster-id': 'prod-westeurope-1',
+    'adoption-namespaces': 'team-a,team-b',
     'leader-elect': 'true',
     'leader-election-namespace': 'cdk8s-azure-system',
     'leader-election-id': 'cdk8s-azure-reconciler',

@@ -2,7 +2,7 @@
  * The reconciler process: flags -> logger, metrics -> Kubernetes client -> Azure credential -> controllers ->
  * manager (informers, leader election, work queues) -> probe and metrics servers; SIGTERM/SIGINT -> graceful stop.
  *
- * Exit codes: 0 graceful shutdown or --help; 1 fatal error or lost leadership; 2 bad flags.
+ * Exit codes: 0 graceful shutdown or --help; 1 fatal error or lost leadership; 2 bad flags (or no cluster identity).
  */
 import { DefaultAzureCredential } from '@azure/identity';
 import { ConfigError, helpText, parseConfig, type Config } from './config';
@@ -26,6 +26,7 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
 
   const kc = loadKubeConfig(config.kubeconfig);
   const client = new KubeClient(kc, { onResponse: (method, code) => metrics.kubeRequests.inc({ method, code }) });
+  const clusterId = await resolveClusterId(config, client, log);
 
   const authorityHost = new URL(config.authorityHost).hostname;
   const credential = new DefaultAzureCredential({
@@ -52,6 +53,9 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
         credential,
         postgresCa: config.postgresCa,
         onArmResponse: metrics.onArmResponse,
+        clusterId,
+        adoptionNamespaces: config.adoptionNamespaces,
+        watchNamespace: config.namespace,
       }),
     leaderElection: config.leaderElect
       ? {
@@ -113,6 +117,29 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+/**
+ * The cluster's identity for the owner tags: --cluster-id, else the UID of the kube-system namespace (stable for the
+ * life of the cluster, and the same for every replica). Without either the reconciler cannot tell its own Azure
+ * resources from another cluster's, so it does not start.
+ */
+async function resolveClusterId(config: Config, client: KubeClient, log: ReconcilerLogger): Promise<string> {
+  if (config.clusterId) return config.clusterId;
+  try {
+    const ns = await client.request<{ metadata?: { uid?: string } }>('GET', '/api/v1/namespaces/kube-system');
+    if (ns.metadata?.uid) {
+      log.info({ clusterId: ns.metadata.uid }, 'cluster identity: the kube-system namespace UID');
+      return ns.metadata.uid;
+    }
+    throw new Error('the kube-system namespace has no UID');
+  } catch (err) {
+    process.stderr.write(
+      `error: cannot read the kube-system namespace for the cluster identity (${errorFields(err).message ?? String(err)}); ` +
+        'pass --cluster-id=<a stable name for this cluster> (env CLUSTER_ID), or grant get on namespaces/kube-system\n',
+    );
+    exitAfterFlush(2);
+  }
+}
+
 function main(): void {
   let config: Config;
   try {
@@ -149,6 +176,8 @@ function main(): void {
       namespace: config.namespace ?? '(all)',
       workers: config.workers,
       resyncPeriodMs: config.resyncPeriodMs,
+      clusterId: config.clusterId ?? '(kube-system namespace UID)',
+      adoptionNamespaces: config.adoptionNamespaces.length ? config.adoptionNamespaces : '(none)',
       leaderElect: config.leaderElect,
       leaderElectionNamespace: config.leaderElectionNamespace,
       leaderElectionId: config.leaderElectionId,
