@@ -5,10 +5,10 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from './helpers/kube-testing';
 import { type AnyObject, FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconciler/contracts';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { KubeModule } from '../../src/reconciler/kube/index';
-import { waitFor } from '../../src/reconciler/kube/testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { ensureCluster, kubectl } from '../cluster/cluster';
 
