@@ -101,7 +101,7 @@ export interface PostgresDatabaseSpec {
   readonly serverRef: PostgresDatabaseSpecServerRef;
 
   /**
-   * Name of the database in PostgreSQL: 1-63 characters of lowercase letters, digits and underscores, starting with a letter or underscore; not postgres, azure_maintenance, azure_sys, template0 or template1. Cannot be changed after creation.
+   * Name of the database in PostgreSQL, as Azure accepts it: 1-63 characters of letters, digits, underscores and hyphens, starting with a letter or underscore (the reconciler quotes it in SQL); not postgres, azure_maintenance, azure_sys, template0 or template1 (in any letter case). Cannot be changed after creation.
    *
    * @schema PostgresDatabaseSpec#azureName
    */
@@ -115,14 +115,14 @@ export interface PostgresDatabaseSpec {
   readonly charset?: PostgresDatabaseSpecCharset;
 
   /**
-   * Collation of the database. Cannot be changed after creation.
+   * Collation of the database, such as en_US.utf8 or C: letters and hyphens, then letters, digits, underscores, periods and spaces. Cannot be changed after creation.
    *
    * @schema PostgresDatabaseSpec#collation
    */
   readonly collation?: string;
 
   /**
-   * What happens in Azure when this resource is deleted. Delete removes it; Retain leaves it.
+   * What happens in Azure when this resource is deleted: Delete removes it; Retain leaves it. When unset, the server's deletionPolicy applies, so the children of a retained server are kept with it.
    *
    * @schema PostgresDatabaseSpec#deletionPolicy
    */
@@ -184,7 +184,7 @@ export enum PostgresDatabaseSpecCharset {
 }
 
 /**
- * What happens in Azure when this resource is deleted. Delete removes it; Retain leaves it.
+ * What happens in Azure when this resource is deleted: Delete removes it; Retain leaves it. When unset, the server's deletionPolicy applies, so the children of a retained server are kept with it.
  *
  * @schema PostgresDatabaseSpecDeletionPolicy
  */
@@ -294,7 +294,7 @@ export interface PostgresFirewallRuleSpec {
   readonly serverRef: PostgresFirewallRuleSpecServerRef;
 
   /**
-   * Name of the rule in Azure (1-128 letters, digits, hyphens and underscores). Cannot be changed after creation.
+   * Name of the rule in Azure: 1-80 letters, digits, hyphens and underscores, starting with a letter or digit and not ending with a hyphen. Cannot be changed after creation.
    *
    * @schema PostgresFirewallRuleSpec#azureName
    */
@@ -315,7 +315,7 @@ export interface PostgresFirewallRuleSpec {
   readonly endIpAddress: string;
 
   /**
-   * What happens in Azure when this resource is deleted. Delete removes it; Retain leaves it.
+   * What happens in Azure when this resource is deleted: Delete removes it; Retain leaves it. When unset, the server's deletionPolicy applies, so the children of a retained server are kept with it.
    *
    * @schema PostgresFirewallRuleSpec#deletionPolicy
    */
@@ -367,7 +367,7 @@ export function toJson_PostgresFirewallRuleSpecServerRef(obj: PostgresFirewallRu
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * What happens in Azure when this resource is deleted. Delete removes it; Retain leaves it.
+ * What happens in Azure when this resource is deleted: Delete removes it; Retain leaves it. When unset, the server's deletionPolicy applies, so the children of a retained server are kept with it.
  *
  * @schema PostgresFirewallRuleSpecDeletionPolicy
  */
@@ -484,7 +484,7 @@ export interface PostgresRoleSpec {
   readonly databaseRef: PostgresRoleSpecDatabaseRef;
 
   /**
-   * Login name of the role in PostgreSQL: 1-63 characters of lowercase letters, digits and underscores, starting with a letter; not reserved (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, pg_*). Cannot be changed after creation.
+   * Login name of the role in PostgreSQL: 1-63 characters of lowercase letters, digits and underscores, starting with a letter; not a reserved or built-in name (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres, azuresu, none, current_user, session_user, current_role, user, pg_*). Cannot be changed after creation.
    *
    * @schema PostgresRoleSpec#roleName
    */
@@ -498,7 +498,7 @@ export interface PostgresRoleSpec {
   readonly privileges?: PostgresRoleSpecPrivileges[];
 
   /**
-   * Most concurrent connections of the role; -1 is no limit.
+   * Most concurrent connections of the role; -1 (the default) is no limit.
    *
    * @schema PostgresRoleSpec#connectionLimit
    */
@@ -512,7 +512,7 @@ export interface PostgresRoleSpec {
   readonly writeConnectionSecretToRef: PostgresRoleSpecWriteConnectionSecretToRef;
 
   /**
-   * What happens in Azure when this resource is deleted. Delete removes it; Retain leaves it.
+   * What happens in PostgreSQL when this resource is deleted: Delete drops the role; Retain leaves it. When unset, the server's deletionPolicy applies, so the roles of a retained server are kept with it.
    *
    * @schema PostgresRoleSpec#deletionPolicy
    */
@@ -646,7 +646,7 @@ export function toJson_PostgresRoleSpecWriteConnectionSecretToRef(obj: PostgresR
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * What happens in Azure when this resource is deleted. Delete removes it; Retain leaves it.
+ * What happens in PostgreSQL when this resource is deleted: Delete drops the role; Retain leaves it. When unset, the server's deletionPolicy applies, so the roles of a retained server are kept with it.
  *
  * @schema PostgresRoleSpecDeletionPolicy
  */
@@ -770,7 +770,7 @@ export interface PostgresServerSpec {
   readonly location: string;
 
   /**
-   * PostgreSQL major version. Azure supports in-place major version upgrades only upwards.
+   * PostgreSQL major version. Azure supports in-place major version upgrades only upwards. 13 and older are retired: Azure creates no new server on them.
    *
    * @schema PostgresServerSpec#version
    */
@@ -819,7 +819,7 @@ export interface PostgresServerSpec {
   readonly network?: PostgresServerSpecNetwork;
 
   /**
-   * Login of the server administrator; its password is generated and written to the connection Secret. 1-63 characters, starting with a letter; not a name Azure reserves (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, or any name starting with pg_). Cannot be changed.
+   * Login of the server administrator; its password is generated and written to the connection Secret. 1-63 characters, starting with a letter; not a name Azure reserves (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public, postgres, azuresu, or any name starting with pg_). Cannot be changed.
    *
    * @schema PostgresServerSpec#administratorLogin
    */
@@ -833,14 +833,14 @@ export interface PostgresServerSpec {
   readonly maintenanceWindow?: PostgresServerSpecMaintenanceWindow;
 
   /**
-   * Server parameters (Azure "configurations"), name to value, for example {"log_min_duration_statement": "500"}. Parameters not listed keep Azure's defaults.
+   * Server parameters (Azure "configurations"), name to value, for example {"log_min_duration_statement": "500"}. Parameters not listed keep Azure's defaults. The names are checked against the flexible-server parameters of the version (the reconciler and synth name the closest match of an unknown one).
    *
    * @schema PostgresServerSpec#parameters
    */
   readonly parameters?: { [key: string]: string };
 
   /**
-   * Azure tags on the server. The reconciler adds cdk8s-azure.dev-namespace, -name and -uid tags of its own.
+   * Azure tags on the server, as Azure allows them: names of at most 512 characters without < > % & \ ? /, not starting with microsoft, azure or windows; values of at most 256 characters. The reconciler adds 4 tags of its own (cdk8s-azure.dev-namespace, -name, -uid and -cluster), so at most 46 of the 50 Azure allows are yours, and no name may start with cdk8s-azure.dev (in any letter case).
    *
    * @schema PostgresServerSpec#tags
    */
@@ -927,13 +927,11 @@ export function toJson_PostgresServerSpecResourceGroup(obj: PostgresServerSpecRe
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * PostgreSQL major version. Azure supports in-place major version upgrades only upwards.
+ * PostgreSQL major version. Azure supports in-place major version upgrades only upwards. 13 and older are retired: Azure creates no new server on them.
  *
  * @schema PostgresServerSpecVersion
  */
 export enum PostgresServerSpecVersion {
-  /** 13 */
-  VALUE_13 = "13",
   /** 14 */
   VALUE_14 = "14",
   /** 15 */
@@ -942,6 +940,8 @@ export enum PostgresServerSpecVersion {
   VALUE_16 = "16",
   /** 17 */
   VALUE_17 = "17",
+  /** 18 */
+  VALUE_18 = "18",
 }
 
 /**
@@ -958,7 +958,7 @@ export interface PostgresServerSpecSku {
   readonly tier: PostgresServerSpecSkuTier;
 
   /**
-   * SKU name of the tier: Standard_B* for Burstable (e.g. Standard_B1ms), Standard_D*s_v3/v4/v5 or Standard_D*ds_v4/v5 for GeneralPurpose, Standard_E*s_v3/v4/v5 or Standard_E*ds_v4/v5 for MemoryOptimized.
+   * SKU name of the tier: Standard_B* for Burstable (e.g. Standard_B1ms); the Dsv3, Ddsv4, Ddsv5, Dadsv5, Ddsv6 and Dadsv6 series for GeneralPurpose (e.g. Standard_D2ds_v5); the Esv3, Edsv4, Edsv5, Eadsv5, Edsv6 and Eadsv6 series for MemoryOptimized (e.g. Standard_E4ds_v5, Standard_E20ads_v5).
    *
    * @schema PostgresServerSpecSku#name
    */
@@ -987,11 +987,18 @@ export function toJson_PostgresServerSpecSku(obj: PostgresServerSpecSku | undefi
  */
 export interface PostgresServerSpecStorage {
   /**
-   * Storage size in GiB, one of the sizes Azure offers. It can grow but never shrink.
+   * Storage size in GiB, one of the sizes Azure offers. It can grow but never shrink. 4095 is the largest size that still grows online; growing past 4 TiB restarts the server.
    *
    * @schema PostgresServerSpecStorage#sizeGB
    */
   readonly sizeGb?: PostgresServerSpecStorageSizeGb;
+
+  /**
+   * Performance tier (IOPS) of the Premium SSD disk, not below the default tier of the size (32 GiB: P4, 64: P6, 128: P10, 256: P15, 512: P20, 1024: P30, 2048: P40, 4095/4096: P50, 8192: P60, 16384: P70, 32767: P80). Azure uses the size's default when unset. It can be changed in place.
+   *
+   * @schema PostgresServerSpecStorage#tier
+   */
+  readonly tier?: PostgresServerSpecStorageTier;
 
   /**
    * Let Azure grow storage when it is nearly full.
@@ -1009,6 +1016,7 @@ export function toJson_PostgresServerSpecStorage(obj: PostgresServerSpecStorage 
   if (obj === undefined) { return undefined; }
   const result = {
     'sizeGB': obj.sizeGb,
+    'tier': obj.tier,
     'autoGrow': obj.autoGrow,
   };
   // filter undefined values
@@ -1237,7 +1245,7 @@ export enum PostgresServerSpecSkuTier {
 }
 
 /**
- * Storage size in GiB, one of the sizes Azure offers. It can grow but never shrink.
+ * Storage size in GiB, one of the sizes Azure offers. It can grow but never shrink. 4095 is the largest size that still grows online; growing past 4 TiB restarts the server.
  *
  * @schema PostgresServerSpecStorageSizeGb
  */
@@ -1256,6 +1264,8 @@ export enum PostgresServerSpecStorageSizeGb {
   VALUE_1024 = 1024,
   /** 2048 */
   VALUE_2048 = 2048,
+  /** 4095 */
+  VALUE_4095 = 4095,
   /** 4096 */
   VALUE_4096 = 4096,
   /** 8192 */
@@ -1264,6 +1274,36 @@ export enum PostgresServerSpecStorageSizeGb {
   VALUE_16384 = 16384,
   /** 32767 */
   VALUE_32767 = 32767,
+}
+
+/**
+ * Performance tier (IOPS) of the Premium SSD disk, not below the default tier of the size (32 GiB: P4, 64: P6, 128: P10, 256: P15, 512: P20, 1024: P30, 2048: P40, 4095/4096: P50, 8192: P60, 16384: P70, 32767: P80). Azure uses the size's default when unset. It can be changed in place.
+ *
+ * @schema PostgresServerSpecStorageTier
+ */
+export enum PostgresServerSpecStorageTier {
+  /** P4 */
+  P4 = "P4",
+  /** P6 */
+  P6 = "P6",
+  /** P10 */
+  P10 = "P10",
+  /** P15 */
+  P15 = "P15",
+  /** P20 */
+  P20 = "P20",
+  /** P30 */
+  P30 = "P30",
+  /** P40 */
+  P40 = "P40",
+  /** P50 */
+  P50 = "P50",
+  /** P60 */
+  P60 = "P60",
+  /** P70 */
+  P70 = "P70",
+  /** P80 */
+  P80 = "P80",
 }
 
 /**

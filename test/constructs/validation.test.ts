@@ -197,11 +197,13 @@ const cases: Case[] = [
   },
 
   // ---- databases ----
-  { mistake: 'database name with uppercase', act: () => server().addDatabase('Catalog'), path: 'test/db/Database-Catalog', field: 'databaseName', value: 'Catalog', hint: 'lowercase letters, digits and underscores' },
+  // Azure accepts uppercase letters and hyphens (it created asotest-db-ylwxua), not $.
+  { mistake: 'database name with a dollar sign', act: () => server().addDatabase('catalog$'), path: 'test/db/Database-catalog$', field: 'databaseName', value: 'catalog$', hint: 'letters, digits, underscores and hyphens' },
   { mistake: 'database name Azure reserves', act: () => server().addDatabase('azure_sys'), path: 'test/db/Database-azure-sys', field: 'databaseName', value: 'azure_sys', hint: 'reserved by Azure' },
   { mistake: 'database name postgres', act: () => server().addDatabase('postgres'), path: 'test/db/Database-postgres', field: 'databaseName', value: 'postgres', hint: 'reserved by Azure' },
   { mistake: 'database name too long', act: () => server().addDatabase('d'.repeat(64)), path: `test/db/Database-${'d'.repeat(64)}`, field: 'databaseName', value: 'd'.repeat(64), hint: '1-63 characters' },
-  { mistake: 'collation with a space', act: () => server().addDatabase('catalog', { collation: 'en US' }), path: 'test/db/Database-catalog', field: 'collation', value: 'en US', hint: 'en_US.utf8' },
+  // Azure's collation rule allows spaces and periods after the first letters, not other punctuation.
+  { mistake: 'collation with a semicolon', act: () => server().addDatabase('catalog', { collation: 'en_US;utf8' }), path: 'test/db/Database-catalog', field: 'collation', value: 'en_US;utf8', hint: 'en_US.utf8' },
   { mistake: 'unknown charset', act: () => server().addDatabase('catalog', { charset: 'LATIN1' as any }), path: 'test/db/Database-catalog', field: 'charset', value: 'LATIN1', hint: '"UTF8"' },
   {
     mistake: 'database namespace other than the server\'s',

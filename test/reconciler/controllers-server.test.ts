@@ -255,7 +255,7 @@ describe('PostgresServer', () => {
     await h.reconcile('PostgresServer', key);
     const ready = h.ready('PostgresServer', key)!;
     assert.equal(ready.reason, 'InvalidSpec');
-    assert.match(ready.message, /spec\.sku\.name must be a Standard_B\* SKU/);
+    assert.match(ready.message, /spec\.sku\.name = "Standard_D2ds_v5": is a GeneralPurpose SKU, not Burstable: set sku\.tier to GeneralPurpose/);
     assert.match(ready.message, /spec\.highAvailability\.mode/);
     assert.equal(h.armResponses.length, n);
     assert.equal(h.kube.events.filter((e) => e.name === 'db' && e.reason === 'InvalidSpec').length, 1);

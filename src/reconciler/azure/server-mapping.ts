@@ -1,15 +1,13 @@
 /**
- * PostgresServer spec <-> Azure flexible server: defaults, validation the API server may not have done, the create
- * body, and the drift diff (which managed fields differ, which of those Azure can change in place with a PATCH, and
+ * PostgresServer spec <-> Azure flexible server: the create body, and the drift diff (which managed fields differ, which of those Azure can change in place with a PATCH, and
  * which it cannot).
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
-import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
+import { formatProblem, TAG_NAME, TAG_NAMESPACE, TAG_UID, validateServerSpec as serverProblems, type NormalizedServerSpec } from '../../api';
 
-export const TAG_NAMESPACE = 'cdk8s-azure.dev-namespace';
-export const TAG_NAME = 'cdk8s-azure.dev-name';
-export const TAG_UID = 'cdk8s-azure.dev-uid';
-export const OWNER_TAGS = [TAG_NAMESPACE, TAG_NAME, TAG_UID] as const;
+// The spec's types, defaults and rules live in src/api; re-exported for the reconciler's files that import them here.
+export { normalizeServerSpec, OWNER_TAGS, TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE, TAG_UID } from '../../api';
+export type { NormalizedServerSpec } from '../../api';
 
 export interface Owner {
   namespace: string;
@@ -17,143 +15,9 @@ export interface Owner {
   uid: string;
 }
 
-/** The spec with every default of the CRD applied (objects from a real API server already have them). */
-export interface NormalizedServerSpec {
-  azureName: string;
-  resourceGroup: { name: string; create: boolean };
-  location: string;
-  version: string;
-  sku: { tier: string; name: string };
-  storage: { sizeGB: number; autoGrow: boolean };
-  backup: { retentionDays: number; geoRedundant: boolean };
-  highAvailability: { mode: string; standbyAvailabilityZone?: string };
-  availabilityZone?: string;
-  network: { publicNetworkAccess: boolean; delegatedSubnetResourceId?: string; privateDnsZoneResourceId?: string };
-  administratorLogin: string;
-  maintenanceWindow?: { dayOfWeek: number; startHour: number; startMinute: number };
-  parameters: Record<string, string>;
-  tags: Record<string, string>;
-  deletionPolicy: 'Delete' | 'Retain';
-  secretName: string;
-}
-
-/**
- * The JSON key of storage size is `sizeGB` (the CRD); the generated TypeScript type calls it `sizeGb`. Objects read
- * from Kubernetes carry `sizeGB`; both are accepted.
- */
-function storageSize(storage: PostgresServerSpec['storage']): number | undefined {
-  const s = storage as (PostgresServerSpec['storage'] & { sizeGB?: number }) | undefined;
-  const v = s?.sizeGB ?? s?.sizeGb;
-  return v === undefined ? undefined : Number(v);
-}
-
-export function normalizeServerSpec(spec: PostgresServerSpec): NormalizedServerSpec {
-  const s = spec ?? ({} as PostgresServerSpec);
-  return {
-    azureName: s.azureName,
-    resourceGroup: { name: s.resourceGroup?.name, create: s.resourceGroup?.create ?? false },
-    location: s.location,
-    version: String(s.version ?? '16'),
-    sku: { tier: s.sku?.tier ?? 'Burstable', name: s.sku?.name ?? 'Standard_B1ms' },
-    storage: { sizeGB: storageSize(s.storage) ?? 32, autoGrow: s.storage?.autoGrow ?? false },
-    backup: { retentionDays: s.backup?.retentionDays ?? 7, geoRedundant: s.backup?.geoRedundant ?? false },
-    highAvailability: {
-      mode: s.highAvailability?.mode ?? 'Disabled',
-      ...(s.highAvailability?.standbyAvailabilityZone ? { standbyAvailabilityZone: String(s.highAvailability.standbyAvailabilityZone) } : {}),
-    },
-    ...(s.availabilityZone ? { availabilityZone: String(s.availabilityZone) } : {}),
-    network: {
-      publicNetworkAccess: s.network?.publicNetworkAccess ?? !s.network?.delegatedSubnetResourceId,
-      ...(s.network?.delegatedSubnetResourceId ? { delegatedSubnetResourceId: s.network.delegatedSubnetResourceId } : {}),
-      ...(s.network?.privateDnsZoneResourceId ? { privateDnsZoneResourceId: s.network.privateDnsZoneResourceId } : {}),
-    },
-    administratorLogin: s.administratorLogin ?? 'pgadmin',
-    ...(s.maintenanceWindow
-      ? {
-        maintenanceWindow: {
-          dayOfWeek: s.maintenanceWindow.dayOfWeek,
-          startHour: s.maintenanceWindow.startHour,
-          startMinute: s.maintenanceWindow.startMinute ?? 0,
-        },
-      }
-      : {}),
-    parameters: { ...(s.parameters ?? {}) },
-    tags: { ...(s.tags ?? {}) },
-    deletionPolicy: s.deletionPolicy === 'Retain' ? 'Retain' : 'Delete',
-    secretName: s.writeConnectionSecretToRef?.name,
-  };
-}
-
-const STORAGE_SIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767];
-const RESERVED_LOGINS = ['azure_superuser', 'azure_pg_admin', 'admin', 'administrator', 'root', 'guest', 'public'];
-
-/**
- * Problems with a spec, each naming the field and the fix. The API server enforces most of these through the CRD's
- * schema and CEL rules; they are checked again here so that nothing invalid reaches Azure whatever the API server.
- */
+/** The problems of a spec as messages (`spec.field = value: fix`), as the server controller reports them. */
 export function validateServerSpec(n: NormalizedServerSpec): string[] {
-  const p: string[] = [];
-  if (!n.azureName || !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(n.azureName)) {
-    p.push('spec.azureName must be 3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen');
-  }
-  if (!n.resourceGroup.name || n.resourceGroup.name.length > 90 || !/^[-\w.()]*[-\w()]$/.test(n.resourceGroup.name)) {
-    p.push('spec.resourceGroup.name must be 1-90 letters, digits, underscores, hyphens, periods or parentheses, not ending with a period');
-  }
-  if (!n.location || !/^[a-z0-9]+$/.test(n.location)) p.push('spec.location must be an Azure region name such as westeurope (lowercase, no spaces)');
-  if (!['13', '14', '15', '16', '17'].includes(n.version)) p.push(`spec.version must be one of 13, 14, 15, 16, 17 (got ${n.version})`);
-  const tierPrefix: Record<string, string> = { Burstable: 'Standard_B', GeneralPurpose: 'Standard_D', MemoryOptimized: 'Standard_E' };
-  if (!tierPrefix[n.sku.tier]) {
-    p.push('spec.sku.tier must be Burstable, GeneralPurpose or MemoryOptimized');
-  } else if (!n.sku.name.startsWith(tierPrefix[n.sku.tier])) {
-    p.push(`spec.sku.name must be a ${tierPrefix[n.sku.tier]}* SKU for tier ${n.sku.tier} (got ${n.sku.name})`);
-  }
-  if (!STORAGE_SIZES.includes(n.storage.sizeGB)) p.push(`spec.storage.sizeGB must be one of ${STORAGE_SIZES.join(', ')}`);
-  if (!Number.isInteger(n.backup.retentionDays) || n.backup.retentionDays < 7 || n.backup.retentionDays > 35) {
-    p.push('spec.backup.retentionDays must be 7-35');
-  }
-  if (!['Disabled', 'ZoneRedundant', 'SameZone'].includes(n.highAvailability.mode)) p.push('spec.highAvailability.mode must be Disabled, ZoneRedundant or SameZone');
-  if (n.highAvailability.mode !== 'Disabled' && n.sku.tier === 'Burstable') {
-    p.push('spec.highAvailability.mode: high availability is not available on the Burstable tier; use GeneralPurpose or MemoryOptimized, or set mode Disabled');
-  }
-  if (n.highAvailability.standbyAvailabilityZone && n.highAvailability.mode !== 'ZoneRedundant') {
-    p.push('spec.highAvailability.standbyAvailabilityZone applies only to mode ZoneRedundant; remove it or set mode ZoneRedundant');
-  }
-  if (n.highAvailability.standbyAvailabilityZone && n.availabilityZone && n.highAvailability.standbyAvailabilityZone === n.availabilityZone) {
-    p.push('spec.highAvailability.standbyAvailabilityZone must differ from spec.availabilityZone');
-  }
-  if (n.network.delegatedSubnetResourceId && n.network.publicNetworkAccess) {
-    p.push('spec.network.publicNetworkAccess must be false with spec.network.delegatedSubnetResourceId');
-  }
-  if (!!n.network.delegatedSubnetResourceId !== !!n.network.privateDnsZoneResourceId) {
-    p.push('spec.network: private access needs both delegatedSubnetResourceId and privateDnsZoneResourceId');
-  }
-  const login = n.administratorLogin;
-  if (!/^[a-zA-Z][a-zA-Z0-9_]{0,62}$/.test(login)) {
-    p.push('spec.administratorLogin must be 1-63 letters, digits and underscores, starting with a letter');
-  } else if (RESERVED_LOGINS.includes(login.toLowerCase()) || login.toLowerCase().startsWith('pg_')) {
-    p.push(`spec.administratorLogin ${login} is reserved by Azure; choose another name such as pgadmin`);
-  }
-  const mw = n.maintenanceWindow;
-  if (mw) {
-    if (!inRange(mw.dayOfWeek, 0, 6)) p.push('spec.maintenanceWindow.dayOfWeek must be 0 (Sunday) to 6 (Saturday)');
-    if (!inRange(mw.startHour, 0, 23)) p.push('spec.maintenanceWindow.startHour must be 0-23');
-    if (!inRange(mw.startMinute, 0, 59)) p.push('spec.maintenanceWindow.startMinute must be 0-59');
-  }
-  for (const k of Object.keys(n.tags)) {
-    if ((OWNER_TAGS as readonly string[]).includes(k)) p.push(`spec.tags.${k} is set by the reconciler; remove it`);
-  }
-  if (Object.keys(n.tags).length > 47) p.push('spec.tags may hold at most 47 tags (Azure allows 50; the reconciler adds 3)');
-  for (const [k, v] of Object.entries(n.parameters)) {
-    if (typeof v !== 'string') p.push(`spec.parameters.${k} must be a string (quote numbers, e.g. "500")`);
-  }
-  if (!n.secretName || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(n.secretName)) {
-    p.push('spec.writeConnectionSecretToRef.name must be a valid Secret name (lowercase DNS subdomain)');
-  }
-  return p;
-}
-
-function inRange(v: unknown, min: number, max: number): boolean {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+  return serverProblems(n).map(problem => formatProblem(problem));
 }
 
 export function ownerTags(owner: Owner): Record<string, string> {
