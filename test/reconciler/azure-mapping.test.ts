@@ -2,15 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PostgresServerSpec } from '../../imports/cdk8s-azure.dev';
-import {
-  diffServer,
-  normalizeServerSpec,
-  parameterDrift,
-  TAG_UID,
-  toArmServer,
-  validateServerSpec,
-  type Server,
-} from '../../src/reconciler/azure';
+import { formatProblem, normalizeServerSpec, TAG_UID, validateServerSpec as serverProblems } from '../../src/api';
+import { diffServer, parameterDrift, toArmServer, type Server } from '../../src/reconciler/azure';
+
+const validateServerSpec = (n: ReturnType<typeof normalizeServerSpec>): string[] => serverProblems(n).map((p) => formatProblem(p));
 
 const owner = { namespace: 'shop', name: 'db', uid: 'uid-1' };
 // As read from Kubernetes: JSON keys (sizeGB), not the generated TypeScript names.
