@@ -31,7 +31,7 @@ export interface Harness {
   /** A new set of controllers over the same Kubernetes state and Azure: what a restarted process has. */
   restart(pacing?: Partial<PacingOptions>): void;
   /** New controllers with other reconciler settings (a restart with other flags). */
-  configure(settings: Pick<ControllerEnvironment, 'adoptionNamespaces' | 'clusterId' | 'watchNamespace'>): void;
+  configure(settings: Pick<ControllerEnvironment, 'adoptionNamespaces' | 'clusterId' | 'watchNamespace'> & { staleCache?: boolean }): void;
   reconcile(kind: Kind, key: ObjectKey): Promise<number | undefined>;
   /** Reconciles `key` (and, each round, every other object) until `done` holds; returns the rounds it took. */
   until(kind: Kind, key: ObjectKey, done: () => boolean, what?: string, timeoutMs?: number): Promise<number>;
@@ -96,8 +96,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     restart(pacing) {
       h.controllers = build(pacing ?? opts.pacing);
     },
-    configure(settings) {
-      h.env = { ...h.env, ...settings };
+    configure({ staleCache, ...settings }) {
+      h.env = { ...h.env, ...settings, ...(staleCache !== undefined ? { kube: staleCache ? new StatusLaggingKube(kube) : kube } : {}) };
       h.controllers = build();
     },
     async reconcile(kind, key) {
