@@ -152,7 +152,8 @@ describe('drift diff', () => {
 
   it('high availability: SameZone <-> ZoneRedundant is disabled first, then enabled; ZoneRedundant satisfies SameZone', () => {
     const ha = (mode: string, standby?: string) => ({ mode, ...(standby ? { standbyAvailabilityZone: standby } : {}) });
-    const withHa = (mode: string, standby?: string) => normalizeServerSpec({ ...spec, highAvailability: ha(mode, standby) } as unknown as PostgresServerSpec);
+    const withHa = (mode: string, standby?: string) =>
+      normalizeServerSpec({ ...spec, highAvailability: ha(mode, standby) } as unknown as PostgresServerSpec);
     const azureHa = (mode: string, standby?: string) => ({ ...inSync, highAvailability: ha(mode, standby) }) as Server;
     // SameZone in Azure, ZoneRedundant asked: step 1 disables, step 2 (Azure Disabled) enables.
     assert.deepEqual(diffServer(withHa('ZoneRedundant', '2'), azureHa('SameZone'), owner).patch, { highAvailability: { mode: 'Disabled' } });
