@@ -5,11 +5,11 @@
  *  1. observe     the cached object, seen with this controller's own last status write (status-memory.ts); the
  *                 finalizer; validation (InvalidSpec: no Azure call, no retry until the spec changes)
  *  2. place       where it lives in Azure; a child waits until its server exists there and can be reached
- *  3. claim       a child that another object already manages is Conflict (ownership.ts)
- *  4. follow      the operation in flight, polled once; its request is never sent again (operations.ts)
+ *  3. conflict    a child that another object already manages is Conflict (ownership.ts)
+ *  4. poll        the operation in flight, polled once; its request is never sent again (operations.ts)
  *  5. read        the resource in Azure; a child whose server is gone waits for it
  *  6. create      absent: the steps' preparations, then the create request
- *  7. own         present: ours, adopted (owner-checked, adoption.ts) or refused
+ *  7. ownership   present: ours, adopted (owner-checked, adoption.ts) or refused
  *  8. compare     the steps' findings, Azure's state, then only what differs is sent; what cannot change is
  *                 UnsupportedChange
  *  9. complete    the steps' further work, then Available
@@ -90,16 +90,16 @@ export class ArmLifecycleController implements Controller {
     const resourceId = resourceIdOf(env.subscriptionId, d.armType, at);
     const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [] };
 
-    const claimed = await this.claim(ctx);
-    if (claimed) return claimed;
+    const conflict = await this.refuseIfAnotherManages(ctx);
+    if (conflict) return conflict;
     const steps: Step[] = d.steps?.(ctx) ?? [];
     for (const step of steps) {
       const stop = await step.beforeAzure?.();
       if (stop) return stop;
     }
     const resource: AzureResource = new ArmResource(d.operations(arm.clients.postgres, at), at.parents.length > 0);
-    const followed = await this.follow(ctx, resource);
-    if (followed) return followed;
+    const inFlight = await this.pollOperationInFlight(ctx, resource);
+    if (inFlight) return inFlight;
 
     const read = await this.read(ctx, resource);
     if ('result' in read) return read.result;
@@ -119,7 +119,7 @@ export class ArmLifecycleController implements Controller {
   }
 
   /** Phase 3: a child that another live object already manages changes nothing. */
-  private async claim(ctx: Context): Promise<ReconcileResult | undefined> {
+  private async refuseIfAnotherManages(ctx: Context): Promise<ReconcileResult | undefined> {
     if (this.descriptor.ownership !== 'one-per-name') return undefined;
     const manager = managedByAnother(ctx.env, this.descriptor, ctx.object, ctx.at);
     if (!manager) return undefined;
@@ -130,15 +130,15 @@ export class ArmLifecycleController implements Controller {
   }
 
   /** Phase 4: the operation in flight. A result ends the reconcile; undefined goes on. */
-  private async follow(ctx: Context, resource: AzureResource): Promise<ReconcileResult | undefined> {
-    const followed = await followRecordedOperation(ctx, resource, this.descriptor.noun);
-    switch (followed.ended) {
+  private async pollOperationInFlight(ctx: Context, resource: AzureResource): Promise<ReconcileResult | undefined> {
+    const polled = await followRecordedOperation(ctx, resource, this.descriptor.noun);
+    switch (polled.ended) {
       case 'running':
-        return followed.result;
+        return polled.result;
       case 'failed':
-        return failed(ctx.status, classifyAzureError(followed.error), `${describeOperation(followed.operation.type, this.descriptor.noun, ctx.at.name)} failed`);
+        return failed(ctx.status, classifyAzureError(polled.error), `${describeOperation(polled.operation.type, this.descriptor.noun, ctx.at.name)} failed`);
       case 'succeeded':
-        ctx.completedOperation = followed.operation;
+        ctx.completedOperation = polled.operation;
         return undefined;
       default:
         return undefined;
@@ -191,7 +191,7 @@ export class ArmLifecycleController implements Controller {
   private async converge(ctx: Context, resource: AzureResource, steps: Step[], found: Resource, justWritten = false): Promise<ReconcileResult> {
     const d = this.descriptor;
     const { status } = ctx;
-    const refused = this.own(ctx, found);
+    const refused = this.checkOwnership(ctx, found);
     if (refused) return refused;
     status.set('azureResourceId', found.id);
     for (const [field, value] of Object.entries(d.statusOf?.(found) ?? {})) status.set(field as keyof ArmStatus, value as never);
@@ -230,7 +230,7 @@ export class ArmLifecycleController implements Controller {
   }
 
   /** Phase 7: ours, adopted, or refused (only kinds whose owner is in Azure's tags). */
-  private own(ctx: Context, found: Resource): Promise<ReconcileResult> | undefined {
+  private checkOwnership(ctx: Context, found: Resource): Promise<ReconcileResult> | undefined {
     const d = this.descriptor;
     if (d.ownership !== 'tags') return undefined;
     const what = `Azure ${d.noun} ${ctx.at.name} in resource group ${ctx.at.resourceGroup}`;
