@@ -6,10 +6,10 @@
 /* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { connectWithUri, credentialFor, startHarness, type Harness } from './helpers/harness';
+import { connectWithUri, armFor, startHarness, type Harness } from './helpers/harness';
 import type { StatusLaggingKube } from './helpers/memory-kube';
 import { TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE, TAG_UID } from '../../src/api';
-import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
+import type { PostgresArm } from '../../src/reconciler/azure';
 import { ADOPT_ANNOTATION, type AnyObject, type ObjectKey, type ReconcileResult } from '../../src/reconciler/contracts';
 
 let h: Harness;
@@ -42,7 +42,7 @@ async function reconcileUntil(kind: Parameters<Harness['ready']>[0], key: Object
 
 before(async () => {
   h = await startHarness({ emulator: { provisioningDelayMs: 800 } });
-  arm = new PostgresArm(createArmClients({ subscriptionId: h.emu.subscriptionId, endpoint: h.emu.armEndpoint, scope: `${h.emu.armEndpoint}/.default`, credential: credentialFor(h.emu) }));
+  arm = armFor(h.emu);
 });
 after(async () => {
   await h?.stop();

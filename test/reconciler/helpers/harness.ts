@@ -6,6 +6,8 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
 import { MemoryKube, MemoryLogger, StatusLaggingKube } from './memory-kube';
+import { createArmClients } from '../../../src/reconciler/azure/clients';
+import { PostgresArm } from '../../../src/reconciler/azure/postgres-arm';
 import type { PacingOptions } from '../../../src/reconciler/azure/throttle';
 import type { AnyObject, Condition, Controller, ControllerEnvironment, Kind, ObjectKey } from '../../../src/reconciler/contracts';
 import { createControllersWith, type Timing } from '../../../src/reconciler/controllers';
@@ -44,6 +46,11 @@ export function credentialFor(emu: Emulator): ClientSecretCredential {
     authorityHost: emu.authorityHost,
     disableInstanceDiscovery: true,
   });
+}
+
+/** ARM as the test's own principal: to look at (and change) Azure from outside the reconciler. */
+export function armFor(emu: Emulator): PostgresArm {
+  return new PostgresArm(createArmClients({ subscriptionId: emu.subscriptionId, endpoint: emu.armEndpoint, scope: `${emu.armEndpoint}/.default`, credential: credentialFor(emu) }));
 }
 
 const KINDS: Kind[] = ['PostgresServer', 'PostgresDatabase', 'PostgresFirewallRule', 'PostgresRole'];
