@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-34';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { crdFiles, packageVersion } from './package-info';
+import { CLUSTER_ID } from './api';
 import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
 
 /** Name of the ServiceAccount, ClusterRole and ClusterRoleBinding (or Roles and RoleBindings), and Deployment. */
@@ -92,13 +93,31 @@ export interface ReconcilerProps {
   /**
    * Watch and reconcile only the resources of these namespaces (a namespaced install). The reconciler's rights on the
    * custom resources, their status and finalizers, Secrets and Events are then granted by a Role and a RoleBinding in
-   * each of these namespaces, and nowhere else: the install has no ClusterRole, and the reconciler cannot read a Secret
-   * of any other namespace. The reconciler gets the list as WATCH_NAMESPACES. The namespaces must exist when the
-   * install is applied (it creates only its own).
+   * each of these namespaces, and nowhere else: the reconciler cannot read a Secret of any other namespace (its one
+   * cluster-wide right is `get` of the kube-system namespace, unless `clusterId` is set). The reconciler gets the list
+   * as WATCH_NAMESPACES. The namespaces must exist when the install is applied (it creates only its own).
    *
    * @default - all namespaces: the same rights through a ClusterRole and a ClusterRoleBinding
    */
   readonly watchNamespaces?: string[];
+
+  /**
+   * This cluster's identity (CLUSTER_ID), written to the owner tag `cdk8s-azure.dev-cluster` of every resource the
+   * reconciler creates in Azure: a resource tagged with another cluster is never adopted. Keep it stable for the life
+   * of the cluster.
+   *
+   * @default - the UID of the kube-system namespace, read at start (the install grants `get` on that one namespace)
+   */
+  readonly clusterId?: string;
+
+  /**
+   * Namespaces whose resources may adopt an Azure resource that exists already (the annotation
+   * `cdk8s-azure.dev/adopt: "true"`), as ADOPTION_NAMESPACES; `['*']` for all. Adoption is the cluster admin's choice:
+   * in any other namespace the annotation is refused with a condition and nothing changes in Azure.
+   *
+   * @default - none: adoption is off
+   */
+  readonly adoptionNamespaces?: string[];
 
   /**
    * One namespace to watch: the same as `watchNamespaces: [watchNamespace]`.
@@ -239,6 +258,19 @@ export class Reconciler extends Construct {
       }
     }
 
+    // The default cluster identity is the kube-system namespace's UID: the one cluster-scoped read, of one object.
+    if (props.clusterId === undefined) {
+      const identityRole = clusterScoped(new k8s.KubeClusterRole(this, 'ClusterIdentityRole', {
+        metadata: { name: `${RECONCILER_NAME}-cluster-identity`, labels },
+        rules: [{ apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] }],
+      }));
+      clusterScoped(new k8s.KubeClusterRoleBinding(this, 'ClusterIdentityRoleBinding', {
+        metadata: { name: `${RECONCILER_NAME}-cluster-identity`, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: identityRole.name },
+        subjects,
+      }));
+    }
+
     // Leader election (coordination.k8s.io Leases) only in the reconciler's own namespace.
     const leaderElectionRole = new k8s.KubeRole(this, 'LeaderElectionRole', {
       metadata: { name: `${RECONCILER_NAME}-leader-election`, namespace: this.namespace, labels },
@@ -338,6 +370,8 @@ function reconcilerEnv(props: ReconcilerProps, watchNamespaces: string[] | undef
     ['AZURE_AUTHORITY_HOST', props.authorityHost],
     ['ARM_SCOPE', props.armScope],
     ['WATCH_NAMESPACES', watchNamespaces?.join(',')],
+    ['CLUSTER_ID', props.clusterId],
+    ['ADOPTION_NAMESPACES', props.adoptionNamespaces?.join(',')],
   ];
   for (const [name, value] of optional) {
     if (value !== undefined) {
@@ -416,6 +450,14 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
       }
     });
   }
+  if (props.clusterId !== undefined) {
+    checkString(problems, 'clusterId', props.clusterId, CLUSTER_ID);
+  }
+  (props.adoptionNamespaces ?? []).forEach((name, i) => {
+    if (name !== '*') {
+      checkString(problems, `adoptionNamespaces[${i}]`, name, DNS_LABEL);
+    }
+  });
   if (props.image !== undefined) {
     checkString(problems, 'image', props.image, { minLength: 1, pattern: /^\S+$/, description: 'a container image reference without spaces' });
   }
@@ -436,10 +478,10 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
     }
   }
   // The install sets these, and the reconciler's RBAC follows the namespaces it is given.
-  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES']);
+  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES', 'CLUSTER_ID', 'ADOPTION_NAMESPACES']);
   for (const name of Object.keys(props.env ?? {})) {
     if (checkString(problems, 'env name', name, ENV_VAR_NAME) && ours.has(name)) {
-      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces); use those');
+      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces, clusterId, adoptionNamespaces); use those');
     }
   }
   problems.throwIfAny();

@@ -163,3 +163,11 @@ export const GUID: StringRule = {
 /** What happens in Azure when a resource is deleted. */
 export const DELETION_POLICIES = ['Delete', 'Retain'] as const;
 export type DeletionPolicyName = typeof DELETION_POLICIES[number];
+
+/** The reconciler's cluster identity: it becomes the value of the owner tag cdk8s-azure.dev-cluster. */
+export const CLUSTER_ID: StringRule = {
+  minLength: 1,
+  maxLength: 128,
+  pattern: /^[A-Za-z0-9][-A-Za-z0-9_.]{0,127}$/,
+  description: '1-128 letters, digits, -, _ and ., starting with a letter or digit (it becomes an Azure tag value)',
+};

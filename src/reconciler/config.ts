@@ -3,6 +3,7 @@
  * is a clear error naming the flag, the value and the fix (exit code 2), never a failure minutes later.
  */
 import * as fs from 'node:fs';
+import { CLUSTER_ID } from '../api';
 import { type BindAddress, parseBindAddress } from './health';
 import { LOG_LEVELS, type LogLevel } from './log';
 
@@ -22,6 +23,10 @@ export interface Config {
   readonly namespaces?: readonly string[];
   readonly workers: number;
   readonly resyncPeriodMs: number;
+  /** undefined: the kube-system namespace's UID, read at start (main.ts). */
+  readonly clusterId?: string;
+  /** Namespaces whose resources may adopt existing Azure resources; ['*'] for all; [] (default) for none. */
+  readonly adoptionNamespaces: readonly string[];
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace?: string;
   readonly leaderElectionId: string;
@@ -57,7 +62,9 @@ export const FLAGS: readonly Flag[] = [
   { name: 'namespaces', env: 'WATCH_NAMESPACES', default: 'all namespaces', help: 'Watch and reconcile only these namespaces (comma-separated); the rights are then needed in them only.' },
   { name: 'namespace', env: 'WATCH_NAMESPACE', default: 'all namespaces', help: 'Watch and reconcile only this namespace (the same as --namespaces with one name).' },
   { name: 'workers', env: 'WORKERS', default: '4', help: 'Concurrent reconciles per kind (never two of one object).' },
-  { name: 'resync-period', env: 'RESYNC_PERIOD', default: '1h', help: 'Reconcile every object at least this often (jittered +-10%) to repair drift in Azure; 0 disables.' },
+  { name: 'resync-period', env: 'RESYNC_PERIOD', default: '10m', help: 'Reconcile every object this long after its last successful reconcile (jittered +-10%) to repair drift in Azure; 0 disables.' },
+  { name: 'cluster-id', env: 'CLUSTER_ID', default: "the kube-system namespace's UID", help: 'This cluster\'s identity, tagged on what it creates in Azure; resources tagged with another cluster are never adopted. Required when kube-system cannot be read.' },
+  { name: 'adoption-namespaces', env: 'ADOPTION_NAMESPACES', default: '(none: adoption off)', help: 'Comma-separated namespaces whose resources may adopt existing Azure resources (annotation cdk8s-azure.dev/adopt); * for all.' },
   { name: 'leader-elect', env: 'LEADER_ELECT', boolean: true, default: 'false', help: 'Elect a leader through a Lease; only the leader reconciles (run 2+ replicas).' },
   { name: 'leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', default: "POD_NAMESPACE, else the ServiceAccount's namespace", help: 'Namespace of the leader election Lease.' },
   { name: 'leader-election-id', env: 'LEADER_ELECTION_ID', default: 'cdk8s-azure-reconciler', help: 'Name of the leader election Lease.' },
@@ -217,9 +224,19 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
     if (ms < min) throw bad(name, v, `must be 0 or at least ${min / 1000}s`);
     return ms;
   };
-  const resync = duration('resync-period', 3_600_000, 0);
+  const resync = duration('resync-period', 10 * 60_000, 0);
   if (resync !== 0 && resync < 10_000) throw bad('resync-period', get('resync-period')!, 'must be 0 (off) or at least 10s');
   const shutdownGraceMs = duration('shutdown-grace-period', 25_000, 0);
+
+  const cid = get('cluster-id');
+  if (cid && !CLUSTER_ID.pattern!.test(cid.value)) {
+    throw bad('cluster-id', cid, `must be ${CLUSTER_ID.description}`);
+  }
+  const adopt = get('adoption-namespaces');
+  const adoptionNamespaces = (adopt?.value ?? '').split(',').map((x) => x.trim()).filter((x) => x);
+  for (const n of adoptionNamespaces) {
+    if (n !== '*' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) throw bad('adoption-namespaces', adopt!, `"${n}" is not a namespace name (or *)`);
+  }
 
   const le = get('leader-elect');
   let leaderElect = false;
@@ -279,6 +296,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
       namespaces,
       workers,
       resyncPeriodMs: resync,
+      clusterId: cid?.value,
+      adoptionNamespaces,
       leaderElect,
       leaderElectionNamespace,
       leaderElectionId: leId?.value ?? 'cdk8s-azure-reconciler',
@@ -325,7 +344,9 @@ function example(name: string): string {
     'namespaces': 'team-a,team-b',
     'namespace': 'default',
     'workers': '4',
-    'resync-period': '1h',
+    'resync-period': '10m',
+    'cluster-id': 'prod-westeurope-1',
+    'adoption-namespaces': 'team-a,team-b',
     'leader-elect': 'true',
     'leader-election-namespace': 'cdk8s-azure-system',
     'leader-election-id': 'cdk8s-azure-reconciler',

@@ -120,13 +120,35 @@ export interface Kube {
    * changed. Refuses (throws) to take over an existing Secret that is not labelled as ours.
    */
   applySecret(owner: AnyObject, name: string, data: Record<string, string>): Promise<{ changed: boolean }>;
+  /**
+   * Releases a Secret from `owner`: removes the owner's ownerReference and keeps the Secret (its data and label), so
+   * that Kubernetes garbage collection does not delete it with the owner (deletionPolicy Retain keeps credentials).
+   * Returns whether a reference was removed (false when the Secret is absent or not owned by `owner`).
+   */
+  releaseSecret(owner: AnyObject, name: string): Promise<boolean>;
   /** Records a Kubernetes Event on the object (deduplicated/aggregated by the implementation). Never throws. */
   event(obj: AnyObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
+/**
+ * What kind of failure a reconcile met (src/reconciler/errors/classify.ts decides): the runtime retries by class.
+ *  - transient: per-key exponential backoff, growing across consecutive failures;
+ *  - throttled: after Retry-After (`requeueAfterMs`), no error condition, the backoff does not grow;
+ *  - userError: slowly (the runtime's user-error period), or at once when the object or its Secret changes;
+ *  - invalidSpec: not at all until the object changes (a new generation).
+ */
+export type ErrorClass = 'transient' | 'throttled' | 'userError' | 'invalidSpec';
+
+/**
+ * What a reconcile reports; the runtime owns retries and the periodic resync (runtime/controller.ts):
+ *  - `{}`: done; the next reconcile is on a change, or after the resync period (`--resync-period`);
+ *  - `{ requeueAfterMs }`: progress to look at again (an Azure operation in flight, a parent to wait for);
+ *  - `{ failure }`: failed; the runtime retries by class, no sooner than `requeueAfterMs` when given (Retry-After).
+ */
 export interface ReconcileResult {
-  /** Look again after this long even without a change (e.g. polling an Azure operation). Undefined: only on change or resync. */
+  /** Look again after this long (polling); with a failure, the least wait (e.g. Azure's Retry-After). */
   readonly requeueAfterMs?: number;
+  readonly failure?: ErrorClass;
 }
 
 /** A secondary watch: when an object of `kind` changes, these keys of the controller's own kind are enqueued. */
@@ -141,9 +163,10 @@ export interface Controller {
   /** Also enqueue the owner when one of its Secrets changes or is deleted (drift repair of Secrets). */
   readonly ownsSecrets?: boolean;
   /**
-   * Idempotent: brings the world in line with the object `key` names (or cleans up after it). Throwing means
-   * "retry with backoff"; the runtime logs it, counts it, and requeues with per-key exponential backoff. Controllers
-   * turn errors users can act on into status conditions and Events themselves, and return normally.
+   * Idempotent: brings the world in line with the object `key` names (or cleans up after it), and reports what
+   * happened; the runtime decides when to look again (runtime/retry.ts). Failures are reported with their class
+   * (errors/classify.ts) after the controller has recorded them as a condition; throwing is for the unexpected, which
+   * the runtime logs, counts and retries with per-key exponential backoff.
    */
   reconcile(key: ObjectKey): Promise<ReconcileResult>;
 }
@@ -172,6 +195,18 @@ export interface ControllerEnvironment {
   readonly postgresCa?: string;
   /** Called for every ARM response, for the metrics (method, e.g. PUT; resource type, e.g. flexibleServers; HTTP status). */
   readonly onArmResponse?: (method: string, resourceType: string, status: number) => void;
+  /**
+   * This cluster's identity (`--cluster-id`, by default the kube-system namespace's UID), written to the owner tag
+   * TAG_CLUSTER of what the reconciler creates in Azure, so that a resource of another cluster is never adopted.
+   */
+  readonly clusterId?: string;
+  /**
+   * Namespaces whose resources may adopt what exists in Azure (`--adoption-namespaces`); `*` for all. Empty or
+   * undefined: adoption is off.
+   */
+  readonly adoptionNamespaces?: readonly string[];
+  /** The namespaces watched (`--namespaces`); undefined: all. Owner checks cannot see objects outside them. */
+  readonly watchNamespaces?: readonly string[];
 }
 
 /** src/reconciler/controllers/index.ts exports `createControllers` of this type; main.ts runs what it returns. */

@@ -2,7 +2,7 @@
  * The reconciler process: flags -> logger, metrics -> Kubernetes client -> Azure credential -> controllers ->
  * manager (informers, leader election, work queues) -> probe and metrics servers; SIGTERM/SIGINT -> graceful stop.
  *
- * Exit codes: 0 graceful shutdown or --help; 1 fatal error or lost leadership; 2 bad flags.
+ * Exit codes: 0 graceful shutdown or --help; 1 fatal error or lost leadership; 2 bad flags (or no cluster identity).
  */
 import { DefaultAzureCredential } from '@azure/identity';
 import { ConfigError, helpText, parseConfig, type Config } from './config';
@@ -11,6 +11,7 @@ import { type RunningServer, probeRoutes, serve } from './health';
 import { KubeClient, loadKubeConfig } from './kube/client';
 import { type ReconcilerLogger, createLogger, errorFields } from './log';
 import { Metrics } from './metrics';
+import { ClusterIdentityError, resolveClusterId } from './runtime/cluster-identity';
 import { Manager } from './runtime/manager';
 
 /** Authority hosts MSAL knows; any other (an emulator, a private cloud) must skip instance discovery. */
@@ -26,6 +27,15 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
 
   const kc = loadKubeConfig(config.kubeconfig);
   const client = new KubeClient(kc, { onResponse: (method, code) => metrics.kubeRequests.inc({ method, code }) });
+  let clusterId: string;
+  try {
+    clusterId = await resolveClusterId(config.clusterId, client);
+  } catch (err) {
+    if (!(err instanceof ClusterIdentityError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    exitAfterFlush(2);
+  }
+  log.info({ clusterId }, 'cluster identity');
 
   const authorityHost = new URL(config.authorityHost).hostname;
   const credential = new DefaultAzureCredential({
@@ -52,6 +62,9 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
         credential,
         postgresCa: config.postgresCa,
         onArmResponse: metrics.onArmResponse,
+        clusterId,
+        adoptionNamespaces: config.adoptionNamespaces,
+        watchNamespaces: config.namespaces,
       }),
     leaderElection: config.leaderElect
       ? {
@@ -149,6 +162,8 @@ function main(): void {
       namespaces: config.namespaces?.join(',') ?? '(all)',
       workers: config.workers,
       resyncPeriodMs: config.resyncPeriodMs,
+      clusterId: config.clusterId ?? '(kube-system namespace UID)',
+      adoptionNamespaces: config.adoptionNamespaces.length ? config.adoptionNamespaces : '(none)',
       leaderElect: config.leaderElect,
       leaderElectionNamespace: config.leaderElectionNamespace,
       leaderElectionId: config.leaderElectionId,

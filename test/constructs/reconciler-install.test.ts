@@ -11,7 +11,17 @@ const CLIENT = '66666666-7777-8888-9999-000000000000';
 const RECONCILER_SA = 'cdk8s-azure-reconciler';
 const DEFAULT_NAMESPACE = 'cdk8s-azure-system';
 
+const CLUSTER_ID = 'prod-westeurope-1';
+
+/**
+ * The install with a given cluster identity, so that the RBAC tests see only the reconciler's rights; the default
+ * identity's one cluster-scoped read is tested on its own (installWithDefaultIdentity).
+ */
 function install(props: Partial<ReconcilerProps> = {}, chartNamespace?: string): any[] {
+  return installWithDefaultIdentity({ clusterId: CLUSTER_ID, ...props }, chartNamespace);
+}
+
+function installWithDefaultIdentity(props: Partial<ReconcilerProps> = {}, chartNamespace?: string): any[] {
   const { chart } = newChart(chartNamespace);
   new Reconciler(chart, 'reconciler', { subscriptionId: SUBSCRIPTION, ...props });
   return Testing.synth(chart);
@@ -92,10 +102,41 @@ describe('Reconciler RBAC, all namespaces (default)', () => {
   });
 });
 
+describe('Reconciler cluster identity (owner tag cdk8s-azure.dev-cluster)', () => {
+  test('by default the reconciler reads the kube-system namespace\'s UID: get on that one namespace, nothing else', () => {
+    for (const props of [{}, { watchNamespaces: ['shop'] }]) {
+      const manifests = installWithDefaultIdentity(props);
+      const identityRole = ofKind(manifests, 'ClusterRole').find(m => m.metadata.name === 'cdk8s-azure-reconciler-cluster-identity');
+      expect(identityRole.rules).toEqual([{ apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] }]);
+      const binding = ofKind(manifests, 'ClusterRoleBinding').find(m => m.metadata.name === 'cdk8s-azure-reconciler-cluster-identity');
+      expect(binding.roleRef).toEqual(roleRef('ClusterRole', 'cdk8s-azure-reconciler-cluster-identity'));
+      expect(binding.subjects).toEqual([SUBJECT]);
+      expect(envOf(manifests).CLUSTER_ID).toBeUndefined();
+    }
+  });
+
+  test('clusterId is passed as CLUSTER_ID and needs no cluster-scoped read', () => {
+    const manifests = install({ watchNamespaces: ['shop'] });
+    expect(envOf(manifests).CLUSTER_ID).toBe(CLUSTER_ID);
+    expect(ofKind(manifests, 'ClusterRole')).toEqual([]);
+  });
+
+  test('adoptionNamespaces is passed as ADOPTION_NAMESPACES; adoption is off by default', () => {
+    expect(envOf(install()).ADOPTION_NAMESPACES).toBeUndefined();
+    expect(envOf(install({ adoptionNamespaces: ['shop', 'billing'] })).ADOPTION_NAMESPACES).toBe('shop,billing');
+  });
+
+  test('synth fails on a bad clusterId or adoption namespace, naming the field, the value and the fix', () => {
+    expect(() => install({ clusterId: '-bad id' })).toThrow(/clusterId = "-bad id": 1-128 letters, digits/);
+    expect(() => install({ adoptionNamespaces: ['Shop'] })).toThrow(/adoptionNamespaces\[0\] = "Shop": /);
+    expect(() => install({ env: { CLUSTER_ID: 'x' } })).toThrow(/env = "CLUSTER_ID": is set by the install .*clusterId/);
+  });
+});
+
 describe('Reconciler RBAC, namespaced (watchNamespaces)', () => {
   test('a Role and RoleBinding in each watched namespace, with the same rules; nothing cluster-wide', () => {
     const { chart } = newChart();
-    const r = new Reconciler(chart, 'reconciler', { subscriptionId: SUBSCRIPTION, watchNamespaces: ['shop', 'billing'] });
+    const r = new Reconciler(chart, 'reconciler', { subscriptionId: SUBSCRIPTION, clusterId: CLUSTER_ID, watchNamespaces: ['shop', 'billing'] });
     const manifests = Testing.synth(chart);
     expect(rbacObjects(manifests)).toEqual([
       'Role/billing/cdk8s-azure-reconciler',
@@ -159,7 +200,7 @@ describe('docs/reconciler.md states the exact RBAC of each mode', () => {
     const block = new RegExp(`<!-- rbac:${marker} -->\\s*\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(doc);
     expect(block).not.toBeNull();
     const documented = YAML.parseAllDocuments(block![1]).map(d => d.toJS());
-    const synthesized = install(props).filter(m => /Role|Binding|ServiceAccount/.test(m.kind));
+    const synthesized = installWithDefaultIdentity(props).filter(m => /Role|Binding|ServiceAccount/.test(m.kind));
     expect(byKindAndName(documented)).toEqual(byKindAndName(synthesized));
   });
 });

@@ -172,6 +172,8 @@ export function startReconciler(emulator: Emulator, clientId: string, opts: Reco
     AZURE_FEDERATED_TOKEN_FILE: tokenFile,
     NODE_EXTRA_CA_CERTS: emulator.caCertPath,
     POSTGRES_CA_FILE: emulator.caCertPath,
+    // The install's ServiceAccount cannot read the kube-system namespace (the default cluster identity).
+    CLUSTER_ID: 'integration-tests',
     ...opts.env,
   };
   const child = spawn(NODE, [...imageNodeFlags(), BUNDLE,

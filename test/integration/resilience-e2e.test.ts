@@ -56,7 +56,7 @@ function ns(name: string): string {
   return createNamespace(name);
 }
 
-/** Each test's reconciler watches only that test's namespace (the install's watchNamespace mode), so leftovers elsewhere in the shared cluster cannot interfere. */
+/** Each test's reconciler watches only that test's namespace (the install's watchNamespaces mode), so leftovers elsewhere in the shared cluster cannot interfere. */
 function start(name: string, namespace: string, args: string[] = []): RunningReconciler {
   const r = startReconciler(emulator, clientId, { name, args: [`--namespace=${namespace}`, ...args] });
   running.push(r);

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitFor } from '../../src/reconciler/kube/testing';
+import { waitFor } from './helpers/kube-testing';
 import { ensureCluster, kubectl } from '../cluster/cluster';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -5,8 +5,9 @@
 /* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { credentialFor, connectWithUri, startHarness, type Harness } from './helpers/harness';
-import { createArmClients, PostgresArm, TAG_UID } from '../../src/reconciler/azure';
+import { armFor, connectWithUri, startHarness, type Harness } from './helpers/harness';
+import { TAG_UID } from '../../src/api';
+import type { PostgresArm } from '../../src/reconciler/azure';
 import { ADOPT_ANNOTATION, type PostgresServerObject } from '../../src/reconciler/contracts';
 import { connectionSecretData } from '../../src/reconciler/secret-contract';
 
@@ -33,7 +34,7 @@ function assertNoLeaks(): void {
 before(async () => {
   // Operations long enough that the first poll always finds them running, even on a loaded machine.
   h = await startHarness({ emulator: { provisioningDelayMs: 1000 } });
-  arm = new PostgresArm(createArmClients({ subscriptionId: h.emu.subscriptionId, endpoint: h.emu.armEndpoint, scope: `${h.emu.armEndpoint}/.default`, credential: credentialFor(h.emu) }));
+  arm = armFor(h.emu);
 });
 after(async () => {
   await h?.stop();

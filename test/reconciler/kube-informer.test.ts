@@ -5,11 +5,11 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TcpProxy, kubeConfigVia, serverOf, waitFor } from './helpers/kube-testing';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconciler/contracts';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { Informer } from '../../src/reconciler/kube/informer';
 import { CUSTOM_RESOURCES, SECRETS } from '../../src/reconciler/kube/resources';
-import { TcpProxy, kubeConfigVia, serverOf, waitFor } from '../../src/reconciler/kube/testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { ensureCluster, kubectl } from '../cluster/cluster';
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { Informer } from '../../src/reconciler/kube/informer';
 import { CUSTOM_RESOURCES } from '../../src/reconciler/kube/resources';
-import { waitFor } from '../../src/reconciler/kube/testing';
+import { waitFor } from './helpers/kube-testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { ensureCluster, kubectl } from '../cluster/cluster';
 

@@ -17,8 +17,9 @@ import { Chart, Testing } from 'cdk8s';
 import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconciler/contracts';
 import { KubeClient, isKubeError, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { KubeModule } from '../../src/reconciler/kube/index';
-import { waitFor } from '../../src/reconciler/kube/testing';
+import { waitFor } from './helpers/kube-testing';
 import { silentLogger } from '../../src/reconciler/log';
+import { resolveClusterId } from '../../src/reconciler/runtime/cluster-identity';
 import { LeaderElector } from '../../src/reconciler/runtime/leader';
 import { Reconciler, type ReconcilerProps } from '../../src/reconciler-install';
 import { ensureCluster, kubectl, serviceAccountKubeconfig } from '../cluster/cluster';
@@ -264,6 +265,11 @@ describe('install RBAC, all namespaces (real API server, ServiceAccount token)',
     await leads(client, NS.cluster);
   });
 
+  it('reads the default cluster identity, the kube-system namespace\'s UID', async () => {
+    const kubeSystemUid = JSON.parse(kubectl(['get', 'namespace', 'kube-system', '-o', 'json'], { check: true }).stdout).metadata.uid;
+    assert.equal(await resolveClusterId(undefined, client), kubeSystemUid);
+  });
+
   it('can read any Secret of the cluster, kube-system\'s included: that is what this mode grants', async () => {
     assert.equal(await statusOf(client, `/api/v1/namespaces/kube-system/secrets/${KUBE_SYSTEM_SECRET}`), 200);
     assert.equal(await statusOf(client, `/api/v1/namespaces/${NS.other}/secrets/user-supplied`), 200);
@@ -346,6 +352,11 @@ describe('install RBAC, namespaced: watchNamespaces (real API server, ServiceAcc
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, `exit code after SIGTERM; logs:\n${logs.slice(-4000)}`);
+  });
+
+  it('reads the default cluster identity, the kube-system namespace\'s UID', async () => {
+    const kubeSystemUid = JSON.parse(kubectl(['get', 'namespace', 'kube-system', '-o', 'json'], { check: true }).stdout).metadata.uid;
+    assert.equal(await resolveClusterId(undefined, client), kubeSystemUid);
   });
 
   it('cannot read a Secret outside its namespaces (kube-system, another app\'s), nor list Secrets cluster-wide', async () => {

@@ -5,10 +5,10 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from './helpers/kube-testing';
 import { type AnyObject, FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconciler/contracts';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { KubeModule } from '../../src/reconciler/kube/index';
-import { waitFor } from '../../src/reconciler/kube/testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { ensureCluster, kubectl } from '../cluster/cluster';
 
@@ -238,6 +238,23 @@ describe('Kube implementation (real API server)', () => {
     const second = await cached('second');
     await mod.kube.applySecret(first, 'shared', { k: 'v' });
     await assert.rejects(mod.kube.applySecret(second, 'shared', { k: 'w' }), /already controlled by PostgresFirewallRule first/);
+  });
+
+  it('releaseSecret removes the owner reference and keeps the Secret through the owner\'s deletion', async () => {
+    createRule('retained');
+    const owner = await cached('retained');
+    await mod.kube.applySecret(owner, 'retained-conn', { password: 'keep-me' });
+    assert.equal(await mod.kube.releaseSecret(owner, 'retained-conn'), true);
+    const s = getJson(['secret', 'retained-conn']);
+    assert.deepEqual(s.metadata.ownerReferences ?? [], []);
+    assert.equal(s.metadata.labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE, 'still labelled: a later owner may take it over');
+    assert.equal(Buffer.from(s.data.password, 'base64').toString(), 'keep-me');
+    // Nothing left to release: no write.
+    assert.equal(await mod.kube.releaseSecret(owner, 'retained-conn'), false);
+    assert.equal(await mod.kube.releaseSecret(owner, 'missing-conn'), false);
+    kubectl(['delete', '-n', ns, 'postgresfirewallrule', 'retained'], { check: true });
+    await sleep(3000); // the garbage collector has had its chance
+    assert.equal(Buffer.from(getJson(['secret', 'retained-conn']).data.password, 'base64').toString(), 'keep-me');
   });
 
   it('event() aggregates repeats into one Event with a count, and never throws', async () => {

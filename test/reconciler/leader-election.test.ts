@@ -6,9 +6,9 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TcpProxy, kubeConfigVia, serverOf, waitFor } from './helpers/kube-testing';
 import type { Controller, ObjectKey, ReconcileResult } from '../../src/reconciler/contracts';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
-import { TcpProxy, kubeConfigVia, serverOf, waitFor } from '../../src/reconciler/kube/testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { Metrics } from '../../src/reconciler/metrics';
 import { LeaderElector } from '../../src/reconciler/runtime/leader';

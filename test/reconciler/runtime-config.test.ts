@@ -31,7 +31,9 @@ describe('config', () => {
     assert.equal(c.postgresCa, undefined);
     assert.equal(c.namespaces, undefined);
     assert.equal(c.workers, 4);
-    assert.equal(c.resyncPeriodMs, 3_600_000);
+    assert.equal(c.resyncPeriodMs, 10 * 60_000);
+    assert.equal(c.clusterId, undefined, 'read from the kube-system namespace at start');
+    assert.deepEqual(c.adoptionNamespaces, [], 'adoption is off by default');
     assert.equal(c.leaderElect, false);
     assert.equal(c.leaderElectionId, 'cdk8s-azure-reconciler');
     assert.deepEqual(c.metricsBindAddress, { host: undefined, port: 8080 });
@@ -71,6 +73,15 @@ describe('config', () => {
     assert.deepEqual(f.namespaces, ['team-b']);
     assert.equal(f.leaderElect, false);
     assert.equal(f.armScope, 'api://x/.default');
+  });
+
+  it('cluster identity and adoption namespaces', () => {
+    const c = parse([`--subscription-id=${SUB}`, '--cluster-id=prod-1', '--adoption-namespaces', 'team-a, team-b']);
+    assert.equal(c.clusterId, 'prod-1');
+    assert.deepEqual(c.adoptionNamespaces, ['team-a', 'team-b']);
+    assert.deepEqual(parse([], { AZURE_SUBSCRIPTION_ID: SUB, ADOPTION_NAMESPACES: '*', CLUSTER_ID: 'x' }).adoptionNamespaces, ['*']);
+    fails([`--subscription-id=${SUB}`, '--adoption-namespaces=Team_A'], {}, /--adoption-namespaces: "Team_A" is not a namespace name/);
+    fails([`--subscription-id=${SUB}`, '--cluster-id=a b'], {}, /--cluster-id: must be 1-128 letters/);
   });
 
   it('takes the Lease namespace from the ServiceAccount file when POD_NAMESPACE is unset', () => {

@@ -3,10 +3,10 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Secret } from '@kubernetes/client-node';
+import { waitFor } from './helpers/kube-testing';
 import type { AnyObject, Controller, Kind, ObjectKey, ReconcileResult } from '../../src/reconciler/contracts';
 import { Store } from '../../src/reconciler/kube/cache';
 import type { InformerHandlers } from '../../src/reconciler/kube/informer';
-import { waitFor } from '../../src/reconciler/kube/testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { Metrics } from '../../src/reconciler/metrics';
 import { ControllerRunner, type EventSource } from '../../src/reconciler/runtime/controller';
@@ -193,6 +193,81 @@ describe('ControllerRunner', () => {
     await waitFor('immediate requeues', () => c.count('ns/again') === 3, 3000);
     await sleep(400);
     assert.equal(c.count('ns/poll'), 3, 'no requeue after a plain success');
+    await r.stop(1000);
+  });
+
+  it('reported failures retry by class: transient backoff grows across failures, even with polls between them', async () => {
+    const src = sources();
+    const metrics = new Metrics({ defaultMetrics: false });
+    // fail, poll, fail, poll, fail, fail, then success: as an Azure operation that ends ServerIsBusy again and again.
+    const script: Array<{ requeueAfterMs?: number; failure?: 'transient' }> = [
+      { failure: 'transient' }, { requeueAfterMs: 10 }, { failure: 'transient' }, { requeueAfterMs: 10 }, { failure: 'transient' }, { failure: 'transient' }, {},
+    ];
+    const c = new Recorder('PostgresServer', async (_key, n) => script[n - 1] ?? {});
+    const r = new ControllerRunner({ controller: c, sources: src, log, metrics, retry: { transientBaseMs: 40, jitter: 0 }, resyncPeriodMs: 0 });
+    r.start();
+    src.PostgresServer.add(obj('PostgresServer', 'busy'));
+    await waitFor('all seven reconciles', () => c.count('ns/busy') === 7, 5000);
+    const t = c.calls.map((x) => x.at);
+    const afterFailure = [t[1] - t[0], t[3] - t[2], t[5] - t[4], t[6] - t[5]];
+    // 40, 80, 160, 320 ms: the polls in between did not reset the backoff.
+    [40, 80, 160, 320].forEach((want, i) => assert.ok(afterFailure[i] >= want - 2, `retry ${i} after ${afterFailure[i]} ms, want ${want}`));
+    assert.equal(r.retry.failures('ns/busy'), 0, 'success resets the backoff');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /controller_runtime_reconcile_total\{controller="postgresserver",result="error"\} 4/);
+    assert.match(text, /controller_runtime_reconcile_errors_total\{controller="postgresserver"\} 4/);
+    await r.stop(1000);
+  });
+
+  it('throttled waits for Retry-After without growing the backoff; invalidSpec waits for a change; userError retries slowly', async () => {
+    const src = sources();
+    const c = new Recorder('PostgresDatabase', async (key, n) => {
+      if (key.name === 'throttled') return n < 3 ? { requeueAfterMs: 150, failure: 'throttled' } : {};
+      if (key.name === 'invalid') return { failure: 'invalidSpec' };
+      if (key.name === 'user') return { failure: 'userError' };
+      return {};
+    });
+    const retry = { userErrorMs: 1000, transientBaseMs: 10, jitter: 0 };
+    const r = new ControllerRunner({ controller: c, sources: src, log, retry, resyncPeriodMs: 100 });
+    r.start();
+    src.PostgresDatabase.add(obj('PostgresDatabase', 'throttled'));
+    src.PostgresDatabase.add(obj('PostgresDatabase', 'invalid'));
+    src.PostgresDatabase.add(obj('PostgresDatabase', 'user'));
+    await waitFor('throttled three times', () => c.count('ns/throttled') === 3, 3000);
+    const t = c.calls.filter((x) => x.key === 'ns/throttled').map((x) => x.at);
+    assert.ok(t[1] - t[0] >= 145 && t[2] - t[1] >= 145, `after Retry-After: ${t[1] - t[0]}, ${t[2] - t[1]}`);
+    assert.equal(r.retry.failures('ns/throttled'), 0, 'throttling is not a failure of the key');
+    await sleep(300);
+    assert.equal(c.count('ns/invalid'), 1, 'an invalid spec is not retried, nor resynced');
+    assert.equal(c.count('ns/user'), 1, 'a user error is retried slowly');
+    src.PostgresDatabase.update(obj('PostgresDatabase', 'invalid', { generation: 2 }));
+    await waitFor('a new generation is reconciled', () => c.count('ns/invalid') === 2);
+    await waitFor('the user error retried after its period', () => c.count('ns/user') === 2, 2000);
+    await r.stop(1000);
+  });
+
+  it('the echo of its own Secret write does not requeue the owner; someone else\'s change does', async () => {
+    const src = sources();
+    const secrets = new FakeSource<V1Secret>();
+    const own = new Set<string>();
+    const c = new Recorder('PostgresServer', undefined, undefined, true);
+    const r = new ControllerRunner({ controller: c, sources: src, secrets, log, isOwnSecretWrite: (s) => own.has(s.metadata!.resourceVersion!) });
+    r.start();
+    const secret = (rv: string): V1Secret => ({
+      metadata: { name: 'admin', namespace: 'ns', resourceVersion: rv, ownerReferences: [{ apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresServer', name: 'srv', uid: 'u', controller: true }] },
+    });
+    own.add('1');
+    own.add('2');
+    secrets.add(secret('1'));
+    secrets.update(secret('2'));
+    await sleep(100);
+    assert.equal(c.count('ns/srv'), 0, 'echoes of our own writes');
+    secrets.update(secret('3')); // kubectl edit
+    await waitFor('a foreign edit requeues the owner', () => c.count('ns/srv') === 1);
+    await sleep(50);
+    assert.equal(c.count('ns/srv'), 1, 'once per event');
+    secrets.delete(secret('3'));
+    await waitFor('a deletion requeues the owner', () => c.count('ns/srv') === 2);
     await r.stop(1000);
   });
 

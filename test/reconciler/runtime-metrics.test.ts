@@ -5,10 +5,10 @@
 import * as assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from './helpers/kube-testing';
 import type { Controller, ObjectKey, ReconcileResult } from '../../src/reconciler/contracts';
 import { type RunningServer, probeRoutes, serve } from '../../src/reconciler/health';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
-import { waitFor } from '../../src/reconciler/kube/testing';
 import { createLogger, silentLogger } from '../../src/reconciler/log';
 import { Metrics } from '../../src/reconciler/metrics';
 import { Manager } from '../../src/reconciler/runtime/manager';

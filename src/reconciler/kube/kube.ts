@@ -60,6 +60,8 @@ export class KubeImpl implements Kube {
    * our own write, the cache is older than what we know, and comparing with it would write the same status again.
    */
   private readonly lastStatus = new Map<string, { cachedRv: string | undefined; status: Record<string, unknown> }>();
+  /** The resourceVersion of each Secret as our own last write left it, to tell the echo of a write from a change. */
+  private readonly ownSecretVersions = new Map<string, string>();
 
   constructor(opts: KubeImplOptions) {
     this.client = opts.client;
@@ -183,15 +185,11 @@ export class KubeImpl implements Kube {
     };
     const wanted: Record<string, string> = {};
     for (const [k, v] of Object.entries(data)) wanted[k] = Buffer.from(v, 'utf8').toString('base64');
-    let fromApi = false;
     for (let attempt = 1; ; attempt++) {
-      const existing = fromApi
-        ? await this.fetchSecret(namespace, name)
-        : (this.secrets.store.get(namespace, name) ?? (await this.fetchSecret(namespace, name)));
-      fromApi = true;
+      const existing = await this.secretToWrite(namespace, name, attempt);
       if (!existing) {
         try {
-          await this.client.request('POST', collectionPath(SECRETS, namespace), {
+          const created = await this.client.request<V1Secret>('POST', collectionPath(SECRETS, namespace), {
             body: {
               apiVersion: 'v1',
               kind: 'Secret',
@@ -200,6 +198,7 @@ export class KubeImpl implements Kube {
               data: wanted,
             },
           });
+          this.rememberSecretWrite(created);
           this.writes.secrets++;
           return { changed: true };
         } catch (err) {
@@ -253,7 +252,7 @@ export class KubeImpl implements Kube {
       };
       delete body.stringData;
       try {
-        await this.client.request('PUT', objectPath(SECRETS, namespace, name), { body });
+        this.rememberSecretWrite(await this.client.request<V1Secret>('PUT', objectPath(SECRETS, namespace, name), { body }));
         this.writes.secrets++;
         return { changed: true };
       } catch (err) {
@@ -266,8 +265,58 @@ export class KubeImpl implements Kube {
     }
   }
 
+  async releaseSecret(owner: AnyObject, name: string): Promise<boolean> {
+    const namespace = owner.metadata.namespace;
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.secretToWrite(namespace, name, attempt);
+      const refs = existing?.metadata?.ownerReferences ?? [];
+      if (!existing || !refs.some((r) => r.uid === owner.metadata.uid)) return false;
+      const body: V1Secret = {
+        ...existing,
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { ...existing.metadata!, ownerReferences: refs.filter((r) => r.uid !== owner.metadata.uid) },
+      };
+      try {
+        // resourceVersion in the body: a concurrent change conflicts (409) instead of being overwritten.
+        this.rememberSecretWrite(await this.client.request<V1Secret>('PUT', objectPath(SECRETS, namespace, name), { body }));
+        this.writes.secrets++;
+        return true;
+      } catch (err) {
+        if (isKubeError(err, 404)) return false;
+        if (isKubeError(err, 409) && attempt < this.maxAttempts) {
+          this.writes.conflicts++;
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
   event(obj: AnyObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     this.recorder.record(obj, type, reason, message);
+  }
+
+  /** Whether this version of a Secret is the one our own last write of it produced (its watch event is an echo). */
+  isOwnSecretWrite(secret: V1Secret): boolean {
+    const key = `${secret.metadata?.namespace}/${secret.metadata?.name}`;
+    const rv = secret.metadata?.resourceVersion;
+    return rv !== undefined && this.ownSecretVersions.get(key) === rv;
+  }
+
+  private rememberSecretWrite(written: V1Secret | undefined): void {
+    const rv = written?.metadata?.resourceVersion;
+    if (!written?.metadata?.name || !rv) return;
+    const key = `${written.metadata.namespace}/${written.metadata.name}`;
+    this.ownSecretVersions.delete(key); // re-insert: the map keeps the most recent writes when trimmed
+    this.ownSecretVersions.set(key, rv);
+    if (this.ownSecretVersions.size > 10_000) this.ownSecretVersions.delete(this.ownSecretVersions.keys().next().value!);
+  }
+
+  /** The Secret a write starts from: the cached copy first, a fresh one from the API after a conflict. */
+  private async secretToWrite(namespace: string, name: string, attempt: number): Promise<V1Secret | undefined> {
+    const cached = attempt === 1 ? this.secrets.store.get(namespace, name) : undefined;
+    return cached ?? this.fetchSecret(namespace, name);
   }
 
   private async fetchSecret(namespace: string, name: string): Promise<V1Secret | undefined> {

@@ -4,7 +4,9 @@
  *  - every object of the controller's kind is reconciled at start, on every change, and again every resync period
  *    (jittered) to repair drift in Azure that no Kubernetes event reports;
  *  - changes of dependencies (`dependsOn`) and of owned Secrets (`ownsSecrets`) enqueue the affected keys;
- *  - one key is never reconciled twice at once; failures retry with per-key exponential backoff;
+ *  - one key is never reconciled twice at once;
+ *  - retries follow what the reconcile reported (runtime/retry.ts): polls after their delay, failures by class with
+ *    per-key exponential backoff that grows across consecutive failures, throttling after Retry-After;
  *  - nothing a reconcile throws (or rejects with) escapes: it is logged, counted, and retried.
  */
 import type { V1Secret } from '@kubernetes/client-node';
@@ -14,6 +16,10 @@ import { type ReconcilerLogger, errorFields } from '../log';
 import type { Metrics } from '../metrics';
 import { WorkQueue } from './queue';
 import type { BackoffOptions, TokenBucketOptions } from './ratelimit';
+import { RetryPolicy, type RetryOptions } from './retry';
+
+/** Default of --resync-period. */
+export const DEFAULT_RESYNC_PERIOD_MS = 10 * 60_000;
 
 /** What the runner needs of an informer (tests pass fakes). */
 export interface EventSource<T> {
@@ -29,9 +35,17 @@ export interface ControllerRunnerOptions {
   readonly metrics?: Metrics;
   /** Concurrent reconciles (of different keys). Default 4. */
   readonly workers?: number;
-  /** Reconcile every object at least this often, jittered +-10%. 0 disables. Default 1 h. */
+  /** Reconcile every object this long after its last successful reconcile, jittered +-10%. 0 disables. Default 10 min. */
   readonly resyncPeriodMs?: number;
+  /** The work queue's limiter, for reconciles that throw. */
   readonly rateLimiter?: BackoffOptions & TokenBucketOptions;
+  /** Retries of reported failures (transient backoff, user-error period). */
+  readonly retry?: RetryOptions;
+  /**
+   * Whether a Secret event is the echo of the reconciler's own write (kube.ts remembers what it wrote): the reconcile
+   * that wrote it is still running or has just said when to look again, so the echo must not requeue its owner.
+   */
+  readonly isOwnSecretWrite?: (secret: V1Secret) => boolean;
 }
 
 export function parseKey(key: string): ObjectKey {
@@ -43,6 +57,7 @@ export class ControllerRunner {
   readonly name: string;
   readonly queue: WorkQueue;
   readonly controller: Controller;
+  readonly retry: RetryPolicy;
   private readonly opts: ControllerRunnerOptions;
   private readonly log: ReconcilerLogger;
   private readonly unsubscribe: Array<() => void> = [];
@@ -61,6 +76,7 @@ export class ControllerRunner {
       metrics: opts.metrics?.queueSink(this.name),
     });
     opts.metrics?.registerQueue(this.queue);
+    this.retry = new RetryPolicy(opts.retry);
   }
 
   start(): void {
@@ -89,14 +105,23 @@ export class ControllerRunner {
     }
 
     if (controller.ownsSecrets && secrets) {
-      const toOwner = (s: V1Secret) => {
-        for (const ref of s.metadata?.ownerReferences ?? []) {
-          if (ref.controller && ref.kind === controller.kind && ref.apiVersion.startsWith(`${API_GROUP}/`)) {
-            this.queue.add(keyString({ namespace: s.metadata!.namespace!, name: ref.name }));
-          }
-        }
+      const ownerKeys = (s: V1Secret): string[] =>
+        (s.metadata?.ownerReferences ?? [])
+          .filter((ref) => ref.controller && ref.kind === controller.kind && ref.apiVersion.startsWith(`${API_GROUP}/`))
+          .map((ref) => keyString({ namespace: s.metadata!.namespace!, name: ref.name }));
+      const enqueue = (keys: string[]) => {
+        for (const k of new Set(keys)) this.queue.add(k);
       };
-      this.unsubscribe.push(secrets.on({ add: toOwner, update: (old, s) => { toOwner(old); toOwner(s); }, delete: toOwner }));
+      this.unsubscribe.push(secrets.on({
+        // An echo of our own write says nothing new; someone else's change (even of an old owner's Secret) does.
+        add: (s) => {
+          if (!this.opts.isOwnSecretWrite?.(s)) enqueue(ownerKeys(s));
+        },
+        update: (old, s) => {
+          if (!this.opts.isOwnSecretWrite?.(s)) enqueue([...ownerKeys(old), ...ownerKeys(s)]);
+        },
+        delete: (s) => enqueue(ownerKeys(s)),
+      }));
     }
 
     // Handlers only see changes from now on; everything already cached is reconciled once at start.
@@ -149,17 +174,27 @@ export class ControllerRunner {
       const objKey = parseKey(key);
       // A controller that returns undefined instead of {} is treated as success, not as a crash of the loop.
       const r = (await this.controller.reconcile(objKey)) ?? {};
-      if (r.requeueAfterMs !== undefined && r.requeueAfterMs <= 0) {
-        result = 'requeue';
-        this.queue.addRateLimited(key);
-      } else if (r.requeueAfterMs !== undefined) {
-        result = 'requeue_after';
-        this.queue.forget(key);
-        this.queue.addAfter(key, r.requeueAfterMs);
-      } else {
-        result = 'success';
-        this.queue.forget(key);
-        this.scheduleResync(key, objKey);
+      const next = this.retry.next(key, r);
+      result = next.result;
+      if (next.result === 'error') {
+        m?.reconcileErrors.inc(labels);
+        this.log.debug({ key, failure: r.failure, retries: this.retry.failures(key) }, 'reconcile reported a failure');
+      }
+      switch (next.action) {
+        case 'rateLimited':
+          this.queue.addRateLimited(key);
+          break;
+        case 'after':
+          this.queue.forget(key);
+          this.queue.addAfter(key, next.delayMs);
+          break;
+        case 'onChange':
+          this.queue.forget(key);
+          break;
+        case 'resync':
+          this.queue.forget(key);
+          this.scheduleResync(key, objKey);
+          break;
       }
     } catch (err) {
       result = 'error';
@@ -178,7 +213,7 @@ export class ControllerRunner {
   }
 
   private scheduleResync(key: string, objKey: ObjectKey): void {
-    const period = this.opts.resyncPeriodMs ?? 3_600_000;
+    const period = this.opts.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS;
     if (!(period > 0)) return;
     // Only objects that still exist: a deleted object's last reconcile must not keep a timer alive.
     if (!this.opts.sources[this.controller.kind].store.get(objKey.namespace, objKey.name)) return;

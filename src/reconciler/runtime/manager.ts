@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics';
 import { ControllerRunner } from './controller';
 import { LeaderElector } from './leader';
 import type { BackoffOptions, TokenBucketOptions } from './ratelimit';
+import type { RetryOptions } from './retry';
 
 export interface ManagerOptions {
   readonly client: KubeClient;
@@ -43,6 +44,8 @@ export interface ManagerOptions {
   /** A reconcile running longer than this makes /healthz fail (default 15 min). */
   readonly wedgedAfterMs?: number;
   readonly rateLimiter?: BackoffOptions & TokenBucketOptions;
+  /** Retries of failures controllers report (runtime/retry.ts). */
+  readonly retry?: RetryOptions;
   /** Informer tuning, for tests. */
   readonly watchTimeoutSeconds?: number;
   readonly informerBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
@@ -54,7 +57,8 @@ export interface Check {
 }
 
 export class Manager {
-  readonly kube: KubeModule;
+  /** The informers, the Kube implementation over them, and the Event recorder. */
+  readonly cluster: KubeModule;
   readonly runners: ControllerRunner[];
   readonly elector?: LeaderElector;
   private readonly opts: ManagerOptions;
@@ -66,7 +70,7 @@ export class Manager {
   constructor(opts: ManagerOptions) {
     this.opts = opts;
     this.log = opts.log;
-    this.kube = new KubeModule({
+    this.cluster = new KubeModule({
       client: opts.client,
       log: opts.log,
       metrics: opts.metrics,
@@ -75,7 +79,7 @@ export class Manager {
       watchTimeoutSeconds: opts.watchTimeoutSeconds,
       backoff: opts.informerBackoff,
     });
-    const controllers = opts.controllers(this.kube.kube);
+    const controllers = opts.controllers(this.cluster.kube);
     const kinds = new Set<string>();
     for (const c of controllers) {
       // Two controllers of one kind would reconcile one key concurrently: the queue guarantee is per controller.
@@ -86,13 +90,15 @@ export class Manager {
       (controller) =>
         new ControllerRunner({
           controller,
-          sources: this.kube.informers,
-          secrets: this.kube.secrets,
+          sources: this.cluster.informers,
+          secrets: this.cluster.secrets,
+          isOwnSecretWrite: (secret) => this.cluster.kube.isOwnSecretWrite(secret),
           log: opts.log,
           metrics: opts.metrics,
           workers: opts.workers,
           resyncPeriodMs: opts.resyncPeriodMs,
           rateLimiter: opts.rateLimiter,
+          retry: opts.retry,
         }),
     );
     if (opts.leaderElection) {
@@ -122,7 +128,7 @@ export class Manager {
       { namespace: this.opts.namespaces?.join(',') ?? this.opts.namespace ?? '(all)', controllers: this.runners.map((r) => r.name), leaderElection: !!this.elector },
       'starting manager',
     );
-    this.kube.start();
+    this.cluster.start();
     if (this.elector) this.elector.start();
     else void this.startControllers();
   }
@@ -130,7 +136,7 @@ export class Manager {
   /** Ready: every informer has synced (a standby replica is ready too: it serves nothing but must be able to lead). */
   readiness(): Check {
     if (this.state !== 'running') return { ok: false, detail: `manager ${this.state}` };
-    const unsynced = this.kube.unsynced();
+    const unsynced = this.cluster.unsynced();
     return unsynced.length ? { ok: false, detail: `informers not synced: ${unsynced.join(', ')}` } : { ok: true, detail: 'informers synced' };
   }
 
@@ -142,7 +148,7 @@ export class Manager {
         const s = r.longestRunningSeconds();
         if (s > wedgedAfter) return { ok: false, detail: `controller ${r.name}: a reconcile has been running for ${Math.round(s)} s` };
       }
-      const stoppedInformers = [...Object.values(this.kube.informers), this.kube.secrets].filter((i) => !i.running);
+      const stoppedInformers = [...Object.values(this.cluster.informers), this.cluster.secrets].filter((i) => !i.running);
       if (stoppedInformers.length) {
         return { ok: false, detail: `informers stopped: ${stoppedInformers.map((i) => i.resource.plural).join(', ')}` };
       }
@@ -160,7 +166,7 @@ export class Manager {
     const drained = results.every((x) => x);
     // Release only after reconciling stopped: the next leader must not overlap with our last reconciles.
     await this.elector?.stop(true);
-    await this.kube.stop();
+    await this.cluster.stop();
     this.opts.client.close();
     this.state = 'stopped';
     this.log.info({ drained }, 'stopped');
@@ -172,7 +178,7 @@ export class Manager {
     this.controllersStarted = true;
     // As controller-runtime: workers start only once the caches are complete, or a reconcile could mistake
     // "not in the cache yet" for "deleted".
-    await this.kube.waitForSync();
+    await this.cluster.waitForSync();
     if (this.state !== 'running' || this.leadershipLost) return;
     this.log.info({}, 'caches synced; starting controllers');
     for (const r of this.runners) {

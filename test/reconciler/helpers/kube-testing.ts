@@ -1,5 +1,5 @@
 /**
- * Test support (not bundled: nothing in main.ts imports it): a TCP proxy in front of the API server, so integration
+ * Test support for the runtime and Kubernetes tests: a TCP proxy in front of the API server, so integration
  * tests can cut every connection or refuse new ones, as a network partition or an API server restart would, while the
  * client still verifies the real server certificate (TLS passes through untouched).
  */
