@@ -172,20 +172,23 @@ describe('children proceed on existence; revocations never wait', () => {
     await before_.end();
 
     h.kube.updateSpec('PostgresServer', k('server'), (s: any) => ({ ...s, location: 'westus' }));
-    await h.reconcile('PostgresServer', k('server'));
-    assert.equal(h.ready('PostgresServer', k('server'))?.reason, 'UnsupportedChange');
-    h.kube.updateSpec('PostgresRole', key, (s: any) => ({ ...s, privileges: ['SELECT'] }));
-    await h.reconcile('PostgresRole', key);
-    assert.equal(h.ready('PostgresRole', key)?.status, 'True', JSON.stringify(h.ready('PostgresRole', key)));
-    const after_ = await connectAs('writer-pg');
     try {
-      await expectPgError(after_.query('INSERT INTO entries VALUES (2)'), '42501', 'INSERT revoked while the server is not Ready');
-      assert.equal((await after_.query('SELECT count(*)::int AS n FROM entries')).rows[0].n, 1);
+      await h.reconcile('PostgresServer', k('server'));
+      assert.equal(h.ready('PostgresServer', k('server'))?.reason, 'UnsupportedChange');
+      h.kube.updateSpec('PostgresRole', key, (s: any) => ({ ...s, privileges: ['SELECT'] }));
+      await h.reconcile('PostgresRole', key);
+      assert.equal(h.ready('PostgresRole', key)?.status, 'True', JSON.stringify(h.ready('PostgresRole', key)));
+      const after_ = await connectAs('writer-pg');
+      try {
+        await expectPgError(after_.query('INSERT INTO entries VALUES (2)'), '42501', 'INSERT revoked while the server is not Ready');
+        assert.equal((await after_.query('SELECT count(*)::int AS n FROM entries')).rows[0].n, 1);
+      } finally {
+        await after_.end();
+      }
     } finally {
-      await after_.end();
+      h.kube.updateSpec('PostgresServer', k('server'), (s: any) => ({ ...s, location: 'eastus' }));
+      await h.until('PostgresServer', k('server'), isReady('PostgresServer', 'server'), 'server Ready again');
     }
-    h.kube.updateSpec('PostgresServer', k('server'), (s: any) => ({ ...s, location: 'eastus' }));
-    await h.until('PostgresServer', k('server'), isReady('PostgresServer', 'server'), 'server Ready again');
   });
 });
 
@@ -249,21 +252,23 @@ describe('a delete is done only when it is done', () => {
     assert.equal(h.ready('PostgresServer', k('server'))?.status, 'False');
 
     h.kube.delete('PostgresRole', key);
-    for (let i = 0; i < 3; i++) {
-      const result = await h.controllers.PostgresRole.reconcile(key);
-      assert.equal(result.failure, 'transient');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const result = await h.controllers.PostgresRole.reconcile(key);
+        assert.equal(result.failure, 'transient');
+      }
+      assert.ok(h.kube.exists('PostgresRole', key), 'not reported deleted');
+      assert.deepEqual(h.kube.get<AnyObject>('PostgresRole', key)!.metadata.finalizers, ['cdk8s-azure.dev/finalizer']);
+      const c = h.ready('PostgresRole', key)!;
+      assert.deepEqual([c.status, c.reason], ['False', 'PostgresUnreachable']);
+      assert.match(c.message, /role sleeper_app is not dropped yet: .*The finalizer stays until the server can be reached, or is gone from Azure/);
+      assert.ok(!h.kube.events.some((e) => e.name === 'sleeper' && e.reason === 'Deleted'));
+      assert.ok(h.kube.secretData(NS, 'sleeper-pg'), 'the Secret stays while the role may exist');
+    } finally {
+      await arm.clients.postgres.servers.beginStartAndWait(RG, SRV);
+      admin = await connectWithUri(h.kube.secretData(NS, 'server-admin')!.uri, h.emu.caCertPem);
     }
-    assert.ok(h.kube.exists('PostgresRole', key), 'not reported deleted');
-    assert.deepEqual(h.kube.get<AnyObject>('PostgresRole', key)!.metadata.finalizers, ['cdk8s-azure.dev/finalizer']);
-    const c = h.ready('PostgresRole', key)!;
-    assert.deepEqual([c.status, c.reason], ['False', 'PostgresUnreachable']);
-    assert.match(c.message, /role sleeper_app is not dropped yet: .*The finalizer stays until the server can be reached, or is gone from Azure/);
-    assert.ok(!h.kube.events.some((e) => e.name === 'sleeper' && e.reason === 'Deleted'));
-    assert.ok(h.kube.secretData(NS, 'sleeper-pg'), 'the Secret stays while the role may exist');
-
-    await arm.clients.postgres.servers.beginStartAndWait(RG, SRV);
     await h.until('PostgresRole', key, () => !h.kube.exists('PostgresRole', key), 'dropped');
-    admin = await connectWithUri(h.kube.secretData(NS, 'server-admin')!.uri, h.emu.caCertPem);
     assert.equal(await roleCount('sleeper_app'), 0);
     await expectPgError(loginWith(uri), '28P01', 'the deleted role\'s password');
     assert.ok(h.kube.events.some((e) => e.name === 'sleeper' && e.reason === 'Deleted' && /dropped role sleeper_app/.test(e.message)));
