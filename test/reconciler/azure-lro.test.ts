@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeArm, FakeCredential } from './helpers/fake-arm';
-import { assertSafeResumeToken, createArmClients, PostgresArm, type Server } from '../../src/reconciler/azure';
+import { ArmResource, assertSafeResumeToken, createArmClients, type Server } from '../../src/reconciler/azure';
+import { FIREWALL_RULE } from '../../src/reconciler/controllers/firewall-rule';
+import { SERVER as SERVER_KIND } from '../../src/reconciler/controllers/server';
 
 const SUB = '00000000-0000-0000-0000-000000000002';
 const EP = 'https://arm.example.test';
@@ -13,9 +15,16 @@ const opUrl = `${EP}/subscriptions/${SUB}/providers/Microsoft.DBforPostgreSQL/lo
 const resultUrl = `${EP}/subscriptions/${SUB}/providers/Microsoft.DBforPostgreSQL/locations/eastus/operationResults/op-1?api-version=2025-08-01`;
 const server = { id: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/srv1`, name: 'srv1', location: 'East US', properties: { state: 'Ready', fullyQualifiedDomainName: 'srv1.postgres.database.azure.com', version: '16' } };
 
-function arm(fake: FakeArm) {
-  return new PostgresArm(createArmClients({ subscriptionId: SUB, endpoint: EP, scope: `${EP}/.default`, credential: new FakeCredential(), httpClient: fake, pacing: { baseBackoffMs: 10 } }));
+function client(fake: FakeArm) {
+  return createArmClients({ subscriptionId: SUB, endpoint: EP, scope: `${EP}/.default`, credential: new FakeCredential(), httpClient: fake, pacing: { baseBackoffMs: 10 } }).postgres;
 }
+
+/** Server srv1 in rg, through the server descriptor's operations (what the lifecycle uses). */
+function srv1(fake: FakeArm) {
+  return new ArmResource(SERVER_KIND.operations(client(fake), { resourceGroup: 'rg', parents: [], name: 'srv1' }), false);
+}
+
+const withPassword = { secrets: [PASSWORD] };
 
 function accepted() {
   return { status: 202, headers: { 'azure-asyncoperation': opUrl, 'location': resultUrl, 'retry-after': '60' }, body: { operation: 'UpsertServerManagementOperationV2', startTime: '2025-01-01T00:00:00Z' } };
@@ -31,7 +40,7 @@ describe('long-running operations', () => {
     fake.on('GET', OP, () => ({ status: 200, headers: { 'retry-after': '15' }, body: { name: 'op-1', status: ++polls < 3 ? 'InProgress' : 'Succeeded' } }));
     fake.on('GET', SERVER, { status: 200, body: server });
 
-    const step = await arm(fake).startCreateServer('rg', 'srv1', body, 4);
+    const step = await srv1(fake).startCreate(body, { generation: 4, ...withPassword });
     assert.equal(step.status, 'running');
     if (step.status !== 'running') return;
     assert.equal(fake.count('PUT', SERVER), 1);
@@ -49,10 +58,10 @@ describe('long-running operations', () => {
 
     // A restart: a new client set, only the recorded status.
     const fake2 = fake; // same Azure
-    const again = await arm(fake2).resumeServerOperation('rg', 'srv1', step.operation);
+    const again = await srv1(fake2).resume(step.operation);
     assert.equal(again.status, 'running');
     assert.equal(fake.count('GET', OP), 2);
-    const done = await arm(fake2).resumeServerOperation('rg', 'srv1', again.status === 'running' ? again.operation : step.operation);
+    const done = await srv1(fake2).resume(again.status === 'running' ? again.operation : step.operation);
     assert.equal(done.status, 'succeeded');
     assert.equal(fake.count('PUT', SERVER), 1, 'never a second create');
     assert.ok(fake.requests.every((r) => r.method !== 'PUT' || r.body?.includes('administratorLoginPassword')));
@@ -64,10 +73,10 @@ describe('long-running operations', () => {
     fake.on('GET', OP, (_r, n) => (n === 0
       ? { status: 200, body: { status: 'InProgress' } }
       : { status: 200, body: { name: 'op-1', status: 'Failed', error: { code: 'ServerQuotaExceeded', message: 'The subscription has reached its quota of servers in eastus.' } } }));
-    const a = arm(fake);
-    const step = await a.startCreateServer('rg', 'srv1', body);
+    const a = srv1(fake);
+    const step = await a.startCreate(body, withPassword);
     assert.equal(step.status, 'running');
-    const end = await a.resumeServerOperation('rg', 'srv1', (step as any).operation);
+    const end = await a.resume((step as any).operation);
     assert.deepEqual(end, { status: 'failed', error: { code: 'ServerQuotaExceeded', message: 'The subscription has reached its quota of servers in eastus.' } });
   });
 
@@ -75,14 +84,14 @@ describe('long-running operations', () => {
     const fake = new FakeArm();
     fake.on('PUT', SERVER, accepted());
     fake.on('GET', OP, { status: 200, body: { status: 'Failed', error: { code: 'InternalServerError', message: 'An unexpected error occured' } } });
-    const step = await arm(fake).startCreateServer('rg', 'srv1', body);
+    const step = await srv1(fake).startCreate(body, withPassword);
     assert.deepEqual(step, { status: 'failed', error: { code: 'InternalServerError', message: 'An unexpected error occured' } });
   });
 
   it('an initial request Azure rejects yields its code and message', async () => {
     const fake = new FakeArm();
     fake.on('PUT', SERVER, { status: 400, body: { error: { code: 'InvalidParameterValue', message: 'Invalid value given for parameter storageSizeGB.', details: [{ code: 'X', message: 'Specify 32-32767.' }] } } });
-    const step = await arm(fake).startCreateServer('rg', 'srv1', body);
+    const step = await srv1(fake).startCreate(body, withPassword);
     assert.equal(step.status, 'failed');
     if (step.status !== 'failed') return;
     assert.equal(step.error.code, 'InvalidParameterValue');
@@ -96,13 +105,13 @@ describe('long-running operations', () => {
     const fake = new FakeArm();
     fake.on('PUT', SERVER, accepted());
     fake.on('GET', OP, (_r, n) => (n < 5 ? { status: 500, body: { error: { code: 'InternalServerError', message: 'x' } } } : { status: 200, body: { status: 'Succeeded' } }));
-    const a = arm(fake);
-    const step = await a.startCreateServer('rg', 'srv1', body);
+    const a = srv1(fake);
+    const step = await a.startCreate(body, withPassword);
     assert.equal(step.status, 'running', JSON.stringify(step));
     if (step.status !== 'running') return;
     assert.equal(step.operation.pollUrl, opUrl);
     assertSafeResumeToken(step.operation.resumeToken!, [PASSWORD]);
-    const end = await a.resumeServerOperation('rg', 'srv1', step.operation);
+    const end = await a.resume(step.operation);
     assert.equal(end.status, 'succeeded');
     assert.equal(fake.count('PUT', SERVER), 1);
   });
@@ -111,9 +120,9 @@ describe('long-running operations', () => {
     const fake = new FakeArm();
     fake.on('GET', OP, { status: 404, body: { error: { code: 'ResourceNotFound', message: 'gone' } } });
     const token = JSON.stringify({ state: { status: 'running', config: { metadata: { mode: 'OperationLocation' }, operationLocation: opUrl } } });
-    const step = await arm(fake).resumeServerOperation('rg', 'srv1', { type: 'Create', resumeToken: token, startedAt: 'x' });
+    const step = await srv1(fake).resume({ type: 'Create', resumeToken: token, startedAt: 'x' });
     assert.equal(step.status, 'lost');
-    const junk = await arm(fake).resumeServerOperation('rg', 'srv1', { type: 'Create', resumeToken: 'not json', startedAt: 'x' });
+    const junk = await srv1(fake).resume({ type: 'Create', resumeToken: 'not json', startedAt: 'x' });
     assert.equal(junk.status, 'lost');
   });
 
@@ -121,12 +130,12 @@ describe('long-running operations', () => {
     const fake = new FakeArm();
     fake.on('DELETE', SERVER, { status: 202, headers: { location: resultUrl } });
     fake.on('GET', /operationResults\/op-1/, (_r, n) => (n < 2 ? { status: 202, headers: { location: resultUrl } } : { status: 200 }));
-    const a = arm(fake);
-    const s1 = await a.startDeleteServer('rg', 'srv1');
+    const a = srv1(fake);
+    const s1 = await a.startDelete();
     assert.equal(s1.status, 'running');
-    const s2 = await a.resumeServerOperation('rg', 'srv1', (s1 as any).operation);
+    const s2 = await a.resume((s1 as any).operation);
     assert.equal(s2.status, 'running');
-    const s3 = await a.resumeServerOperation('rg', 'srv1', (s2 as any).operation);
+    const s3 = await a.resume((s2 as any).operation);
     assert.equal(s3.status, 'succeeded');
     assert.equal(fake.count('DELETE', SERVER), 1);
   });
@@ -134,7 +143,8 @@ describe('long-running operations', () => {
   it('synchronous completion (200 on PUT) is succeeded at once', async () => {
     const fake = new FakeArm();
     fake.on('PUT', /firewallRules\/fw1\?/, { status: 200, body: { name: 'fw1', properties: { startIpAddress: '1.2.3.4', endIpAddress: '1.2.3.4' } } });
-    const step = await arm(fake).startPutFirewallRule('rg', 'srv1', 'fw1', { startIpAddress: '1.2.3.4', endIpAddress: '1.2.3.4' }, 'Create');
+    const fw1 = new ArmResource(FIREWALL_RULE.operations(client(fake), { resourceGroup: 'rg', parents: ['srv1'], name: 'fw1' }), true);
+    const step = await fw1.startCreate({ startIpAddress: '1.2.3.4', endIpAddress: '1.2.3.4' });
     assert.equal(step.status, 'succeeded');
   });
 

@@ -2,15 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PostgresServerSpec } from '../../imports/cdk8s-azure.dev';
-import {
-  diffServer,
-  normalizeServerSpec,
-  parameterDrift,
-  TAG_UID,
-  toArmServer,
-  validateServerSpec,
-  type Server,
-} from '../../src/reconciler/azure';
+import { formatProblem, normalizeServerSpec, TAG_CLUSTER, TAG_UID, validateServerSpec as serverProblems } from '../../src/api';
+import { diffServer, parameterDrift, toArmServer, type Server } from '../../src/reconciler/azure';
+
+const validateServerSpec = (n: ReturnType<typeof normalizeServerSpec>): string[] => serverProblems(n).map((p) => formatProblem(p));
 
 const owner = { namespace: 'shop', name: 'db', uid: 'uid-1' };
 // As read from Kubernetes: JSON keys (sizeGB), not the generated TypeScript names.
@@ -141,6 +136,58 @@ describe('drift diff', () => {
     const loose = normalizeServerSpec({ ...spec, availabilityZone: undefined, maintenanceWindow: undefined } as unknown as PostgresServerSpec);
     const d = diffServer(loose, { ...inSync, availabilityZone: '2', maintenanceWindow: { customWindow: 'Disabled', dayOfWeek: 0, startHour: 0, startMinute: 0 } }, owner);
     assert.deepEqual(d.changes, []);
+  });
+
+  it('storage.tier: in the create body and the PATCH when set, not compared when unset, drift corrected', () => {
+    const tiered = normalizeServerSpec({ ...spec, storage: { sizeGB: 64, autoGrow: true, tier: 'P15' } } as unknown as PostgresServerSpec);
+    assert.equal(toArmServer(tiered, owner).storage?.tier, 'P15');
+    assert.equal(toArmServer(n, owner).storage?.tier, undefined, 'unset: Azure picks the size\'s default');
+    const azureP6 = { ...inSync, storage: { ...inSync.storage, tier: 'P6' } };
+    assert.deepEqual(diffServer(tiered, azureP6, owner).patch, { storage: { tier: 'P15' } });
+    assert.deepEqual(diffServer(tiered, { ...azureP6, storage: { ...azureP6.storage, tier: 'p15' } }, owner).patch, undefined);
+    assert.deepEqual(diffServer(n, { ...inSync, storage: { ...inSync.storage, tier: 'P30' } }, owner).changes, [], 'unset: never compared');
+    const grown = normalizeServerSpec({ ...spec, storage: { sizeGB: 128, autoGrow: true, tier: 'P20' } } as unknown as PostgresServerSpec);
+    assert.deepEqual(diffServer(grown, azureP6, owner).patch, { storage: { storageSizeGB: 128, tier: 'P20' } }, 'size and tier in one PATCH');
+  });
+
+  it('high availability: SameZone <-> ZoneRedundant is disabled first, then enabled; ZoneRedundant satisfies SameZone', () => {
+    const ha = (mode: string, standby?: string) => ({ mode, ...(standby ? { standbyAvailabilityZone: standby } : {}) });
+    const withHa = (mode: string, standby?: string) =>
+      normalizeServerSpec({ ...spec, highAvailability: ha(mode, standby) } as unknown as PostgresServerSpec);
+    const azureHa = (mode: string, standby?: string) => ({ ...inSync, highAvailability: ha(mode, standby) }) as Server;
+    // SameZone in Azure, ZoneRedundant asked: step 1 disables, step 2 (Azure Disabled) enables.
+    assert.deepEqual(diffServer(withHa('ZoneRedundant', '2'), azureHa('SameZone'), owner).patch, { highAvailability: { mode: 'Disabled' } });
+    assert.deepEqual(diffServer(withHa('ZoneRedundant', '2'), azureHa('Disabled'), owner).patch, { highAvailability: { mode: 'ZoneRedundant', standbyAvailabilityZone: '2' } });
+    // Another standby zone: the same two steps.
+    assert.deepEqual(diffServer(withHa('ZoneRedundant', '3'), azureHa('ZoneRedundant', '2'), owner).patch, { highAvailability: { mode: 'Disabled' } });
+    // Azure moved a SameZone server to ZoneRedundant by itself: not fought.
+    assert.deepEqual(diffServer(withHa('SameZone'), azureHa('ZoneRedundant', '2'), owner).changes, []);
+    assert.deepEqual(diffServer(withHa('Disabled'), azureHa('ZoneRedundant', '2'), owner).patch, { highAvailability: { mode: 'Disabled' } });
+  });
+
+  it('private DNS zone: changed in place on a VNet-integrated server, except while high availability is on', () => {
+    const subnet = '/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/x';
+    const zone = (z: string) => `/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/privateDnsZones/${z}.private.postgres.database.azure.com`;
+    const privateSpec = (ha: string) => normalizeServerSpec({
+      ...spec, highAvailability: { mode: ha }, network: { publicNetworkAccess: false, delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: zone('new') },
+    } as unknown as PostgresServerSpec);
+    const privateAzure = (ha: string) => ({ ...inSync, highAvailability: { mode: ha }, network: { publicNetworkAccess: 'Disabled', delegatedSubnetResourceId: subnet, privateDnsZoneArmResourceId: zone('old') } }) as Server;
+    const off = diffServer(privateSpec('Disabled'), privateAzure('Disabled'), owner);
+    assert.deepEqual(off.unsupported, []);
+    assert.deepEqual(off.patch, { network: { delegatedSubnetResourceId: subnet, privateDnsZoneArmResourceId: zone('new') } });
+    const on = diffServer(privateSpec('ZoneRedundant'), privateAzure('ZoneRedundant'), owner);
+    assert.deepEqual(on.unsupported.map((u) => u.field), ['spec.network.privateDnsZoneResourceId']);
+    assert.match(on.unsupported[0].why, /high availability/);
+    // HA switched off in the same change: HA first, the zone in the next PATCH.
+    assert.deepEqual(diffServer(privateSpec('Disabled'), privateAzure('ZoneRedundant'), owner).patch, { highAvailability: { mode: 'Disabled' } });
+    // HA switched on in the same change: the zone first, HA in the next PATCH.
+    assert.deepEqual(diffServer(privateSpec('ZoneRedundant'), privateAzure('Disabled'), owner).patch, { network: { delegatedSubnetResourceId: subnet, privateDnsZoneArmResourceId: zone('new') } });
+  });
+
+  it('the owner tags name the cluster when the reconciler has an identity', () => {
+    const tags = toArmServer(n, { ...owner, cluster: 'prod-1' }).tags!;
+    assert.equal(tags[TAG_CLUSTER], 'prod-1');
+    assert.deepEqual(diffServer(n, { ...inSync, tags }, { ...owner, cluster: 'prod-1' }).changes, []);
   });
 
   it('parameterDrift compares case-insensitively, sorted', () => {

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { credentialFor, connectWithUri, startHarness, type Harness } from './helpers/harness';
-import { createArmClients, PostgresArm, TAG_UID } from '../../src/reconciler/azure';
+import { TAG_UID } from '../../src/api';
+import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
 import { ADOPT_ANNOTATION, type PostgresServerObject } from '../../src/reconciler/contracts';
 import { connectionSecretData } from '../../src/reconciler/secret-contract';
 

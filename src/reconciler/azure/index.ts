@@ -3,5 +3,7 @@ export * from './clients';
 export * from './errors';
 export * from './lro';
 export * from './postgres-arm';
+export * from './resource';
+export * from './resource-id';
 export * from './server-mapping';
 export * from './throttle';

@@ -1,50 +1,51 @@
 /**
- * PostgresServer spec <-> Azure flexible server: the create body, and the drift diff (which managed fields differ, which of those Azure can change in place with a PATCH, and
- * which it cannot).
+ * PostgresServer spec <-> Azure flexible server: the create body, and the comparison (which managed fields differ,
+ * which of those Azure can change in place with a PATCH, and which it cannot). The spec's types, defaults and rules
+ * are src/api's.
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
-import { formatProblem, TAG_NAME, TAG_NAMESPACE, TAG_UID, validateServerSpec as serverProblems, type NormalizedServerSpec } from '../../api';
+import type { Comparison, FieldChange, UnsupportedChange } from './resource';
+import { TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE, TAG_UID, type NormalizedServerSpec } from '../../api';
 
-// The spec's types, defaults and rules live in src/api; re-exported for the reconciler's files that import them here.
-export { normalizeServerSpec, OWNER_TAGS, TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE, TAG_UID } from '../../api';
-export type { NormalizedServerSpec } from '../../api';
-
+/** The Kubernetes object (and cluster) that owns an Azure resource, as its owner tags say. */
 export interface Owner {
   namespace: string;
   name: string;
   uid: string;
-}
-
-/** The problems of a spec as messages (`spec.field = value: fix`), as the server controller reports them. */
-export function validateServerSpec(n: NormalizedServerSpec): string[] {
-  return serverProblems(n).map(problem => formatProblem(problem));
+  /** The reconciler's cluster identity (--cluster-id). */
+  cluster?: string;
 }
 
 export function ownerTags(owner: Owner): Record<string, string> {
-  return { [TAG_NAMESPACE]: owner.namespace, [TAG_NAME]: owner.name, [TAG_UID]: owner.uid };
+  return {
+    [TAG_NAMESPACE]: owner.namespace,
+    [TAG_NAME]: owner.name,
+    [TAG_UID]: owner.uid,
+    ...(owner.cluster ? { [TAG_CLUSTER]: owner.cluster } : {}),
+  };
 }
 
 export function desiredTags(n: NormalizedServerSpec, owner: Owner): Record<string, string> {
   return { ...n.tags, ...ownerTags(owner) };
 }
 
-/** Whether an Azure resource carries this object's uid tag. */
-export function isOwnedBy(tags: Record<string, string> | undefined, uid: string): boolean {
-  return !!tags && tags[TAG_UID] === uid;
-}
+export type ServerDiff = Comparison<ServerForPatch>;
 
 const enabled = (b: boolean): string => (b ? 'Enabled' : 'Disabled');
 
-/** The create request body. The password is only ever here, in the request, never in a diff or a log. */
-export function toArmServer(n: NormalizedServerSpec, owner: Owner, administratorLoginPassword: string): Server {
+/**
+ * The create request body. The password (added by the server's credentials step) is only ever here, in the request,
+ * never in a diff or a log.
+ */
+export function toArmServer(n: NormalizedServerSpec, owner: Owner, administratorLoginPassword?: string): Server {
   const server: Server = {
     location: n.location,
     tags: desiredTags(n, owner),
     sku: { name: n.sku.name, tier: n.sku.tier },
     administratorLogin: n.administratorLogin,
-    administratorLoginPassword,
+    ...(administratorLoginPassword !== undefined ? { administratorLoginPassword } : {}),
     version: n.version,
-    storage: { storageSizeGB: n.storage.sizeGB, autoGrow: enabled(n.storage.autoGrow) },
+    storage: { storageSizeGB: n.storage.sizeGB, autoGrow: enabled(n.storage.autoGrow), ...(n.storage.tier ? { tier: n.storage.tier } : {}) },
     backup: { backupRetentionDays: n.backup.retentionDays, geoRedundantBackup: enabled(n.backup.geoRedundant) },
     highAvailability: {
       mode: n.highAvailability.mode,
@@ -62,132 +63,186 @@ export function toArmServer(n: NormalizedServerSpec, owner: Owner, administrator
   return server;
 }
 
-export interface FieldChange {
-  /** Spec path, e.g. spec.storage.sizeGB */
-  readonly field: string;
-  readonly azure: string;
-  readonly desired: string;
-}
-
-export interface UnsupportedChange extends FieldChange {
-  readonly why: string;
-}
-
-export interface ServerDiff {
-  /** The PATCH body with only the differing fields; undefined when nothing to patch. */
-  readonly patch?: ServerForPatch;
-  readonly changes: FieldChange[];
-  readonly unsupported: UnsupportedChange[];
-}
-
 const norm = (v: unknown): string => (v === undefined || v === null ? '' : String(v)).toLowerCase().replace(/\s+/g, '');
 const isEnabled = (v: unknown): boolean => norm(v) === 'enabled' || v === true;
 
-/**
- * Compares the managed fields of the spec with the server Azure reports. Fields that are not managed (or not set in
- * the spec where Azure picks: availabilityZone, maintenanceWindow) are ignored. Tags are compared exactly (the
- * user's tags plus the owner tags).
- */
-export function diffServer(n: NormalizedServerSpec, azure: Server, owner: Owner): ServerDiff {
-  const changes: FieldChange[] = [];
-  const unsupported: UnsupportedChange[] = [];
-  const patch: ServerForPatch = {};
-  const change = (field: string, az: unknown, desired: unknown): FieldChange => {
-    const c = { field, azure: az === undefined ? '(unset)' : String(az), desired: String(desired) };
-    changes.push(c);
-    return c;
-  };
-  const cannot = (field: string, az: unknown, desired: unknown, why: string): void => {
-    unsupported.push({ field, azure: az === undefined ? '(unset)' : String(az), desired: String(desired), why });
-  };
+/** Collects a comparison: the PATCH body, what it changes, and what Azure cannot change in place. */
+class DiffBuilder {
+  readonly changes: FieldChange[] = [];
+  readonly unsupported: UnsupportedChange[] = [];
+  readonly patch: ServerForPatch = {};
 
-  if (norm(azure.location) !== norm(n.location)) cannot('spec.location', azure.location, n.location, 'a server cannot move to another region');
-  if (azure.administratorLogin !== undefined && azure.administratorLogin !== n.administratorLogin) {
-    cannot('spec.administratorLogin', azure.administratorLogin, n.administratorLogin, 'the administrator login is fixed when the server is created');
+  change(field: string, azure: unknown, desired: unknown): void {
+    this.changes.push({ field, azure: show(azure), desired: show(desired) });
   }
 
+  cannot(field: string, azure: unknown, desired: unknown, why: string): void {
+    this.unsupported.push({ field, azure: show(azure), desired: show(desired), why });
+  }
+
+  result(): ServerDiff {
+    return { patch: Object.keys(this.patch).length > 0 ? this.patch : undefined, changes: this.changes, unsupported: this.unsupported };
+  }
+}
+
+const show = (v: unknown): string => (v === undefined ? '(unset)' : String(v));
+
+/**
+ * Compares the managed fields of the spec with the server Azure reports. Fields that are not managed (or not set in
+ * the spec where Azure picks: availabilityZone, maintenanceWindow, storage.tier) are ignored. Tags are compared
+ * exactly (the user's tags plus the owner tags).
+ */
+export function diffServer(n: NormalizedServerSpec, azure: Server, owner: Owner): ServerDiff {
+  const d = new DiffBuilder();
+  fixedFields(d, n, azure);
+  versionAndSku(d, n, azure);
+  storage(d, n, azure);
+  backup(d, n, azure);
+  highAvailability(d, n, azure);
+  network(d, n, azure);
+  maintenanceWindow(d, n, azure);
+  if (d.patch.network?.privateDnsZoneArmResourceId && haOn(d.patch.highAvailability?.mode)) {
+    // The zone changes only while HA is off: the zone now, HA in the next PATCH.
+    delete d.patch.highAvailability;
+  }
+  const wantTags = desiredTags(n, owner);
+  if (!sameTags(azure.tags, wantTags)) {
+    d.change('spec.tags', JSON.stringify(azure.tags ?? {}), JSON.stringify(wantTags));
+    d.patch.tags = wantTags;
+  }
+  return d.result();
+}
+
+function fixedFields(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
+  if (norm(azure.location) !== norm(n.location)) d.cannot('spec.location', azure.location, n.location, 'a server cannot move to another region');
+  if (azure.administratorLogin !== undefined && azure.administratorLogin !== n.administratorLogin) {
+    d.cannot('spec.administratorLogin', azure.administratorLogin, n.administratorLogin, 'the administrator login is fixed when the server is created');
+  }
+  if (n.availabilityZone && azure.availabilityZone && azure.availabilityZone !== n.availabilityZone) {
+    d.cannot('spec.availabilityZone', azure.availabilityZone, n.availabilityZone, 'the primary availability zone is fixed when the server is created');
+  }
+}
+
+function versionAndSku(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
   const azVersion = Number(azure.version);
   const wantVersion = Number(n.version);
   if (azure.version !== undefined && azVersion !== wantVersion) {
-    if (wantVersion < azVersion) {cannot('spec.version', azure.version, n.version, 'PostgreSQL major versions can only be upgraded, never downgraded');} else {
-      change('spec.version', azure.version, n.version);
-      patch.version = n.version;
+    if (wantVersion < azVersion) {
+      d.cannot('spec.version', azure.version, n.version, 'PostgreSQL major versions can only be upgraded, never downgraded');
+    } else {
+      d.change('spec.version', azure.version, n.version);
+      d.patch.version = n.version;
     }
   }
-
   if (norm(azure.sku?.name) !== norm(n.sku.name) || norm(azure.sku?.tier) !== norm(n.sku.tier)) {
-    change('spec.sku', `${azure.sku?.tier}/${azure.sku?.name}`, `${n.sku.tier}/${n.sku.name}`);
-    patch.sku = { name: n.sku.name, tier: n.sku.tier };
+    d.change('spec.sku', `${azure.sku?.tier}/${azure.sku?.name}`, `${n.sku.tier}/${n.sku.name}`);
+    d.patch.sku = { name: n.sku.name, tier: n.sku.tier };
   }
+}
 
+/** Size grows (never shrinks), autoGrow, and the performance tier when the spec sets one (P4...P80, in place). */
+function storage(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
   const azSize = azure.storage?.storageSizeGB;
   if (azSize !== undefined && azSize !== n.storage.sizeGB) {
-    if (n.storage.sizeGB < azSize) {cannot('spec.storage.sizeGB', azSize, n.storage.sizeGB, 'storage can grow but never shrink');} else {
-      change('spec.storage.sizeGB', azSize, n.storage.sizeGB);
-      patch.storage = { ...(patch.storage ?? {}), storageSizeGB: n.storage.sizeGB };
+    if (n.storage.sizeGB < azSize) {
+      d.cannot('spec.storage.sizeGB', azSize, n.storage.sizeGB, 'storage can grow but never shrink');
+    } else {
+      d.change('spec.storage.sizeGB', azSize, n.storage.sizeGB);
+      d.patch.storage = { ...d.patch.storage, storageSizeGB: n.storage.sizeGB };
     }
   }
   if (azure.storage && isEnabled(azure.storage.autoGrow) !== n.storage.autoGrow) {
-    change('spec.storage.autoGrow', azure.storage.autoGrow ?? 'Disabled', enabled(n.storage.autoGrow));
-    patch.storage = { ...(patch.storage ?? {}), autoGrow: enabled(n.storage.autoGrow) };
+    d.change('spec.storage.autoGrow', azure.storage.autoGrow ?? 'Disabled', enabled(n.storage.autoGrow));
+    d.patch.storage = { ...d.patch.storage, autoGrow: enabled(n.storage.autoGrow) };
   }
+  if (n.storage.tier !== undefined && norm(azure.storage?.tier) !== norm(n.storage.tier)) {
+    d.change('spec.storage.tier', azure.storage?.tier, n.storage.tier);
+    d.patch.storage = { ...d.patch.storage, tier: n.storage.tier };
+  }
+}
 
+function backup(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
   if (azure.backup?.backupRetentionDays !== undefined && azure.backup.backupRetentionDays !== n.backup.retentionDays) {
-    change('spec.backup.retentionDays', azure.backup.backupRetentionDays, n.backup.retentionDays);
-    patch.backup = { backupRetentionDays: n.backup.retentionDays };
+    d.change('spec.backup.retentionDays', azure.backup.backupRetentionDays, n.backup.retentionDays);
+    d.patch.backup = { backupRetentionDays: n.backup.retentionDays };
   }
   if (azure.backup?.geoRedundantBackup !== undefined && isEnabled(azure.backup.geoRedundantBackup) !== n.backup.geoRedundant) {
-    cannot('spec.backup.geoRedundant', azure.backup.geoRedundantBackup, n.backup.geoRedundant, 'geo-redundant backup can only be chosen when the server is created');
+    d.cannot('spec.backup.geoRedundant', azure.backup.geoRedundantBackup, n.backup.geoRedundant, 'geo-redundant backup can only be chosen when the server is created');
   }
+}
 
-  const azHa = azure.highAvailability?.mode ?? 'Disabled';
-  const haZoneDiffers = n.highAvailability.mode === 'ZoneRedundant' && !!n.highAvailability.standbyAvailabilityZone &&
-    azure.highAvailability?.standbyAvailabilityZone !== n.highAvailability.standbyAvailabilityZone;
-  if (norm(azHa) !== norm(n.highAvailability.mode) || haZoneDiffers) {
-    change('spec.highAvailability', `${azHa}${azure.highAvailability?.standbyAvailabilityZone ? `/${azure.highAvailability.standbyAvailabilityZone}` : ''}`,
-      `${n.highAvailability.mode}${n.highAvailability.standbyAvailabilityZone ? `/${n.highAvailability.standbyAvailabilityZone}` : ''}`);
-    patch.highAvailability = {
-      mode: n.highAvailability.mode,
-      ...(n.highAvailability.standbyAvailabilityZone ? { standbyAvailabilityZone: n.highAvailability.standbyAvailabilityZone } : {}),
-    };
+const haOn = (mode: string | undefined): boolean => !!mode && norm(mode) !== 'disabled';
+
+/**
+ * High availability. Azure refuses to switch directly between SameZone and ZoneRedundant ("Please disable HA and then
+ * enable HA"): the reconciler disables it first, and enables the new mode in the next PATCH, once Azure reports it
+ * Disabled. Azure may itself move a SameZone server to ZoneRedundant; a spec asking SameZone is satisfied by
+ * ZoneRedundant (a standby in another zone), so drift correction never moves it back.
+ */
+function highAvailability(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
+  const want = n.highAvailability;
+  const azMode = azure.highAvailability?.mode ?? 'Disabled';
+  const azStandby = azure.highAvailability?.standbyAvailabilityZone;
+  const describe = (mode: string, standby?: string) => `${mode}${standby ? `/${standby}` : ''}`;
+  if (norm(want.mode) === 'samezone' && norm(azMode) === 'zoneredundant') return;
+  const standbyDiffers = norm(want.mode) === 'zoneredundant' && !!want.standbyAvailabilityZone && azStandby !== want.standbyAvailabilityZone;
+  if (norm(azMode) === norm(want.mode) && !standbyDiffers) return;
+  d.change('spec.highAvailability', describe(azMode, azStandby), describe(want.mode, want.standbyAvailabilityZone));
+  if (haOn(azMode) && haOn(want.mode)) {
+    // Another mode (or another standby zone): disable first; the next PATCH enables what the spec asks.
+    d.patch.highAvailability = { mode: 'Disabled' };
+    return;
   }
+  d.patch.highAvailability = {
+    mode: want.mode,
+    ...(want.standbyAvailabilityZone ? { standbyAvailabilityZone: want.standbyAvailabilityZone } : {}),
+  };
+}
 
-  if (n.availabilityZone && azure.availabilityZone && azure.availabilityZone !== n.availabilityZone) {
-    cannot('spec.availabilityZone', azure.availabilityZone, n.availabilityZone, 'the primary availability zone is fixed when the server is created');
-  }
-
+/**
+ * The network mode (public access, or a delegated subnet) is fixed at create. On a VNet-integrated server the private
+ * DNS zone can change in place, except while high availability is on.
+ */
+function network(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
   const azSubnet = azure.network?.delegatedSubnetResourceId ?? '';
   const azDns = azure.network?.privateDnsZoneArmResourceId ?? '';
   const wantSubnet = n.network.delegatedSubnetResourceId;
-  const dnsDiffers = !!n.network.privateDnsZoneResourceId && norm(azDns) !== norm(n.network.privateDnsZoneResourceId);
-  if (norm(azSubnet) !== norm(wantSubnet) || dnsDiffers) {
-    cannot('spec.network', azSubnet ? `private (${azSubnet})` : 'public', wantSubnet ? `private (${wantSubnet})` : 'public',
-      'the network mode (public access or a delegated subnet and private DNS zone) is fixed when the server is created');
-  } else if (!azSubnet && azure.network?.publicNetworkAccess !== undefined &&
-    isEnabled(azure.network.publicNetworkAccess) !== n.network.publicNetworkAccess) {
-    change('spec.network.publicNetworkAccess', azure.network.publicNetworkAccess, enabled(n.network.publicNetworkAccess));
-    patch.network = { publicNetworkAccess: enabled(n.network.publicNetworkAccess) };
+  const wantDns = n.network.privateDnsZoneResourceId;
+  if (norm(azSubnet) !== norm(wantSubnet)) {
+    d.cannot('spec.network', azSubnet ? `private (${azSubnet})` : 'public', wantSubnet ? `private (${wantSubnet})` : 'public',
+      'the network mode (public access, or a delegated subnet) is fixed when the server is created');
+    return;
   }
-
-  if (n.maintenanceWindow) {
-    const mw = azure.maintenanceWindow;
-    const want = n.maintenanceWindow;
-    const same = !!mw && isEnabled(mw.customWindow) && mw.dayOfWeek === want.dayOfWeek && mw.startHour === want.startHour &&
-      (mw.startMinute ?? 0) === want.startMinute;
-    if (!same) {
-      change('spec.maintenanceWindow', mw && isEnabled(mw.customWindow) ? `${mw.dayOfWeek} ${mw.startHour}:${mw.startMinute ?? 0}` : 'system-managed',
-        `${want.dayOfWeek} ${want.startHour}:${want.startMinute}`);
-      patch.maintenanceWindow = { customWindow: 'Enabled', ...want };
+  if (azSubnet && wantDns && norm(azDns) !== norm(wantDns)) {
+    const haStaysOn = haOn(azure.highAvailability?.mode);
+    if (haStaysOn && haOn(n.highAvailability.mode)) {
+      d.cannot('spec.network.privateDnsZoneResourceId', azDns, wantDns,
+        'Azure changes the private DNS zone only while high availability is off: set spec.highAvailability.mode to Disabled first, then change the zone');
+    } else if (!haStaysOn) {
+      d.change('spec.network.privateDnsZoneResourceId', azDns, wantDns);
+      // Azure wants the subnet with the zone in an update.
+      d.patch.network = { delegatedSubnetResourceId: azure.network!.delegatedSubnetResourceId, privateDnsZoneArmResourceId: wantDns };
     }
+    // HA on in Azure and off in the spec: this PATCH disables HA; the zone follows in the next one.
+    return;
   }
-
-  const wantTags = desiredTags(n, owner);
-  if (!sameTags(azure.tags, wantTags)) {
-    change('spec.tags', JSON.stringify(azure.tags ?? {}), JSON.stringify(wantTags));
-    patch.tags = wantTags;
+  const azPublic = azure.network?.publicNetworkAccess;
+  if (!azSubnet && azPublic !== undefined && isEnabled(azPublic) !== n.network.publicNetworkAccess) {
+    d.change('spec.network.publicNetworkAccess', azPublic, enabled(n.network.publicNetworkAccess));
+    d.patch.network = { publicNetworkAccess: enabled(n.network.publicNetworkAccess) };
   }
+}
 
-  return { patch: Object.keys(patch).length > 0 ? patch : undefined, changes, unsupported };
+function maintenanceWindow(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
+  if (!n.maintenanceWindow) return;
+  const mw = azure.maintenanceWindow;
+  const want = n.maintenanceWindow;
+  const same = !!mw && isEnabled(mw.customWindow) && mw.dayOfWeek === want.dayOfWeek && mw.startHour === want.startHour &&
+    (mw.startMinute ?? 0) === want.startMinute;
+  if (same) return;
+  d.change('spec.maintenanceWindow', mw && isEnabled(mw.customWindow) ? `${mw.dayOfWeek} ${mw.startHour}:${mw.startMinute ?? 0}` : 'system-managed',
+    `${want.dayOfWeek} ${want.startHour}:${want.startMinute}`);
+  d.patch.maintenanceWindow = { customWindow: 'Enabled', ...want };
 }
 
 export function sameTags(a: Record<string, string> | undefined, b: Record<string, string>): boolean {

@@ -1,11 +1,10 @@
 /**
  * What the four controllers share: the Ready condition and its reasons, status writes that only happen on change,
- * Events on transitions only, requeue timing, error reduction, and a memory of operations started by this process
- * (so a reconcile that runs before the informer cache has our own status write never starts an operation twice).
+ * Events on transitions only, poll timing, and the guard that turns anything unexpected into a condition.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { isArmThrottledError } from '../azure/throttle';
-import type { AnyObject, Condition, ControllerEnvironment, Kind, Logger, ObjectKey, OperationStatus } from '../contracts';
+import type { AnyObject, Condition, ControllerEnvironment, Kind, Logger, ObjectKey, OperationStatus, ReconcileResult } from '../contracts';
 import { keyString, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../contracts';
 
 /** Condition reasons (PascalCase). Azure errors use Azure's own error code as the reason. */
@@ -24,7 +23,12 @@ export const Reason = {
   ServerNotRunning: 'ServerNotRunning',
   InvalidSpec: 'InvalidSpec',
   UnsupportedChange: 'UnsupportedChange',
+  /** The Azure resource exists and was not created by this resource (adoption needs the annotation). */
   AlreadyExists: 'AlreadyExists',
+  /** Adoption was asked for and refused: another live object or another cluster owns it, or the namespace may not adopt. */
+  AdoptionRefused: 'AdoptionRefused',
+  /** Another resource already manages the same Azure child (same server, same name); this one changes nothing. */
+  Conflict: 'Conflict',
   SecretConflict: 'SecretConflict',
   WaitingForServer: 'WaitingForServer',
   WaitingForDatabase: 'WaitingForDatabase',
@@ -45,6 +49,10 @@ export function isWarningReason(reason: string): boolean {
 
 export const READY = 'Ready';
 
+/**
+ * Polling: how soon controllers look again at what is in progress. Retries after failures and the periodic resync are
+ * the runtime's (runtime/retry.ts, --resync-period), not the controllers'.
+ */
 export interface Timing {
   /** Look again at an in-flight operation no sooner / no later than this (Azure's Retry-After is clamped into it). */
   minPollMs: number;
@@ -52,10 +60,11 @@ export interface Timing {
   defaultPollMs: number;
   /** Waiting for a parent (server, database) besides the dependency watch. */
   waitMs: number;
-  /** Drift check interval when all is well. */
+  /** @deprecated for PostgresRole until it reports outcomes; the runtime's --resync-period schedules resyncs. */
   resyncMs: number;
-  /** After an Azure error the user must fix (4xx) / a transient one. */
+  /** @deprecated for PostgresRole until it reports outcomes; the runtime retries failures by class. */
   userErrorMs: number;
+  /** @deprecated for PostgresRole until it reports outcomes; the runtime retries failures by class. */
   transientErrorMs: number;
 }
 
@@ -104,6 +113,11 @@ export function setCondition(
   return [...(conditions ?? []).filter((c) => c.type !== type), next].sort((a, b) => rank(a).localeCompare(rank(b)));
 }
 
+/** Remembers the status a controller wrote (controllers/lifecycle/status-memory.ts). */
+export interface StatusRecorder {
+  record(obj: AnyObject, status: object): void;
+}
+
 /**
  * A status being built during one reconcile. `commit()` writes it (the Kube implementation skips unchanged writes)
  * and records an Event when the Ready condition's status or reason changed.
@@ -112,7 +126,11 @@ export class StatusBuilder<S extends { conditions?: Condition[]; observedGenerat
   status: S;
   private before?: Condition;
 
-  constructor(private readonly env: ControllerEnvironment, private readonly obj: AnyObject & { status?: S }) {
+  constructor(
+    private readonly env: ControllerEnvironment,
+    private readonly obj: AnyObject & { status?: S },
+    private readonly recorder?: StatusRecorder,
+  ) {
     this.status = structuredClone((obj.status ?? {}) as S);
     this.before = findCondition(obj.status?.conditions, READY);
   }
@@ -149,6 +167,8 @@ export class StatusBuilder<S extends { conditions?: Condition[]; observedGenerat
   }
 
   async commit(): Promise<void> {
+    // Remembered before the write: a reconcile that follows must not act on an older status, even if this write fails.
+    this.recorder?.record(this.obj as AnyObject, structuredClone(this.status));
     await this.env.kube.updateStatus(this.obj as AnyObject, this.status as NonNullable<AnyObject['status']>);
     const after = this.readyCondition;
     if (after && (!this.before || this.before.status !== after.status || this.before.reason !== after.reason)) {
@@ -160,33 +180,6 @@ export class StatusBuilder<S extends { conditions?: Condition[]; observedGenerat
 
 export function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
-}
-
-/** Operations this process started, by object, until the cache shows them (or they end). */
-export class OperationMemory {
-  private readonly ops = new Map<string, { uid: string; op: OperationStatus }>();
-
-  remember(obj: AnyObject, op: OperationStatus | undefined): void {
-    const k = keyString(obj.metadata);
-    if (op) this.ops.set(k, { uid: obj.metadata.uid, op });
-    else this.ops.delete(k);
-  }
-
-  /** The operation in the object's status, or the one we started and the cache does not show yet. */
-  current(obj: AnyObject & { status?: { operation?: OperationStatus } }): OperationStatus | undefined {
-    const fromStatus = obj.status?.operation;
-    const mem = this.ops.get(keyString(obj.metadata));
-    if (mem && mem.uid !== obj.metadata.uid) {
-      this.ops.delete(keyString(obj.metadata));
-      return fromStatus;
-    }
-    if (fromStatus) return fromStatus;
-    return mem?.op;
-  }
-
-  forget(key: ObjectKey): void {
-    this.ops.delete(keyString(key));
-  }
 }
 
 export function isBeingDeleted(obj: AnyObject): boolean {
@@ -212,23 +205,23 @@ export function secretConflict(secret: V1Secret | undefined, owner: AnyObject): 
 }
 
 /**
- * Wraps a reconcile: ARM throttling becomes a quiet requeue; anything unexpected is reduced to a message (SDK errors
- * carry the request, whose body may hold a password), recorded as Ready=False ReconcileError with a Warning Event
- * when possible, and rethrown for the runtime's backoff.
+ * Wraps a reconcile: ARM throttling becomes a quiet requeue after Retry-After (no condition); anything unexpected is
+ * reduced to a message (SDK errors carry the request, whose body may hold a password), recorded as Ready=False
+ * ReconcileError with a Warning Event when possible, and rethrown for the runtime's backoff.
  */
 export async function guard(
   env: ControllerEnvironment,
   log: Logger,
   kind: Kind,
   key: ObjectKey,
-  fn: () => Promise<{ requeueAfterMs?: number }>,
-): Promise<{ requeueAfterMs?: number }> {
+  fn: () => Promise<ReconcileResult>,
+): Promise<ReconcileResult> {
   try {
     return await fn();
   } catch (e) {
     if (isArmThrottledError(e)) {
       log.debug({ key: keyString(key), retryAfterMs: e.retryAfterMs }, 'ARM throttling; requeue');
-      return { requeueAfterMs: jitter(Math.max(e.retryAfterMs, 1000), 0.2) };
+      return { requeueAfterMs: jitter(Math.max(e.retryAfterMs, 1000), 0.2), failure: 'throttled' };
     }
     const message = safeMessage(e);
     log.warn({ key: keyString(key), kind, error: message }, 'reconcile failed');

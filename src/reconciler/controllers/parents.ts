@@ -2,7 +2,8 @@
  * Children (databases, firewall rules, roles) find their PostgresServer (and database) here, and reach the server as
  * its administrator with the password from the server's connection Secret.
  */
-import { normalizeServerSpec, type NormalizedServerSpec } from '../azure/server-mapping';
+import { normalizeServerSpec, type NormalizedServerSpec } from '../../api';
+import { parseResourceId, type ArmAddress } from '../azure/resource-id';
 import {
   keyString,
   type AnyObject,
@@ -17,6 +18,12 @@ import type { PgTarget } from '../postgres/connect';
 import { decodeSecretData } from '../secret-contract';
 import { findCondition, isBeingDeleted, READY } from './common';
 
+/** The ARM type of a flexible server. */
+export const SERVER_ARM_TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers';
+
+/** Azure states in which a server takes no change (the reconciler does not start servers). */
+const UNREACHABLE_STATES = new Set(['stopped', 'stopping', 'disabled', 'dropping', 'inaccessible']);
+
 export interface ServerRef {
   readonly obj: PostgresServerObject;
   readonly spec: NormalizedServerSpec;
@@ -24,6 +31,16 @@ export interface ServerRef {
   readonly ready: boolean;
   /** Why not ready, for messages. */
   readonly state: string;
+  /** Where the server is in Azure, once its PostgresServer found it there (status.azureResourceId). */
+  readonly azure?: ArmAddress;
+  /**
+   * The server exists in Azure and Azure can act on it (not stopped, disabled or being dropped; its PostgresServer is
+   * not being deleted). Children proceed whenever this holds, whatever the server's Ready condition says (Updating,
+   * InvalidSpec, UnsupportedChange...): a database, a firewall rule or a revocation never waits for a server change.
+   */
+  readonly reachable: boolean;
+  /** Why not reachable, for messages. */
+  readonly unreachableBecause?: string;
 }
 
 export function lookupServer(env: ControllerEnvironment, namespace: string, name: string | undefined): ServerRef | undefined {
@@ -32,11 +49,21 @@ export function lookupServer(env: ControllerEnvironment, namespace: string, name
   if (!obj) return undefined;
   const ready = findCondition(obj.status?.conditions, READY);
   const ok = ready?.status === 'True' && !!obj.status?.fullyQualifiedDomainName && !isBeingDeleted(obj);
+  const azure = parseResourceId(SERVER_ARM_TYPE, obj.status?.azureResourceId);
+  const azureState = (obj.status?.state ?? '').toLowerCase();
+  const unreachableBecause = isBeingDeleted(obj)
+    ? 'being deleted'
+    : !azure
+      ? `not in Azure yet (${ready ? ready.reason : 'not reconciled yet'})`
+      : UNREACHABLE_STATES.has(azureState) ? `${obj.status?.state} in Azure` : undefined;
   return {
     obj,
     spec: normalizeServerSpec(obj.spec),
     ready: ok,
     state: isBeingDeleted(obj) ? 'being deleted' : ready ? `${ready.status === 'True' ? 'Ready' : 'not Ready'}: ${ready.reason}` : 'not reconciled yet',
+    azure,
+    reachable: unreachableBecause === undefined,
+    ...(unreachableBecause ? { unreachableBecause } : {}),
   };
 }
 
@@ -66,13 +93,6 @@ export async function adminTarget(env: ControllerEnvironment, server: ServerRef,
   const data = decodeSecretData(secret);
   if (!data.password) return { missing: `the connection Secret ${server.spec.secretName} of PostgresServer ${server.obj.metadata.name} has no password yet` };
   return { host, user: server.spec.administratorLogin, password: data.password, database, ca: env.postgresCa };
-}
-
-/** Azure names from a child resource ID: /subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/srv/<type>/<name>. */
-export function parseChildId(id: string | undefined): { resourceGroup: string; server: string; name: string } | undefined {
-  if (!id) return undefined;
-  const m = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)\/[^/]+\/([^/]+)$/i.exec(id);
-  return m ? { resourceGroup: m[1], server: m[2], name: m[3] } : undefined;
 }
 
 /** Enqueue the children of `kind` whose spec.<refField>.name is the changed object's name. */

@@ -5,7 +5,7 @@
  */
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
-import { MemoryKube, MemoryLogger } from './memory-kube';
+import { MemoryKube, MemoryLogger, StatusLaggingKube } from './memory-kube';
 import type { PacingOptions } from '../../../src/reconciler/azure/throttle';
 import type { AnyObject, Condition, Controller, ControllerEnvironment, Kind, ObjectKey } from '../../../src/reconciler/contracts';
 import { createControllersWith, type Timing } from '../../../src/reconciler/controllers';
@@ -30,6 +30,8 @@ export interface Harness {
   controllers: Record<Kind, Controller>;
   /** A new set of controllers over the same Kubernetes state and Azure: what a restarted process has. */
   restart(pacing?: Partial<PacingOptions>): void;
+  /** New controllers with other reconciler settings (a restart with other flags). */
+  configure(settings: Pick<ControllerEnvironment, 'adoptionNamespaces' | 'clusterId' | 'watchNamespace'> & { staleCache?: boolean }): void;
   reconcile(kind: Kind, key: ObjectKey): Promise<number | undefined>;
   /** Reconciles `key` (and, each round, every other object) until `done` holds; returns the rounds it took. */
   until(kind: Kind, key: ObjectKey, done: () => boolean, what?: string, timeoutMs?: number): Promise<number>;
@@ -51,7 +53,16 @@ export interface HarnessOptions {
   emulator?: EmulatorOptions;
   timing?: Partial<Timing>;
   pacing?: Partial<PacingOptions>;
+  /** Namespaces that may adopt (the reconciler's --adoption-namespaces); default all, as the older tests expect. */
+  adoptionNamespaces?: string[];
+  /**
+   * The controllers read through a cache that shows each object's status one write behind, for the first read after
+   * every status write (what a reconcile requeued at once sees before the watch delivers its own write).
+   */
+  staleCache?: boolean;
 }
+
+export const TEST_CLUSTER_ID = 'test-cluster';
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const emu = await startEmulator({ provisioningDelayMs: 300, ...(opts.emulator ?? {}) });
@@ -60,7 +71,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const log = new MemoryLogger();
   const armResponses: string[] = [];
   const env: ControllerEnvironment = {
-    kube,
+    kube: opts.staleCache ? new StatusLaggingKube(kube) : kube,
+    clusterId: TEST_CLUSTER_ID,
+    adoptionNamespaces: opts.adoptionNamespaces ?? ['*'],
     log,
     subscriptionId: emu.subscriptionId,
     armEndpoint: emu.armEndpoint,
@@ -70,7 +83,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     onArmResponse: (m, t, s) => armResponses.push(`${m} ${t} ${s}`),
   };
   const build = (pacing = opts.pacing): Record<Kind, Controller> => {
-    const list = createControllersWith(env, { timing: { ...FAST_TIMING, ...(opts.timing ?? {}) }, pacing });
+    const list = createControllersWith(h.env, { timing: { ...FAST_TIMING, ...(opts.timing ?? {}) }, pacing });
     return Object.fromEntries(list.map((c) => [c.kind, c])) as Record<Kind, Controller>;
   };
   const h: Harness = {
@@ -79,9 +92,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     log,
     env,
     armResponses,
-    controllers: build(),
+    controllers: {} as Record<Kind, Controller>,
     restart(pacing) {
       h.controllers = build(pacing ?? opts.pacing);
+    },
+    configure({ staleCache, ...settings }) {
+      h.env = { ...h.env, ...settings, ...(staleCache !== undefined ? { kube: staleCache ? new StatusLaggingKube(kube) : kube } : {}) };
+      h.controllers = build();
     },
     async reconcile(kind, key) {
       return (await h.controllers[kind].reconcile(key)).requeueAfterMs;
@@ -114,6 +131,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await emu.stop();
     },
   };
+  h.controllers = build();
   return h;
 }
 

@@ -303,3 +303,69 @@ export class MemoryLogger implements Logger {
     return new MemoryLogger(this.lines, { ...this.bindings, ...bindings });
   }
 }
+
+/**
+ * A Kube whose cache is one status write behind, once: the first read of an object after a status write of it shows
+ * the status before that write (as a reconcile requeued at once by its own Secret write sees it, before the watch
+ * delivers the status write). Everything else is the MemoryKube's.
+ */
+export class StatusLaggingKube implements Kube {
+  /** Objects whose next read shows this earlier version. */
+  private readonly behind = new Map<string, AnyObject>();
+  /** Reads that showed an earlier status (for the tests to check that the lag happened). */
+  staleReads = 0;
+
+  constructor(private readonly inner: MemoryKube) {}
+
+  private key(kind: Kind, key: ObjectKey): string {
+    return `${kind}/${key.namespace}/${key.name}`;
+  }
+
+  get<T extends AnyObject>(kind: Kind, key: ObjectKey): T | undefined {
+    const earlier = this.behind.get(this.key(kind, key));
+    this.behind.delete(this.key(kind, key));
+    const current = this.inner.get<T>(kind, key);
+    if (!earlier || !current || earlier.metadata.uid !== current.metadata.uid) return current;
+    this.staleReads++;
+    return { ...current, status: clone(earlier.status), metadata: { ...current.metadata, resourceVersion: earlier.metadata.resourceVersion } } as T;
+  }
+
+  list<T extends AnyObject>(kind: Kind, namespace?: string): T[] {
+    return this.inner.list<T>(kind, namespace);
+  }
+
+  addFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<T> {
+    return this.inner.addFinalizer(obj, finalizer);
+  }
+
+  removeFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<void> {
+    return this.inner.removeFinalizer(obj, finalizer);
+  }
+
+  patchAnnotations<T extends AnyObject>(obj: T, annotations: Record<string, string | null>): Promise<T> {
+    return this.inner.patchAnnotations(obj, annotations);
+  }
+
+  async updateStatus<T extends AnyObject>(obj: T, status: NonNullable<T['status']>): Promise<boolean> {
+    const before = this.inner.get<AnyObject>(obj.kind, obj.metadata);
+    const written = await this.inner.updateStatus(obj, status);
+    if (written && before) this.behind.set(this.key(obj.kind, obj.metadata), before);
+    return written;
+  }
+
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return this.inner.getSecret(namespace, name);
+  }
+
+  applySecret(owner: AnyObject, name: string, data: Record<string, string>): Promise<{ changed: boolean }> {
+    return this.inner.applySecret(owner, name, data);
+  }
+
+  releaseSecret(owner: AnyObject, name: string): Promise<boolean> {
+    return this.inner.releaseSecret(owner, name);
+  }
+
+  event(obj: AnyObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.inner.event(obj, type, reason, message);
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The one lifecycle of an Azure resource, for every kind (a descriptor says what differs between kinds). Named
+ * phases, in order:
+ *
+ *  1. observe     the cached object, seen with this controller's own last status write (status-memory.ts); the
+ *                 finalizer; validation (InvalidSpec: no Azure call, no retry until the spec changes)
+ *  2. place       where it lives in Azure; a child waits until its server exists there and can be reached
+ *  3. claim       a child that another object already manages is Conflict (ownership.ts)
+ *  4. follow      the operation in flight, polled once; its request is never sent again (operations.ts)
+ *  5. read        the resource in Azure; a child whose server is gone waits for it
+ *  6. create      absent: the steps' preparations, then the create request
+ *  7. own         present: ours, adopted (owner-checked, adoption.ts) or refused
+ *  8. compare     the steps' findings, Azure's state, then only what differs is sent; what cannot change is
+ *                 UnsupportedChange
+ *  9. complete    the steps' further work, then Available
+ *
+ * Deletion by policy is deletion.ts. Results say what happened (contracts.ts ReconcileResult); the runtime retries.
+ */
+import { formatProblems } from '../../../api';
+import { guard, hasFinalizer, isBeingDeleted, Reason, StatusBuilder, type Timing } from '../common';
+import { judgeOwnership } from './adoption';
+import { Deletion } from './deletion';
+import type {
+  AnyArmKindDescriptor,
+  ArmKind,
+  ArmObject,
+  ArmStatus,
+  LifecycleContext,
+  LifecycleServices,
+  LifecycleStep,
+} from './descriptor';
+import { afterStart, describeOperation, followRecordedOperation } from './operations';
+import { available, failed, invalidSpec, progress, userProblem, waiting } from './outcome';
+import { managedByAnother } from './ownership';
+import { StatusMemory } from './status-memory';
+import type { PostgresArm } from '../../azure/postgres-arm';
+import { ArmResource, type ReadResult } from '../../azure/resource';
+import { resourceIdOf } from '../../azure/resource-id';
+import {
+  FINALIZER,
+  keyString,
+  type Controller,
+  type ControllerEnvironment,
+  type Dependency,
+  type ObjectKey,
+  type ReconcileResult,
+} from '../../contracts';
+import { classifyAzureError } from '../../errors/classify';
+
+type Resource = { id?: string; tags?: Record<string, string> };
+type Step = LifecycleStep<Resource, unknown, unknown>;
+type Context = LifecycleContext<unknown>;
+type AzureResource = ArmResource<Resource, unknown, unknown>;
+
+export class ArmLifecycleController implements Controller {
+  readonly kind: ArmKind;
+  readonly dependsOn?: Dependency[];
+  readonly ownsSecrets?: boolean;
+  private readonly services: LifecycleServices;
+  private readonly deletion: Deletion;
+
+  constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing, private readonly descriptor: AnyArmKindDescriptor) {
+    this.kind = descriptor.kind;
+    this.dependsOn = descriptor.dependsOn?.(env);
+    this.ownsSecrets = descriptor.ownsSecrets;
+    this.services = { env, arm, timing, log: env.log.child({ controller: descriptor.kind }), memory: new StatusMemory() };
+    this.deletion = new Deletion(this.services, descriptor);
+  }
+
+  reconcile(key: ObjectKey): Promise<ReconcileResult> {
+    return guard(this.services.env, this.services.log, this.kind, key, () => this.run(key));
+  }
+
+  private async run(key: ObjectKey): Promise<ReconcileResult> {
+    const observed = this.observe(key);
+    if (!observed) return {};
+    if (isBeingDeleted(observed)) return this.deletion.run(observed);
+    const d = this.descriptor;
+    const { env, arm, log, timing, memory } = this.services;
+    const obj = hasFinalizer(observed, FINALIZER) ? observed : memory.view(await env.kube.addFinalizer(observed, FINALIZER));
+    const spec = d.normalize(obj);
+    const status = new StatusBuilder<ArmStatus>(env, obj, memory);
+    const problems = d.validate(spec);
+    if (problems.length > 0) return invalidSpec(status, formatProblems(problems));
+
+    const placement = d.place(env, obj, spec);
+    if (placement.kind === 'waiting') return waiting(status, Reason.WaitingForServer, placement.message, timing);
+    if (placement.kind === 'invalid') return invalidSpec(status, placement.message);
+    const at = placement.at;
+    const resourceId = resourceIdOf(env.subscriptionId, d.armType, at);
+    const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [] };
+
+    const claimed = await this.claim(ctx);
+    if (claimed) return claimed;
+    const steps: Step[] = d.steps?.(ctx) ?? [];
+    for (const step of steps) {
+      const stop = await step.beforeAzure?.();
+      if (stop) return stop;
+    }
+    const resource: AzureResource = new ArmResource(d.operations(arm.clients.postgres, at), at.parents.length > 0);
+    const followed = await this.follow(ctx, resource);
+    if (followed) return followed;
+
+    const read = await this.read(ctx, resource);
+    if ('result' in read) return read.result;
+    if (read.status === 'parentGone') return this.parentGone(ctx);
+    if (read.status === 'absent') return this.create(ctx, resource, steps);
+    return this.converge(ctx, resource, steps, read.resource);
+  }
+
+  /** Phase 1: the cached object as this controller last wrote its status. */
+  private observe(key: ObjectKey): ArmObject | undefined {
+    const cached = this.services.env.kube.get<ArmObject>(this.kind, key);
+    if (!cached) {
+      this.services.memory.forget(key);
+      return undefined;
+    }
+    return this.services.memory.view(cached);
+  }
+
+  /** Phase 3: a child that another live object already manages changes nothing. */
+  private async claim(ctx: Context): Promise<ReconcileResult | undefined> {
+    if (this.descriptor.ownership !== 'one-per-name') return undefined;
+    const manager = managedByAnother(ctx.env, this.descriptor, ctx.object, ctx.at);
+    if (!manager) return undefined;
+    ctx.status.set('azureResourceId', undefined);
+    return userProblem(ctx.status, Reason.Conflict,
+      `${this.descriptor.noun} ${ctx.at.name} on server ${ctx.at.parents.join('/')} is already managed by ${this.kind} ` +
+      `${manager.metadata.namespace}/${manager.metadata.name}; this ${this.kind} changes and deletes nothing. Delete it, or give it another azureName.`);
+  }
+
+  /** Phase 4: the operation in flight. A result ends the reconcile; undefined goes on. */
+  private async follow(ctx: Context, resource: AzureResource): Promise<ReconcileResult | undefined> {
+    const followed = await followRecordedOperation(ctx, resource, this.descriptor.noun);
+    switch (followed.ended) {
+      case 'running':
+        return followed.result;
+      case 'failed':
+        return failed(ctx.status, classifyAzureError(followed.error), `${describeOperation(followed.operation.type, this.descriptor.noun, ctx.at.name)} failed`);
+      case 'succeeded':
+        ctx.completedOperation = followed.operation;
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Phase 5: the resource in Azure. */
+  private async read(ctx: Context, resource: AzureResource): Promise<ReadResult<Resource> | { result: ReconcileResult }> {
+    try {
+      return await resource.read();
+    } catch (e) {
+      return { result: await failed(ctx.status, classifyAzureError(e), `reading ${this.descriptor.noun} ${ctx.at.name} failed`) };
+    }
+  }
+
+  /** A child whose server Azure no longer has: it waits (the server's own controller creates it again). */
+  private parentGone(ctx: Context): Promise<ReconcileResult> {
+    ctx.status.set('azureResourceId', undefined);
+    const server = ctx.at.parents[ctx.at.parents.length - 1];
+    return waiting(ctx.status, Reason.WaitingForServer, `server ${server} is not in Azure (any more); waiting for it`, ctx.timing);
+  }
+
+  /** Phase 6: absent in Azure: the steps prepare, then the create request is sent (once: it is followed after). */
+  private async create(ctx: Context, resource: AzureResource, steps: Step[]): Promise<ReconcileResult> {
+    const d = this.descriptor;
+    ctx.status.set('azureResourceId', undefined);
+    const body = d.createBody(ctx);
+    for (const step of steps) {
+      const stop = await step.beforeCreate?.(body);
+      if (stop) return stop;
+    }
+    const what = describeOperation('Create', d.noun, ctx.at.name);
+    ctx.log.info({ key: keyString(ctx.object.metadata), resource: ctx.resourceId }, what);
+    const started = await resource.startCreate(body, { generation: ctx.object.metadata.generation, secrets: ctx.secrets });
+    const ended = await afterStart(ctx, started, what);
+    if (ended) return ended;
+    ctx.completedOperation = { type: 'Create', startedAt: new Date().toISOString(), generation: ctx.object.metadata.generation };
+    return this.readBack(ctx, resource, steps, `${d.noun} ${ctx.at.name} created`);
+  }
+
+  /** After a write Azure finished at once: go on with what Azure now has. */
+  private async readBack(ctx: Context, resource: AzureResource, steps: Step[], done: string): Promise<ReconcileResult> {
+    const read = await this.read(ctx, resource);
+    if ('result' in read) return read.result;
+    if (read.status !== 'found') return progress(ctx.status, Reason.Creating, `${done}; reading it`, ctx.timing);
+    return this.converge(ctx, resource, steps, read.resource, true);
+  }
+
+  /** Phases 7 to 9: present in Azure. */
+  private async converge(ctx: Context, resource: AzureResource, steps: Step[], found: Resource, justWritten = false): Promise<ReconcileResult> {
+    const d = this.descriptor;
+    const { status } = ctx;
+    const refused = this.own(ctx, found);
+    if (refused) return refused;
+    status.set('azureResourceId', found.id);
+    for (const [field, value] of Object.entries(d.statusOf?.(found) ?? {})) status.set(field as keyof ArmStatus, value as never);
+
+    let patch: Record<string, unknown> = {};
+    const fields: string[] = [];
+    for (const step of steps) {
+      const decision = await step.whenFound?.(found);
+      if (decision && 'stop' in decision) return decision.stop;
+      if (decision?.patch) patch = { ...patch, ...decision.patch };
+      fields.push(...(decision?.fields ?? []));
+    }
+    const azureState = d.azureState?.(found);
+    if (azureState) {
+      if (azureState.failure) return userProblem(status, azureState.reason, azureState.message);
+      return waiting(status, azureState.reason, azureState.message, ctx.timing);
+    }
+    const comparison = d.compare(ctx, found);
+    if (comparison.unsupported.length > 0) {
+      return userProblem(status, Reason.UnsupportedChange,
+        comparison.unsupported.map((u) => `${u.field}: Azure has ${u.azure}, spec asks ${u.desired}; ${u.why}`).join('; ') +
+        `. Revert the field (or create a new ${this.kind}); nothing is changed in Azure until then.`);
+    }
+    patch = { ...(comparison.patch ?? {}), ...patch };
+    fields.unshift(...comparison.changes.map((c) => c.field));
+    if (Object.keys(patch).length > 0) {
+      if (!justWritten) return this.update(ctx, resource, steps, patch, fields);
+      return progress(status, Reason.Updating, `${d.noun} ${ctx.at.name} written; Azure does not show all of it yet (${fields.join(', ')})`, ctx.timing);
+    }
+
+    for (const step of steps) {
+      const stop = await step.whenInSync?.(found);
+      if (stop) return stop;
+    }
+    return available(status, d.availableMessage(ctx, found));
+  }
+
+  /** Phase 7: ours, adopted, or refused (only kinds whose owner is in Azure's tags). */
+  private own(ctx: Context, found: Resource): Promise<ReconcileResult> | undefined {
+    const d = this.descriptor;
+    if (d.ownership !== 'tags') return undefined;
+    const what = `Azure ${d.noun} ${ctx.at.name} in resource group ${ctx.at.resourceGroup}`;
+    const verdict = judgeOwnership(ctx.env, this.kind, ctx.object, found.tags, what);
+    if (verdict.verdict === 'refused') {
+      ctx.status.set('azureResourceId', undefined);
+      ctx.log.warn({ key: keyString(ctx.object.metadata), resource: ctx.resourceId, reason: verdict.reason }, 'not taking over an Azure resource');
+      return userProblem(ctx.status, verdict.reason, verdict.message);
+    }
+    if (verdict.verdict === 'adopt') {
+      ctx.adopting = true;
+      ctx.status.set('adopted', true);
+      ctx.env.kube.event(ctx.object, 'Normal', 'Adopted', `taking over ${what}`);
+    }
+    return undefined;
+  }
+
+  /** Phase 8: only what differs is sent, in one request. */
+  private async update(
+    ctx: Context,
+    resource: AzureResource,
+    steps: Step[],
+    patch: Record<string, unknown>,
+    fields: string[],
+  ): Promise<ReconcileResult> {
+    const d = this.descriptor;
+    const what = `${describeOperation('Update', d.noun, ctx.at.name)} (${fields.join(', ')})`;
+    ctx.log.info({ key: keyString(ctx.object.metadata), resource: ctx.resourceId, fields }, `updating ${d.noun}`);
+    const started = await resource.startUpdate(patch, { generation: ctx.object.metadata.generation, secrets: ctx.secrets });
+    const ended = await afterStart(ctx, started, what);
+    if (ended) return ended;
+    ctx.completedOperation = { type: 'Update', startedAt: new Date().toISOString(), generation: ctx.object.metadata.generation };
+    return this.readBack(ctx, resource, steps, `${d.noun} ${ctx.at.name} updated`);
+  }
+}

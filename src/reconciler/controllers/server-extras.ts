@@ -1,0 +1,69 @@
+/**
+ * Steps of the server's lifecycle besides its credentials: the resource group (created before the server when the spec
+ * asks, never deleted), and server parameters (Azure configurations, set one at a time once the server matches).
+ */
+import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
+import { azureParameterName, formatProblem, type NormalizedServerSpec } from '../../api';
+import { parameterDrift, ownerTags } from '../azure/server-mapping';
+import type { ReconcileResult } from '../contracts';
+import { classifyAzureError } from '../errors/classify';
+import type { LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
+import { afterStart } from './lifecycle/operations';
+import { failed, invalidSpec } from './lifecycle/outcome';
+
+/** The Kubernetes owner (and cluster) of what the server's lifecycle creates, for its owner tags. */
+export function ownerOf(ctx: LifecycleContext<unknown>): { namespace: string; name: string; uid: string; cluster?: string } {
+  const { namespace, name, uid } = ctx.object.metadata;
+  return { namespace, name, uid, ...(ctx.env.clusterId ? { cluster: ctx.env.clusterId } : {}) };
+}
+
+export class ResourceGroup implements LifecycleStep<Server, Server, ServerForPatch> {
+  readonly name = 'resource group';
+
+  constructor(private readonly ctx: LifecycleContext<NormalizedServerSpec>) {}
+
+  async beforeCreate(): Promise<ReconcileResult | undefined> {
+    const { arm, spec, status, env, object } = this.ctx;
+    const group = spec.resourceGroup.name;
+    if (!spec.resourceGroup.create) return undefined;
+    try {
+      if (await arm.resourceGroupExists(group)) return undefined;
+      await arm.createResourceGroup(group, spec.location, ownerTags(ownerOf(this.ctx)));
+    } catch (e) {
+      return failed(status, classifyAzureError(e), `creating resource group ${group} failed`);
+    }
+    env.kube.event(object, 'Normal', 'ResourceGroupCreated', `Created resource group ${group} in ${spec.location}`);
+    return undefined;
+  }
+}
+
+export class ServerParameters implements LifecycleStep<Server, Server, ServerForPatch> {
+  readonly name = 'server parameters';
+
+  constructor(private readonly ctx: LifecycleContext<NormalizedServerSpec>) {}
+
+  /** Parameters not in the spec keep Azure's values; those in it are compared and set one at a time. */
+  async whenInSync(): Promise<ReconcileResult | undefined> {
+    const { arm, at, spec, status } = this.ctx;
+    const inAzure: Record<string, string | undefined> = {};
+    for (const name of Object.keys(spec.parameters).sort()) {
+      let configuration;
+      try {
+        configuration = await arm.getConfiguration(at.resourceGroup, at.name, azureParameterName(name));
+      } catch (e) {
+        return failed(status, classifyAzureError(e), `reading server parameter ${name} failed`);
+      }
+      if (!configuration) {
+        return invalidSpec(status, formatProblem({ field: `parameters.${name}`, value: spec.parameters[name], expected: `Azure has no server parameter ${name} on this server (see az postgres flexible-server parameter list)` }));
+      }
+      inAzure[name] = configuration.value;
+    }
+    for (const name of parameterDrift(spec.parameters, inAzure)) {
+      const generation = this.ctx.object.metadata.generation;
+      const step = await arm.startPutConfiguration(at.resourceGroup, at.name, azureParameterName(name), spec.parameters[name], generation);
+      const ended = await afterStart(this.ctx, step, `setting server parameter ${name}`);
+      if (ended) return ended;
+    }
+    return undefined;
+  }
+}
