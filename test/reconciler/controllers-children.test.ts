@@ -8,7 +8,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
 import { connectWithUri, credentialFor, startHarness, type Harness } from './helpers/harness';
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
-import type { AnyObject, PostgresServerObject } from '../../src/reconciler/contracts';
+import { ADOPT_ANNOTATION, type AnyObject, type PostgresServerObject } from '../../src/reconciler/contracts';
 import { connectionSecretData } from '../../src/reconciler/secret-contract';
 
 let h: Harness;
@@ -201,6 +201,20 @@ describe('databases and roles', () => {
     assert.equal(data.password, 'R0tated-by-hand!');
     assert.match(data.uri, /R0tated-by-hand/);
     (await connectAs('crash-pg')).end();
+  });
+
+  it('AlreadyExists: a role we did not create is left alone until annotated for adoption', async () => {
+    await admin.query("CREATE ROLE legacy_app LOGIN PASSWORD 'Legacy-Passw0rd!'");
+    const key = role('legacy', 'blog', 'legacy_app');
+    await h.until('PostgresRole', key, () => h.ready('PostgresRole', key)?.reason === 'AlreadyExists', 'AlreadyExists');
+    assert.match(h.ready('PostgresRole', key)!.message, /cdk8s-azure\.dev\/adopt: "true"/);
+    // Untouched: its own password still works.
+    const own = await connectWithUri(`postgresql://legacy_app:Legacy-Passw0rd%21@${fqdn}:5432/postgres?sslmode=require`, h.emu.caCertPem);
+    await own.end();
+    h.kube.setAnnotation('PostgresRole', key, ADOPT_ANNOTATION, 'true');
+    await h.until('PostgresRole', key, ready('PostgresRole', 'legacy'), 'adopted');
+    (await connectAs('legacy-pg')).end();
+    assert.ok(h.kube.events.some((e) => e.name === 'legacy' && e.reason === 'Adopted'));
   });
 
   it('deleting a role terminates its sessions, keeps its data (reassigned to the administrator) and drops it', async () => {

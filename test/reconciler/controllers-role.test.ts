@@ -22,7 +22,6 @@ const SRV = 'srv-roles';
 
 const k = (name: string, namespace = NS): ObjectKey => ({ namespace, name });
 const isReady = (kind: Kind, name: string) => () => h.ready(kind, k(name))?.status === 'True';
-const reasonIs = (name: string, reason: string) => () => h.ready('PostgresRole', k(name))?.reason === reason;
 
 async function expectPgError(p: Promise<unknown>, code: string, what: string): Promise<void> {
   await assert.rejects(p, (e: any) => {
@@ -61,8 +60,7 @@ function warnings(name: string, reason: string) {
 }
 
 before(async () => {
-  h = await startHarness();
-  Object.assign(h.env, { adoptionNamespaces: [NS] });
+  h = await startHarness({ adoptionNamespaces: [NS] });
   arm = new PostgresArm(createArmClients({ subscriptionId: h.emu.subscriptionId, endpoint: h.emu.armEndpoint, scope: `${h.emu.armEndpoint}/.default`, credential: credentialFor(h.emu) }));
   await server('server', SRV);
   await database('shop', 'shop');
@@ -79,15 +77,24 @@ afterEach(() => {
 });
 
 describe('no takeover', () => {
-  it('AlreadyExists: a role nobody manages is left alone until annotated for adoption', async () => {
+  it('adopt takes over a role nobody manages, and only from a namespace the cluster admin lets adopt', async () => {
     await admin.query("CREATE ROLE legacy_app LOGIN PASSWORD 'Legacy-Passw0rd!'");
-    const key = role('legacy', 'legacy_app', {}, undefined, 'server', 'blog');
-    await h.until('PostgresRole', key, reasonIs('legacy', 'AlreadyExists'), 'AlreadyExists');
-    assert.match(h.ready('PostgresRole', key)!.message, /cdk8s-azure\.dev\/adopt: "true"/);
-    await loginWith(h.kube.secretData(NS, 'server-admin')!.uri.replace(/\/\/[^@]+@/, '//legacy_app:Legacy-Passw0rd%21@'));
-    h.kube.setAnnotation('PostgresRole', key, ADOPT_ANNOTATION, 'true');
-    await h.until('PostgresRole', key, isReady('PostgresRole', 'legacy'), 'adopted');
+    const legacyUri = h.kube.secretData(NS, 'server-admin')!.uri.replace(/\/\/[^@]+@/, '//legacy_app:Legacy-Passw0rd%21@');
+    h.configure({ adoptionNamespaces: [] });
+    try {
+      const key = role('legacy', 'legacy_app', {}, { [ADOPT_ANNOTATION]: 'true' }, 'server', 'blog');
+      await h.reconcile('PostgresRole', key);
+      const c = h.ready('PostgresRole', key)!;
+      assert.deepEqual([c.status, c.reason], ['False', 'AdoptionRefused']);
+      assert.match(c.message, /namespace roles may not adopt/);
+      assert.equal(h.kube.secretData(NS, 'legacy-pg'), undefined);
+      await loginWith(legacyUri);
+    } finally {
+      h.configure({ adoptionNamespaces: [NS] });
+    }
+    await h.until('PostgresRole', k('legacy'), isReady('PostgresRole', 'legacy'), 'adopted');
     (await connectAs('legacy-pg')).end();
+    await expectPgError(loginWith(legacyUri), '28P01', 'the password before adoption');
     assert.ok(h.kube.events.some((e) => e.name === 'legacy' && e.reason === 'Adopted'));
   });
 

@@ -3,12 +3,13 @@
  * a role was last set up on, and how a failure becomes a condition and a retry.
  */
 import type { PostgresArm } from '../../azure/postgres-arm';
+import { parseResourceId, type ArmAddress } from '../../azure/resource-id';
 import type { CommonStatus, ControllerEnvironment, ErrorClass, Logger, PostgresRoleObject, ReconcileResult } from '../../contracts';
 import { classifyPostgresError } from '../../errors/classify';
 import { isConnectionError } from '../../postgres/connect';
 import { RoleConflictError } from '../../postgres/roles';
 import { Reason, type StatusBuilder, type Timing } from '../common';
-import type { ServerRef } from '../parents';
+import { SERVER_ARM_TYPE, type ServerRef } from '../parents';
 
 export type RoleStatus = StatusBuilder<CommonStatus>;
 
@@ -27,31 +28,18 @@ export interface RoleContext {
  */
 export const SERVER_ANNOTATION = 'cdk8s-azure.dev/server-resource-id';
 
-const FLEXIBLE_SERVER_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)$/i;
-
-export interface ServerAddress {
-  readonly resourceGroup: string;
-  readonly name: string;
+/** Where the role's server is in Azure: where its PostgresServer found it or, before that, where its spec puts it. */
+export function serverAddressOf(server: ServerRef): ArmAddress {
+  return server.azure ?? { resourceGroup: server.spec.resourceGroup.name, parents: [], name: server.spec.azureName };
 }
 
-/** The server's resource ID: what its PostgresServer found in Azure, or where its spec puts it. */
-export function serverIdOf(env: ControllerEnvironment, server: ServerRef): string {
-  return server.obj.status?.azureResourceId
-    ?? `/subscriptions/${env.subscriptionId}/resourceGroups/${server.spec.resourceGroup.name}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server.spec.azureName}`;
-}
-
-export function parseServerId(id: string | undefined): ServerAddress | undefined {
-  const m = id ? FLEXIBLE_SERVER_ID.exec(id) : null;
-  return m ? { resourceGroup: m[1], name: m[2] } : undefined;
-}
-
-/** Where the role's server is: from its PostgresServer, else from what the role recorded. */
-export function serverAddressOf(ctx: RoleContext, obj: PostgresRoleObject, server: ServerRef | undefined): ServerAddress | undefined {
-  return parseServerId(server ? serverIdOf(ctx.env, server) : obj.metadata.annotations?.[SERVER_ANNOTATION]);
+/** Where a role being deleted was: from its PostgresServer, else from what the role recorded. */
+export function recordedServerAddress(obj: PostgresRoleObject, server: ServerRef | undefined): ArmAddress | undefined {
+  return server ? serverAddressOf(server) : parseResourceId(SERVER_ARM_TYPE, obj.metadata.annotations?.[SERVER_ANNOTATION]);
 }
 
 /** Whether Azure answers 404 for the server (or its resource group): the only proof that it is gone. */
-export async function serverGoneFromAzure(ctx: RoleContext, at: ServerAddress): Promise<boolean> {
+export async function serverGoneFromAzure(ctx: RoleContext, at: ArmAddress): Promise<boolean> {
   return (await ctx.arm().getServer(at.resourceGroup, at.name)) === undefined;
 }
 

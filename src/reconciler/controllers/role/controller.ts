@@ -13,6 +13,7 @@
 import { formatProblems, normalizeRoleSpec, validateRoleSpec, type NormalizedRoleSpec } from '../../../api';
 import { createArmClients } from '../../azure/clients';
 import { PostgresArm } from '../../azure/postgres-arm';
+import { resourceIdOf } from '../../azure/resource-id';
 import {
   FINALIZER,
   keyString,
@@ -30,10 +31,10 @@ import { closeToPublic, reachableDatabases } from '../../postgres/isolation';
 import { applyGrants, ensureRole, judgeRole, roleInfo } from '../../postgres/roles';
 import { connectionSecretData, decodeSecretData } from '../../secret-contract';
 import { guard, hasFinalizer, isBeingDeleted, jitter, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
-import { adminTarget, childrenOf, lookupDatabase, lookupServer } from '../parents';
-import { notReady, postgresFailure, SERVER_ANNOTATION, serverIdOf, type RoleContext, type RoleStatus } from './context';
+import { adminTarget, childrenOf, lookupDatabase, lookupServer, SERVER_ARM_TYPE } from '../parents';
+import { notReady, postgresFailure, SERVER_ANNOTATION, serverAddressOf, type RoleContext, type RoleStatus } from './context';
 import { finalizeRole } from './deletion';
-import { administratorConflict, claimOf, CONFLICT } from './ownership';
+import { administratorConflict, claimOf } from './ownership';
 
 interface Parents {
   readonly target: PgTarget;
@@ -146,19 +147,22 @@ export class PostgresRoleController implements Controller {
     const server = lookupServer(this.env, ns, r.serverName);
     if (!server) return wait(Reason.WaitingForServer, `waiting for PostgresServer ${r.serverName} (not found)`);
     const admin = administratorConflict(r.roleName, server.spec.administratorLogin, r.serverName);
-    if (admin) return { result: await notReady(sb, CONFLICT, admin, { failure: 'userError' }) };
+    if (admin) return { result: await notReady(sb, Reason.Conflict, admin, { failure: 'userError' }) };
     const database = lookupDatabase(this.env, ns, r.databaseName);
     if (database && database.obj.spec.serverRef?.name !== r.serverName) {
       const message = `spec.databaseRef: PostgresDatabase ${r.databaseName} is on server ${database.obj.spec.serverRef?.name}, not ${r.serverName}`;
       return { result: await notReady(sb, Reason.InvalidSpec, message, { failure: 'invalidSpec' }) };
     }
-    if (!server.obj.status?.fullyQualifiedDomainName) return wait(Reason.WaitingForServer, `waiting for PostgresServer ${r.serverName} to exist in Azure (${server.state})`);
+    if (!server.reachable || !server.obj.status?.fullyQualifiedDomainName) {
+      const why = server.unreachableBecause ?? 'no FQDN yet';
+      return wait(Reason.WaitingForServer, `waiting for PostgresServer ${r.serverName} to exist in Azure and be reachable (${why})`);
+    }
     if (!database || !(database.ready || database.obj.status?.azureResourceId)) {
       return wait(Reason.WaitingForDatabase, `waiting for PostgresDatabase ${r.databaseName} to exist (${database ? database.state : 'not found'})`);
     }
     const dbname = database.obj.spec.azureName;
     const target = await adminTarget(this.env, server, dbname);
     if ('missing' in target) return wait(Reason.WaitingForServer, target.missing);
-    return { target, dbname, serverId: serverIdOf(this.env, server) };
+    return { target, dbname, serverId: resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server)) };
   }
 }

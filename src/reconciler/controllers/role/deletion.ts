@@ -7,6 +7,7 @@
  * released from the PostgresRole so that garbage collection does not delete it.
  */
 import { checkRoleName, normalizeRoleSpec, type NormalizedRoleSpec } from '../../../api';
+import type { ArmAddress } from '../../azure/resource-id';
 import { FINALIZER, type PostgresRoleObject, type ReconcileResult } from '../../contracts';
 import { withClient, type PgTarget } from '../../postgres/connect';
 import { dropRole } from '../../postgres/roles';
@@ -16,11 +17,10 @@ import {
   notReady,
   postgresFailure,
   SERVER_ANNOTATION,
-  serverAddressOf,
+  recordedServerAddress,
   serverGoneFromAzure,
   type RoleContext,
   type RoleStatus,
-  type ServerAddress,
 } from './context';
 
 export async function finalizeRole(ctx: RoleContext, obj: PostgresRoleObject): Promise<ReconcileResult> {
@@ -51,7 +51,7 @@ class RoleDeletion {
     if (!touched && !server?.obj.status?.fullyQualifiedDomainName) {
       return this.done('Deleted', `role ${r.roleName} was never set up on a server: nothing to drop`);
     }
-    const at = serverAddressOf(ctx, obj, server);
+    const at = recordedServerAddress(obj, server);
     if (!server) return this.serverResourceGone(at);
 
     const database = lookupDatabase(ctx.env, obj.metadata.namespace, r.databaseName);
@@ -72,7 +72,7 @@ class RoleDeletion {
   }
 
   /** The PostgresServer is gone: Azure tells whether its server went with it or was kept (retained, or never its own). */
-  private async serverResourceGone(at: ServerAddress | undefined): Promise<ReconcileResult> {
+  private async serverResourceGone(at: ArmAddress | undefined): Promise<ReconcileResult> {
     const { r } = this;
     if (!at) {
       return notReady(this.sb, Reason.Deleting,
@@ -90,7 +90,7 @@ class RoleDeletion {
   }
 
   /** The server cannot be reached: done if it is gone from Azure, else the finalizer stays and the condition says why. */
-  private async unreachable(at: ServerAddress | undefined, why: string): Promise<ReconcileResult> {
+  private async unreachable(at: ArmAddress | undefined, why: string): Promise<ReconcileResult> {
     const { r } = this;
     if (at && (await serverGoneFromAzure(this.ctx, at))) return this.done('Deleted', `server ${at.name} is gone from Azure; role ${r.roleName} went with it`);
     return notReady(this.sb, Reason.PostgresUnreachable,

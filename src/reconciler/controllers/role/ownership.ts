@@ -7,20 +7,12 @@
 import type { AnyObject, ControllerEnvironment, PostgresRoleObject } from '../../contracts';
 import { ADOPT_ANNOTATION } from '../../contracts';
 import type { RoleClaim, RoleOwner } from '../../postgres/roles';
-
-/** A refused takeover: the condition reason of every attempt on what is not this PostgresRole's to manage. */
-export const CONFLICT = 'Conflict';
+import { adoptionAllowed } from '../lifecycle/adoption';
 
 /** The message when `roleName` is the server's administrator login (compared as Azure does, without case). */
 export function administratorConflict(roleName: string, administratorLogin: string, serverName: string): string | undefined {
   if (roleName.toLowerCase() !== administratorLogin.toLowerCase()) return undefined;
   return `spec.roleName ${roleName} is the administrator login of PostgresServer ${serverName}; a PostgresRole may never manage it. Choose another roleName`;
-}
-
-/** Whether the namespace may adopt what exists (`--adoption-namespaces`, off by default). */
-export function adoptionAllowed(env: ControllerEnvironment, namespace: string): boolean {
-  const allowed = env.adoptionNamespaces ?? [];
-  return allowed.includes('*') || allowed.includes(namespace);
 }
 
 /**
