@@ -228,8 +228,16 @@ describe('what a role can reach', () => {
       assert.ok((await own.query('SELECT count(*)::int AS n FROM pg_roles')).rows[0].n > 3);
       assert.ok((await own.query("SELECT count(*)::int AS n FROM pg_database WHERE datname = 'blog'")).rows[0].n === 1);
       await expectPgError(own.query('SELECT * FROM pg_authid'), '42501', 'pg_authid');
-      const others = await own.query("SELECT DISTINCT query FROM pg_stat_activity WHERE usename = 'pgadmin'");
-      assert.ok(others.rows.every((r) => r.query === '<insufficient privilege>'), JSON.stringify(others.rows));
+      const others = await own.query("SELECT DISTINCT query, client_addr FROM pg_stat_activity WHERE usename = 'pgadmin'");
+      assert.ok(others.rows.length > 0 && others.rows.every((r) => r.query === '<insufficient privilege>' && r.client_addr === null), JSON.stringify(others.rows));
+      // Settings, but not those kept for pg_read_all_settings; no files.
+      assert.ok((await own.query('SELECT count(*)::int AS n FROM pg_settings')).rows[0].n > 100);
+      await expectPgError(own.query('SHOW data_directory'), '42501', 'data_directory');
+      await expectPgError(own.query("SELECT pg_read_file('postgresql.conf')"), '42501', 'files');
+      // On the server: LOGIN, nothing else, a member of no role.
+      const attrs = await admin.query(`SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolcanlogin,
+        (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS memberships FROM pg_roles r WHERE rolname = 'reach_app'`);
+      assert.deepEqual(attrs.rows[0], { rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false, rolcanlogin: true, memberships: 0 });
     } finally {
       await own.end();
     }

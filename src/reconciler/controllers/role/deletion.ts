@@ -8,7 +8,7 @@
  */
 import { checkRoleName, normalizeRoleSpec, type NormalizedRoleSpec } from '../../../api';
 import type { ArmAddress } from '../../azure/resource-id';
-import { FINALIZER, type PostgresRoleObject, type ReconcileResult } from '../../contracts';
+import { FINALIZER, type ErrorClass, type PostgresRoleObject, type ReconcileResult } from '../../contracts';
 import { withClient, type PgTarget } from '../../postgres/connect';
 import { dropRole } from '../../postgres/roles';
 import { hasFinalizer, Reason, StatusBuilder } from '../common';
@@ -66,7 +66,7 @@ class RoleDeletion {
       return await this.done('Deleted', outcome === 'dropped' ? `dropped role ${r.roleName}` : `role ${r.roleName} was already gone`);
     } catch (e) {
       const f = postgresFailure(e, `dropping role ${r.roleName}`);
-      if (f.failure === 'transient' || f.reason === Reason.PostgresUnreachable) return this.unreachable(at, f.message);
+      if (f.failure === 'transient' || f.reason === Reason.PostgresUnreachable) return this.unreachable(at, f.message, f.failure);
       return notReady(this.sb, f.reason, `${f.message}; the finalizer stays until the role is dropped`, { failure: f.failure });
     }
   }
@@ -90,12 +90,12 @@ class RoleDeletion {
   }
 
   /** The server cannot be reached: done if it is gone from Azure, else the finalizer stays and the condition says why. */
-  private async unreachable(at: ArmAddress | undefined, why: string): Promise<ReconcileResult> {
+  private async unreachable(at: ArmAddress | undefined, why: string, failure: ErrorClass = 'transient'): Promise<ReconcileResult> {
     const { r } = this;
     if (at && (await serverGoneFromAzure(this.ctx, at))) return this.done('Deleted', `server ${at.name} is gone from Azure; role ${r.roleName} went with it`);
     return notReady(this.sb, Reason.PostgresUnreachable,
       `role ${r.roleName} is not dropped yet: ${why}. The finalizer stays until the server can be reached, or is gone from Azure`,
-      { failure: 'transient' });
+      { failure });
   }
 
   private async retain(why: string): Promise<ReconcileResult> {
