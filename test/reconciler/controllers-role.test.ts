@@ -11,7 +11,9 @@ import { connectWithUri, credentialFor, startHarness, type Harness } from './hel
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
 import { ADOPT_ANNOTATION, type AnyObject, type Kind, type ObjectKey } from '../../src/reconciler/contracts';
 import { ISOLATED, SERVER_ANNOTATION } from '../../src/reconciler/controllers/role';
+import { postgresFailure } from '../../src/reconciler/controllers/role/context';
 import { administratorConflict } from '../../src/reconciler/controllers/role/ownership';
+import { RoleConflictError } from '../../src/reconciler/postgres';
 
 let h: Harness;
 let arm: PostgresArm;
@@ -237,7 +239,9 @@ describe('what a role can reach', () => {
       // On the server: LOGIN, nothing else, a member of no role.
       const attrs = await admin.query(`SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolcanlogin,
         (SELECT count(*)::int FROM pg_auth_members m WHERE m.member = r.oid) AS memberships FROM pg_roles r WHERE rolname = 'reach_app'`);
-      assert.deepEqual(attrs.rows[0], { rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false, rolcanlogin: true, memberships: 0 });
+      assert.deepEqual(attrs.rows[0], {
+        rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false, rolcanlogin: true, memberships: 0,
+      });
     } finally {
       await own.end();
     }
@@ -347,5 +351,43 @@ describe('Retain keeps credentials', () => {
     assert.ok(h.kube.exists('PostgresRole', explicit));
     assert.match(h.ready('PostgresRole', explicit)!.message, /role dropped_explicit is not dropped yet \(deletionPolicy Delete\)/);
     await h.kube.removeFinalizer(h.kube.get<AnyObject>('PostgresRole', explicit)!, 'cdk8s-azure.dev/finalizer');
+  });
+});
+
+describe('PostgreSQL errors', () => {
+  it('connection errors are transient; a refused login, permissions and conflicts are the user\'s', () => {
+    const cases: Array<[unknown, string, string]> = [
+      [Object.assign(new Error('connect ECONNREFUSED 127.0.10.1:5432'), { code: 'ECONNREFUSED' }), 'transient', 'PostgresUnreachable'],
+      [Object.assign(new Error('connection failure'), { code: '08006' }), 'transient', 'PostgresUnreachable'],
+      [Object.assign(new Error('the database system is starting up'), { code: '57P03' }), 'transient', 'PostgresUnreachable'],
+      [Object.assign(new Error('sorry, too many clients already'), { code: '53300' }), 'transient', 'PostgresError'],
+      [Object.assign(new Error('password authentication failed for user "pgadmin"'), { code: '28P01' }), 'userError', 'PostgresUnreachable'],
+      [Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), 'userError', 'PostgresUnreachable'],
+      [Object.assign(new Error('permission denied for database shop'), { code: '42501' }), 'userError', 'PostgresError'],
+      [Object.assign(new Error('role "x" cannot be dropped because some objects depend on it'), { code: '2BP01' }), 'userError', 'PostgresError'],
+      [new RoleConflictError('Conflict', 'role x is managed by PostgresRole a/b'), 'userError', 'Conflict'],
+    ];
+    for (const [error, failure, reason] of cases) {
+      const f = postgresFailure(error, 'setting up role x');
+      assert.deepEqual([f.failure, f.reason], [failure, reason], String(error));
+    }
+  });
+
+  it('a database the administrator does not own: the role is never Ready, a user error that says why', async () => {
+    await admin.query("CREATE ROLE squatter LOGIN CREATEDB PASSWORD 'Squ4tter-passw0rd!'");
+    const squatterUri = h.kube.secretData(NS, 'server-admin')!.uri.replace(/\/\/[^@]+@/, '//squatter:Squ4tter-passw0rd%21@');
+    const squatter = await connectWithUri(squatterUri, h.emu.caCertPem);
+    await squatter.query('CREATE DATABASE squat_db');
+    await squatter.end();
+    const db = h.kube.create('PostgresDatabase', NS, 'squat', { serverRef: { name: 'server' }, azureName: 'squat_db' });
+    await h.until('PostgresDatabase', db, () => !!h.kube.get<AnyObject & { status?: { azureResourceId?: string } }>('PostgresDatabase', db)?.status?.azureResourceId, 'in Azure');
+    const key = role('squat-app', 'squat_app', {}, undefined, 'server', 'squat');
+    const result = await h.controllers.PostgresRole.reconcile(key);
+    assert.equal(result.failure, 'userError');
+    const c = h.ready('PostgresRole', key)!;
+    assert.deepEqual([c.status, c.reason], ['False', 'PostgresError']);
+    assert.match(c.message, /42501: the administrator may not (revoke|grant) CONNECT on database squat_db.*belongs to squatter/);
+    const d = h.ready('PostgresDatabase', db)!;
+    assert.equal(d.status, 'False', 'nor is the database reported closed to PUBLIC');
   });
 });

@@ -201,6 +201,19 @@ describe('no takeover', () => {
 });
 
 describe('isolation', () => {
+  it('lock-down reads back what PUBLIC keeps: outside a transaction too, and a database of someone else is refused', async () => {
+    await withClient(admin, async (c) => {
+      assert.deepEqual(await lockDownDatabase(c, 'app'), { schemaLocked: true });
+    });
+    await withClient({ ...admin, database: 'postgres' }, async (c) => {
+      await assert.rejects(lockDownDatabase(c, 'postgres'), (e: any) => {
+        assert.equal(e.code, '42501');
+        assert.match(e.message, /may not revoke CONNECT on database postgres from PUBLIC: it belongs to azuresu/);
+        return true;
+      });
+    });
+  });
+
   it('PUBLIC\'s CONNECT is revoked where the administrator owns the database, and reported where Azure owns it', async () => {
     await withClient({ ...admin, database: 'postgres' }, async (c) => {
       await c.query('CREATE DATABASE by_hand');

@@ -238,20 +238,32 @@ export async function ensureRole(c: Client, o: EnsureRoleOptions): Promise<{ cre
  * REVOKE ALL ON DATABASE ... FROM PUBLIC: only roles granted CONNECT explicitly can connect. Also revokes CREATE on
  * schema public from PUBLIC (already so from PostgreSQL 15; on 13/14 the schema belongs to Azure's superuser and the
  * administrator may not be allowed to: then it is left as is and `schemaLocked` is false).
+ *
+ * A REVOKE by a role that may not make it is a warning in PostgreSQL, not an error: what PUBLIC keeps is read back.
+ * A database PUBLIC can still connect to (it belongs to someone else than the administrator) is a GrantRefusedError.
  */
 export async function lockDownDatabase(c: Client, database: string): Promise<{ schemaLocked: boolean }> {
   await c.query(`REVOKE ALL ON DATABASE ${quoteIdent(database)} FROM PUBLIC`);
-  const r = await c.query<{ cur: string }>('SELECT pg_catalog.current_database() AS cur');
-  if (r.rows[0]?.cur !== database) return { schemaLocked: false };
-  try {
-    await c.query('SAVEPOINT lockdown');
-    await c.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
-    await c.query('RELEASE SAVEPOINT lockdown');
-    return { schemaLocked: true };
-  } catch {
-    await c.query('ROLLBACK TO SAVEPOINT lockdown').catch(() => undefined);
-    return { schemaLocked: false };
+  const r = await c.query<{ cur: string; conn: boolean; owner: string }>(
+    `SELECT pg_catalog.current_database() AS cur, pg_catalog.has_database_privilege('public', d.oid, 'CONNECT') AS conn,
+            pg_catalog.pg_get_userbyid(d.datdba) AS owner
+       FROM pg_catalog.pg_database d WHERE d.datname = $1`,
+    [database],
+  );
+  const row = r.rows[0];
+  if (row?.conn) {
+    throw new GrantRefusedError(`the administrator may not revoke CONNECT on database ${database} from PUBLIC: it belongs to ${row.owner}, who must revoke it or give the database to the administrator`);
   }
+  if (row?.cur !== database) return { schemaLocked: false };
+  await c.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+  const open = await c.query<{ create: boolean }>("SELECT pg_catalog.has_schema_privilege('public', 'public', 'CREATE') AS create");
+  return { schemaLocked: !open.rows[0]?.create };
+}
+
+/** A GRANT or REVOKE PostgreSQL answered with a warning only: the administrator may not make it there. SQLSTATE 42501. */
+export class GrantRefusedError extends Error {
+  override readonly name = 'GrantRefusedError';
+  readonly code = '42501';
 }
 
 export interface GrantOptions {
@@ -312,12 +324,34 @@ export async function applyGrants(c: Client, o: GrantOptions): Promise<Privilege
     if (plan.sequences.length > 0) {
       await c.query(`ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT ${plan.sequences.join(', ')} ON SEQUENCES TO ${role}`);
     }
+    await checkGranted(c, o.roleName, o.database);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
   }
   return plan;
+}
+
+/**
+ * GRANT by a role without the grant option is a warning, not an error, in PostgreSQL: check that the role can reach
+ * its database and schema public, so that a role is never reported usable when it is not (a database owned by
+ * someone else than the administrator).
+ */
+async function checkGranted(c: Client, roleName: string, database: string): Promise<void> {
+  const r = await c.query<{ conn: boolean; usage: boolean; db_owner: string; schema_owner: string }>(
+    `SELECT pg_catalog.has_database_privilege($1, $2, 'CONNECT') AS conn, pg_catalog.has_schema_privilege($1, 'public', 'USAGE') AS usage,
+            (SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = $2) AS db_owner,
+            (SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = 'public') AS schema_owner`,
+    [roleName, database],
+  );
+  const row = r.rows[0];
+  if (!row.conn) {
+    throw new GrantRefusedError(`the administrator may not grant CONNECT on database ${database}: it belongs to ${row.db_owner}, who must grant it or give the database to the administrator`);
+  }
+  if (!row.usage) {
+    throw new GrantRefusedError(`the administrator may not grant USAGE on schema public of database ${database}: it belongs to ${row.schema_owner}`);
+  }
 }
 
 export type DropOutcome = 'dropped' | 'absent' | 'notOwned';

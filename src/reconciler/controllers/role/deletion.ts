@@ -46,8 +46,9 @@ class RoleDeletion {
     }
     // A role name that is not a valid one was never created by this PostgresRole.
     if (checkRoleName('roleName', r.roleName)) return this.done('Deleted', 'spec.roleName was never valid: no role was created');
+    // Recorded before PostgreSQL is first touched; the Secret is written before the role is created.
     const touched = obj.metadata.annotations?.[SERVER_ANNOTATION] !== undefined
-      || !!(await ctx.env.kube.getSecret(obj.metadata.namespace, r.secretName));
+      || (!!r.secretName && !!(await ctx.env.kube.getSecret(obj.metadata.namespace, r.secretName)));
     if (!touched && !server?.obj.status?.fullyQualifiedDomainName) {
       return this.done('Deleted', `role ${r.roleName} was never set up on a server: nothing to drop`);
     }
