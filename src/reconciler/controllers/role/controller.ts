@@ -25,6 +25,7 @@ import {
   type PostgresRoleObject,
   type ReconcileResult,
 } from '../../contracts';
+import { classifyError } from '../../errors/classify';
 import { generatePassword } from '../../password';
 import { withClient, type PgTarget } from '../../postgres/connect';
 import { closeToPublic, reachableDatabases } from '../../postgres/isolation';
@@ -117,6 +118,8 @@ export class PostgresRoleController implements Controller {
         return reachableDatabases(c, r.roleName);
       });
     } catch (e) {
+      // A failed Secret write is the runtime's to retry (guard records it), not a PostgreSQL failure.
+      if (classifyError(e).source === 'kubernetes') throw e;
       if ((e as { code?: string }).code === '3D000') {
         return notReady(sb, Reason.WaitingForDatabase, `waiting for database ${dbname} to exist on the server`, { requeueAfterMs: jitter(this.ctx.timing.waitMs) });
       }
