@@ -11,6 +11,7 @@ import { type RunningServer, probeRoutes, serve } from './health';
 import { KubeClient, loadKubeConfig } from './kube/client';
 import { type ReconcilerLogger, createLogger, errorFields } from './log';
 import { Metrics } from './metrics';
+import { ClusterIdentityError, resolveClusterId } from './runtime/cluster-identity';
 import { Manager } from './runtime/manager';
 
 /** Authority hosts MSAL knows; any other (an emulator, a private cloud) must skip instance discovery. */
@@ -26,7 +27,15 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
 
   const kc = loadKubeConfig(config.kubeconfig);
   const client = new KubeClient(kc, { onResponse: (method, code) => metrics.kubeRequests.inc({ method, code }) });
-  const clusterId = await resolveClusterId(config, client, log);
+  let clusterId: string;
+  try {
+    clusterId = await resolveClusterId(config.clusterId, client);
+  } catch (err) {
+    if (!(err instanceof ClusterIdentityError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    exitAfterFlush(2);
+  }
+  log.info({ clusterId }, 'cluster identity');
 
   const authorityHost = new URL(config.authorityHost).hostname;
   const credential = new DefaultAzureCredential({
@@ -115,29 +124,6 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-}
-
-/**
- * The cluster's identity for the owner tags: --cluster-id, else the UID of the kube-system namespace (stable for the
- * life of the cluster, and the same for every replica). Without either the reconciler cannot tell its own Azure
- * resources from another cluster's, so it does not start.
- */
-async function resolveClusterId(config: Config, client: KubeClient, log: ReconcilerLogger): Promise<string> {
-  if (config.clusterId) return config.clusterId;
-  try {
-    const ns = await client.request<{ metadata?: { uid?: string } }>('GET', '/api/v1/namespaces/kube-system');
-    if (ns.metadata?.uid) {
-      log.info({ clusterId: ns.metadata.uid }, 'cluster identity: the kube-system namespace UID');
-      return ns.metadata.uid;
-    }
-    throw new Error('the kube-system namespace has no UID');
-  } catch (err) {
-    process.stderr.write(
-      `error: cannot read the kube-system namespace for the cluster identity (${errorFields(err).message ?? String(err)}); ` +
-        'pass --cluster-id=<a stable name for this cluster> (env CLUSTER_ID), or grant get on namespaces/kube-system\n',
-    );
-    exitAfterFlush(2);
-  }
 }
 
 function main(): void {

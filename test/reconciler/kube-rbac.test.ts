@@ -13,6 +13,7 @@ import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconci
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { KubeModule } from '../../src/reconciler/kube/index';
 import { silentLogger } from '../../src/reconciler/log';
+import { resolveClusterId } from '../../src/reconciler/runtime/cluster-identity';
 import { LeaderElector } from '../../src/reconciler/runtime/leader';
 import { ensureCluster, kubectl, serviceAccountKubeconfig } from '../cluster/cluster';
 
@@ -91,6 +92,11 @@ describe('documented RBAC (real API server, ServiceAccount token)', () => {
     await waitFor('label change seen', () => mod!.secrets.store.get(ns, 'rule-conn')?.metadata?.labels?.x === '1');
     assert.deepEqual(await mod.kube.applySecret(annotated, 'rule-conn', { password: 'rotated' }), { changed: true });
     assert.equal((await mod.kube.getSecret(ns, 'user-supplied'))?.metadata?.name, 'user-supplied');
+    // Retain: the Secret is released from its owner (an update).
+    assert.equal(await mod.kube.releaseSecret(annotated, 'rule-conn'), true);
+    // The default cluster identity: the kube-system namespace's UID.
+    const kubeSystemUid = JSON.parse(kubectl(['get', 'namespace', 'kube-system', '-o', 'json'], { check: true }).stdout).metadata.uid;
+    assert.equal(await resolveClusterId(undefined, client), kubeSystemUid);
     mod.kube.event(annotated, 'Normal', 'Tested', 'rbac test');
     await mod.events.flush();
     const events = JSON.parse(kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=Tested', '-o', 'json'], { check: true }).stdout).items;

@@ -185,12 +185,8 @@ export class KubeImpl implements Kube {
     };
     const wanted: Record<string, string> = {};
     for (const [k, v] of Object.entries(data)) wanted[k] = Buffer.from(v, 'utf8').toString('base64');
-    let fromApi = false;
     for (let attempt = 1; ; attempt++) {
-      const existing = fromApi
-        ? await this.fetchSecret(namespace, name)
-        : (this.secrets.store.get(namespace, name) ?? (await this.fetchSecret(namespace, name)));
-      fromApi = true;
+      const existing = await this.secretToWrite(namespace, name, attempt);
       if (!existing) {
         try {
           const created = await this.client.request<V1Secret>('POST', collectionPath(SECRETS, namespace), {
@@ -271,12 +267,8 @@ export class KubeImpl implements Kube {
 
   async releaseSecret(owner: AnyObject, name: string): Promise<boolean> {
     const namespace = owner.metadata.namespace;
-    let fromApi = false;
     for (let attempt = 1; ; attempt++) {
-      const existing = fromApi
-        ? await this.fetchSecret(namespace, name)
-        : (this.secrets.store.get(namespace, name) ?? (await this.fetchSecret(namespace, name)));
-      fromApi = true;
+      const existing = await this.secretToWrite(namespace, name, attempt);
       const refs = existing?.metadata?.ownerReferences ?? [];
       if (!existing || !refs.some((r) => r.uid === owner.metadata.uid)) return false;
       const body: V1Secret = {
@@ -319,6 +311,12 @@ export class KubeImpl implements Kube {
     this.ownSecretVersions.delete(key); // re-insert: the map keeps the most recent writes when trimmed
     this.ownSecretVersions.set(key, rv);
     if (this.ownSecretVersions.size > 10_000) this.ownSecretVersions.delete(this.ownSecretVersions.keys().next().value!);
+  }
+
+  /** The Secret a write starts from: the cached copy first, a fresh one from the API after a conflict. */
+  private async secretToWrite(namespace: string, name: string, attempt: number): Promise<V1Secret | undefined> {
+    const cached = attempt === 1 ? this.secrets.store.get(namespace, name) : undefined;
+    return cached ?? this.fetchSecret(namespace, name);
   }
 
   private async fetchSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
