@@ -163,9 +163,10 @@ export interface Controller {
   /** Also enqueue the owner when one of its Secrets changes or is deleted (drift repair of Secrets). */
   readonly ownsSecrets?: boolean;
   /**
-   * Idempotent: brings the world in line with the object `key` names (or cleans up after it). Throwing means
-   * "retry with backoff"; the runtime logs it, counts it, and requeues with per-key exponential backoff. Controllers
-   * turn errors users can act on into status conditions and Events themselves, and return normally.
+   * Idempotent: brings the world in line with the object `key` names (or cleans up after it), and reports what
+   * happened; the runtime decides when to look again (runtime/retry.ts). Failures are reported with their class
+   * (errors/classify.ts) after the controller has recorded them as a condition; throwing is for the unexpected, which
+   * the runtime logs, counts and retries with per-key exponential backoff.
    */
   reconcile(key: ObjectKey): Promise<ReconcileResult>;
 }

@@ -113,9 +113,10 @@ export function setCondition(
   return [...(conditions ?? []).filter((c) => c.type !== type), next].sort((a, b) => rank(a).localeCompare(rank(b)));
 }
 
-/** Remembers the status a controller wrote (controllers/lifecycle/status-memory.ts). */
+/** Remembers the status a controller wrote, and shows objects with it (controllers/lifecycle/status-memory.ts). */
 export interface StatusRecorder {
   record(obj: AnyObject, status: object): void;
+  view<T extends AnyObject>(cached: T): T;
 }
 
 /**
@@ -215,6 +216,7 @@ export async function guard(
   kind: Kind,
   key: ObjectKey,
   fn: () => Promise<ReconcileResult>,
+  recorder?: StatusRecorder,
 ): Promise<ReconcileResult> {
   try {
     return await fn();
@@ -226,9 +228,10 @@ export async function guard(
     const message = safeMessage(e);
     log.warn({ key: keyString(key), kind, error: message }, 'reconcile failed');
     try {
-      const obj = env.kube.get<AnyObject>(kind, key);
+      const cached = env.kube.get<AnyObject>(kind, key);
+      const obj = cached && recorder ? recorder.view(cached) : cached;
       if (obj && !isBeingDeleted(obj)) {
-        const sb = new StatusBuilder(env, obj);
+        const sb = new StatusBuilder(env, obj, recorder);
         sb.ready('False', Reason.ReconcileError, message);
         await sb.commit();
       }

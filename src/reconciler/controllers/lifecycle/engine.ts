@@ -68,7 +68,7 @@ export class ArmLifecycleController implements Controller {
   }
 
   reconcile(key: ObjectKey): Promise<ReconcileResult> {
-    return guard(this.services.env, this.services.log, this.kind, key, () => this.run(key));
+    return guard(this.services.env, this.services.log, this.kind, key, () => this.run(key), this.services.memory);
   }
 
   private async run(key: ObjectKey): Promise<ReconcileResult> {

@@ -50,7 +50,11 @@ export async function userProblem(status: Status, reason: string, message: strin
  * else shows the service's code as the reason and `<context>: <service> <code>: <message>`.
  */
 export async function failed(status: Status, error: ClassifiedError, context: string): Promise<ReconcileResult> {
-  if (error.class === 'throttled') return { requeueAfterMs: jitter(Math.max(error.retryAfterMs ?? 1000, 1000), 0.2), failure: 'throttled' };
+  if (error.class === 'throttled') {
+    // What this reconcile learned (an operation that ended) is kept; the Ready condition is not touched.
+    await status.commit();
+    return { requeueAfterMs: jitter(Math.max(error.retryAfterMs ?? 1000, 1000), 0.2), failure: 'throttled' };
+  }
   const service = error.source === 'azure' ? 'Azure' : error.source === 'postgres' ? 'PostgreSQL' : error.source === 'kubernetes' ? 'Kubernetes' : 'reconciler';
   status.ready('False', reasonFromCode(error.code), `${context}: ${service} ${error.code}: ${error.message}`);
   await status.commit();
