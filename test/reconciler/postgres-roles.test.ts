@@ -8,7 +8,10 @@ import * as tls from 'node:tls';
 import type { Client } from 'pg';
 import { credentialFor } from './helpers/harness';
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
-import { applyGrants, connect, dropRole, ensureRole, lockDownDatabase, ownerMarker, planPrivileges, RoleConflictError, scramSha256Verifier, withClient, type PgTarget } from '../../src/reconciler/postgres';
+import {
+  applyGrants, closeToPublic, connect, dropRole, ensureRole, lockDownDatabase, ownerMarker, parseOwnerMarker, planPrivileges, reachableDatabases,
+  RoleConflictError, scramSha256Verifier, withClient, type PgTarget,
+} from '../../src/reconciler/postgres';
 import { startEmulator, trustEmulatorCa, type Emulator } from '../emulator/index';
 
 const ADMIN_PW = 'Adm1n-Passw0rd!x';
@@ -58,13 +61,13 @@ describe('connect', () => {
 describe('roles', () => {
   it('SCRAM verifier: the role logs in with the password, never sent in clear; wrong passwords fail', async () => {
     const pw = 'Cl3ar-never:sent@all/"\'\\';
-    await withClient(admin, (c) => ensureRole(c, { roleName: 'scram_app', password: pw, connectionLimit: 3, ownerUid: 'u1' }));
+    await withClient(admin, (c) => ensureRole(c, { roleName: 'scram_app', password: pw, connectionLimit: 3, owner: { uid: 'u1' } }));
     const c = await loginAs('scram_app', pw, 'postgres');
     await c.end();
     await assert.rejects(loginAs('scram_app', `${pw}x`, 'postgres'), (e: any) => e.code === '28P01');
     await withClient(admin, async (a) => {
       const r = await a.query("SELECT rolconnlimit, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = 'scram_app'");
-      assert.deepEqual(r.rows[0], { rolconnlimit: 3, comment: ownerMarker('u1') });
+      assert.deepEqual(r.rows[0], { rolconnlimit: 3, comment: ownerMarker({ uid: 'u1' }) });
     });
     assert.match(scramSha256Verifier('x'), /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
     assert.notEqual(scramSha256Verifier('x'), scramSha256Verifier('x'), 'salted');
@@ -72,11 +75,11 @@ describe('roles', () => {
 
   it('alters an existing role of ours; refuses a role that is not ours unless adopting', async () => {
     await withClient(admin, async (c) => {
-      assert.deepEqual(await ensureRole(c, { roleName: 'scram_app', password: 'N3w-passw0rd!', connectionLimit: -1, ownerUid: 'u1' }), { created: false, adopted: false });
-      await assert.rejects(ensureRole(c, { roleName: 'scram_app', password: 'x', connectionLimit: -1, ownerUid: 'u2' }), RoleConflictError);
+      assert.deepEqual(await ensureRole(c, { roleName: 'scram_app', password: 'N3w-passw0rd!', connectionLimit: -1, owner: { uid: 'u1' } }), { created: false, adopted: false });
+      await assert.rejects(ensureRole(c, { roleName: 'scram_app', password: 'x', connectionLimit: -1, owner: { uid: 'u2' } }), RoleConflictError);
       await c.query("CREATE ROLE foreign_app LOGIN PASSWORD 'F0reign-pw!'");
-      await assert.rejects(ensureRole(c, { roleName: 'foreign_app', password: 'x', connectionLimit: -1, ownerUid: 'u3' }), RoleConflictError);
-      assert.deepEqual(await ensureRole(c, { roleName: 'foreign_app', password: 'Ad0pted-pw!', connectionLimit: -1, ownerUid: 'u3', adopt: true }), { created: false, adopted: true });
+      await assert.rejects(ensureRole(c, { roleName: 'foreign_app', password: 'x', connectionLimit: -1, owner: { uid: 'u3' } }), RoleConflictError);
+      assert.deepEqual(await ensureRole(c, { roleName: 'foreign_app', password: 'Ad0pted-pw!', connectionLimit: -1, owner: { uid: 'u3' }, adopt: true }), { created: false, adopted: true });
     });
     (await loginAs('scram_app', 'N3w-passw0rd!', 'postgres')).end();
     (await loginAs('foreign_app', 'Ad0pted-pw!', 'postgres')).end();
@@ -85,7 +88,7 @@ describe('roles', () => {
   it('identifiers are quoted: a role name with quotes and spaces works and injects nothing', async () => {
     const name = 'odd "name"; DROP ROLE pgadmin; --';
     await withClient(admin, async (c) => {
-      await ensureRole(c, { roleName: name, password: 'Odd-passw0rd!', connectionLimit: -1, ownerUid: 'odd' });
+      await ensureRole(c, { roleName: name, password: 'Odd-passw0rd!', connectionLimit: -1, owner: { uid: 'odd' } });
       await applyGrants(c, { roleName: name, database: 'app', privileges: ['SELECT'] });
       assert.equal((await c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'pgadmin'")).rows[0].n, 1);
       assert.equal(await dropRole(c, name, 'odd'), 'dropped');
@@ -95,7 +98,7 @@ describe('roles', () => {
   it('grants exactly the plan, and change of plan revokes the rest', async () => {
     await withClient(admin, async (c) => {
       await c.query('CREATE TABLE IF NOT EXISTS t1 (id serial PRIMARY KEY, v text)');
-      await ensureRole(c, { roleName: 'exact_app', password: 'Ex4ct-passw0rd!', connectionLimit: -1, ownerUid: 'ex' });
+      await ensureRole(c, { roleName: 'exact_app', password: 'Ex4ct-passw0rd!', connectionLimit: -1, owner: { uid: 'ex' } });
       await applyGrants(c, { roleName: 'exact_app', database: 'app', privileges: ['ALL'] });
       const all = await c.query(`SELECT has_database_privilege('exact_app','app','CONNECT') AS conn, has_database_privilege('exact_app','app','TEMPORARY') AS temp,
         has_schema_privilege('exact_app','public','CREATE') AS create, has_table_privilege('exact_app','t1','INSERT,DELETE,TRUNCATE,REFERENCES,TRIGGER') AS t,
@@ -124,7 +127,7 @@ describe('roles', () => {
       assert.equal(await dropRole(c, 'foreign_never_marked', 'x'), 'absent');
       await c.query("CREATE ROLE not_ours LOGIN PASSWORD 'N0t-ours-pw!'");
       assert.equal(await dropRole(c, 'not_ours', 'x'), 'notOwned');
-      await ensureRole(c, { roleName: 'owner_app', password: '0wner-passw0rd!', connectionLimit: -1, ownerUid: 'ow' });
+      await ensureRole(c, { roleName: 'owner_app', password: '0wner-passw0rd!', connectionLimit: -1, owner: { uid: 'ow' } });
       await applyGrants(c, { roleName: 'owner_app', database: 'app', privileges: ['ALL'] });
     });
     const o = await loginAs('owner_app', '0wner-passw0rd!');
@@ -136,6 +139,99 @@ describe('roles', () => {
       const r = await c.query("SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'owned_by_app'");
       assert.equal(r.rows[0].owner, 'pgadmin');
       assert.equal((await c.query('SELECT x FROM owned_by_app')).rows[0].x, 7);
+    });
+  });
+});
+
+describe('no takeover', () => {
+  const reasonOf = async (p: Promise<unknown>): Promise<string> => {
+    try {
+      await p;
+    } catch (e) {
+      assert.ok(e instanceof RoleConflictError, String(e));
+      return `${e.reason}: ${e.message}`;
+    }
+    return 'allowed';
+  };
+  const pwOf = async (user: string, password: string) => (await loginAs(user, password, 'postgres')).end();
+
+  it('the marker names the PostgresRole; the earlier uid-only marker still reads', () => {
+    const owner = { uid: '3f1c', namespace: 'shop', name: 'app', cluster: 'c-1' };
+    assert.equal(ownerMarker(owner), 'managed by cdk8s-azure.dev PostgresRole shop/app uid=3f1c cluster=c-1');
+    assert.deepEqual(parseOwnerMarker(ownerMarker(owner)), owner);
+    assert.deepEqual(parseOwnerMarker('managed by cdk8s-azure.dev PostgresRole uid=u1'), { uid: 'u1' });
+    assert.equal(parseOwnerMarker('a comment someone wrote'), undefined);
+  });
+
+  it('never the administrator, never a live owner\'s role, never a role with rights: even with adopt, and nothing changes', async () => {
+    await withClient(admin, async (c) => {
+      await ensureRole(c, { roleName: 'victim_app', password: 'V1ctim-passw0rd!', connectionLimit: 5, owner: { uid: 'victim', namespace: 'a', name: 'victim' } });
+      await c.query('CREATE ROLE power_app LOGIN CREATEDB PASSWORD \'P0wer-passw0rd!\'');
+      await c.query('CREATE ROLE member_app LOGIN PASSWORD \'M3mber-passw0rd!\'');
+      await c.query('GRANT pgadmin TO member_app');
+      await c.query('CREATE ROLE plain_app LOGIN PASSWORD \'Pl4in-passw0rd!\'');
+      const attacker = { uid: 'attacker', namespace: 'b', name: 'attacker' };
+      const claim = { owner: attacker, adopt: true, mayAdopt: true, liveOwner: () => 'PostgresRole a/victim' };
+      const attempt = (roleName: string) => ensureRole(c, { ...claim, roleName, password: 'Att4cker-passw0rd!', connectionLimit: -1 });
+      assert.match(await reasonOf(attempt('pgadmin')), /^Conflict: role pgadmin is the server administrator/);
+      assert.match(await reasonOf(attempt('victim_app')), /^Conflict: role victim_app is managed by PostgresRole a\/victim/);
+      assert.match(await reasonOf(attempt('power_app')), /^Conflict: .*rights beyond an app role \(CREATEDB\)/);
+      assert.match(await reasonOf(attempt('member_app')), /^Conflict: .*rights beyond an app role \(member of pgadmin\)/);
+      assert.match(await reasonOf(ensureRole(c, { ...claim, mayAdopt: false, roleName: 'plain_app', password: 'x', connectionLimit: -1 })), /^AdoptionRefused: /);
+      assert.match(await reasonOf(ensureRole(c, { ...claim, adopt: false, roleName: 'plain_app', password: 'x', connectionLimit: -1 })), /^AlreadyExists: .*cdk8s-azure\.dev\/adopt/);
+      // Untouched: passwords, attributes, markers.
+      const rows = await c.query(`SELECT rolname, rolcreaterole, rolcreatedb, rolconnlimit, shobj_description(oid, 'pg_authid') AS comment FROM pg_roles
+        WHERE rolname IN ('pgadmin', 'victim_app', 'power_app') ORDER BY 1`);
+      assert.deepEqual(rows.rows, [
+        { rolname: 'pgadmin', rolcreaterole: true, rolcreatedb: true, rolconnlimit: -1, comment: null },
+        { rolname: 'power_app', rolcreaterole: false, rolcreatedb: true, rolconnlimit: -1, comment: null },
+        { rolname: 'victim_app', rolcreaterole: false, rolcreatedb: false, rolconnlimit: 5, comment: ownerMarker({ uid: 'victim', namespace: 'a', name: 'victim' }) },
+      ]);
+      // A role whose PostgresRole is gone (deleted with Retain) may be adopted.
+      const orphan = await ensureRole(c, { ...claim, liveOwner: () => undefined, roleName: 'victim_app', password: 'N3w-owner-pw!', connectionLimit: -1 });
+      assert.deepEqual(orphan, { created: false, adopted: true });
+      assert.equal(await dropRole(c, 'victim_app', 'victim'), 'notOwned', 'the previous owner no longer drops it');
+      assert.equal(await dropRole(c, 'pgadmin', 'attacker'), 'notOwned');
+    });
+    await pwOf('pgadmin', ADMIN_PW);
+    await pwOf('power_app', 'P0wer-passw0rd!');
+    await pwOf('member_app', 'M3mber-passw0rd!');
+    await pwOf('victim_app', 'N3w-owner-pw!');
+  });
+});
+
+describe('isolation', () => {
+  it('lock-down reads back what PUBLIC keeps: outside a transaction too, and a database of someone else is refused', async () => {
+    await withClient(admin, async (c) => {
+      assert.deepEqual(await lockDownDatabase(c, 'app'), { schemaLocked: true });
+    });
+    await withClient({ ...admin, database: 'postgres' }, async (c) => {
+      await assert.rejects(lockDownDatabase(c, 'postgres'), (e: any) => {
+        assert.equal(e.code, '42501');
+        assert.match(e.message, /may not revoke CONNECT on database postgres from PUBLIC: it belongs to azuresu/);
+        return true;
+      });
+    });
+  });
+
+  it('PUBLIC\'s CONNECT is revoked where the administrator owns the database, and reported where Azure owns it', async () => {
+    await withClient({ ...admin, database: 'postgres' }, async (c) => {
+      await c.query('CREATE DATABASE by_hand');
+      await c.query("CREATE ROLE iso_app LOGIN PASSWORD 'Is0-passw0rd!'");
+      const aclBefore = await c.query("SELECT datname, datacl::text AS acl FROM pg_database WHERE datname IN ('postgres', 'template1', 'azure_sys') ORDER BY 1");
+      assert.deepEqual(await reachableDatabases(c, 'iso_app'), ['azure_sys', 'by_hand', 'postgres', 'template1']);
+      const access = await closeToPublic(c, ['by_hand', 'postgres', 'template1', 'azure_sys', 'azure_maintenance', 'template0']);
+      assert.deepEqual(access, {
+        closed: ['by_hand'],
+        open: [{ database: 'postgres', owner: 'azuresu' }, { database: 'template1', owner: 'azuresu' }, { database: 'azure_sys', owner: 'azuresu' }],
+      });
+      assert.deepEqual(await reachableDatabases(c, 'iso_app'), ['azure_sys', 'postgres', 'template1']);
+      // Nothing was sent where it could do nothing: Azure's databases are as they were.
+      const after_ = await c.query("SELECT datname, datacl::text AS acl FROM pg_database WHERE datname IN ('postgres', 'template1', 'azure_sys') ORDER BY 1");
+      assert.deepEqual(after_.rows, aclBefore.rows);
+      assert.deepEqual(await closeToPublic(c, ['by_hand']), { closed: [], open: [] }, 'idempotent');
+      await c.query('DROP DATABASE by_hand');
+      await c.query('DROP ROLE iso_app');
     });
   });
 });

@@ -12,6 +12,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { quoteIdent, quoteLiteral } from './connect';
+import { ADOPT_ANNOTATION as ADOPT } from '../contracts';
 
 export type Privilege = 'ALL' | 'CONNECT' | 'TEMPORARY' | 'CREATE' | 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE' | 'REFERENCES' | 'TRIGGER';
 
@@ -64,84 +65,205 @@ export function scramSha256Verifier(password: string, iterations = 4096, salt: B
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
-/** The COMMENT ON ROLE that marks a role as managed by one PostgresRole (its uid). */
-export function ownerMarker(uid: string): string {
-  return `managed by cdk8s-azure.dev PostgresRole uid=${uid}`;
+/**
+ * Who manages a role: the PostgresRole's uid (what decides), and where it is (for messages, and to tell whether it can
+ * be seen from here): its namespace and name, and the cluster (`--cluster-id`) of the reconciler that marked it.
+ */
+export interface RoleOwner {
+  readonly uid: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly cluster?: string;
+}
+
+const MARKER_PREFIX = 'managed by cdk8s-azure.dev PostgresRole';
+const MARKER = /^managed by cdk8s-azure\.dev PostgresRole (?:(\S+)\/(\S+) )?uid=(\S+?)(?: cluster=(\S+))?$/;
+
+/** The COMMENT ON ROLE that marks a role as managed by one PostgresRole. */
+export function ownerMarker(owner: RoleOwner): string {
+  const where = owner.namespace && owner.name ? `${owner.namespace}/${owner.name} ` : '';
+  return `${MARKER_PREFIX} ${where}uid=${owner.uid}${owner.cluster ? ` cluster=${owner.cluster}` : ''}`;
+}
+
+/** The owner a role's comment names (this marker, or the earlier one with the uid only); undefined for any other comment. */
+export function parseOwnerMarker(comment: string | undefined): RoleOwner | undefined {
+  const m = comment ? MARKER.exec(comment) : null;
+  if (!m) return undefined;
+  return { uid: m[3], ...(m[1] ? { namespace: m[1], name: m[2] } : {}), ...(m[4] ? { cluster: m[4] } : {}) };
 }
 
 export interface RoleInfo {
   exists: boolean;
   comment?: string;
-  superuser?: boolean;
+  /** The PostgresRole its comment names. */
+  owner?: RoleOwner;
+  /** It is the login this connection uses: the server administrator. */
+  isCurrentUser?: boolean;
+  /** What it has beyond an app role (LOGIN, a password, a connection limit): attributes and memberships. */
+  beyondAppRole?: string[];
 }
 
 export async function roleInfo(c: Client, roleName: string): Promise<RoleInfo> {
-  const r = await c.query<{ rolsuper: boolean; comment: string | null }>(
-    "SELECT r.rolsuper, pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
+  const r = await c.query<{
+    comment: string | null;
+    me: boolean;
+    rolsuper: boolean;
+    rolcreaterole: boolean;
+    rolcreatedb: boolean;
+    rolreplication: boolean;
+    rolbypassrls: boolean;
+    member_of: string[] | null;
+  }>(
+    `SELECT pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment, r.rolname = current_user AS me,
+            r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls,
+            ARRAY(SELECT g.rolname::text FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+                   WHERE m.member = r.oid ORDER BY 1) AS member_of
+       FROM pg_catalog.pg_roles r WHERE r.rolname = $1`,
     [roleName],
   );
   if (r.rowCount === 0) return { exists: false };
-  return { exists: true, superuser: r.rows[0].rolsuper, comment: r.rows[0].comment ?? undefined };
+  const row = r.rows[0];
+  const attributes: Array<[boolean, string]> = [
+    [row.rolsuper, 'SUPERUSER'],
+    [row.rolcreaterole, 'CREATEROLE'],
+    [row.rolcreatedb, 'CREATEDB'],
+    [row.rolreplication, 'REPLICATION'],
+    [row.rolbypassrls, 'BYPASSRLS'],
+  ];
+  const beyond = [...attributes.filter(([has]) => has).map(([, name]) => name), ...(row.member_of ?? []).map((g) => `member of ${g}`)];
+  const owner = parseOwnerMarker(row.comment ?? undefined);
+  return {
+    exists: true,
+    ...(row.comment !== null ? { comment: row.comment } : {}),
+    ...(owner ? { owner } : {}),
+    isCurrentUser: row.me,
+    beyondAppRole: beyond,
+  };
 }
 
+/** Why a role may not be managed by this PostgresRole; `reason` is the condition reason. */
 export class RoleConflictError extends Error {
   override readonly name = 'RoleConflictError';
+  constructor(readonly reason: 'AlreadyExists' | 'Conflict' | 'AdoptionRefused', message: string) {
+    super(message);
+  }
 }
 
-export interface EnsureRoleOptions {
+export interface RoleClaim {
+  /** The PostgresRole that wants the role: recorded on it, checked before altering or dropping it. */
+  owner: RoleOwner;
+  /** The annotation cdk8s-azure.dev/adopt asks to take over a role that exists without this owner's marker. */
+  adopt?: boolean;
+  /** Whether this PostgresRole's namespace may adopt at all (the cluster admin's choice). */
+  mayAdopt?: boolean;
+  /**
+   * Who else still manages a role marked for `owner`, or undefined when nobody does (that PostgresRole is gone).
+   * Without it, any other owner counts as live.
+   */
+  liveOwner?: (owner: RoleOwner) => string | undefined;
+}
+
+export type RoleVerdict = 'create' | 'update' | 'adopt';
+
+/**
+ * What may be done with a role for `claim`: create it, update it (ours), adopt it, or nothing (RoleConflictError).
+ * Never: the administrator itself, a role another live PostgresRole manages, or a role with rights beyond an app role
+ * (even with the adopt annotation).
+ */
+export function judgeRole(roleName: string, info: RoleInfo, claim: RoleClaim): RoleVerdict {
+  if (!info.exists) return 'create';
+  if (info.isCurrentUser) {
+    throw new RoleConflictError('Conflict', `role ${roleName} is the server administrator; a PostgresRole may never manage it`);
+  }
+  const ours = info.owner?.uid === claim.owner.uid;
+  const beyond = info.beyondAppRole ?? [];
+  if (ours) {
+    if (beyond.includes('SUPERUSER')) throw new RoleConflictError('Conflict', `role ${roleName} has been made a superuser; it cannot be managed as an app role`);
+    return 'update';
+  }
+  if (info.owner) {
+    const holder = claim.liveOwner ? claim.liveOwner(info.owner) : `PostgresRole uid=${info.owner.uid}`;
+    if (holder) throw new RoleConflictError('Conflict', `role ${roleName} is managed by ${holder}; it is never taken over, with or without ${ADOPT}`);
+  }
+  const exists = `role ${roleName} already exists on the server and is not managed by this PostgresRole`;
+  if (!claim.adopt) {
+    throw new RoleConflictError('AlreadyExists', `${exists}; to manage it from here (its password will be reset), add the annotation ${ADOPT}: "true"`);
+  }
+  if (beyond.length > 0) {
+    throw new RoleConflictError('Conflict', `${exists}, and it has rights beyond an app role (${beyond.join(', ')}); it is never adopted`);
+  }
+  if (claim.mayAdopt === false) {
+    throw new RoleConflictError('AdoptionRefused', `${exists}; namespace ${claim.owner.namespace ?? ''} may not adopt (the reconciler's --adoption-namespaces)`);
+  }
+  return 'adopt';
+}
+
+export interface EnsureRoleOptions extends RoleClaim {
   roleName: string;
   password: string;
   connectionLimit: number;
-  /** uid of the PostgresRole: recorded on the role, checked before altering or dropping it. */
-  ownerUid: string;
-  /** Take over a role that exists without our marker. */
-  adopt?: boolean;
 }
 
-/** Creates the login role, or alters it to match (password, connection limit, no extra attributes). */
+/**
+ * Creates the login role, or alters it to match (password, connection limit, no extra attributes), when judgeRole
+ * allows. The judgement and the change are one transaction under an advisory lock on the role name, so that two
+ * reconciles never both decide on a role that is changing.
+ */
 export async function ensureRole(c: Client, o: EnsureRoleOptions): Promise<{ created: boolean; adopted: boolean }> {
-  const info = await roleInfo(c, o.roleName);
-  const marker = ownerMarker(o.ownerUid);
   const role = quoteIdent(o.roleName);
   const verifier = quoteLiteral(scramSha256Verifier(o.password));
   const limit = Math.trunc(o.connectionLimit);
-  if (!info.exists) {
-    await c.query(`CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
-    await c.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(marker)}`);
-    return { created: true, adopted: false };
+  const marker = quoteLiteral(ownerMarker(o.owner));
+  await c.query('BEGIN');
+  try {
+    await c.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('cdk8s-azure.dev role ' || $1))", [o.roleName]);
+    const info = await roleInfo(c, o.roleName);
+    const verdict = judgeRole(o.roleName, info, o);
+    if (verdict === 'create') {
+      await c.query(`CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
+    } else {
+      // ALTER cannot name SUPERUSER/REPLICATION/BYPASSRLS without being superuser; judgeRole let through no role that has them.
+      await c.query(`ALTER ROLE ${role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
+    }
+    if (info.comment !== ownerMarker(o.owner)) await c.query(`COMMENT ON ROLE ${role} IS ${marker}`);
+    await c.query('COMMIT');
+    return { created: verdict === 'create', adopted: verdict === 'adopt' };
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
   }
-  if (info.superuser) throw new RoleConflictError(`role ${o.roleName} exists and is a superuser; it cannot be managed as an app role`);
-  const ours = info.comment === marker;
-  if (!ours && !o.adopt) {
-    throw new RoleConflictError(
-      `role ${o.roleName} already exists on the server and is not managed by this PostgresRole` +
-      (info.comment?.startsWith('managed by cdk8s-azure.dev') ? ' (another PostgresRole manages it)' : ''),
-    );
-  }
-  // ALTER cannot name SUPERUSER/REPLICATION/BYPASSRLS without being superuser; a role we created never has them.
-  await c.query(`ALTER ROLE ${role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
-  if (!ours) await c.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(marker)}`);
-  return { created: false, adopted: !ours };
 }
 
 /**
  * REVOKE ALL ON DATABASE ... FROM PUBLIC: only roles granted CONNECT explicitly can connect. Also revokes CREATE on
  * schema public from PUBLIC (already so from PostgreSQL 15; on 13/14 the schema belongs to Azure's superuser and the
  * administrator may not be allowed to: then it is left as is and `schemaLocked` is false).
+ *
+ * A REVOKE by a role that may not make it is a warning in PostgreSQL, not an error: what PUBLIC keeps is read back.
+ * A database PUBLIC can still connect to (it belongs to someone else than the administrator) is a GrantRefusedError.
  */
 export async function lockDownDatabase(c: Client, database: string): Promise<{ schemaLocked: boolean }> {
   await c.query(`REVOKE ALL ON DATABASE ${quoteIdent(database)} FROM PUBLIC`);
-  const r = await c.query<{ cur: string }>('SELECT pg_catalog.current_database() AS cur');
-  if (r.rows[0]?.cur !== database) return { schemaLocked: false };
-  try {
-    await c.query('SAVEPOINT lockdown');
-    await c.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
-    await c.query('RELEASE SAVEPOINT lockdown');
-    return { schemaLocked: true };
-  } catch {
-    await c.query('ROLLBACK TO SAVEPOINT lockdown').catch(() => undefined);
-    return { schemaLocked: false };
+  const r = await c.query<{ cur: string; conn: boolean; owner: string }>(
+    `SELECT pg_catalog.current_database() AS cur, pg_catalog.has_database_privilege('public', d.oid, 'CONNECT') AS conn,
+            pg_catalog.pg_get_userbyid(d.datdba) AS owner
+       FROM pg_catalog.pg_database d WHERE d.datname = $1`,
+    [database],
+  );
+  const row = r.rows[0];
+  if (row?.conn) {
+    throw new GrantRefusedError(`the administrator may not revoke CONNECT on database ${database} from PUBLIC: it belongs to ${row.owner}, who must revoke it or give the database to the administrator`);
   }
+  if (row?.cur !== database) return { schemaLocked: false };
+  await c.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+  const open = await c.query<{ create: boolean }>("SELECT pg_catalog.has_schema_privilege('public', 'public', 'CREATE') AS create");
+  return { schemaLocked: !open.rows[0]?.create };
+}
+
+/** A GRANT or REVOKE PostgreSQL answered with a warning only: the administrator may not make it there. SQLSTATE 42501. */
+export class GrantRefusedError extends Error {
+  override readonly name = 'GrantRefusedError';
+  readonly code = '42501';
 }
 
 export interface GrantOptions {
@@ -202,12 +324,34 @@ export async function applyGrants(c: Client, o: GrantOptions): Promise<Privilege
     if (plan.sequences.length > 0) {
       await c.query(`ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA public GRANT ${plan.sequences.join(', ')} ON SEQUENCES TO ${role}`);
     }
+    await checkGranted(c, o.roleName, o.database);
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
   }
   return plan;
+}
+
+/**
+ * GRANT by a role without the grant option is a warning, not an error, in PostgreSQL: check that the role can reach
+ * its database and schema public, so that a role is never reported usable when it is not (a database owned by
+ * someone else than the administrator).
+ */
+async function checkGranted(c: Client, roleName: string, database: string): Promise<void> {
+  const r = await c.query<{ conn: boolean; usage: boolean; db_owner: string; schema_owner: string }>(
+    `SELECT pg_catalog.has_database_privilege($1, $2, 'CONNECT') AS conn, pg_catalog.has_schema_privilege($1, 'public', 'USAGE') AS usage,
+            (SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = $2) AS db_owner,
+            (SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = 'public') AS schema_owner`,
+    [roleName, database],
+  );
+  const row = r.rows[0];
+  if (!row.conn) {
+    throw new GrantRefusedError(`the administrator may not grant CONNECT on database ${database}: it belongs to ${row.db_owner}, who must grant it or give the database to the administrator`);
+  }
+  if (!row.usage) {
+    throw new GrantRefusedError(`the administrator may not grant USAGE on schema public of database ${database}: it belongs to ${row.schema_owner}`);
+  }
 }
 
 export type DropOutcome = 'dropped' | 'absent' | 'notOwned';
@@ -221,7 +365,7 @@ export type DropOutcome = 'dropped' | 'absent' | 'notOwned';
 export async function dropRole(c: Client, roleName: string, ownerUid: string): Promise<DropOutcome> {
   const info = await roleInfo(c, roleName);
   if (!info.exists) return 'absent';
-  if (info.comment !== ownerMarker(ownerUid)) return 'notOwned';
+  if (info.owner?.uid !== ownerUid || info.isCurrentUser) return 'notOwned';
   const role = quoteIdent(roleName);
   await c.query(`ALTER ROLE ${role} WITH NOLOGIN`);
   // Membership lets a non-superuser administrator terminate its sessions and REASSIGN/DROP OWNED.

@@ -1,0 +1,43 @@
+/**
+ * Who may manage a PostgreSQL role: never the server's administrator login, never a role another live PostgresRole
+ * manages (the uid in the role's COMMENT marker), and, with the adopt annotation, only a plain app role of nobody, from
+ * a namespace the cluster admin lets adopt. The decision on the role itself is postgres/roles.ts judgeRole; this
+ * gives it what only Kubernetes knows.
+ */
+import type { AnyObject, ControllerEnvironment, PostgresRoleObject } from '../../contracts';
+import { ADOPT_ANNOTATION } from '../../contracts';
+import type { RoleClaim, RoleOwner } from '../../postgres/roles';
+import { adoptionAllowed } from '../lifecycle/adoption';
+
+/** The message when `roleName` is the server's administrator login (compared as Azure does, without case). */
+export function administratorConflict(roleName: string, administratorLogin: string, serverName: string): string | undefined {
+  if (roleName.toLowerCase() !== administratorLogin.toLowerCase()) return undefined;
+  return `spec.roleName ${roleName} is the administrator login of PostgresServer ${serverName}; a PostgresRole may never manage it. Choose another roleName`;
+}
+
+/**
+ * Who still manages a role marked for `owner`: a PostgresRole in the cache with that uid, or one this reconciler
+ * cannot see (another cluster, or a namespace it does not watch). Undefined: nobody, the marker is an orphan.
+ */
+export function liveOwner(env: ControllerEnvironment, owner: RoleOwner): string | undefined {
+  if (owner.cluster && env.clusterId && owner.cluster.toLowerCase() !== env.clusterId.toLowerCase()) {
+    return `a PostgresRole of another cluster (${owner.cluster})`;
+  }
+  const holder = env.kube.list<AnyObject>('PostgresRole').find((o) => o.metadata.uid === owner.uid);
+  if (holder) return `PostgresRole ${holder.metadata.namespace}/${holder.metadata.name}`;
+  if (env.watchNamespace !== undefined && owner.namespace !== env.watchNamespace) {
+    return `PostgresRole ${owner.namespace ? `${owner.namespace}/${owner.name}` : `uid=${owner.uid}`}, in a namespace this reconciler does not watch`;
+  }
+  return undefined;
+}
+
+/** What this PostgresRole claims on its role. */
+export function claimOf(env: ControllerEnvironment, obj: PostgresRoleObject): RoleClaim {
+  const { namespace, name, uid } = obj.metadata;
+  return {
+    owner: { uid, namespace, name, ...(env.clusterId ? { cluster: env.clusterId } : {}) },
+    adopt: obj.metadata.annotations?.[ADOPT_ANNOTATION] === 'true',
+    mayAdopt: adoptionAllowed(env, namespace),
+    liveOwner: (owner) => liveOwner(env, owner),
+  };
+}
