@@ -37,7 +37,7 @@ export function createControllersWith(env: ControllerEnvironment, opts: Controll
     new PostgresServerController(env, arm, timing),
     new PostgresDatabaseController(env, arm, timing),
     new PostgresFirewallRuleController(env, arm, timing),
-    new PostgresRoleController(env, timing),
+    new PostgresRoleController(env, timing, arm),
   ];
 }
 

@@ -25,7 +25,7 @@ export function liveOwner(env: ControllerEnvironment, owner: RoleOwner): string 
   }
   const holder = env.kube.list<AnyObject>('PostgresRole').find((o) => o.metadata.uid === owner.uid);
   if (holder) return `PostgresRole ${holder.metadata.namespace}/${holder.metadata.name}`;
-  if (env.watchNamespace !== undefined && owner.namespace !== env.watchNamespace) {
+  if (env.watchNamespaces !== undefined && !env.watchNamespaces.includes(owner.namespace ?? '')) {
     return `PostgresRole ${owner.namespace ? `${owner.namespace}/${owner.name}` : `uid=${owner.uid}`}, in a namespace this reconciler does not watch`;
   }
   return undefined;
