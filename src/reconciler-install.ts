@@ -2,8 +2,8 @@ import { ApiObject, JsonPatch, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { crdFiles, packageVersion } from './package-info';
 import { CLUSTER_ID } from './api';
+import { crdFiles, packageVersion } from './package-info';
 import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
 
 /** Name of the ServiceAccount, ClusterRole and ClusterRoleBinding (or Roles and RoleBindings), and Deployment. */

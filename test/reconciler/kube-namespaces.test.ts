@@ -5,10 +5,10 @@
  */
 import * as assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from './helpers/kube-testing';
 import { KubeClient, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { Informer } from '../../src/reconciler/kube/informer';
 import { CUSTOM_RESOURCES } from '../../src/reconciler/kube/resources';
-import { waitFor } from './helpers/kube-testing';
 import { silentLogger } from '../../src/reconciler/log';
 import { ensureCluster, kubectl } from '../cluster/cluster';
 
