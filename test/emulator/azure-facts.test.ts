@@ -85,7 +85,9 @@ describe("Azure's facts", () => {
   test('private DNS zone suffix: getPrivateDnsZoneSuffix answers the cloud\'s; a zone of another suffix, or named after a server, is refused', async () => {
     assert.equal((await pg.privateDnsZoneSuffix.get()).body, 'postgres.database.azure.com');
     const zone = (name: string) => ZONE_A.replace('a.private.postgres.database.azure.com', name);
-    const vnet = (z: string) => smallServer({ ...GP, storage: { storageSizeGB: 128 }, network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneArmResourceId: z } });
+    const vnet = (z: string) => smallServer({
+      ...GP, storage: { storageSizeGB: 128 }, network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneArmResourceId: z },
+    });
     await expectError(() => pg.servers.beginCreateOrUpdate(rg, 'facts-suffix', vnet(zone('a.private.postgres.database.usgovcloudapi.net'))), 400, 'InvalidParameterValue',
       /Network\.PrivateDnsZoneArmResourceId.*must end with '\.postgres\.database\.azure\.com'/);
     await expectError(() => pg.servers.beginCreateOrUpdate(rg, 'facts-suffix', vnet(zone('facts-suffix.postgres.database.azure.com'))), 400, 'InvalidParameterValue',

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { armFor, startHarness, type Harness } from './helpers/harness';
+import { formatProblems, normalizeServerSpec, validateServerSpec } from '../../src/api';
 import type { PostgresArm } from '../../src/reconciler/azure';
 import type { ObjectKey, PostgresServerObject } from '../../src/reconciler/contracts';
 
@@ -142,5 +143,39 @@ describe('private DNS zone', () => {
     assert.match(ready.message, /high availability/);
     assert.equal(patches('facts-dns'), patchesBefore, requestTrail('facts-dns'));
     assert.equal((await server('facts-dns')).network?.privateDnsZoneArmResourceId, ZONE_B);
+  });
+});
+
+describe('private DNS zone suffix', () => {
+  const suffixCalls = (harness: Harness) => harness.emu.admin.requests().log.filter((l) => /getPrivateDnsZoneSuffix/i.test(l.path)).length;
+  const GOV_ZONE = ZONE_A.replace('.postgres.database.azure.com', '.postgres.database.usgovcloudapi.net');
+
+  it('a zone of another cloud\'s suffix passes the API but is InvalidSpec against the suffix Azure returns; asked once per process', async () => {
+    const govSpec = spec('facts-gov-zone', { ...GP, network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: GOV_ZONE } });
+    assert.equal(formatProblems(validateServerSpec(normalizeServerSpec(govSpec as never))), '', 'the API accepts every Azure cloud\'s suffix');
+    const key = h.kube.create('PostgresServer', 'gov-zone', 'db', govSpec);
+    await settle(key);
+    const ready = h.ready('PostgresServer', key)!;
+    assert.equal(ready.reason, 'InvalidSpec');
+    assert.match(ready.message, /spec\.network\.privateDnsZoneResourceId/);
+    assert.match(ready.message, /must end with \.postgres\.database\.azure\.com/);
+    assert.equal(await arm.getServer(RG, 'facts-gov-zone'), undefined);
+    assert.equal(h.emu.admin.requests().serverCreates['facts-gov-zone'], undefined, 'no create sent');
+    h.restart(); // new controllers and ARM clients in the same process: the suffix is still known
+    await settle(key);
+    assert.equal(h.ready('PostgresServer', key)?.reason, 'InvalidSpec');
+    assert.equal(suffixCalls(h), 1, 'asked once per process and ARM endpoint, whatever the servers and reconciles');
+  });
+
+  it('in a sovereign cloud (the emulator answers usgovcloudapi.net) a zone of that suffix is created', async () => {
+    const gov = await startHarness({ emulator: { provisioningDelayMs: 300, privateDnsZoneSuffix: 'postgres.database.usgovcloudapi.net' } });
+    try {
+      const key = gov.kube.create('PostgresServer', 'gov', 'db', spec('facts-gov', { network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: GOV_ZONE } }));
+      await gov.until('PostgresServer', key, () => gov.ready('PostgresServer', key)?.status === 'True', 'Ready');
+      assert.equal((await armFor(gov.emu).getServer(RG, 'facts-gov'))?.network?.privateDnsZoneArmResourceId, GOV_ZONE);
+      assert.equal(suffixCalls(gov), 1);
+    } finally {
+      await gov.stop();
+    }
   });
 });
