@@ -1129,7 +1129,7 @@ export interface PostgresServerSpecNetwork {
   readonly delegatedSubnetResourceId?: string;
 
   /**
-   * Resource ID of a private DNS zone whose name ends with .postgres.database.azure.com.
+   * Resource ID of a private DNS zone whose name ends with the PostgreSQL suffix of your Azure cloud (.postgres.database.azure.com, .postgres.database.usgovcloudapi.net or .postgres.database.chinacloudapi.cn); the reconciler checks it against the suffix Azure returns. Changeable on an existing server while high availability is off.
    *
    * @schema PostgresServerSpecNetwork#privateDnsZoneResourceId
    */

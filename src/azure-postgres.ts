@@ -9,6 +9,7 @@ import {
   validateServerSpec,
   validateTags,
   type NormalizedServerSpec,
+  privateDnsZoneServerPart,
 } from './api';
 import { addAppCheck, AppOfPass, declareWrittenSecret, DeclaredSecret } from './app-checks';
 import { brand, isKind } from './kinds';
@@ -237,6 +238,9 @@ export class AzurePostgres extends Construct {
     this.publicNetworkAccess = spec.network.publicNetworkAccess;
     Object.assign(this.parameters, spec.parameters);
     Object.assign(this.tags, spec.tags);
+    if (spec.network.privateDnsZoneResourceId !== undefined) {
+      PRIVATE_DNS_ZONES.set(this, spec.network.privateDnsZoneResourceId);
+    }
 
     this.apiObject = new PostgresServer(this, 'Resource', {
       metadata: { ...props.metadata, name: objectName },
@@ -412,6 +416,8 @@ export class AzurePostgres extends Construct {
 
 const SERVERS_OF_APP = Symbol('the servers of the app');
 const CHILDREN_BY_SERVER = Symbol('the children of each server');
+/** The private DNS zone resource ID of each server that has one (private access). */
+const PRIVATE_DNS_ZONES = new WeakMap<AzurePostgres, string>();
 
 /** The children of `server` among `constructs`. */
 function childrenOf(server: AzurePostgres, constructs: readonly IConstruct[]): AzurePostgresChild[] {
@@ -451,6 +457,20 @@ function checkServersOfApp(app: AppOfPass): void {
     for (const [, rules] of duplicates(children.filter(AzurePostgresFirewallRule.isAzurePostgresFirewallRule), r => r.ruleName.toLowerCase())) {
       problems.add('ruleName', rules[0].ruleName,
         `${rules.length} firewall rules of this server have this name (at ${paths(rules)}; Azure compares rule names ignoring case): rename or remove one`);
+    }
+  }
+  // A zone named <name>.<suffix> after another server of the app (after itself: src/api's rule) is refused by Azure.
+  const serversByName = new Map<string, AzurePostgres[]>();
+  for (const server of servers) {
+    serversByName.set(server.azureName.toLowerCase(), [...serversByName.get(server.azureName.toLowerCase()) ?? [], server]);
+  }
+  for (const server of servers) {
+    const zone = PRIVATE_DNS_ZONES.get(server);
+    const named = zone === undefined ? undefined : privateDnsZoneServerPart(zone);
+    const others = (named === undefined ? [] : serversByName.get(named) ?? []).filter(s => s !== server);
+    if (others.length > 0) {
+      app.problemsOf(server, 'AzurePostgres in its app').add('network.privateDnsZoneResourceId', zone,
+        `the zone is named after the server at ${paths(others)} (azureName ${others[0].azureName}); a private DNS zone <name>.<suffix> must not use the name of one of your servers: name the zone for example ${others[0].azureName}.private.<suffix>`);
     }
   }
   for (const [azureName, group] of duplicates(servers, s => s.azureName)) {

@@ -295,8 +295,10 @@ export interface NetworkOptions {
   readonly delegatedSubnetResourceId?: string;
 
   /**
-   * Resource ID of a private DNS zone whose name ends with .postgres.database.azure.com (private access). Needs
-   * delegatedSubnetResourceId too.
+   * Resource ID of a private DNS zone whose name ends with the PostgreSQL suffix of your Azure cloud
+   * (.postgres.database.azure.com; .postgres.database.usgovcloudapi.net or .postgres.database.chinacloudapi.cn in
+   * sovereign clouds) for private access. Needs delegatedSubnetResourceId too. A zone named `<name>.<suffix>` must not
+   * use the name of one of your servers. It can change on an existing server while high availability is off.
    *
    * @default - public access
    */

@@ -142,10 +142,51 @@ export const DELEGATED_SUBNET_ID: StringRule = {
   description: 'a subnet resource ID: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>',
 };
 
+/**
+ * The suffixes of Azure Database for PostgreSQL server names, one per Azure cloud (public, US Government, China), as
+ * Azure's getPrivateDnsZoneSuffix answers there. A private DNS zone for a flexible server must end with its cloud's.
+ */
+export const POSTGRES_DNS_SUFFIXES: readonly string[] = ['postgres.database.azure.com', 'postgres.database.usgovcloudapi.net', 'postgres.database.chinacloudapi.cn'];
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A private DNS zone resource ID whose zone name ends with the PostgreSQL suffix of one of Azure's clouds. Which cloud
+ * the reconciler works in is known only at reconcile: it checks the zone against the suffix Azure returns there.
+ */
 export const PRIVATE_DNS_ZONE_ID: StringRule = {
-  pattern: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/privateDnsZones\/[^/]+\.postgres\.database\.azure\.com$/,
-  description: 'a private DNS zone resource ID whose zone name ends with .postgres.database.azure.com: /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/<zone>.postgres.database.azure.com',
+  pattern: new RegExp('^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/privateDnsZones/[^/]+\\.' +
+    `(${POSTGRES_DNS_SUFFIXES.map(escapeRegExp).join('|')})$`),
+  description: 'a private DNS zone resource ID whose zone name ends with the PostgreSQL suffix of your Azure cloud ' +
+    `(${POSTGRES_DNS_SUFFIXES.map(suffix => `.${suffix}`).join(', ')}): /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/<zone>.postgres.database.azure.com`,
 };
+
+/** The zone name of a private DNS zone resource ID (its last segment). */
+export function privateDnsZoneName(resourceId: string): string {
+  return resourceId.slice(resourceId.lastIndexOf('/') + 1);
+}
+
+/**
+ * The `<name>` of a zone named `<name>.<suffix>` (suffix compared case-insensitively), or undefined when the zone does
+ * not end with `.<suffix>`.
+ */
+export function privateDnsZonePrefix(zoneName: string, suffix: string): string | undefined {
+  const tail = `.${suffix}`.toLowerCase();
+  return zoneName.toLowerCase().endsWith(tail) ? zoneName.slice(0, zoneName.length - tail.length) : undefined;
+}
+
+/**
+ * The `<name>` of a zone resource ID named `<name>.<suffix>` for one of Azure's PostgreSQL suffixes, lowercase (DNS
+ * names ignore case): a server of that name would have the zone's name as its host name, so Azure refuses it.
+ */
+export function privateDnsZoneServerPart(resourceId: string): string | undefined {
+  const zone = privateDnsZoneName(resourceId);
+  for (const suffix of POSTGRES_DNS_SUFFIXES) {
+    const prefix = privateDnsZonePrefix(zone, suffix);
+    if (prefix !== undefined) return prefix.toLowerCase();
+  }
+  return undefined;
+}
 
 /** Kubernetes environment variable names. */
 export const ENV_VAR_NAME: StringRule = {

@@ -18,6 +18,7 @@ import {
   DNS_SUBDOMAIN,
   LOCATION,
   PRIVATE_DNS_ZONE_ID,
+  privateDnsZoneServerPart,
   RESOURCE_GROUP_NAME,
   type DeletionPolicyName,
 } from './rules';
@@ -195,10 +196,14 @@ function highAvailabilityProblems(n: NormalizedServerSpec): Problem[] {
 
 function networkProblems(n: NormalizedServerSpec): Problem[] {
   const { publicNetworkAccess, delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: dnsZone } = n.network;
+  const zoneShape = dnsZone === undefined ? undefined : checkStringRule('network.privateDnsZoneResourceId', dnsZone, PRIVATE_DNS_ZONE_ID);
   return problemsOf(
     checkBoolean('network.publicNetworkAccess', publicNetworkAccess),
     subnet === undefined ? undefined : checkStringRule('network.delegatedSubnetResourceId', subnet, DELEGATED_SUBNET_ID),
-    dnsZone === undefined ? undefined : checkStringRule('network.privateDnsZoneResourceId', dnsZone, PRIVATE_DNS_ZONE_ID),
+    zoneShape,
+    !zoneShape && dnsZone !== undefined && typeof n.azureName === 'string' && privateDnsZoneServerPart(dnsZone) === n.azureName.toLowerCase()
+      ? { field: 'network.privateDnsZoneResourceId', value: dnsZone, expected: `must not be named after this server (${n.azureName}): the zone <name>.<suffix> must not use a server's name; use for example ${n.azureName}.private.<suffix>` }
+      : undefined,
     subnet !== undefined && publicNetworkAccess === true
       ? { field: 'network.publicNetworkAccess', value: true, expected: 'must be false with network.delegatedSubnetResourceId (private access)' }
       : undefined,

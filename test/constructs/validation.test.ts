@@ -159,7 +159,15 @@ const cases: Case[] = [
     path: 'test/db',
     field: 'network.privateDnsZoneResourceId',
     value: DNS_ZONE.replace('.postgres.database.azure.com', '.example.com'),
-    hint: 'ends with .postgres.database.azure.com',
+    hint: 'ends with the PostgreSQL suffix of your Azure cloud (.postgres.database.azure.com, .postgres.database.usgovcloudapi.net, .postgres.database.chinacloudapi.cn)',
+  },
+  {
+    mistake: 'private DNS zone named after the server itself',
+    act: () => server({ azureName: 'shop-db', network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: DNS_ZONE.replace('/shop.', '/Shop-DB.') } }),
+    path: 'test/db',
+    field: 'network.privateDnsZoneResourceId',
+    value: DNS_ZONE.replace('/shop.', '/Shop-DB.'),
+    hint: 'must not be named after this server (shop-db)',
   },
   { mistake: 'reserved administrator login, other case', act: () => server({ administratorLogin: 'Admin' }), path: 'test/db', field: 'administratorLogin', value: 'Admin', hint: 'reserved by Azure' },
   { mistake: 'reserved administrator login azure_superuser', act: () => server({ administratorLogin: 'AZURE_SUPERUSER' }), path: 'test/db', field: 'administratorLogin', value: 'AZURE_SUPERUSER', hint: 'reserved by Azure' },
@@ -484,6 +492,19 @@ const cases: Case[] = [
     hint: 'each server needs its own name in Azure',
   },
   {
+    mistake: 'a private DNS zone named after another server of the app (sovereign cloud suffix)',
+    act: () => {
+      const { app, chart } = newChart();
+      server({ azureName: 'ledger-db' }, chart, 'a');
+      server({ network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: DNS_ZONE.replace('shop.postgres.database.azure.com', 'ledger-db.postgres.database.usgovcloudapi.net') } }, new Chart(app, 'other'), 'b');
+      synthApp(app);
+    },
+    path: 'other/b',
+    field: 'network.privateDnsZoneResourceId',
+    value: DNS_ZONE.replace('shop.postgres.database.azure.com', 'ledger-db.postgres.database.usgovcloudapi.net'),
+    hint: /the zone is named after the server at 'test\/a' \(azureName ledger-db\); a private DNS zone <name>\.<suffix> must not use the name of one of your servers/,
+  },
+  {
     mistake: 'a web app bound to a role in another namespace',
     act: () => {
       const { chart } = newChart(); const db = server({ metadata: { namespace: 'shop' } }, chart);
@@ -626,6 +647,15 @@ describe('valid configurations pass (the cases above fail for their mistake only
       'Invalid connection Secret name at \'test/db/Role-app\':',
       'Invalid workload environment at \'web/api\':',
     ]);
+  });
+
+  test('private DNS zones of every Azure cloud, named after no server of the app, pass', () => {
+    const { app, chart } = newChart();
+    server({ azureName: 'ledger-db' }, chart, 'a');
+    for (const [id, zone] of [['gov', 'ledger-db.private.postgres.database.usgovcloudapi.net'], ['cn', 'shop.postgres.database.chinacloudapi.cn'], ['pub', 'ledger.postgres.database.azure.com']]) {
+      server({ network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneResourceId: DNS_ZONE.replace('shop.postgres.database.azure.com', zone) } }, chart, id);
+    }
+    expect(() => synthApp(app)).not.toThrow();
   });
 
   test('a Secret name used in two namespaces is no collision', () => {

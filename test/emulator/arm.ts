@@ -79,6 +79,8 @@ export interface ArmOptions {
   dataDir: string;
   runAs?: RunAs;
   ca: CertificateAuthority;
+  /** What getPrivateDnsZoneSuffix answers: this cloud's suffix of PostgreSQL host names (default the public cloud's). */
+  privateDnsZoneSuffix: string;
   baseUrl: () => string;
   faults: Faults;
   stats: RequestStats;
@@ -509,6 +511,12 @@ export class Arm {
     const seg = req.segments;
     const lower = seg.map((s) => s.toLowerCase());
     const m = req.method;
+    if (lower.length === 3 && lower[0] === 'providers' && lower[1] === NS.toLowerCase() && lower[2] === 'getprivatednszonesuffix') {
+      this.requireApiVersion(req, PG_API_VERSIONS);
+      if (m !== 'POST') throw this.methodNotAllowed(m);
+      // A JSON string, as Azure answers (send() writes a string body as is).
+      return { status: 200, body: JSON.stringify(this.o.privateDnsZoneSuffix) };
+    }
     if (lower.length === 0 || lower[0] !== 'subscriptions') throw this.noRoute(req);
     if (lower.length === 1) {
       this.requireApiVersion(req, undefined);
@@ -891,6 +899,7 @@ export class Arm {
         const body = this.objectBody(req);
         const state = this.writable(s);
         const { model, password } = applyServerRequest(s.model, body, s.model);
+        this.checkPrivateDnsZone(model);
         const tags = body.tags !== undefined ? tagsOf(body.tags) : s.tags;
         if (state === 'busy') return this.busyOp(req, s, 'UpsertServerManagementOperationV2', this.serverId(s), 'upsert');
         return this.updateServer(req, s, model, password, tags, apiVersion);
@@ -927,11 +936,32 @@ export class Arm {
       }
       const state = this.writable(existing);
       const { model, password } = applyServerRequest(existing.model, body, existing.model);
+      this.checkPrivateDnsZone(model);
       if (state === 'busy') return this.busyOp(req, existing, 'UpsertServerManagementOperationV2', this.serverId(existing), 'upsert');
       return this.updateServer(req, existing, model, password, tags, apiVersion, loc.short);
     }
     const { model, password } = applyServerRequest(defaultServerModel(), body, undefined);
+    this.checkPrivateDnsZone(model, name);
     return this.createServer(req, { sub, rg: group.name, name, loc, tags, model, password: password!, apiVersion });
+  }
+
+  /**
+   * A private DNS zone must be named `<name>.<this cloud's suffix>`, and `<name>` must not be a server's name (that
+   * server's host name would be the zone's). `creating`: the name of the server being created.
+   */
+  private checkPrivateDnsZone(model: ServerModel, creating?: string): void {
+    const zoneId = model.network.privateDnsZoneArmResourceId;
+    if (!zoneId) return;
+    const zone = zoneId.slice(zoneId.lastIndexOf('/') + 1).toLowerCase();
+    const tail = `.${this.o.privateDnsZoneSuffix.toLowerCase()}`;
+    if (!zone.endsWith(tail)) {
+      throw invalidParameter('Network.PrivateDnsZoneArmResourceId', `The private DNS zone name must end with '${tail}'.`);
+    }
+    const named = zone.slice(0, zone.length - tail.length);
+    if (named === creating?.toLowerCase() || this.servers.has(named)) {
+      throw invalidParameter('Network.PrivateDnsZoneArmResourceId',
+        `The private DNS zone '${zone}' has the name of a server ('${named}'). Choose a private DNS zone name that is not '<server name>${tail}'.`);
+    }
   }
 
   private allocateIndex(): number {

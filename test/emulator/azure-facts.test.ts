@@ -82,6 +82,33 @@ describe("Azure's facts", () => {
     assert.equal((await pg.servers.get(rg, 'facts-vnet')).network?.privateDnsZoneArmResourceId, ZONE_B);
   });
 
+  test('private DNS zone suffix: getPrivateDnsZoneSuffix answers the cloud\'s; a zone of another suffix, or named after a server, is refused', async () => {
+    assert.equal((await pg.privateDnsZoneSuffix.get()).body, 'postgres.database.azure.com');
+    const zone = (name: string) => ZONE_A.replace('a.private.postgres.database.azure.com', name);
+    const vnet = (z: string) => smallServer({
+      ...GP, storage: { storageSizeGB: 128 }, network: { delegatedSubnetResourceId: SUBNET, privateDnsZoneArmResourceId: z },
+    });
+    await expectError(() => pg.servers.beginCreateOrUpdate(rg, 'facts-suffix', vnet(zone('a.private.postgres.database.usgovcloudapi.net'))), 400, 'InvalidParameterValue',
+      /Network\.PrivateDnsZoneArmResourceId.*must end with '\.postgres\.database\.azure\.com'/);
+    await expectError(() => pg.servers.beginCreateOrUpdate(rg, 'facts-suffix', vnet(zone('facts-suffix.postgres.database.azure.com'))), 400, 'InvalidParameterValue',
+      /has the name of a server \('facts-suffix'\)/);
+    // Named after another server (facts-vnet exists): refused on update too.
+    await expectError(() => pg.servers.beginUpdate(rg, 'facts-vnet', { network: { privateDnsZoneArmResourceId: zone('Facts-Vnet.postgres.database.azure.com') } }), 400, 'InvalidParameterValue',
+      /has the name of a server \('facts-vnet'\)/);
+    assert.equal(await pg.servers.get(rg, 'facts-suffix').catch(() => undefined), undefined);
+
+    const gov = await startEmulator({ provisioningDelayMs: 150, privateDnsZoneSuffix: 'postgres.database.usgovcloudapi.net' });
+    trustEmulatorCa(gov);
+    try {
+      const govPg = pgClient(gov);
+      assert.equal((await govPg.privateDnsZoneSuffix.get()).body, 'postgres.database.usgovcloudapi.net');
+      await rmClient(gov).resourceGroups.createOrUpdate(rg, { location: 'eastus' });
+      await expectError(() => govPg.servers.beginCreateOrUpdate(rg, 'facts-gov', vnet(ZONE_A)), 400, 'InvalidParameterValue', /must end with '\.postgres\.database\.usgovcloudapi\.net'/);
+    } finally {
+      await gov.stop();
+    }
+  });
+
   test('versions: 16 -> 16.11, upgrade to 17 (17.8) and 18 (18.3); 18 for new servers; 13 refused as an upgrade target too', async () => {
     const v16 = await pg.servers.beginCreateOrUpdateAndWait(rg, 'facts-version', smallServer({ version: '16' }));
     assert.deepEqual([v16.version, v16.minorVersion], ['16', '11']);

@@ -78,6 +78,11 @@ export interface EmulatorOptions {
   faults?: FaultOptions;
   /** PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin). */
   postgresBinDir?: string;
+  /**
+   * What getPrivateDnsZoneSuffix answers, the suffix of PostgreSQL host names in the emulated cloud (default
+   * postgres.database.azure.com; a sovereign cloud's is postgres.database.usgovcloudapi.net or ...chinacloudapi.cn).
+   */
+  privateDnsZoneSuffix?: string;
   /** Server N listens on this address + N, port 5432 (default 127.0.10.0: 127.0.10.1, 127.0.10.2, ...). */
   serverAddressBase?: string;
   /** Log lines (default: none, or stderr when EMULATOR_DEBUG is set). Never receives passwords or tokens. */
@@ -244,6 +249,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     enforceFirewall: opts.enforceFirewall ?? false,
     postgresBinDir,
     serverAddressBase: opts.serverAddressBase ?? '127.0.10.0',
+    privateDnsZoneSuffix: opts.privateDnsZoneSuffix ?? 'postgres.database.azure.com',
     dataDir,
     runAs,
     ca,

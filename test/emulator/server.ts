@@ -199,7 +199,8 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
     return;
   }
 
-  if (lower[0] !== 'subscriptions') {
+  // ARM: subscription-scoped requests, and tenant-level provider actions (getPrivateDnsZoneSuffix).
+  if (lower[0] !== 'subscriptions' && lower[0] !== 'providers') {
     await readBody(req).catch(() => undefined);
     send(res, 404, { error: { code: 'NotFound', message: `No route for '${method} ${path}'.` } }, armHeaders, method);
     return;

@@ -117,7 +117,7 @@ describe('drift diff', () => {
   });
 
   for (const [name, specChange, field] of [
-    ['smaller storage', { storage: { sizeGB: 32, autoGrow: true } }, 'spec.storage.sizeGB'],
+    ['smaller storage', { storage: { sizeGB: 32, autoGrow: false } }, 'spec.storage.sizeGB'],
     ['lower version', { version: '15' }, 'spec.version'],
     ['geo-redundant backup after create', { backup: { retentionDays: 14, geoRedundant: true } }, 'spec.backup.geoRedundant'],
     ['administratorLogin', { administratorLogin: 'other' }, 'spec.administratorLogin'],
@@ -131,6 +131,12 @@ describe('drift diff', () => {
       assert.ok(d.unsupported[0].why.length > 10);
     });
   }
+
+  it('autoGrow on: a size Azure grew beyond the spec (and the tier it raised) is not drift', () => {
+    const floor = normalizeServerSpec({ ...spec, storage: { sizeGB: 32, autoGrow: true } } as unknown as PostgresServerSpec);
+    const d = diffServer(floor, { ...inSync, storage: { ...inSync.storage, storageSizeGB: 64, tier: 'P6' } }, owner);
+    assert.deepEqual([d.patch, d.changes, d.unsupported], [undefined, [], []]);
+  });
 
   it('ignores Azure-chosen values the spec leaves unset', () => {
     const loose = normalizeServerSpec({ ...spec, availabilityZone: undefined, maintenanceWindow: undefined } as unknown as PostgresServerSpec);

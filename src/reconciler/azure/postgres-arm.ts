@@ -19,8 +19,26 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** Azure's private DNS zone suffix, asked once per process and ARM endpoint (it is the cloud's: it never changes). */
+const dnsZoneSuffixes = new Map<string, Promise<string>>();
+
 export class PostgresArm {
   constructor(readonly clients: ArmClients) {}
+
+  /**
+   * The suffix of PostgreSQL server names in this Azure cloud (`postgres.database.azure.com` in the public cloud), as
+   * Azure's getPrivateDnsZoneSuffix answers. A failed request is not remembered: the next call asks again.
+   */
+  privateDnsZoneSuffix(): Promise<string> {
+    const endpoint = this.pg.$host;
+    let suffix = dnsZoneSuffixes.get(endpoint);
+    if (suffix === undefined) {
+      suffix = this.pg.privateDnsZoneSuffix.get().then((answer) => String(answer.body).replace(/^\.+/, ''));
+      suffix.catch(() => dnsZoneSuffixes.delete(endpoint));
+      dnsZoneSuffixes.set(endpoint, suffix);
+    }
+    return suffix;
+  }
 
   private get pg() {
     return this.clients.postgres;

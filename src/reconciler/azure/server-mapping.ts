@@ -140,10 +140,14 @@ function versionAndSku(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): 
   }
 }
 
-/** Size grows (never shrinks), autoGrow, and the performance tier when the spec sets one (P4...P80, in place). */
+/**
+ * Size grows (never shrinks), autoGrow, and the performance tier when the spec sets one (P4...P80, in place). With
+ * autoGrow on, the spec's size is a floor: Azure growing the disk by itself (and its tier with it) is not drift.
+ */
 function storage(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
   const azSize = azure.storage?.storageSizeGB;
-  if (azSize !== undefined && azSize !== n.storage.sizeGB) {
+  const grownByAzure = azSize !== undefined && n.storage.autoGrow && azSize > n.storage.sizeGB;
+  if (azSize !== undefined && azSize !== n.storage.sizeGB && !grownByAzure) {
     if (n.storage.sizeGB < azSize) {
       d.cannot('spec.storage.sizeGB', azSize, n.storage.sizeGB, 'storage can grow but never shrink');
     } else {

@@ -1,9 +1,10 @@
 /**
- * Steps of the server's lifecycle besides its credentials: the resource group (created before the server when the spec
- * asks, never deleted), and server parameters (Azure configurations, set one at a time once the server matches).
+ * Steps of the server's lifecycle besides its credentials: the private DNS zone checked against Azure's suffix, the
+ * resource group (created before the server when the spec asks, never deleted), and server parameters (Azure
+ * configurations, set one at a time once the server matches).
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
-import { azureParameterName, formatProblem, type NormalizedServerSpec } from '../../api';
+import { azureParameterName, formatProblem, privateDnsZoneName, privateDnsZonePrefix, type NormalizedServerSpec } from '../../api';
 import { parameterDrift, ownerTags } from '../azure/server-mapping';
 import type { ReconcileResult } from '../contracts';
 import { classifyAzureError } from '../errors/classify';
@@ -15,6 +16,37 @@ import { failed, invalidSpec } from './lifecycle/outcome';
 export function ownerOf(ctx: LifecycleContext<unknown>): { namespace: string; name: string; uid: string; cluster?: string } {
   const { namespace, name, uid } = ctx.object.metadata;
   return { namespace, name, uid, ...(ctx.env.clusterId ? { cluster: ctx.env.clusterId } : {}) };
+}
+
+/**
+ * A private DNS zone must end with the PostgreSQL suffix of the cloud the reconciler works in, which Azure gives
+ * (getPrivateDnsZoneSuffix: sovereign clouds differ; the API accepts any of them). A zone of another cloud is
+ * InvalidSpec before anything is sent. When the suffix cannot be had, the check is skipped (Azure refuses such a zone
+ * itself): it only makes the mistake clearer, and must not block a server.
+ */
+export class PrivateDnsZoneSuffix implements LifecycleStep<Server, Server, ServerForPatch> {
+  readonly name = 'private DNS zone suffix';
+
+  constructor(private readonly ctx: LifecycleContext<NormalizedServerSpec>) {}
+
+  async beforeAzure(): Promise<ReconcileResult | undefined> {
+    const { arm, spec, status, log } = this.ctx;
+    const zone = spec.network.privateDnsZoneResourceId;
+    if (zone === undefined) return undefined;
+    let suffix: string;
+    try {
+      suffix = await arm.privateDnsZoneSuffix();
+    } catch (e) {
+      log.warn({ error: classifyAzureError(e).message }, 'could not get Azure\'s private DNS zone suffix; the zone is left for Azure to check');
+      return undefined;
+    }
+    if (privateDnsZonePrefix(privateDnsZoneName(zone), suffix) !== undefined) return undefined;
+    return invalidSpec(status, formatProblem({
+      field: 'network.privateDnsZoneResourceId',
+      value: zone,
+      expected: `the zone name must end with .${suffix}, the PostgreSQL private DNS zone suffix of this Azure cloud (Azure's getPrivateDnsZoneSuffix)`,
+    }));
+  }
 }
 
 export class ResourceGroup implements LifecycleStep<Server, Server, ServerForPatch> {
