@@ -138,6 +138,16 @@ describe('drift diff', () => {
     assert.deepEqual([d.patch, d.changes, d.unsupported], [undefined, [], []]);
   });
 
+  it('autoGrow on: a tier set in the spec that the grown disk\'s default overtook is not pushed back down (Azure refuses it)', () => {
+    const p10 = normalizeServerSpec({ ...spec, storage: { sizeGB: 32, autoGrow: true, tier: 'P10' } } as unknown as PostgresServerSpec);
+    const grownTo256 = { ...inSync, storage: { ...inSync.storage, storageSizeGB: 256, tier: 'P15' } };
+    assert.deepEqual([diffServer(p10, grownTo256, owner).patch, diffServer(p10, grownTo256, owner).changes], [undefined, []]);
+    const droppedBelowFloor = { ...grownTo256, storage: { ...grownTo256.storage, tier: 'P10' } };
+    assert.deepEqual(diffServer(p10, droppedBelowFloor, owner).patch, { storage: { tier: 'P15' } }, 'the floor is the grown size\'s default');
+    const grownTo64 = { ...inSync, storage: { ...inSync.storage, storageSizeGB: 64, tier: 'P6' } };
+    assert.deepEqual(diffServer(p10, grownTo64, owner).patch, { storage: { tier: 'P10' } }, 'the spec\'s tier still holds above the default');
+  });
+
   it('ignores Azure-chosen values the spec leaves unset', () => {
     const loose = normalizeServerSpec({ ...spec, availabilityZone: undefined, maintenanceWindow: undefined } as unknown as PostgresServerSpec);
     const d = diffServer(loose, { ...inSync, availabilityZone: '2', maintenanceWindow: { customWindow: 'Disabled', dayOfWeek: 0, startHour: 0, startMinute: 0 } }, owner);

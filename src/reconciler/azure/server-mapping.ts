@@ -5,7 +5,7 @@
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
 import type { Comparison, FieldChange, UnsupportedChange } from './resource';
-import { TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE, TAG_UID, type NormalizedServerSpec } from '../../api';
+import { defaultStorageTier, STORAGE_TIERS, TAG_CLUSTER, TAG_NAME, TAG_NAMESPACE, TAG_UID, type NormalizedServerSpec } from '../../api';
 
 /** The Kubernetes object (and cluster) that owns an Azure resource, as its owner tags say. */
 export interface Owner {
@@ -159,10 +159,16 @@ function storage(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
     d.change('spec.storage.autoGrow', azure.storage.autoGrow ?? 'Disabled', enabled(n.storage.autoGrow));
     d.patch.storage = { ...d.patch.storage, autoGrow: enabled(n.storage.autoGrow) };
   }
-  if (n.storage.tier !== undefined && norm(azure.storage?.tier) !== norm(n.storage.tier)) {
-    d.change('spec.storage.tier', azure.storage?.tier, n.storage.tier);
-    d.patch.storage = { ...d.patch.storage, tier: n.storage.tier };
+  const wantedTier = n.storage.tier === undefined ? undefined : atLeastTier(n.storage.tier, grownByAzure ? defaultStorageTier(azSize) : undefined);
+  if (wantedTier !== undefined && norm(azure.storage?.tier) !== norm(wantedTier)) {
+    d.change('spec.storage.tier', azure.storage?.tier, wantedTier);
+    d.patch.storage = { ...d.patch.storage, tier: wantedTier };
   }
+}
+
+/** The higher of two tiers: Azure refuses a tier below the default of the disk's size, which autogrow may have raised. */
+function atLeastTier(tier: string, floor: string | undefined): string {
+  return floor !== undefined && STORAGE_TIERS.indexOf(floor) > STORAGE_TIERS.indexOf(tier) ? floor : tier;
 }
 
 function backup(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
