@@ -60,12 +60,6 @@ export interface Timing {
   defaultPollMs: number;
   /** Waiting for a parent (server, database) besides the dependency watch. */
   waitMs: number;
-  /** @deprecated for PostgresRole until it reports outcomes; the runtime's --resync-period schedules resyncs. */
-  resyncMs: number;
-  /** @deprecated for PostgresRole until it reports outcomes; the runtime retries failures by class. */
-  userErrorMs: number;
-  /** @deprecated for PostgresRole until it reports outcomes; the runtime retries failures by class. */
-  transientErrorMs: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -73,9 +67,6 @@ export const DEFAULT_TIMING: Timing = {
   maxPollMs: 60_000,
   defaultPollMs: 10_000,
   waitMs: 30_000,
-  resyncMs: 10 * 60_000,
-  userErrorMs: 5 * 60_000,
-  transientErrorMs: 60_000,
 };
 
 export function jitter(ms: number, fraction = 0.1): number {

@@ -18,9 +18,6 @@ export const FAST_TIMING: Partial<Timing> = {
   maxPollMs: 1_000,
   defaultPollMs: 300,
   waitMs: 300,
-  resyncMs: 60_000,
-  userErrorMs: 1_000,
-  transientErrorMs: 500,
 };
 
 export interface Harness {
