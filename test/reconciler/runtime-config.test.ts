@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatResourceGroupScopes } from '../../src/api';
 import { ConfigError, FLAGS, SA_NAMESPACE_FILE, helpText, parseConfig, parseDuration } from '../../src/reconciler/config';
 import { parseBindAddress } from '../../src/reconciler/health';
 
@@ -80,6 +81,9 @@ describe('config', () => {
     const c = parse([`--subscription-id=${SUB}`, '--resource-group-scopes', ' shop = shop-rg | Shop-RG-2 ; billing=billing-*;nothing=;']);
     assert.deepEqual(c.resourceGroupScopes, { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], nothing: [] });
     assert.deepEqual(parse([], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'all=*' }).resourceGroupScopes, { all: ['*'] });
+    const installs = { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], audit: [] };
+    assert.deepEqual(parse([`--resource-group-scopes=${formatResourceGroupScopes(installs)}`], { AZURE_SUBSCRIPTION_ID: SUB }).resourceGroupScopes, installs,
+      'what the install renders reads back the same');
     assert.deepEqual(parse(['--resource-group-scopes=a=x'], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'b=y' }).resourceGroupScopes, { a: ['x'] }, 'the flag wins');
     const bad = (value: string, why: RegExp) => fails([`--subscription-id=${SUB}`, `--resource-group-scopes=${value}`], {}, why);
     bad(';', /invalid value ";" for --resource-group-scopes: must list at least one namespace=group .*; e\.g\. --resource-group-scopes=shop=shop-rg\|shop-rg-2;billing=billing-\*/);
