@@ -2,7 +2,7 @@ import { ApiObject, JsonPatch, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { CLUSTER_ID } from './api';
+import { CLUSTER_ID, formatResourceGroupScopes, RESOURCE_GROUP_PATTERN } from './api';
 import { crdFiles, packageVersion } from './package-info';
 import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
 
@@ -118,6 +118,17 @@ export interface ReconcilerProps {
    * @default - none: adoption is off
    */
   readonly adoptionNamespaces?: string[];
+
+  /**
+   * The Azure resource groups each namespace's resources may use, as RESOURCE_GROUP_SCOPES: namespace -> resource-group
+   * names, or prefixes ending in `*` (`['*']`: any). Names are compared ignoring case, as Azure does. Once set, a
+   * namespace not listed may use no resource group: a resource outside its namespace's scope gets Ready=False
+   * `OutOfScope`, a Warning Event, and makes no Azure call (when deleted, nothing is deleted in Azure).
+   *
+   * @example { shop: ['shop-rg', 'shop-rg-2'], billing: ['billing-*'] }
+   * @default - no restriction: every namespace may use every resource group of the subscription
+   */
+  readonly resourceGroupScopes?: { [namespace: string]: string[] };
 
   /**
    * One namespace to watch: the same as `watchNamespaces: [watchNamespace]`.
@@ -372,6 +383,7 @@ function reconcilerEnv(props: ReconcilerProps, watchNamespaces: string[] | undef
     ['WATCH_NAMESPACES', watchNamespaces?.join(',')],
     ['CLUSTER_ID', props.clusterId],
     ['ADOPTION_NAMESPACES', props.adoptionNamespaces?.join(',')],
+    ['RESOURCE_GROUP_SCOPES', props.resourceGroupScopes === undefined ? undefined : formatResourceGroupScopes(props.resourceGroupScopes)],
   ];
   for (const [name, value] of optional) {
     if (value !== undefined) {
@@ -458,6 +470,20 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
       checkString(problems, `adoptionNamespaces[${i}]`, name, DNS_LABEL);
     }
   });
+  if (props.resourceGroupScopes !== undefined) {
+    const namespaces = Object.entries(props.resourceGroupScopes);
+    if (namespaces.length === 0) {
+      problems.add('resourceGroupScopes', props.resourceGroupScopes, 'must bind at least one namespace, e.g. { shop: [\'shop-rg\'] }; leave it unset for no restriction');
+    }
+    for (const [namespace, groups] of namespaces) {
+      checkString(problems, `resourceGroupScopes key ${JSON.stringify(namespace)}`, namespace, DNS_LABEL);
+      if (!Array.isArray(groups)) {
+        problems.add(`resourceGroupScopes.${namespace}`, groups, 'must be a list of resource-group names or prefixes ending in *');
+        continue;
+      }
+      groups.forEach((group, i) => checkString(problems, `resourceGroupScopes.${namespace}[${i}]`, group, RESOURCE_GROUP_PATTERN));
+    }
+  }
   if (props.image !== undefined) {
     checkString(problems, 'image', props.image, { minLength: 1, pattern: /^\S+$/, description: 'a container image reference without spaces' });
   }
@@ -478,10 +504,10 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
     }
   }
   // The install sets these, and the reconciler's RBAC follows the namespaces it is given.
-  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES', 'CLUSTER_ID', 'ADOPTION_NAMESPACES']);
+  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES', 'CLUSTER_ID', 'ADOPTION_NAMESPACES', 'RESOURCE_GROUP_SCOPES']);
   for (const name of Object.keys(props.env ?? {})) {
     if (checkString(problems, 'env name', name, ENV_VAR_NAME) && ours.has(name)) {
-      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces, clusterId, adoptionNamespaces); use those');
+      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces, clusterId, adoptionNamespaces, resourceGroupScopes); use those');
     }
   }
   problems.throwIfAny();

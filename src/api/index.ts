@@ -16,3 +16,4 @@ export * from './server';
 export * from './database';
 export * from './firewall-rule';
 export * from './role';
+export * from './scope';

@@ -3,7 +3,7 @@
  * is a clear error naming the flag, the value and the fix (exit code 2), never a failure minutes later.
  */
 import * as fs from 'node:fs';
-import { CLUSTER_ID } from '../api';
+import { CLUSTER_ID, DNS_LABEL, RESOURCE_GROUP_PATTERN, type ResourceGroupScopes } from '../api';
 import { type BindAddress, parseBindAddress } from './health';
 import { LOG_LEVELS, type LogLevel } from './log';
 
@@ -27,6 +27,11 @@ export interface Config {
   readonly clusterId?: string;
   /** Namespaces whose resources may adopt existing Azure resources; ['*'] for all; [] (default) for none. */
   readonly adoptionNamespaces: readonly string[];
+  /**
+   * Namespace -> the resource groups (names, or prefixes ending in *) its resources may use; a namespace not listed
+   * may use none. undefined: no restriction.
+   */
+  readonly resourceGroupScopes?: ResourceGroupScopes;
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace?: string;
   readonly leaderElectionId: string;
@@ -65,6 +70,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'resync-period', env: 'RESYNC_PERIOD', default: '10m', help: 'Reconcile every object this long after its last successful reconcile (jittered +-10%) to repair drift in Azure; 0 disables.' },
   { name: 'cluster-id', env: 'CLUSTER_ID', default: "the kube-system namespace's UID", help: 'This cluster\'s identity, tagged on what it creates in Azure; resources tagged with another cluster are never adopted. Required when kube-system cannot be read.' },
   { name: 'adoption-namespaces', env: 'ADOPTION_NAMESPACES', default: '(none: adoption off)', help: 'Comma-separated namespaces whose resources may adopt existing Azure resources (annotation cdk8s-azure.dev/adopt); * for all.' },
+  { name: 'resource-group-scopes', env: 'RESOURCE_GROUP_SCOPES', default: '(none: no restriction)', help: 'The Azure resource groups each namespace may use: namespace=group|group;namespace=prefix* (names compared ignoring case; a trailing * matches a prefix). A namespace not listed may use none: its resources get Ready=False OutOfScope and make no Azure call.' },
   { name: 'leader-elect', env: 'LEADER_ELECT', boolean: true, default: 'false', help: 'Elect a leader through a Lease; only the leader reconciles (run 2+ replicas).' },
   { name: 'leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', default: "POD_NAMESPACE, else the ServiceAccount's namespace", help: 'Namespace of the leader election Lease.' },
   { name: 'leader-election-id', env: 'LEADER_ELECTION_ID', default: 'cdk8s-azure-reconciler', help: 'Name of the leader election Lease.' },
@@ -238,6 +244,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
     if (n !== '*' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) throw bad('adoption-namespaces', adopt!, `"${n}" is not a namespace name (or *)`);
   }
 
+  const scopes = get('resource-group-scopes');
+  const resourceGroupScopes = scopes ? parseResourceGroupScopes(scopes.value, (why) => bad('resource-group-scopes', scopes, why)) : undefined;
+
   const le = get('leader-elect');
   let leaderElect = false;
   if (le) {
@@ -298,6 +307,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
       resyncPeriodMs: resync,
       clusterId: cid?.value,
       adoptionNamespaces,
+      resourceGroupScopes,
       leaderElect,
       leaderElectionNamespace,
       leaderElectionId: leId?.value ?? 'cdk8s-azure-reconciler',
@@ -333,6 +343,31 @@ function watchedNamespaces(
   return [...new Set(names)];
 }
 
+/**
+ * `namespace=group|group;namespace=prefix*` (spaces around the separators are ignored; a trailing ; too). Each
+ * namespace once; a namespace with no group (`ns=`) may use none, as one not listed.
+ */
+export function parseResourceGroupScopes(value: string, bad: (why: string) => ConfigError): ResourceGroupScopes {
+  const scopes: Record<string, string[]> = {};
+  const entries = value.split(';').map((e) => e.trim()).filter((e) => e);
+  if (entries.length === 0) throw bad('must list at least one namespace=group (leave it unset for no restriction)');
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) throw bad(`"${entry}" is not namespace=group|group`);
+    const ns = entry.slice(0, eq).trim();
+    if (!DNS_LABEL.pattern!.test(ns) || ns.length > 63) throw bad(`"${ns}" in "${entry}" is not ${DNS_LABEL.description}`);
+    if (Object.prototype.hasOwnProperty.call(scopes, ns)) throw bad(`namespace ${ns} is listed twice; give all its groups once, as ${ns}=a|b`);
+    const groups = entry.slice(eq + 1).split('|').map((g) => g.trim()).filter((g) => g);
+    for (const g of groups) {
+      if (g.length > RESOURCE_GROUP_PATTERN.maxLength! || !RESOURCE_GROUP_PATTERN.pattern!.test(g)) {
+        throw bad(`"${g}" (namespace ${ns}) is not ${RESOURCE_GROUP_PATTERN.description}`);
+      }
+    }
+    scopes[ns] = groups;
+  }
+  return scopes;
+}
+
 function example(name: string): string {
   const examples: Record<string, string> = {
     'kubeconfig': '$HOME/.kube/config',
@@ -347,6 +382,7 @@ function example(name: string): string {
     'resync-period': '10m',
     'cluster-id': 'prod-westeurope-1',
     'adoption-namespaces': 'team-a,team-b',
+    'resource-group-scopes': 'shop=shop-rg|shop-rg-2;billing=billing-*',
     'leader-elect': 'true',
     'leader-election-namespace': 'cdk8s-azure-system',
     'leader-election-id': 'cdk8s-azure-reconciler',

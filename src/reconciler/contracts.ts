@@ -205,6 +205,12 @@ export interface ControllerEnvironment {
    * undefined: adoption is off.
    */
   readonly adoptionNamespaces?: readonly string[];
+  /**
+   * The Azure resource groups each namespace's resources may use (`--resource-group-scopes`): namespace -> names, or
+   * prefixes ending in `*`, compared ignoring case. A namespace not listed may use none. undefined: no restriction.
+   * The lifecycle checks it before any Azure call (lifecycle/engine.ts, deletion.ts).
+   */
+  readonly resourceGroupScopes?: import('../api').ResourceGroupScopes;
   /** The namespaces watched (`--namespaces`); undefined: all. Owner checks cannot see objects outside them. */
   readonly watchNamespaces?: readonly string[];
 }

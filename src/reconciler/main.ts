@@ -64,6 +64,7 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
         onArmResponse: metrics.onArmResponse,
         clusterId,
         adoptionNamespaces: config.adoptionNamespaces,
+        resourceGroupScopes: config.resourceGroupScopes,
         watchNamespaces: config.namespaces,
       }),
     leaderElection: config.leaderElect
@@ -164,6 +165,7 @@ function main(): void {
       resyncPeriodMs: config.resyncPeriodMs,
       clusterId: config.clusterId ?? '(kube-system namespace UID)',
       adoptionNamespaces: config.adoptionNamespaces.length ? config.adoptionNamespaces : '(none)',
+      resourceGroupScopes: config.resourceGroupScopes ?? '(no restriction)',
       leaderElect: config.leaderElect,
       leaderElectionNamespace: config.leaderElectionNamespace,
       leaderElectionId: config.leaderElectionId,

@@ -126,6 +126,22 @@ describe('Reconciler cluster identity (owner tag cdk8s-azure.dev-cluster)', () =
     expect(envOf(install({ adoptionNamespaces: ['shop', 'billing'] })).ADOPTION_NAMESPACES).toBe('shop,billing');
   });
 
+  test('resourceGroupScopes is passed as RESOURCE_GROUP_SCOPES; no restriction by default', () => {
+    expect(envOf(install()).RESOURCE_GROUP_SCOPES).toBeUndefined();
+    expect(envOf(install({ resourceGroupScopes: { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], audit: [] } })).RESOURCE_GROUP_SCOPES)
+      .toBe('shop=shop-rg|Shop-RG-2;billing=billing-*;audit=');
+  });
+
+  test('synth fails on a bad resource-group scope, naming the field, the value and the fix', () => {
+    expect(() => install({ resourceGroupScopes: {} })).toThrow(/resourceGroupScopes = \{\}: must bind at least one namespace, e\.g\. \{ shop: \['shop-rg'\] \}; leave it unset for no restriction/);
+    expect(() => install({ resourceGroupScopes: { Shop: ['rg'] } })).toThrow(/resourceGroupScopes key "Shop" = "Shop": a Kubernetes namespace name/);
+    expect(() => install({ resourceGroupScopes: { shop: ['ok', 'bad/rg'] } })).toThrow(/resourceGroupScopes\.shop\[1\] = "bad\/rg": a resource-group name .* or a prefix of one followed by \*/);
+    expect(() => install({ resourceGroupScopes: { shop: ['a*b'] } })).toThrow(/resourceGroupScopes\.shop\[0\] = "a\*b": /);
+    expect(() => install({ resourceGroupScopes: { shop: ['rg.'] } })).toThrow(/resourceGroupScopes\.shop\[0\] = "rg\.": /);
+    expect(() => install({ resourceGroupScopes: { shop: 'shop-rg' as any } })).toThrow(/resourceGroupScopes\.shop = "shop-rg": must be a list/);
+    expect(() => install({ env: { RESOURCE_GROUP_SCOPES: 'x=y' } })).toThrow(/env = "RESOURCE_GROUP_SCOPES": is set by the install .*resourceGroupScopes/);
+  });
+
   test('synth fails on a bad clusterId or adoption namespace, naming the field, the value and the fix', () => {
     expect(() => install({ clusterId: '-bad id' })).toThrow(/clusterId = "-bad id": 1-128 letters, digits/);
     expect(() => install({ adoptionNamespaces: ['Shop'] })).toThrow(/adoptionNamespaces\[0\] = "Shop": /);

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatResourceGroupScopes } from '../../src/api';
 import { ConfigError, FLAGS, SA_NAMESPACE_FILE, helpText, parseConfig, parseDuration } from '../../src/reconciler/config';
 import { parseBindAddress } from '../../src/reconciler/health';
 
@@ -73,6 +74,26 @@ describe('config', () => {
     assert.deepEqual(f.namespaces, ['team-b']);
     assert.equal(f.leaderElect, false);
     assert.equal(f.armScope, 'api://x/.default');
+  });
+
+  it('resource-group scopes: namespace=group|group;namespace=prefix*, unset for no restriction', () => {
+    assert.equal(parse([`--subscription-id=${SUB}`]).resourceGroupScopes, undefined, 'no restriction by default');
+    const c = parse([`--subscription-id=${SUB}`, '--resource-group-scopes', ' shop = shop-rg | Shop-RG-2 ; billing=billing-*;nothing=;']);
+    assert.deepEqual(c.resourceGroupScopes, { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], nothing: [] });
+    assert.deepEqual(parse([], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'all=*' }).resourceGroupScopes, { all: ['*'] });
+    const installs = { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], audit: [] };
+    assert.deepEqual(parse([`--resource-group-scopes=${formatResourceGroupScopes(installs)}`], { AZURE_SUBSCRIPTION_ID: SUB }).resourceGroupScopes, installs,
+      'what the install renders reads back the same');
+    assert.deepEqual(parse(['--resource-group-scopes=a=x'], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'b=y' }).resourceGroupScopes, { a: ['x'] }, 'the flag wins');
+    const bad = (value: string, why: RegExp) => fails([`--subscription-id=${SUB}`, `--resource-group-scopes=${value}`], {}, why);
+    bad(';', /invalid value ";" for --resource-group-scopes: must list at least one namespace=group .*; e\.g\. --resource-group-scopes=shop=shop-rg\|shop-rg-2;billing=billing-\*/);
+    bad('shop', /--resource-group-scopes: "shop" is not namespace=group\|group; e\.g\./);
+    bad('Shop=rg', /"Shop" in "Shop=rg" is not a Kubernetes namespace name/);
+    bad('shop=rg;shop=rg2', /namespace shop is listed twice; give all its groups once, as shop=a\|b/);
+    bad('shop=rg.', /"rg\." \(namespace shop\) is not a resource-group name/);
+    bad('shop=a*b', /"a\*b" \(namespace shop\) is not a resource-group name .* or a prefix of one followed by \*/);
+    bad(`shop=${'r'.repeat(91)}`, /\(namespace shop\) is not a resource-group name \(1-90/);
+    fails([], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'shop=a/b' }, /for --resource-group-scopes \(from env RESOURCE_GROUP_SCOPES\): "a\/b"/);
   });
 
   it('cluster identity and adoption namespaces', () => {

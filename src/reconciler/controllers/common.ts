@@ -30,6 +30,8 @@ export const Reason = {
   /** Another resource already manages the same Azure child (same server, same name); this one changes nothing. */
   Conflict: 'Conflict',
   SecretConflict: 'SecretConflict',
+  /** Its resource group is outside its namespace's scope (the cluster admin's --resource-group-scopes): no Azure call. */
+  OutOfScope: 'OutOfScope',
   WaitingForServer: 'WaitingForServer',
   WaitingForDatabase: 'WaitingForDatabase',
   PostgresUnreachable: 'PostgresUnreachable',

@@ -3,6 +3,9 @@
  * when it is: the resource (or its whole server) is gone from Azure. While Azure cannot be asked (the server stopped,
  * busy, unreachable), the finalizer stays and the Ready condition says why.
  *
+ *  - A resource group outside the namespace's scope (--resource-group-scopes): nothing is asked of Azure and nothing
+ *    is deleted there; the finalizer goes with a Warning Event that says so (the namespace cannot change the scope, and
+ *    a finalizer kept would hold the object, and its namespace, until the cluster admin does).
  *  - An operation in flight is followed to its end first.
  *  - `Retain` (a child without a policy inherits its server's): left in Azure; steps run before the finalizer goes
  *    (a retained server's admin Secret is released, so that Kubernetes does not delete the only copy of its password).
@@ -10,6 +13,7 @@
  *  - Otherwise the resource is deleted in Azure (an operation, polled) and the finalizer goes when Azure reports it
  *    gone, or reports its parent gone and the parent is indeed gone.
  */
+import { outOfScope } from '../../../api';
 import { ArmResource } from '../../azure/resource';
 import { resourceIdOf } from '../../azure/resource-id';
 import { FINALIZER, keyString, type ReconcileResult } from '../../contracts';
@@ -50,6 +54,11 @@ export class Deletion {
     const end = (ending: Ending, message: string) => this.end(ctx, ending, message);
     const name = `${d.noun} ${ctx.at.name}`;
     if (!at) return end('Deleted', 'nothing was created in Azure');
+    const outside = outOfScope(env.resourceGroupScopes, obj.metadata.namespace, at.resourceGroup);
+    if (outside) {
+      await status.commit();
+      return this.end(ctx, 'NotDeleted', `nothing was deleted in Azure (${name} is left there, if it exists): ${outside}`, 'Warning');
+    }
 
     const resource = new ArmResource(d.operations(arm.clients.postgres, at), at.parents.length > 0);
     const followed = await followRecordedOperation(ctx, resource, d.noun, (op) =>
@@ -136,10 +145,10 @@ export class Deletion {
     return end('Deleted', `server ${parent} is gone from Azure, and ${name} with it`);
   }
 
-  private async end(ctx: LifecycleContext<unknown>, ending: Ending, message: string): Promise<ReconcileResult> {
+  private async end(ctx: LifecycleContext<unknown>, ending: Ending, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<ReconcileResult> {
     const { env, memory } = this.services;
     for (const step of this.descriptor.steps?.(ctx) ?? []) await step.beforeFinalizerRemoved?.(ending);
-    env.kube.event(ctx.object, 'Normal', ending, message);
+    env.kube.event(ctx.object, type, ending, message);
     await env.kube.removeFinalizer(ctx.object, FINALIZER);
     memory.forget(ctx.object.metadata);
     return {};

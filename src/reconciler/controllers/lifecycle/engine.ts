@@ -4,7 +4,8 @@
  *
  *  1. observe     the cached object, seen with this controller's own last status write (status-memory.ts); the
  *                 finalizer; validation (InvalidSpec: no Azure call, no retry until the spec changes)
- *  2. place       where it lives in Azure; a child waits until its server exists there and can be reached
+ *  2. place       where it lives in Azure; a child waits until its server exists there and can be reached; a
+ *                 resource group outside the namespace's scope (--resource-group-scopes) is OutOfScope: no Azure call
  *  3. conflict    a child that another object already manages is Conflict (ownership.ts)
  *  4. poll        the operation in flight, polled once; its request is never sent again (operations.ts)
  *  5. read        the resource in Azure; a child whose server is gone waits for it
@@ -16,7 +17,7 @@
  *
  * Deletion by policy is deletion.ts. Results say what happened (contracts.ts ReconcileResult); the runtime retries.
  */
-import { formatProblems } from '../../../api';
+import { formatProblems, outOfScope } from '../../../api';
 import { guard, hasFinalizer, isBeingDeleted, Reason, StatusBuilder, type Timing } from '../common';
 import { judgeOwnership } from './adoption';
 import { Deletion } from './deletion';
@@ -87,6 +88,11 @@ export class ArmLifecycleController implements Controller {
     if (placement.kind === 'waiting') return waiting(status, Reason.WaitingForServer, placement.message, timing);
     if (placement.kind === 'invalid') return invalidSpec(status, placement.message);
     const at = placement.at;
+    const outside = outOfScope(env.resourceGroupScopes, obj.metadata.namespace, at.resourceGroup);
+    if (outside) {
+      log.warn({ key: keyString(obj.metadata), resourceGroup: at.resourceGroup }, 'out of its namespace\'s scope: no Azure call');
+      return userProblem(status, Reason.OutOfScope, `${d.noun} ${at.name} is not read, created or changed in Azure: ${outside}`);
+    }
     const resourceId = resourceIdOf(env.subscriptionId, d.armType, at);
     const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [] };
 
