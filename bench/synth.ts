@@ -1,12 +1,17 @@
 /**
- * Synth time of the constructs: the shop example (examples/shop/chart.ts) and a large app, in process (warm, many
- * runs: median and p95), plus the cold wall time of the README's main job (`npm run -s example`) and of its last
- * step alone (`cdk8s synth` in examples/shop), measured with hyperfine when installed, else a loop.
+ * Synth time of the constructs against raw cdk8s, in one run:
+ *  - stacks: apps of N stacks (an AzurePostgres server, a database, a role and a WebAppWithDb on it), in two layouts:
+ *    a chart (and namespace) per stack, and every stack in one chart. Beside each, the baseline: an app that emits
+ *    the same objects as raw cdk8s `ApiObject`s (checked: the YAML documents are the same), so the ratio is the
+ *    constructs' own cost over cdk8s's;
+ *  - the shop example (examples/shop/chart.ts), warm, in process;
+ *  - optionally, the cold wall time of `npm run -s example`, `cdk8s synth` and `tsx main.ts` (hyperfine when installed).
  *
- *   tsx bench/synth.ts                       # defaults below
- *   tsx bench/synth.ts --shop-runs 20 --large-runs 3 --cold-runs 0
+ *   tsx bench/synth.ts            # stacks of 10, 100 and 1000; 3 runs each; 3 cold runs of each command
+ *   tsx bench/synth.ts --quick    # stacks of 10 and 100, no cold runs (a few seconds)
  *
- * Targets: shop < 1 s in process, large app < 10 s.
+ * Goals (issue 10): ratio <= 1.3 at every size; 1000 stacks < 10 s; time linear in the app. Shop < 1 s.
+ * Prints a table of the goals and writes bench/results/synth[-quick]-<sha>-<date>.json (bench/contract.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,25 +20,31 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Construct } from 'constructs';
-import { environment, loadAverage, mib, parseFlags, report, ROOT, round, seconds, summarize, Summary } from './common';
+import { parseAllDocuments } from 'yaml';
+import { environment, loadAverage, mib, parseFlags, ROOT, round, seconds, summarize, Summary } from './common';
+import { goalTable, Goal, writeResult } from './contract';
 
 const HELP = `
 Usage: tsx bench/synth.ts [flags]
+  --quick             stacks of 10 and 100, 3 runs, 20 shop runs, no cold runs
+  --sizes LIST        stack counts, comma-separated (default 10,100,1000)
+  --layouts LIST      chart-per-stack and/or one-chart (default both)
+  --runs N            measured runs per size, layout and variant, after one warm-up run (default 3)
   --shop-runs N       in-process warm runs of the shop example (default 50)
-  --large-runs N      in-process warm runs of the large app, per layout (default 3)
-  --servers N         large app: servers (default 50)
-  --databases N       large app: databases per server (default 4)
-  --roles N           large app: roles per database (default 4)
-  --apps N            large app: web apps per server, each on one role (default 4)
-  --layouts LIST      large app: chart-per-server (a chart and namespace per server) and/or one-chart (everything in
-                      one chart and namespace); comma-separated (default chart-per-server,one-chart)
-  --cold-runs N       wall-time runs of \`npm run -s example\` and of \`cdk8s synth\` (default 5; 0 skips them)
+  --cold-runs N       wall-time runs of \`npm run -s example\`, \`cdk8s synth\` and \`tsx main.ts\` (default 3; 0 skips)
   --hyperfine BOOL    use hyperfine when installed (default true)
 `;
 
 const flags = parseFlags(process.argv.slice(2), {
-  shopRuns: 50, largeRuns: 3, layouts: 'chart-per-server,one-chart', servers: 50, databases: 4, roles: 4, apps: 4, coldRuns: 5, hyperfine: true,
+  quick: false, sizes: '', layouts: 'chart-per-stack,one-chart', runs: 3, shopRuns: -1, coldRuns: -1, hyperfine: true,
 }, HELP);
+const sizes = (flags.sizes || (flags.quick ? '10,100' : '10,100,1000')).split(',').map(Number);
+const shopRuns = flags.shopRuns >= 0 ? flags.shopRuns : flags.quick ? 20 : 50;
+const coldRuns = flags.coldRuns >= 0 ? flags.coldRuns : flags.quick ? 0 : 3;
+const layouts = flags.layouts.split(',').map(l => l.trim()).filter(Boolean) as Layout[];
+for (const l of layouts) {
+  if (l !== 'chart-per-stack' && l !== 'one-chart') throw new Error(`--layouts: unknown layout ${l}`);
+}
 
 // The example imports 'cdk8s-azure' (the published name); here it is the library's source, as in the tests.
 const SRC_INDEX = path.join(ROOT, 'src', 'index.ts');
@@ -43,16 +54,9 @@ mod._resolveFilename = function (request: string, ...rest: unknown[]) {
   return resolveFilename.call(this, request === 'cdk8s-azure' ? SRC_INDEX : request, ...rest);
 };
 
-interface Run {
-  constructMs: number;
-  synthMs: number;
-  totalMs: number;
-  objects: number;
-  yamlBytes: number;
-}
-
 type Lib = typeof import('../src');
 type Cdk8s = typeof import('cdk8s');
+type App = InstanceType<Cdk8s['App']>;
 
 const t0 = performance.now();
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -63,82 +67,134 @@ const { ShopChart } = require(path.join(ROOT, 'examples', 'shop', 'chart')) as {
 /* eslint-enable @typescript-eslint/no-require-imports */
 const moduleLoadMs = performance.now() - t0;
 
-function timed(build: (app: InstanceType<Cdk8s['App']>) => void): Run {
+interface Run {
+  constructMs: number;
+  synthMs: number;
+  totalMs: number;
+  yaml: string;
+  app: App;
+}
+
+/** One synth as a user's app does it: a new App, the constructs, `app.synthYaml()` (validation and YAML; no disk). */
+function timed(build: (app: App) => void): Run {
   const a = performance.now();
   const app = new cdk8s.App({ outdir: path.join(tmpdir(), 'cdk8s-azure-bench-unused') });
   build(app);
   const b = performance.now();
   const yaml = app.synthYaml();
   const c = performance.now();
-  const objects = yaml.split(/^---$/m).filter((d) => d.trim()).length;
-  return { constructMs: b - a, synthMs: c - b, totalMs: c - a, objects, yamlBytes: Buffer.byteLength(yaml) };
+  return { constructMs: b - a, synthMs: c - b, totalMs: c - a, yaml, app };
 }
 
-function shop(app: InstanceType<Cdk8s['App']>): void {
-  new ShopChart(app, 'shop');
-}
+type Layout = 'chart-per-stack' | 'one-chart';
 
-type Layout = 'chart-per-server' | 'one-chart';
-
-/**
- * servers x (1 firewall rule, databases x (1 database, roles x 1 role), apps web apps). chart-per-server: a chart and
- * a namespace per server (a team per chart); one-chart: all in one chart and one namespace.
- */
-function large(layout: Layout): (app: InstanceType<Cdk8s['App']>) => void {
+/** N stacks: a server, a database, a role on it and a web app connecting as the role. */
+function stacks(n: number, layout: Layout): (app: App) => void {
   return (app) => {
     const single = layout === 'one-chart' ? new cdk8s.Chart(app, 'all', { namespace: 'all-teams' }) : undefined;
-    for (let s = 0; s < flags.servers; s++) {
-      const team = `team-${String(s).padStart(3, '0')}`;
+    for (let s = 0; s < n; s++) {
+      const team = `team-${String(s).padStart(4, '0')}`;
       const ns = single ? 'all-teams' : team;
-      const chart = single ?? new cdk8s.Chart(app, team, { namespace: ns });
-      const scope = single ? new Construct(single, team) : chart;
+      const scope = single ? new Construct(single, team) : new cdk8s.Chart(app, team, { namespace: ns });
       const server = new lib.AzurePostgres(scope, 'db', {
         metadata: { namespace: ns },
         resourceGroup: { name: `${team}-rg`, create: true },
         location: 'westeurope',
-        parameters: { log_min_duration_statement: '500' },
-        tags: { team },
       });
-      server.addFirewallRule('aks-egress', { startIpAddress: '198.51.100.10', endIpAddress: '198.51.100.10' });
-      const firstRoles = [];
-      for (let d = 0; d < flags.databases; d++) {
-        const db = server.addDatabase(`db${d}`);
-        for (let r = 0; r < flags.roles; r++) {
-          const role = server.addRole(`db${d}_app${r}`, {
-            database: db,
-            privileges: r === 0 ? undefined : [lib.RolePrivilege.SELECT, lib.RolePrivilege.INSERT, lib.RolePrivilege.UPDATE, lib.RolePrivilege.DELETE],
-          });
-          if (r === 0) firstRoles.push(role);
-        }
-      }
-      for (let a = 0; a < flags.apps; a++) {
-        new lib.WebAppWithDb(scope, `api-${a}`, { image: `example/api-${a}:1.0.0`, role: firstRoles[a % firstRoles.length] });
-      }
+      const database = server.addDatabase('app');
+      const role = server.addRole('app', { database });
+      new lib.WebAppWithDb(scope, 'api', { image: `example/${team}:1.0.0`, role });
     }
   };
 }
 
-interface InProcess {
-  firstRun: Run;
-  warm: { totalMs: Summary; constructMs: Summary; synthMs: Summary };
-  objects: number;
-  yamlBytes: number;
+/** The same objects as raw ApiObjects, chart by chart: what cdk8s alone costs to emit this YAML. */
+function rawOf(constructs: App): (app: App) => void {
+  const charts = constructs.charts.map(chart => ({
+    id: chart.node.id,
+    namespace: chart.namespace,
+    objects: chart.node.findAll().filter(cdk8s.ApiObject.isApiObject).map(o => o.toJson()),
+  }));
+  return (app) => {
+    for (const c of charts) {
+      const chart = new cdk8s.Chart(app, c.id, { namespace: c.namespace });
+      c.objects.forEach((manifest, i) => new cdk8s.ApiObject(chart, `o${i}`, manifest));
+    }
+  };
 }
 
-function measure(build: (app: InstanceType<Cdk8s['App']>) => void, runs: number): InProcess {
-  const firstRun = timed(build);
-  const warm: Run[] = [];
-  for (let i = 0; i < runs; i++) warm.push(timed(build));
+/**
+ * The YAML's documents as canonical JSON, in a stable order: cdk8s orders objects by their dependencies (raw objects
+ * have none) and the generated CRD classes emit spec keys in schema order (raw objects sort them).
+ */
+function documents(yaml: string): string[] {
+  const canonical = (v: unknown): unknown => Array.isArray(v) ? v.map(canonical)
+    : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map(k => [k, canonical((v as any)[k])])) : v;
+  return parseAllDocuments(yaml).map(d => JSON.stringify(canonical(d.toJSON()))).filter(d => d !== 'null').sort();
+}
+
+interface Variant {
+  totalMs: Summary;
+  constructMs: Summary;
+  synthMs: Summary;
+}
+
+interface StackResult {
+  stacks: number;
+  layout: Layout;
+  objects: number;
+  constructs: number;
+  rawConstructs: number;
+  yamlBytes: number;
+  runs: number;
+  azure: Variant;
+  raw: Variant;
+  /** Median of the constructs' total over median of raw's. */
+  ratio: number;
+}
+
+function variant(runs: Run[]): Variant {
   return {
-    firstRun: { ...firstRun, constructMs: round(firstRun.constructMs), synthMs: round(firstRun.synthMs), totalMs: round(firstRun.totalMs) },
-    warm: {
-      totalMs: summarize(warm.map((x) => x.totalMs)),
-      constructMs: summarize(warm.map((x) => x.constructMs)),
-      synthMs: summarize(warm.map((x) => x.synthMs)),
-    },
-    objects: firstRun.objects,
-    yamlBytes: firstRun.yamlBytes,
+    totalMs: summarize(runs.map(r => r.totalMs)),
+    constructMs: summarize(runs.map(r => r.constructMs)),
+    synthMs: summarize(runs.map(r => r.synthMs)),
   };
+}
+
+/** One warm-up run of each, then `runs` of each, interleaved, so that load on the machine hits both alike. */
+function measureStacks(n: number, layout: Layout): StackResult {
+  const build = stacks(n, layout);
+  const first = timed(build);
+  const raw = rawOf(first.app);
+  const firstRaw = timed(raw);
+  const same = documents(first.yaml);
+  if (JSON.stringify(same) !== JSON.stringify(documents(firstRaw.yaml))) {
+    throw new Error(`${n} stacks (${layout}): the raw ApiObjects do not emit the constructs' YAML`);
+  }
+  const azureRuns: Run[] = [];
+  const rawRuns: Run[] = [];
+  for (let i = 0; i < flags.runs; i++) {
+    azureRuns.push(timed(build));
+    rawRuns.push(timed(raw));
+  }
+  const azure = variant(azureRuns);
+  const rawVariant = variant(rawRuns);
+  return {
+    stacks: n,
+    layout,
+    objects: same.length,
+    constructs: first.app.node.findAll().length,
+    rawConstructs: firstRaw.app.node.findAll().length,
+    yamlBytes: Buffer.byteLength(first.yaml),
+    runs: flags.runs,
+    azure,
+    raw: rawVariant,
+    ratio: round(azure.totalMs.median / rawVariant.totalMs.median, 2),
+  };
+}
+
+function shop(app: App): void {
+  new ShopChart(app, 'shop');
 }
 
 interface Cold {
@@ -183,56 +239,93 @@ function cold(command: string, cwd: string, runs: number): Cold {
   return { command, cwd: path.relative(ROOT, cwd) || '.', tool: 'loop', runs, medianMs: s.median, p95Ms: s.p95, minMs: s.min, maxMs: s.max };
 }
 
+/** How time grows from the second-largest size to the largest: 1 is linear, 2 quadratic. */
+function growthExponent(a: { stacks: number; ms: number }, b: { stacks: number; ms: number }): number {
+  return round(Math.log(b.ms / a.ms) / Math.log(b.stacks / a.stacks), 2);
+}
+
 function main(): void {
   const env = environment();
-  process.stderr.write(`synth bench: load ${env.loadAtStart}, commit ${env.commit}\n`);
+  process.stderr.write(`synth bench: load ${env.loadAtStart}, commit ${env.commit}${flags.quick ? ', --quick' : ''}\n`);
 
-  const shopResult = measure(shop, flags.shopRuns);
-  process.stderr.write(`shop: median ${shopResult.warm.totalMs.median} ms, p95 ${shopResult.warm.totalMs.p95} ms over ${flags.shopRuns} runs\n`);
-  const largeResults: Record<string, InProcess & { runs: number; targetMs: number; met: boolean }> = {};
-  for (const layout of flags.layouts.split(',').map((l) => l.trim()).filter(Boolean)) {
-    if (layout !== 'chart-per-server' && layout !== 'one-chart') throw new Error(`--layouts: unknown layout ${layout}`);
-    const r = measure(large(layout), flags.largeRuns);
-    largeResults[layout] = { runs: flags.largeRuns, ...r, targetMs: 10_000, met: r.warm.totalMs.p95 < 10_000 && r.firstRun.totalMs < 10_000 };
-    process.stderr.write(`large (${layout}): first ${r.firstRun.totalMs} ms, median ${r.warm.totalMs.median} ms, p95 ${r.warm.totalMs.p95} ms over ${flags.largeRuns} runs; load ${loadAverage()}\n`);
+  const shopRuns_: Run[] = [];
+  const shopFirst = timed(shop);
+  for (let i = 0; i < shopRuns; i++) shopRuns_.push(timed(shop));
+  const shopWarm = summarize(shopRuns_.map(r => r.totalMs));
+  process.stderr.write(`shop: first ${round(shopFirst.totalMs)} ms, warm median ${shopWarm.median} ms, p95 ${shopWarm.p95} ms\n`);
+
+  const results: StackResult[] = [];
+  for (const layout of layouts) {
+    for (const n of sizes) {
+      const r = measureStacks(n, layout);
+      results.push(r);
+      process.stderr.write(`${n} stacks, ${layout}: constructs ${seconds(r.azure.totalMs.median)} s (synth ${seconds(r.azure.synthMs.median)} s), `
+        + `raw ${seconds(r.raw.totalMs.median)} s, ratio ${r.ratio}; ${r.objects} objects, ${r.constructs} constructs; load ${loadAverage()}\n`);
+    }
   }
-  const loadAfterInProcess = loadAverage();
-  const maxRssMiB = mib(process.resourceUsage().maxRSS * 1024);
 
   const coldResults: Cold[] = [];
-  if (flags.coldRuns > 0) {
+  if (coldRuns > 0) {
     // The README's main job: pre-compile (cdk8s import of crds/), the jsii build, then cdk8s synth of examples/shop.
-    coldResults.push(cold('npm run -s example > /dev/null', ROOT, flags.coldRuns));
-    process.stderr.write(`npm run -s example: median ${coldResults[0].medianMs} ms\n`);
+    coldResults.push(cold('npm run -s example > /dev/null', ROOT, coldRuns));
     // Its last step alone: cdk8s-cli runs `npx tsx main.ts` against the built library.
-    coldResults.push(cold('cdk8s synth --stdout --no-check-upgrade > /dev/null', path.join(ROOT, 'examples', 'shop'), flags.coldRuns));
-    process.stderr.write(`cdk8s synth: median ${coldResults[1].medianMs} ms\n`);
+    coldResults.push(cold('cdk8s synth --stdout --no-check-upgrade > /dev/null', path.join(ROOT, 'examples', 'shop'), coldRuns));
     // The app itself in a fresh Node process (tsx main.ts, what cdk8s.yaml's app runs).
-    coldResults.push(cold('tsx main.ts > /dev/null', path.join(ROOT, 'examples', 'shop'), flags.coldRuns));
-    process.stderr.write(`tsx main.ts: median ${coldResults[2].medianMs} ms\n`);
+    coldResults.push(cold('tsx main.ts > /dev/null', path.join(ROOT, 'examples', 'shop'), coldRuns));
   }
 
-  const largeShape = { servers: flags.servers, databasesPerServer: flags.databases, rolesPerDatabase: flags.roles, appsPerServer: flags.apps };
-  const summary = {
-    bench: 'synth',
+  const goals: Goal[] = [];
+  const label = (l: Layout) => l === 'chart-per-stack' ? 'a chart per stack' : 'one chart';
+  for (const r of results) {
+    goals.push({
+      goal: `synth ${r.stacks} stacks, ${label(r.layout)}: constructs / raw ApiObjects`,
+      target: '<= 1.3',
+      value: r.ratio,
+      unit: 'x',
+      met: r.ratio <= 1.3,
+      note: `${seconds(r.azure.totalMs.median)} s vs ${seconds(r.raw.totalMs.median)} s (medians of ${r.runs})`,
+    });
+  }
+  for (const layout of layouts) {
+    const r = results.find(x => x.layout === layout && x.stacks === 1000);
+    goals.push(r === undefined
+      ? { goal: `synth 1000 stacks, ${label(layout)}`, target: '< 10 s', value: 'not run', unit: '', met: null, note: flags.quick ? '--quick runs 10 and 100' : '--sizes leaves 1000 out' }
+      : { goal: `synth 1000 stacks, ${label(layout)}`, target: '< 10 s', value: seconds(r.azure.totalMs.median), unit: 's', met: r.azure.totalMs.median < 10_000, note: `p95 ${seconds(r.azure.totalMs.p95)} s` });
+    const bySize = results.filter(x => x.layout === layout).sort((a, b) => a.stacks - b.stacks);
+    if (bySize.length >= 2) {
+      const [a, b] = bySize.slice(-2);
+      const k = growthExponent({ stacks: a.stacks, ms: a.azure.totalMs.median }, { stacks: b.stacks, ms: b.azure.totalMs.median });
+      const kRaw = growthExponent({ stacks: a.stacks, ms: a.raw.totalMs.median }, { stacks: b.stacks, ms: b.raw.totalMs.median });
+      goals.push({
+        goal: `synth time growth ${a.stacks} -> ${b.stacks} stacks, ${label(layout)} (time ~ N^k)`,
+        target: 'linear (k <= 1.15)',
+        value: k,
+        unit: 'k',
+        met: k <= 1.15,
+        note: `raw ApiObjects: k = ${kRaw}`,
+      });
+    }
+  }
+  goals.push({ goal: 'synth of the shop example, in process (warm)', target: '< 1 s', value: round(shopWarm.p95), unit: 'ms p95', met: shopWarm.p95 < 1000, note: `median ${shopWarm.median} ms; first in a process ${round(shopFirst.totalMs)} ms` });
+
+  const data = {
     env,
-    loadAfterInProcess,
     loadAtEnd: loadAverage(),
     moduleLoadMs: round(moduleLoadMs),
-    processMaxRssMiB: maxRssMiB,
-    shop: { runs: flags.shopRuns, ...shopResult, targetMs: 1000, met: shopResult.warm.totalMs.p95 < 1000 },
-    large: { shape: largeShape, ...largeResults },
+    processMaxRssMiB: mib(process.resourceUsage().maxRSS * 1024),
+    shop: { runs: shopRuns, firstMs: round(shopFirst.totalMs), warm: shopWarm },
+    stacks: results,
     cold: coldResults,
   };
-  const c = (i: number) => coldResults[i] ? `${seconds(coldResults[i].medianMs)} s` : 'n/a';
-  const largeCell = (l: string) => {
-    const r = largeResults[l];
-    return r ? `${seconds(r.warm.totalMs.median)} / ${seconds(r.warm.totalMs.p95)} s (first ${seconds(r.firstRun.totalMs)} s; ${r.objects} objects)` : 'n/a';
-  };
-  const row = `| ${env.date.slice(0, 10)} | ${env.commit}${env.dirtySrc.length ? '+dirty' : ''} | ${env.loadAtStart} | `
-    + `${shopResult.warm.totalMs.median} / ${shopResult.warm.totalMs.p95} ms (first ${shopResult.firstRun.totalMs} ms) | `
-    + `${largeCell('chart-per-server')} | ${largeCell('one-chart')} | ${c(0)} | ${c(1)} | ${c(2)} |`;
-  report('synth', summary, row);
+  const file = writeResult('synth', flags.quick, goals, data);
+  process.stdout.write('\n| Stacks | Layout | Objects | Constructs (raw) | Constructs: median (synth part) | Raw ApiObjects: median | Ratio |\n| --- | --- | --- | --- | --- | --- | --- |\n');
+  for (const r of results) {
+    process.stdout.write(`| ${r.stacks} | ${r.layout} | ${r.objects} | ${r.constructs} (${r.rawConstructs}) | ${seconds(r.azure.totalMs.median)} s (${seconds(r.azure.synthMs.median)} s) | ${seconds(r.raw.totalMs.median)} s | ${r.ratio} |\n`);
+  }
+  for (const c of coldResults) {
+    process.stdout.write(`cold: \`${c.command}\` in ${c.cwd}: median ${seconds(c.medianMs)} s, p95 ${seconds(c.p95Ms)} s (${c.tool}, ${c.runs} runs)\n`);
+  }
+  process.stdout.write(`\n${goalTable(goals)}\n\nwritten: ${path.relative(ROOT, file)}\n`);
 }
 
 main();

@@ -6,6 +6,10 @@
  * hands every check the same `AppOfPass` (whose derived tables, such as the children of each server, are computed once
  * per pass), and throws every problem together, in the format of every other synth error:
  * `Invalid <what> at '<construct path>':\n  - <field> = <value as JSON>: <expected>`.
+ *
+ * cdk8s validates the whole app once per chart, so an app of N charts has N + 1 passes. A pass over the same tree as
+ * the last one, with the same inputs (the constructs, in order, and what each check says it reads of them besides,
+ * see `AppCheckOptions.inputsOf`), reuses the last outcome instead of running the checks again.
  */
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
@@ -19,8 +23,8 @@ export class AppOfPass {
   private readonly memos = new Map<symbol, unknown>();
   private readonly problemsByConstruct = new Map<IConstruct, Map<string, Problems>>();
 
-  public constructor(root: IConstruct) {
-    this.constructs = root.node.findAll();
+  public constructor(constructs: readonly IConstruct[]) {
+    this.constructs = constructs;
   }
 
   /** A value derived from the whole app, computed on first use and kept for the rest of the pass. */
@@ -60,37 +64,91 @@ export class AppOfPass {
 /** A whole-app check: it records what it finds with `app.problemsOf(construct, what)`. */
 export type AppCheck = (app: AppOfPass) => void;
 
-/** The checks of an app, on its root; Symbol.for, so that copies of the library loaded twice share one runner. */
-const APP_CHECKS = Symbol.for('cdk8s-azure.dev/app-checks');
+export interface AppCheckOptions {
+  /**
+   * What the check reads of a construct that can change without the tree changing (for example the environment
+   * variables of a workload's containers), as values compared by identity: when none of them and no construct
+   * changed since the last pass, the last outcome stands. Unset, the check reads only what a construct fixes when it
+   * is created.
+   */
+  readonly inputsOf?: (construct: IConstruct) => readonly unknown[] | undefined;
+}
+
+/** The checks of an app and the last pass's outcome; on the root, under a Symbol.for, shared by copies of the library. */
+interface AppChecks {
+  readonly checks: Map<unknown, AppCheck>;
+  readonly inputReaders: Array<(construct: IConstruct) => readonly unknown[] | undefined>;
+  last?: { readonly constructs: readonly IConstruct[]; readonly inputs: readonly unknown[]; readonly error: string | undefined };
+}
+
+const APP_CHECKS = Symbol.for('cdk8s-azure.dev/app-checks/2');
 
 /**
  * Adds a whole-app check to the app `scope` is in. `key` identifies the check: a check added again under the same
  * key (for example one per app, added by every role) is kept once.
  */
-export function addAppCheck(scope: IConstruct, key: unknown, check: AppCheck): void {
-  const root = scope.node.root as IConstruct & { [APP_CHECKS]?: Map<unknown, AppCheck> };
-  let checks = root[APP_CHECKS];
-  if (checks === undefined) {
-    const created = new Map<unknown, AppCheck>();
-    checks = created;
+export function addAppCheck(scope: IConstruct, key: unknown, check: AppCheck, options: AppCheckOptions = {}): void {
+  const root = scope.node.root as IConstruct & { [APP_CHECKS]?: AppChecks };
+  let state = root[APP_CHECKS];
+  if (state === undefined) {
+    const created: AppChecks = { checks: new Map(), inputReaders: [] };
+    state = created;
     Object.defineProperty(root, APP_CHECKS, { value: created, enumerable: false });
     root.node.addValidation({
       validate: () => {
-        const app = new AppOfPass(root);
-        for (const run of created.values()) {
-          run(app);
-        }
-        const message = app.errorMessage();
-        if (message !== undefined) {
-          throw new Error(message);
+        const error = runAppChecks(root, created);
+        if (error !== undefined) {
+          throw new Error(error);
         }
         return [];
       },
     });
   }
-  if (!checks.has(key)) {
-    checks.set(key, check);
+  if (!state.checks.has(key)) {
+    state.checks.set(key, check);
+    if (options.inputsOf !== undefined) {
+      state.inputReaders.push(options.inputsOf);
+    }
+    // A check added since the last pass has not seen the tree.
+    state.last = undefined;
   }
+}
+
+/** One pass: one walk of the tree; the checks run only when the constructs or their inputs changed since the last. */
+function runAppChecks(root: IConstruct, state: AppChecks): string | undefined {
+  const constructs = root.node.findAll();
+  const inputs: unknown[] = [];
+  for (const construct of constructs) {
+    for (const read of state.inputReaders) {
+      const values = read(construct);
+      if (values !== undefined) {
+        inputs.push(construct, values.length, ...values);
+      }
+    }
+  }
+  const last = state.last;
+  if (last !== undefined && sameItems(last.constructs, constructs) && sameItems(last.inputs, inputs)) {
+    return last.error;
+  }
+  const app = new AppOfPass(constructs);
+  for (const run of state.checks.values()) {
+    run(app);
+  }
+  const error = app.errorMessage();
+  state.last = { constructs, inputs, error };
+  return error;
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) {
+    return false;
+  }
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import {
   StorageOptions,
 } from './postgres-options';
 import { AzurePostgresRole, AzurePostgresRoleOptions } from './postgres-role';
-import { AzurePostgresChild } from './server-child';
+import { AzurePostgresChild, childrenInTreeOf } from './server-child';
 import {
   allConstructs,
   checkString,
@@ -310,7 +310,7 @@ export class AzurePostgres extends Construct {
    * @param options charset, collation, deletion policy, metadata
    */
   public addDatabase(databaseName: string, options: AzurePostgresDatabaseOptions = {}): AzurePostgresDatabase {
-    const existing = this.databases.find(d => d.databaseName === databaseName);
+    const existing = this.findChild(AzurePostgresDatabase.isAzurePostgresDatabase, d => d.databaseName === databaseName);
     if (existing) {
       throwFieldError(this, 'argument of addDatabase', 'databaseName', databaseName,
         `this server already has a database with this name (at '${existing.node.path}'); use that one or choose another name`);
@@ -326,7 +326,7 @@ export class AzurePostgres extends Construct {
    * @param options the address range
    */
   public addFirewallRule(ruleName: string, options: AzurePostgresFirewallRuleOptions): AzurePostgresFirewallRule {
-    const existing = this.firewallRules.find(r => sameFirewallRuleName(r.ruleName, ruleName));
+    const existing = this.findChild(AzurePostgresFirewallRule.isAzurePostgresFirewallRule, r => sameFirewallRuleName(r.ruleName, ruleName));
     if (existing) {
       throwFieldError(this, 'argument of addFirewallRule', 'ruleName', ruleName,
         `this server already has a firewall rule with this name (at '${existing.node.path}'; Azure compares rule names ignoring case); choose another name`);
@@ -353,7 +353,7 @@ export class AzurePostgres extends Construct {
    * @param options the database, privileges, connection limit, Secret name
    */
   public addRole(roleName: string, options: AzurePostgresRoleOptions): AzurePostgresRole {
-    const existing = this.roles.find(r => r.roleName === roleName);
+    const existing = this.findChild(AzurePostgresRole.isAzurePostgresRole, r => r.roleName === roleName);
     if (existing) {
       throwFieldError(this, 'argument of addRole', 'roleName', roleName,
         `this server already has a role with this name (at '${existing.node.path}'); use that one or choose another name`);
@@ -402,6 +402,17 @@ export class AzurePostgres extends Construct {
     }
     problems.throwIfAny();
     this.tags[name] = value;
+  }
+
+  /**
+   * The first child of this server in tree order that `matches`, as the `databases`, `roles` and `firewallRules`
+   * getters would find it, walking the tree only when there is one: the children created for the server say whether.
+   */
+  private findChild<T extends AzurePostgresChild>(is: (c: unknown) => c is T, matches: (child: T) => boolean): T | undefined {
+    if (!childrenInTreeOf(this).some(c => is(c) && matches(c))) {
+      return undefined;
+    }
+    return childrenOf(this, allConstructs(this)).filter(is).find(matches);
   }
 
   private adminSecret(): DeclaredSecret {

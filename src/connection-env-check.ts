@@ -23,12 +23,27 @@ const CONNECTION_ENV_NAMESPACES = Symbol('connection environment namespaces');
 /** Marks `value` as read from the connection Secret of `role`, and checks at synth where it is used. */
 export function markConnectionEnv(role: ConnectionSecretSource, value: kplus.EnvValue): kplus.EnvValue {
   Object.defineProperty(value, READS_CONNECTION_SECRET, { value: role, enumerable: false });
-  addAppCheck(role, CONNECTION_ENV_NAMESPACES, checkConnectionEnvNamespaces);
+  addAppCheck(role, CONNECTION_ENV_NAMESPACES, checkConnectionEnvNamespaces, { inputsOf: environmentOf });
   return value;
 }
 
 function sourceOf(value: kplus.EnvValue): ConnectionSecretSource | undefined {
   return (value as any)[READS_CONNECTION_SECRET];
+}
+
+/** What the check reads of a workload that can change after it is created: its containers and their variables. */
+function environmentOf(construct: IConstruct): unknown[] | undefined {
+  if (!(construct instanceof kplus.AbstractPod)) {
+    return undefined;
+  }
+  const inputs: unknown[] = [];
+  for (const container of [...construct.initContainers, ...construct.containers]) {
+    inputs.push(container);
+    for (const [variable, value] of Object.entries(container.env.variables)) {
+      inputs.push(variable, value);
+    }
+  }
+  return inputs;
 }
 
 /** Every workload whose containers read a role's connection Secret from another namespace fails, once per role. */

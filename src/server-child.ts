@@ -1,5 +1,5 @@
 import { ApiObject, ApiObjectMetadata } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import type { AzurePostgres } from './azure-postgres';
 import { brand, ConstructKind, isKind } from './kinds';
 import { DeletionPolicy } from './postgres-options';
@@ -9,6 +9,42 @@ import {
   requireServerNamespace,
   requireValidObjectName,
 } from './validation';
+
+/**
+ * On each server, the children created for it, in creation order (some may since have been removed from the tree).
+ * Symbol.for, so that a child made by a copy of the library loaded twice is still seen.
+ */
+const CHILDREN_CREATED = Symbol.for('cdk8s-azure.dev/children-created');
+
+function childrenCreatedFor(server: object): AzurePostgresChild[] {
+  const holder = server as { [CHILDREN_CREATED]?: AzurePostgresChild[] };
+  let children = holder[CHILDREN_CREATED];
+  if (children === undefined) {
+    children = [];
+    Object.defineProperty(server, CHILDREN_CREATED, { value: children, enumerable: false });
+  }
+  return children;
+}
+
+/**
+ * The children created for `server` that are still in its app's tree, without walking the tree (adding a child to a
+ * server must not cost a walk of the app, or building an app would grow with its square). In creation order.
+ */
+export function childrenInTreeOf(server: AzurePostgres): AzurePostgresChild[] {
+  return childrenCreatedFor(server).filter(child => isInTree(child, server.node.root));
+}
+
+/** Whether `construct` is reachable from `root`: every scope up to the root still has it (tryRemoveChild may not). */
+function isInTree(construct: IConstruct, root: IConstruct): boolean {
+  let current = construct;
+  for (let scope = current.node.scope; scope !== undefined; scope = current.node.scope) {
+    if (scope.node.tryFindChild(current.node.id) !== current) {
+      return false;
+    }
+    current = scope;
+  }
+  return current === root;
+}
 
 /** Options every child of a server (database, firewall rule, role) has. */
 export interface AzurePostgresChildOptions {
@@ -58,6 +94,9 @@ export abstract class AzurePostgresChild extends Construct {
     this.kind = kind as ConstructKind;
     brand(this, this.kind);
     this.server = props.server;
+    if (isKind(props.server, 'AzurePostgres')) {
+      childrenCreatedFor(props.server).push(this);
+    }
   }
 
   /** Name of the Kubernetes object. */
