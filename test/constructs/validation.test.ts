@@ -30,6 +30,7 @@ import {
   WebAppWithDb,
   WebAppWithDbProps,
 } from '../../src';
+import { addAppCheck } from '../../src/app-checks';
 
 const SUBNET = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/postgres';
 const DNS_ZONE = '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/shop.postgres.database.azure.com';
@@ -703,5 +704,156 @@ describe('whole-app validation walks the tree once per pass, whatever the number
 
   test('as many walks of the tree for 20 servers as for 2', () => {
     expect(rootWalksOfSynth(20)).toBe(rootWalksOfSynth(2));
+  });
+
+  /** An app of `charts` charts, each with a server, a database, a role and a web app on it. */
+  function appOfCharts(charts: number): App {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'walks-')) });
+    for (let i = 0; i < charts; i++) {
+      const chart = new Chart(app, `team${i}`, { namespace: `team${i}` });
+      const db = server({}, chart);
+      new WebAppWithDb(chart, 'api', { image: 'nginx', role: db.addRole('app', { database: db.addDatabase('catalog') }) });
+    }
+    return app;
+  }
+
+  /** Runs the validations of the app's root (the whole-app checks) as one pass of cdk8s does; counts the root's walks. */
+  function rootWalksOfPass(app: App): number {
+    const findAll = jest.spyOn(Node.prototype, 'findAll');
+    try {
+      expect(app.node.validate()).toEqual([]);
+      return findAll.mock.contexts.filter(node => node === app.node).length;
+    } finally {
+      findAll.mockRestore();
+    }
+  }
+
+  test('one pass of the whole-app checks walks the tree once, for 1 chart or 10', () => {
+    expect(rootWalksOfPass(appOfCharts(1))).toBe(1);
+    expect(rootWalksOfPass(appOfCharts(10))).toBe(1);
+  });
+
+  test('a synth of N charts (cdk8s validates N + 1 times) walks the tree once per pass more than cdk8s alone', () => {
+    for (const charts of [1, 5]) {
+      const plain = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'walks-')) });
+      for (let i = 0; i < charts; i++) {
+        new kplus.ConfigMap(new Chart(plain, `team${i}`), 'settings', { data: { key: 'value' } });
+      }
+      expect(rootWalksOfSynthApp(appOfCharts(charts)) - rootWalksOfSynthApp(plain)).toBe(charts + 1);
+    }
+  });
+
+  function rootWalksOfSynthApp(app: App): number {
+    const findAll = jest.spyOn(Node.prototype, 'findAll');
+    try {
+      app.synthYaml();
+      return findAll.mock.contexts.filter(node => node === app.node).length;
+    } finally {
+      findAll.mockRestore();
+    }
+  }
+
+  test('adding databases, roles and firewall rules to a server does not walk the app', () => {
+    const { app, chart } = newChart();
+    const s = server({}, chart);
+    const findAll = jest.spyOn(Node.prototype, 'findAll');
+    try {
+      for (let i = 0; i < 5; i++) {
+        s.addRole(`app${i}`, { database: s.addDatabase(`db${i}`) });
+        s.addFirewallRule(`rule${i}`, { startIpAddress: `10.0.0.${i}`, endIpAddress: `10.0.0.${i}` });
+      }
+      expect(findAll.mock.contexts.filter(node => node === app.node)).toHaveLength(0);
+    } finally {
+      findAll.mockRestore();
+    }
+  });
+
+  test('a database removed from the tree no longer holds its name on the server', () => {
+    const { chart } = newChart();
+    const s = server({}, chart);
+    const first = s.addDatabase('catalog');
+    expect(() => s.addDatabase('catalog')).toThrow(/databaseName = "catalog"[\s\S]*already has a database with this name/);
+    expect(s.node.tryRemoveChild(first.node.id)).toBe(true);
+    expect(s.addDatabase('catalog').databaseName).toBe('catalog');
+    expect(s.databases).toHaveLength(1);
+  });
+});
+
+describe('a validation pass over an unchanged tree reuses the last outcome; a changed tree is checked again', () => {
+  /** The app's whole-app checks plus one that counts its runs (the same runner: added with addAppCheck). */
+  function countedApp() {
+    const { app, chart } = newChart('shop');
+    const { db, role } = serverWithRole(chart);
+    const counted = { runs: 0 };
+    addAppCheck(app, Symbol('counted'), () => {
+      counted.runs++;
+    });
+    return { app, chart, db, role, counted };
+  }
+
+  test('the checks run once for two passes over the same tree, and once more after a construct is added', () => {
+    const { app, chart, counted } = countedApp();
+    app.node.validate();
+    app.node.validate();
+    expect(counted.runs).toBe(1);
+    new kplus.ConfigMap(chart, 'settings', { data: { key: 'value' } });
+    app.node.validate();
+    expect(counted.runs).toBe(2);
+    app.node.validate();
+    expect(counted.runs).toBe(2);
+  });
+
+  test('a synth of an app of many charts runs the checks once, not once per chart', () => {
+    const { app, counted } = countedApp();
+    for (let i = 0; i < 4; i++) {
+      new kplus.ConfigMap(new Chart(app, `more${i}`), 'settings', { data: { key: 'value' } });
+    }
+    app.synthYaml();
+    expect(counted.runs).toBe(1);
+  });
+
+  test('removing a construct, or changing a workload\'s environment, runs the checks again', () => {
+    const { app, chart, role, counted } = countedApp();
+    const worker = new kplus.Deployment(chart, 'worker', { containers: [{ image: 'worker' }] });
+    app.node.validate();
+    expect(counted.runs).toBe(1);
+    worker.containers[0].env.addVariable('PGHOST', role.envValue(ConnectionSecretKey.HOST));
+    app.node.validate();
+    expect(counted.runs).toBe(2);
+    // The same variable, another value: the same tree and the same number of variables, still a change.
+    worker.containers[0].env.addVariable('PGHOST', role.envValue(ConnectionSecretKey.PORT));
+    app.node.validate();
+    expect(counted.runs).toBe(3);
+    worker.addContainer({ name: 'sidecar', image: 'sidecar' });
+    app.node.validate();
+    expect(counted.runs).toBe(4);
+    expect(chart.node.tryRemoveChild('worker')).toBe(true);
+    app.node.validate();
+    expect(counted.runs).toBe(5);
+  });
+
+  test('an unchanged tree that failed fails again, with the same message', () => {
+    const { app, chart, role } = countedApp();
+    new kplus.Secret(chart, 'clash', { metadata: { name: role.secretName }, stringData: { key: 'value' } });
+    const first = errorOf(() => synthApp(app));
+    expect(first).toContain(`secret name = "${role.secretName}"`);
+    expect(first).toContain('two Secrets cannot share a name');
+    expect(errorOf(() => synthApp(app))).toBe(first);
+  });
+
+  test('a collision removed after a failed synth passes at the next synth', () => {
+    const { app, chart, role } = countedApp();
+    new kplus.Secret(chart, 'clash', { metadata: { name: role.secretName }, stringData: { key: 'value' } });
+    expect(() => synthApp(app)).toThrow(/two Secrets cannot share a name/);
+    expect(chart.node.tryRemoveChild('clash')).toBe(true);
+    expect(() => synthApp(app)).not.toThrow();
+  });
+
+  test('a workload given another namespace\'s connection Secret after a valid synth fails the next synth', () => {
+    const { app, role } = countedApp();
+    const web = new kplus.Deployment(new Chart(app, 'web', { namespace: 'web' }), 'api', { containers: [{ image: 'api' }] });
+    expect(() => synthApp(app)).not.toThrow();
+    web.containers[0].env.addVariable('PGHOST', role.envValue(ConnectionSecretKey.HOST));
+    expect(() => synthApp(app)).toThrow(/Invalid workload environment at 'web\/api'[\s\S]*PGHOST of container/);
   });
 });
