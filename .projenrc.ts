@@ -124,9 +124,15 @@ example.spawn(project.preCompileTask);
 example.exec('jsii --silence-warnings=reserved-word 1>&2');
 example.exec('cdk8s synth --stdout --no-check-upgrade', { cwd: 'examples/shop' });
 
-// Benchmarks (bench/, results in docs/benchmarks.md): measured and published, never asserted in tests.
+// Benchmarks (bench/, results in docs/benchmarks.md): measured and published, never asserted in tests. `bench` runs
+// every `bench:*` task (it finds them in package.json) and prints one table of every goal.
+project.addTask('bench', {
+  description: 'Run every benchmark (bench:*) and print one table of every goal; --quick for a bounded run of each',
+  exec: 'tsx bench/run.ts',
+  receiveArgs: true,
+});
 for (const [name, script, description] of [
-  ['bench:synth', 'bench/synth.ts', 'Synth time of the shop example and of a large app'],
+  ['bench:synth', 'bench/synth.ts', 'Synth time of apps of 10, 100 and 1000 stacks against raw cdk8s ApiObjects, and of the shop example'],
   ['bench:footprint', 'bench/reconciler-footprint.ts', 'Reconciler memory at idle and under load on the real stack'],
   ['bench:burst', 'bench/arm-burst.ts', '1000 new resources at once under ARM throttling: time to Ready, 429s'],
 ]) {

@@ -122,7 +122,10 @@ function runAppChecks(root: IConstruct, state: AppChecks): string | undefined {
     for (const read of state.inputReaders) {
       const values = read(construct);
       if (values !== undefined) {
-        inputs.push(construct, values.length, ...values);
+        inputs.push(construct, values.length);
+        for (const value of values) {
+          inputs.push(value);
+        }
       }
     }
   }

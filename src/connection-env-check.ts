@@ -37,10 +37,13 @@ function environmentOf(construct: IConstruct): unknown[] | undefined {
     return undefined;
   }
   const inputs: unknown[] = [];
-  for (const container of [...construct.initContainers, ...construct.containers]) {
-    inputs.push(container);
-    for (const [variable, value] of Object.entries(container.env.variables)) {
-      inputs.push(variable, value);
+  for (const containers of [construct.initContainers, construct.containers]) {
+    for (const container of containers) {
+      inputs.push(container);
+      const variables = container.env.variables;
+      for (const variable in variables) {
+        inputs.push(variable, variables[variable]);
+      }
     }
   }
   return inputs;
