@@ -33,10 +33,12 @@ Usage: tsx bench/synth.ts [flags]
   --shop-runs N       in-process warm runs of the shop example (default 50)
   --cold-runs N       wall-time runs of \`npm run -s example\`, \`cdk8s synth\` and \`tsx main.ts\` (default 3; 0 skips)
   --hyperfine BOOL    use hyperfine when installed (default true)
+  --validate-once     diagnosis, not how cdk8s runs: Chart.toJson() skips the whole-app validation cdk8s repeats for
+                      each chart (app.synthYaml() has validated the app once already), in both variants
 `;
 
 const flags = parseFlags(process.argv.slice(2), {
-  quick: false, sizes: '', layouts: 'chart-per-stack,one-chart', runs: 3, shopRuns: -1, coldRuns: -1, hyperfine: true,
+  quick: false, sizes: '', layouts: 'chart-per-stack,one-chart', runs: 3, shopRuns: -1, coldRuns: -1, hyperfine: true, validateOnce: false,
 }, HELP);
 const sizes = (flags.sizes || (flags.quick ? '10,100' : '10,100,1000')).split(',').map(Number);
 const shopRuns = flags.shopRuns >= 0 ? flags.shopRuns : flags.quick ? 20 : 50;
@@ -66,6 +68,17 @@ const lib: Lib = require(SRC_INDEX);
 const { ShopChart } = require(path.join(ROOT, 'examples', 'shop', 'chart')) as { ShopChart: new (scope: any, id: string) => unknown };
 /* eslint-enable @typescript-eslint/no-require-imports */
 const moduleLoadMs = performance.now() - t0;
+
+if (flags.validateOnce) {
+  // cdk8s's App._synthChart (node_modules/cdk8s/lib/app.js) without its resolveDependencies(app) and validate(app):
+  // what a synth of N charts would cost if cdk8s validated the app once instead of N + 1 times.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DependencyGraph } = require('cdk8s/lib/dependency');
+  (cdk8s.App as any)._synthChart = (chart: InstanceType<Cdk8s['Chart']>) => new DependencyGraph(chart.node).topology()
+    .filter((x: unknown) => x instanceof cdk8s.ApiObject)
+    .filter((x: InstanceType<Cdk8s['ApiObject']>) => cdk8s.Chart.of(x) === chart)
+    .map((x: InstanceType<Cdk8s['ApiObject']>) => x.toJson());
+}
 
 interface Run {
   /** CPU time of the process (user + system): on a shared machine, wall time counts the other processes too. */
@@ -252,7 +265,7 @@ function growthExponent(a: { stacks: number; ms: number }, b: { stacks: number; 
 
 function main(): void {
   const env = environment();
-  process.stderr.write(`synth bench: load ${env.loadAtStart}, commit ${env.commit}${flags.quick ? ', --quick' : ''}\n`);
+  process.stderr.write(`synth bench: load ${env.loadAtStart}, commit ${env.commit}${flags.quick ? ', --quick' : ''}${flags.validateOnce ? ', --validate-once (diagnosis)' : ''}\n`);
 
   const shopRuns_: Run[] = [];
   const shopFirst = timed(shop);
@@ -323,7 +336,7 @@ function main(): void {
     stacks: results,
     cold: coldResults,
   };
-  const file = writeResult('synth', flags.quick, goals, data);
+  const file = writeResult(flags.validateOnce ? 'synth-validate-once' : 'synth', flags.quick, goals, data);
   process.stdout.write('\n| Stacks | Layout | Objects | Constructs (raw) | Constructs: CPU / wall (synth part) | Raw ApiObjects: CPU / wall | Ratio (CPU) |\n| --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of results) {
     process.stdout.write(`| ${r.stacks} | ${r.layout} | ${r.objects} | ${r.constructs} (${r.rawConstructs}) | ${seconds(r.azure.cpuMs.median)} / ${seconds(r.azure.totalMs.median)} s (${seconds(r.azure.synthMs.median)} s) | ${seconds(r.raw.cpuMs.median)} / ${seconds(r.raw.totalMs.median)} s | ${r.ratio} |\n`);
