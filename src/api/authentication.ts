@@ -8,6 +8,9 @@ import { checkBoolean, checkOneOf, checkStringRule, GUID, type StringRule } from
 /** The OAuth scope of Microsoft Entra tokens that Azure Database for PostgreSQL accepts as passwords. */
 export const POSTGRES_ENTRA_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';
 
+/** The reconciler's principal name as an Entra administrator, unless its --entra-principal-name says otherwise. */
+export const DEFAULT_ENTRA_PRINCIPAL_NAME = 'cdk8s-azure-reconciler';
+
 /** Azure's principal types of an Entra administrator of a flexible server. */
 export const ENTRA_PRINCIPAL_TYPES: readonly string[] = ['User', 'Group', 'ServicePrincipal'];
 
