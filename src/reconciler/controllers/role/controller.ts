@@ -40,6 +40,8 @@ import { administratorConflict, claimOf } from './ownership';
 
 interface Parents {
   readonly target: PgTarget;
+  /** A passwordless role's: the reconciler as an Entra administrator, in database postgres (where Azure's pgaadauth is). */
+  readonly entraTarget?: PgTarget;
   readonly dbname: string;
   readonly serverId: string;
 }
@@ -92,7 +94,7 @@ export class PostgresRoleController implements Controller {
 
     const parents = await this.parents(obj, r, sb);
     if ('result' in parents) return parents.result;
-    const { target, dbname, serverId } = parents;
+    const { target, entraTarget, dbname, serverId } = parents;
 
     const secret = await kube.getSecret(obj.metadata.namespace, r.secretName);
     const conflict = secretConflict(secret, obj);
@@ -109,7 +111,8 @@ export class PostgresRoleController implements Controller {
         // 1. The Secret first: the password is reused when present, so repeating after a crash is safe.
         const login = await this.writeSecret(owner, r, secret, target.host, dbname);
         // 2. The role (judged again, under a lock, in the same transaction as the change) and exactly its privileges.
-        const res = await ensureRole(c, { ...claim, roleName: r.roleName, ...login, connectionLimit: r.connectionLimit });
+        const ensure = { ...claim, roleName: r.roleName, ...login, connectionLimit: r.connectionLimit };
+        const res = entraTarget ? await withClient(entraTarget, (e) => ensureRole(e, ensure)) : await ensureRole(c, ensure);
         if (res.created) this.ctx.log.info({ key: keyString(key), role: r.roleName }, 'created role');
         if (res.adopted) kube.event(owner, 'Normal', 'Adopted', `took over the existing role ${r.roleName}`);
         await applyGrants(c, { roleName: r.roleName, database: dbname, privileges: r.privileges });
@@ -184,8 +187,10 @@ export class PostgresRoleController implements Controller {
       return wait(Reason.WaitingForDatabase, `waiting for PostgresDatabase ${r.databaseName} to exist (${database ? database.state : 'not found'})`);
     }
     const dbname = database.obj.spec.azureName;
-    const target = await adminTarget(this.env, server, dbname, { entra: r.identity !== undefined });
+    const target = await adminTarget(this.env, server, dbname);
     if ('missing' in target) return wait(Reason.WaitingForServer, target.missing);
-    return { target, dbname, serverId: resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server)) };
+    const entraTarget = r.identity ? await adminTarget(this.env, server, 'postgres', { entra: true }) : undefined;
+    if (entraTarget && 'missing' in entraTarget) return wait(Reason.WaitingForServer, entraTarget.missing);
+    return { target, ...(entraTarget ? { entraTarget } : {}), dbname, serverId: resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server)) };
   }
 }

@@ -58,7 +58,7 @@ class RoleDeletion {
     const database = lookupDatabase(ctx.env, obj.metadata.namespace, r.databaseName);
     const dbname = database?.obj.spec.azureName ?? 'postgres';
     const target = server.obj.status?.fullyQualifiedDomainName
-      ? await adminTarget(ctx.env, server, dbname, { entra: r.identity !== undefined })
+      ? await adminTarget(ctx.env, server, dbname)
       : { missing: `PostgresServer ${r.serverName} has no FQDN` };
     if ('missing' in target) return this.unreachable(at, target.missing);
     try {
