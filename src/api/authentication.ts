@@ -133,11 +133,11 @@ export function roleIdentityProblems(identity: RoleIdentity | undefined): Proble
  * A problem when a passwordless role (`identity`) is on a server without Microsoft Entra sign-in: Azure would refuse
  * its token. `serverField` names where the server's setting is.
  */
-export function entraRequiredProblem(identity: RoleIdentity | undefined, server: NormalizedAuthentication, serverField: string): Problem | undefined {
-  if (identity === undefined || server.microsoftEntra === true) return undefined;
+export function entraRequiredProblem(identity: RoleIdentity | undefined, serverEntra: unknown, serverField: string): Problem | undefined {
+  if (identity === undefined || serverEntra === true) return undefined;
   return {
     field: 'identity',
     value: identity,
-    expected: `a passwordless role needs a server with Microsoft Entra sign-in, but ${serverField} is ${showValue(server.microsoftEntra)}: turn it on, or remove the identity to use a password`,
+    expected: `a passwordless role needs a server with Microsoft Entra sign-in, but ${serverField} is ${showValue(serverEntra)}: turn it on, or remove the identity to use a password`,
   };
 }

@@ -172,7 +172,7 @@ export class PostgresRoleController implements Controller {
     if (!server) return wait(Reason.WaitingForServer, `waiting for PostgresServer ${r.serverName} (not found)`);
     const admin = administratorConflict(r.roleName, server.spec.administratorLogin, r.serverName);
     if (admin) return { result: await notReady(sb, Reason.Conflict, admin, { failure: 'userError' }) };
-    const entraOff = entraRequiredProblem(r.identity, server.spec.authentication, `PostgresServer ${r.serverName}'s spec.authentication.microsoftEntra`);
+    const entraOff = entraRequiredProblem(r.identity, server.spec.authentication.microsoftEntra, `PostgresServer ${r.serverName}'s spec.authentication.microsoftEntra`);
     if (entraOff) return { result: await notReady(sb, Reason.EntraSignInOff, formatProblem(entraOff), { failure: 'userError' }) };
     const database = lookupDatabase(this.env, ns, r.databaseName);
     if (database && database.obj.spec.serverRef?.name !== r.serverName) {
