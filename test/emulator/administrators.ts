@@ -134,7 +134,8 @@ export function validateAdministrator(objectId: string, body: Record<string, unk
   if (typeof props.principalName !== 'string' || !props.principalName.trim()) throw invalidParameter('principalName');
   if (props.principalName.length > 63) throw invalidParameter('principalName', 'The principal name is longer than 63 characters (a PostgreSQL role name).');
   if (props.tenantId !== undefined && (typeof props.tenantId !== 'string' || !GUID.test(props.tenantId))) throw invalidParameter('tenantId');
-  return { objectId: objectId.toLowerCase(), principalName: props.principalName, principalType, tenantId: (props.tenantId as string | undefined) ?? defaultTenant };
+  const tenantId = (props.tenantId as string | undefined) ?? defaultTenant;
+  return { objectId: objectId.toLowerCase(), principalName: props.principalName, principalType, tenantId };
 }
 
 /**

@@ -6,13 +6,13 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, upsertAdministratorRole, validateAdministrator } from './administrators';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { Faults } from './faults';
+import { PgFront } from './pg-front';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_BACKEND_PORT, PG_PORT, PgInstance, PgStartError, RunAs, scramVerifier, SUPERUSER, quoteIdent, quoteLiteral } from './postgres';
-import { administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, upsertAdministratorRole, validateAdministrator } from './administrators';
-import { PgFront } from './pg-front';
 import { RequestStats } from './stats';
 import {
   applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS,
@@ -868,7 +868,8 @@ export class Arm {
     if (old) props.storageAutoGrowth = m.storage.autoGrow === 'Enabled';
     if (!old) {
       Object.assign(props, {
-        authConfig: { ...m.authConfig },
+        // With Entra sign-in on, Azure answers the tenant it uses (the subscription's unless one was given).
+        authConfig: { ...m.authConfig, ...(m.authConfig.activeDirectoryAuth === 'Enabled' ? { tenantId: this.entraTenantOf(s) } : {}) },
         dataEncryption: { ...m.dataEncryption },
         replicationRole: 'Primary',
         replicaCapacity: 5,
@@ -1113,7 +1114,7 @@ export class Arm {
       policy: () => ({
         activeDirectoryAuth: s.model.authConfig.activeDirectoryAuth === 'Enabled',
         passwordAuth: s.model.authConfig.passwordAuth === 'Enabled',
-        tenantId: s.model.authConfig.tenantId ?? this.o.tenantId,
+        tenantId: this.entraTenantOf(s),
       }),
       validateToken: this.o.validateDatabaseToken,
       objectIdOf: (role) => objectIdOfRole(pg, role),
@@ -1455,6 +1456,11 @@ export class Arm {
 
   // ---------------------------------------------------------------- Microsoft Entra administrators
 
+  /** The tenant whose tokens the server accepts: authConfig.tenantId, else the subscription's. */
+  private entraTenantOf(s: ServerRecord): string {
+    return s.model.authConfig.tenantId || this.o.tenantId;
+  }
+
   private administratorJsonOf(s: ServerRecord, objectId: string): Record<string, unknown> {
     const a = s.administrators.get(objectId.toLowerCase());
     if (!a) {
@@ -1484,7 +1490,7 @@ export class Arm {
       case 'GET':
         return { status: 200, body: this.administratorJsonOf(s, key) };
       case 'PUT': {
-        const a = validateAdministrator(objectId, this.objectBody(req), s.model.authConfig.tenantId ?? this.o.tenantId);
+        const a = validateAdministrator(objectId, this.objectBody(req), this.entraTenantOf(s));
         if (s.model.authConfig.activeDirectoryAuth !== 'Enabled') throw entraDisabledError(s.name);
         return this.administratorOp(req, s, resourceId, 'upsert', async () => {
           await upsertAdministratorRole(s.pg!, a);

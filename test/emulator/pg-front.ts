@@ -56,24 +56,27 @@ class Wire {
   private waiter?: () => void;
   private closed = false;
   private error?: Error;
-  private readonly onData = (d: Buffer) => {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    this.wake();
-  };
-  private readonly onClose = () => {
-    this.closed = true;
-    this.wake();
-  };
-  private readonly onError = (e: Error) => {
-    this.error = e;
-    this.onClose();
-  };
+  private readonly listeners: { data: (d: Buffer) => void; close: () => void; error: (e: Error) => void };
 
   constructor(readonly socket: net.Socket) {
-    socket.on('data', this.onData);
-    socket.on('end', this.onClose);
-    socket.on('close', this.onClose);
-    socket.on('error', this.onError);
+    this.listeners = {
+      data: (d) => {
+        this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+        this.wake();
+      },
+      close: () => {
+        this.closed = true;
+        this.wake();
+      },
+      error: (e) => {
+        this.error = e;
+        this.listeners.close();
+      },
+    };
+    socket.on('data', this.listeners.data);
+    socket.on('end', this.listeners.close);
+    socket.on('close', this.listeners.close);
+    socket.on('error', this.listeners.error);
   }
 
   private wake(): void {
@@ -106,17 +109,17 @@ class Wire {
   async message(): Promise<{ type: string; body: Buffer; raw: Buffer }> {
     const head = await this.take(5);
     const len = head.readInt32BE(1);
-    if (len < 4 || len > 1 << 24) throw new Error(`invalid message length ${len}`);
+    if (len < 4 || len > 16_777_216) throw new Error(`invalid message length ${len}`);
     const body = await this.take(len - 4);
     return { type: String.fromCharCode(head[0]), body, raw: Buffer.concat([head, body]) };
   }
 
   /** Stops listening; returns the bytes read but not consumed. */
   detach(): Buffer {
-    this.socket.off('data', this.onData);
-    this.socket.off('end', this.onClose);
-    this.socket.off('close', this.onClose);
-    this.socket.off('error', this.onError);
+    this.socket.off('data', this.listeners.data);
+    this.socket.off('end', this.listeners.close);
+    this.socket.off('close', this.listeners.close);
+    this.socket.off('error', this.listeners.error);
     const rest = this.buf;
     this.buf = Buffer.alloc(0);
     return rest;
@@ -262,7 +265,7 @@ export class PgFront {
       } else if (packet.code === PROTOCOL_3) {
         break;
       } else {
-        client.end(fatal('0A000', `unsupported frontend protocol ${packet.code >>> 16}.${packet.code & 0xffff}: server supports 3.0 to 3.0`));
+        client.end(fatal('0A000', `unsupported frontend protocol ${Math.floor(packet.code / 65536)}.${packet.code % 65536}: server supports 3.0 to 3.0`));
         return;
       }
       packet = await wire.startupPacket();
@@ -274,13 +277,13 @@ export class PgFront {
       return;
     }
 
-    const backend = await this.connectBackend(encrypted, clientAddress);
+    let backend = await this.connectBackend(encrypted, clientAddress);
     const closeBoth = () => {
       client.destroy();
       backend.destroy();
     };
     try {
-      const be = new Wire(backend);
+      let be = new Wire(backend);
       backend.write(startupMessage(params));
       let msg = await be.message();
       if (msg.type === 'E') {
@@ -293,7 +296,17 @@ export class PgFront {
       const reply = await wire.message();
       if (reply.type !== 'p') throw new Error(`expected a password message, got '${reply.type}'`);
       const presented = reply.body.subarray(0, Math.max(0, reply.body.indexOf(0))).toString('utf8');
-      const password = await this.decide(user, presented, client);
+      const { password, viaToken } = await this.decide(user, presented, client);
+      if (viaToken) {
+        // PostgreSQL read the role's verifier when it asked for SCRAM, before the front set its credential: sign in
+        // again on a new connection.
+        be.detach();
+        backend.destroy();
+        backend = await this.connectBackend(encrypted, clientAddress);
+        be = new Wire(backend);
+        backend.write(startupMessage(params));
+        msg = await be.message();
+      }
 
       // Authenticate to PostgreSQL as the client would have.
       const nonce = randomBytes(18).toString('base64');
@@ -329,6 +342,7 @@ export class PgFront {
           const withoutProof = `c=biws,r=${serverNonce}`;
           const authMessage = `${scram.clientFirstBare},${serverFirst},${withoutProof}`;
           const signature = createHmac('sha256', storedKey).update(authMessage).digest();
+          // eslint-disable-next-line no-bitwise -- SCRAM's ClientProof is ClientKey XOR ClientSignature
           const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]));
           const serverKey = createHmac('sha256', salted).update('Server Key').digest();
           scram.serverSignature = createHmac('sha256', serverKey).update(authMessage).digest();
@@ -358,7 +372,7 @@ export class PgFront {
   }
 
   /** Whether the presented password may sign in as `user`; the password to give PostgreSQL. Refuses otherwise. */
-  private async decide(user: string, presented: string, client: net.Socket): Promise<string> {
+  private async decide(user: string, presented: string, client: net.Socket): Promise<{ password: string; viaToken: boolean }> {
     const policy = this.o.policy();
     const refuse = (why: string): never => {
       this.o.log(`sign-in as "${user}" to ${this.o.address} refused: ${why}`);
@@ -373,11 +387,11 @@ export class PgFront {
       if (objectId.toLowerCase() !== v.claims.oid.toLowerCase()) return refuse(`the token's oid ${v.claims.oid} is not the role's (${objectId})`);
       const password = this.internalPassword(user);
       await this.o.setInternalPassword(user, password);
-      return password;
+      return { password, viaToken: true };
     }
     if (!policy.passwordAuth) return refuse('password sign-in is disabled on this server');
     if (objectId) return refuse('a Microsoft Entra role signs in with a token only');
-    return presented;
+    return { password: presented, viaToken: false };
   }
 
   private async connectBackend(encrypted: boolean, clientAddress: string): Promise<net.Socket> {
