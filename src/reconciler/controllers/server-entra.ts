@@ -68,15 +68,19 @@ export class EntraSignIn implements LifecycleStep<Server, Server, ServerForPatch
     for (const admin of put) {
       const body = { principalName: admin.principalName, principalType: admin.principalType as 'User', ...(tenantId ? { tenantId } : {}) };
       const step = await arm.startPutAdministrator(at.resourceGroup, at.name, admin.objectId, body, generation);
+      if (step.status === 'running' || step.status === 'succeeded') {
+        env.kube.event(object, 'Normal', 'EntraAdministratorSet', `making ${admin.principalType} ${admin.principalName} (${admin.objectId}) a Microsoft Entra administrator of server ${at.name}`);
+      }
       const ended = await afterStart(this.ctx, step, `making ${admin.principalName} (${admin.objectId}) a Microsoft Entra administrator`);
       if (ended) return ended;
-      env.kube.event(object, 'Normal', 'EntraAdministratorSet', `${admin.principalType} ${admin.principalName} (${admin.objectId}) is a Microsoft Entra administrator of server ${at.name}`);
     }
     for (const objectId of remove) {
       const step = await arm.startDeleteAdministrator(at.resourceGroup, at.name, objectId, generation);
+      if (step.status === 'running' || step.status === 'succeeded') {
+        env.kube.event(object, 'Normal', 'EntraAdministratorRemoved', `removing ${objectId} from the Microsoft Entra administrators of server ${at.name} (not in spec.authentication.administrators)`);
+      }
       const ended = await afterStart(this.ctx, step, `removing Microsoft Entra administrator ${objectId}`);
       if (ended) return ended;
-      env.kube.event(object, 'Normal', 'EntraAdministratorRemoved', `${objectId} is no longer a Microsoft Entra administrator of server ${at.name} (not in spec.authentication.administrators)`);
     }
     return undefined;
   }
