@@ -284,7 +284,10 @@ export class AzurePostgres extends Construct {
           microsoftEntra: spec.authentication.microsoftEntra,
           tenantId: spec.authentication.tenantId,
           administrators: spec.authentication.administrators.length === 0 ? undefined
-            : spec.authentication.administrators.map(a => ({ ...a, principalType: a.principalType as PostgresServerSpecAuthenticationAdministratorsPrincipalType })),
+            : spec.authentication.administrators.map(a => ({
+              ...a,
+              principalType: a.principalType as PostgresServerSpecAuthenticationAdministratorsPrincipalType,
+            })),
         },
         maintenanceWindow: spec.maintenanceWindow,
         // Lazy: addParameter/addTag may add entries after construction; empty maps are left out.

@@ -140,6 +140,8 @@ export class AzurePostgresRole extends AzurePostgresChild {
   public readonly passwordless: boolean;
   /** A passwordless role's ServiceAccount, annotated with its identity's client ID; its apps must run as it. */
   public readonly serviceAccount?: kplus.ServiceAccount;
+  /** How many CA volumes addConnectionEnv made (one per container wired). */
+  private caVolumes = 0;
 
   public constructor(scope: Construct, id: string, props: AzurePostgresRoleProps) {
     super(scope, id, 'AzurePostgresRole', props);
@@ -288,8 +290,6 @@ export class AzurePostgresRole extends AzurePostgresChild {
     });
     container.mount(CA_CERT_DIR, ca, { readOnly: true });
   }
-
-  private caVolumes = 0;
 }
 
 /** `<server object name>-<role name>`, with the underscores of the role name (not allowed in Secret names) as hyphens. */

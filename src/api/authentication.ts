@@ -99,7 +99,8 @@ function administratorsProblems(a: NormalizedAuthentication): Problem[] {
       checkStringRule(`${at}.principalName`, admin.principalName, ENTRA_PRINCIPAL_NAME),
       checkOneOf(`${at}.principalType`, admin.principalType, ENTRA_PRINCIPAL_TYPES),
     ));
-    const first = list.findIndex((other: { objectId?: unknown } | undefined) => String(other?.objectId).toLowerCase() === String(admin.objectId).toLowerCase());
+    const sameObject = (other: { objectId?: unknown } | undefined) => String(other?.objectId).toLowerCase() === String(admin.objectId).toLowerCase();
+    const first = list.findIndex(sameObject);
     if (first !== i) {
       problems.push({ field: `${at}.objectId`, value: admin.objectId, expected: `is also administrators[${first}]; list each administrator once` });
     }

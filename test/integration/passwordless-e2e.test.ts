@@ -12,11 +12,11 @@ import { WorkloadIdentityCredential } from '@azure/identity';
 import { Client } from 'pg';
 import { CLUSTER_DIR } from '../cluster/cluster';
 import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
-import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 import {
   apply, buildBundle, ensureCluster, getJson, installReconcilerManifests, kubectl, readyCondition, registerWorkloadIdentity,
   RunningReconciler, secretData, startReconciler, synthWithTsx, tryGetJson, waitFor,
 } from './harness';
+import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 
 const NS = 'orders-e2e';
 const APP_CLIENT_ID = '0c7e5d3a-9b8f-4e21-a6d4-3f2e1d0c9b8a';
@@ -42,8 +42,11 @@ async function appToken(): Promise<string> {
   mkdirSync(path.dirname(tokenFile), { recursive: true });
   writeFileSync(tokenFile, saToken, { mode: 0o600 });
   const credential = new WorkloadIdentityCredential({
-    tenantId: emulator.tenantId, clientId: APP_CLIENT_ID, tokenFilePath: tokenFile,
-    authorityHost: emulator.authorityHost, disableInstanceDiscovery: true,
+    tenantId: emulator.tenantId,
+    clientId: APP_CLIENT_ID,
+    tokenFilePath: tokenFile,
+    authorityHost: emulator.authorityHost,
+    disableInstanceDiscovery: true,
   });
   const secret = secretData(NS, roleSecret());
   return (await credential.getToken(secret['token-scope']))!.token;
@@ -56,8 +59,13 @@ function roleSecret(): string {
 /** Signs in as an app does from its Secret: host, port, dbname, username, ca.crt; the password is the token. */
 async function signIn(secret: Record<string, string>, password: string, database?: string): Promise<Client> {
   const client = new Client({
-    host: secret.host, port: Number(secret.port), user: secret.username, password, database: database ?? secret.dbname,
-    ssl: { ca: secret['ca.crt'], rejectUnauthorized: true }, connectionTimeoutMillis: 10_000,
+    host: secret.host,
+    port: Number(secret.port),
+    user: secret.username,
+    password,
+    database: database ?? secret.dbname,
+    ssl: { ca: secret['ca.crt'], rejectUnauthorized: true },
+    connectionTimeoutMillis: 10_000,
   });
   client.on('error', () => undefined);
   try {
@@ -122,6 +130,7 @@ describe('passwordless: an app signs in with its workload identity, no password 
   });
 
   after(async () => {
+    if (process.env.E2E_LOG_DIR) writeFileSync(path.join(process.env.E2E_LOG_DIR, 'passwordless-e2e.log'), reconciler?.logs() ?? '');
     const code = await reconciler?.stop();
     if (code !== 0 && code !== null) process.stderr.write(`reconciler exited ${code}; last logs:\n${reconciler.logs().slice(-5000)}\n`);
     cleanNamespace(NS);
@@ -173,7 +182,8 @@ describe('passwordless: an app signs in with its workload identity, no password 
 
   test('an expired token and a token of another tenant are refused', async () => {
     const secret = secretData(NS, roleSecret());
-    const issue = (o: { lifetimeSeconds?: number; tenantId?: string }) => emulator.admin.issueToken({ clientId: APP_CLIENT_ID, resource: OSSRDBMS_RESOURCE, objectId: appOid, ...o });
+    const issue = (o: { lifetimeSeconds?: number; tenantId?: string }) =>
+      emulator.admin.issueToken({ clientId: APP_CLIENT_ID, resource: OSSRDBMS_RESOURCE, objectId: appOid, ...o });
     await refused(signIn(secret, issue({ lifetimeSeconds: -60 })), '28P01', 'expired token');
     await refused(signIn(secret, issue({ tenantId: '3f0e9c2d-1b4a-4c8e-9d7f-6a5b4c3d2e1f' })), '28P01', 'another tenant\'s token');
   });
@@ -181,7 +191,12 @@ describe('passwordless: an app signs in with its workload identity, no password 
   test('deleting the role removes it from PostgreSQL', async () => {
     const roleName = nameOf('PostgresRole', (d) => d.spec.roleName === 'orders_app');
     const secret = secretData(NS, roleSecret());
-    kubectl(['delete', 'postgresrole', roleName, '-n', NS, '--wait=true', '--timeout=120s'], { check: true });
+    kubectl(['delete', 'postgresrole', roleName, '-n', NS, '--wait=false'], { check: true });
+    await waitFor(`PostgresRole ${roleName} gone`, () => {
+      const obj = tryGetJson('postgresrole', NS, roleName);
+      if (obj) throw new Error(`still there: ${JSON.stringify(readyCondition(obj))}`);
+      return true;
+    }, 120_000, 1000);
     const admin = secretData(NS, `${nameOf('PostgresServer', () => true)}-admin`);
     const c = await signIn(admin, admin.password, 'postgres');
     try {

@@ -209,7 +209,8 @@ describe('drift diff', () => {
 
   it('authentication: Entra and password sign-in with the tenant in the create body; no administrator login without password sign-in', () => {
     const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-    const entraOnly = normalizeServerSpec({ ...spec, authentication: { password: false, microsoftEntra: true, tenantId } } as unknown as PostgresServerSpec);
+    const entraOnly = normalizeServerSpec({ ...spec, authentication: { password: false, microsoftEntra: true, tenantId } } as unknown as
+      PostgresServerSpec);
     const body = toArmServer(entraOnly, owner);
     assert.deepEqual(body.authConfig, { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId });
     assert.equal(body.administratorLogin, undefined);
@@ -219,7 +220,8 @@ describe('drift diff', () => {
 
   it('authentication drift: sign-in methods and tenant are PATCHed back; a server without authConfig has password sign-in only', () => {
     const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-    const both = normalizeServerSpec({ ...spec, authentication: { password: true, microsoftEntra: true, tenantId } } as unknown as PostgresServerSpec);
+    const both = normalizeServerSpec({ ...spec, authentication: { password: true, microsoftEntra: true, tenantId } } as unknown as
+      PostgresServerSpec);
     const want = { activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled', tenantId };
     for (const authConfig of [undefined, { activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled' }, { ...want, passwordAuth: 'Disabled' }, { ...want, tenantId: '00000000-0000-0000-0000-000000000001' }]) {
       const d = diffServer(both, { ...inSync, authConfig } as Server, owner);

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { armFor, connectWithUri, startHarness, type Harness } from './helpers/harness';
-import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 import type { PostgresArm } from '../../src/reconciler/azure';
 import { identityFromToken } from '../../src/reconciler/azure/identity';
 import type { PostgresServerObject } from '../../src/reconciler/contracts';
 import { PASSWORDLESS_SECRET_KEYS } from '../../src/reconciler/secret-contract';
+import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 
 let h: Harness;
 let arm: PostgresArm;
@@ -31,7 +31,8 @@ const ordersToken = (o: { lifetimeSeconds?: number; tenantId?: string } = {}) =>
   h.emu.admin.issueToken({ clientId: orders.clientId, resource: OSSRDBMS_RESOURCE, ...o, ...(o.tenantId ? { objectId: ordersOid } : {}) });
 
 async function signIn(user: string, password: string, database: string): Promise<Client> {
-  const c = new Client({ host, port: 5432, user, password, database, ssl: { ca: h.emu.caCertPem, rejectUnauthorized: true }, connectionTimeoutMillis: 5000 });
+  const ssl = { ca: h.emu.caCertPem, rejectUnauthorized: true };
+  const c = new Client({ host, port: 5432, user, password, database, ssl, connectionTimeoutMillis: 5000 });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -71,7 +72,9 @@ before(async () => {
   h.emu.admin.addClient(orders);
   ordersOid = identityFromToken(ordersToken())!.objectId;
   const key = h.kube.create('PostgresServer', NS, 'server', {
-    azureName: SRV, resourceGroup: { name: RG, create: true }, location: 'eastus',
+    azureName: SRV,
+    resourceGroup: { name: RG, create: true },
+    location: 'eastus',
     authentication: { password: true, microsoftEntra: true },
     writeConnectionSecretToRef: { name: 'server-admin' },
   });
@@ -118,7 +121,9 @@ describe('Microsoft Entra sign-in on the server', () => {
 describe('a passwordless role', () => {
   before(async () => {
     h.kube.create('PostgresRole', NS, 'orders-app', {
-      serverRef: { name: 'server' }, databaseRef: { name: 'orders' }, roleName: 'orders_app',
+      serverRef: { name: 'server' },
+      databaseRef: { name: 'orders' },
+      roleName: 'orders_app',
       identity: { clientId: orders.clientId, objectId: ordersOid },
       writeConnectionSecretToRef: { name: 'orders-app-pg' },
     });
@@ -182,8 +187,11 @@ describe('a passwordless role', () => {
     await h.until('PostgresServer', key, () => h.ready('PostgresServer', key)?.status === 'True', 'plain server Ready');
     h.kube.create('PostgresDatabase', 'plain', 'db', { serverRef: { name: 'server' }, azureName: 'plain' });
     const role = h.kube.create('PostgresRole', 'plain', 'r', {
-      serverRef: { name: 'server' }, databaseRef: { name: 'db' }, roleName: 'plain_app',
-      identity: { clientId: orders.clientId, objectId: ordersOid }, writeConnectionSecretToRef: { name: 'r-pg' },
+      serverRef: { name: 'server' },
+      databaseRef: { name: 'db' },
+      roleName: 'plain_app',
+      identity: { clientId: orders.clientId, objectId: ordersOid },
+      writeConnectionSecretToRef: { name: 'r-pg' },
     });
     await h.until('PostgresRole', role, () => h.ready('PostgresRole', role)?.reason === 'EntraSignInOff', 'EntraSignInOff');
     assert.match(h.ready('PostgresRole', role)!.message, /spec\.identity = .*a passwordless role needs a server with Microsoft Entra sign-in.*turn it on/);

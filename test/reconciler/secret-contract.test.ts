@@ -1,10 +1,10 @@
 /* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Client } from 'pg';
-import { generatePassword } from '../../src/reconciler/password';
-import { X509Certificate } from 'node:crypto';
 import { POSTGRES_ENTRA_SCOPE } from '../../src/api';
+import { generatePassword } from '../../src/reconciler/password';
 import {
   CA_KEY,
   connectionSecretData,

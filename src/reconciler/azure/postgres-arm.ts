@@ -86,7 +86,9 @@ export class PostgresArm {
     return all;
   }
 
-  startPutAdministrator(rg: string, server: string, objectId: string, body: AdministratorMicrosoftEntraAdd, generation?: number): Promise<LroStep<AdministratorMicrosoftEntra>> {
+  startPutAdministrator(
+    rg: string, server: string, objectId: string, body: AdministratorMicrosoftEntraAdd, generation?: number,
+  ): Promise<LroStep<AdministratorMicrosoftEntra>> {
     return startLro((o) => this.pg.administratorsMicrosoftEntra.beginCreateOrUpdate(rg, server, objectId, body, o), { type: 'Update', generation });
   }
 

@@ -3,6 +3,7 @@
  * its administrator with the password from the server's connection Secret.
  */
 import { DEFAULT_ENTRA_PRINCIPAL_NAME, normalizeServerSpec, type NormalizedServerSpec } from '../../api';
+import { entraTokenPassword } from '../azure/identity';
 import { parseResourceId, type ArmAddress } from '../azure/resource-id';
 import {
   keyString,
@@ -15,7 +16,6 @@ import {
   type PostgresServerObject,
 } from '../contracts';
 import type { PgTarget } from '../postgres/connect';
-import { entraTokenPassword } from '../azure/identity';
 import { decodeSecretData, postgresTokenScope } from '../secret-contract';
 import { findCondition, isBeingDeleted, READY } from './common';
 

@@ -56,7 +56,9 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   azureState: serverState,
   statusOf: (server) => ({ fullyQualifiedDomainName: server.fullyQualifiedDomainName, state: server.state, version: server.version }),
   availableMessage: (ctx, server) => `Server ${ctx.at.name} is ready at ${server.fullyQualifiedDomainName}`,
-  steps: (ctx) => [new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new EntraSignIn(ctx), new ServerParameters(ctx)],
+  steps: (ctx) => [
+    new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new EntraSignIn(ctx), new ServerParameters(ctx),
+  ],
 };
 
 export class PostgresServerController extends ArmLifecycleController {

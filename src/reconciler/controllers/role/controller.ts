@@ -191,6 +191,7 @@ export class PostgresRoleController implements Controller {
     if ('missing' in target) return wait(Reason.WaitingForServer, target.missing);
     const entraTarget = r.identity ? await adminTarget(this.env, server, 'postgres', { entra: true }) : undefined;
     if (entraTarget && 'missing' in entraTarget) return wait(Reason.WaitingForServer, entraTarget.missing);
-    return { target, ...(entraTarget ? { entraTarget } : {}), dbname, serverId: resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server)) };
+    const serverId = resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server));
+    return { target, ...(entraTarget ? { entraTarget } : {}), dbname, serverId };
   }
 }
