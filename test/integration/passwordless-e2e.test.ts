@@ -191,6 +191,7 @@ describe('passwordless: an app signs in with its workload identity, no password 
   test('deleting the role removes it from PostgreSQL', async () => {
     const roleName = nameOf('PostgresRole', (d) => d.spec.roleName === 'orders_app');
     const secret = secretData(NS, roleSecret());
+    const token = await appToken();
     kubectl(['delete', 'postgresrole', roleName, '-n', NS, '--wait=false'], { check: true });
     await waitFor(`PostgresRole ${roleName} gone`, () => {
       const obj = tryGetJson('postgresrole', NS, roleName);
@@ -204,7 +205,7 @@ describe('passwordless: an app signs in with its workload identity, no password 
     } finally {
       await c.end();
     }
-    await refused(signIn(secret, await appToken()), '28P01', 'a dropped role');
+    await refused(signIn(secret, token), '28P01', 'a dropped role');
   });
 
   test('with password sign-in off, the admin Secret holds no password and its old password no longer works', async () => {
