@@ -226,4 +226,10 @@ describe('password sign-in off', () => {
     await refused(signIn('blog_app', h.kube.secretData(NS, 'blog-app-pg')!.password, 'blog'), '28P01', 'an app role\'s password');
   });
 
+  it('roles are still managed, by the reconciler as Entra administrator (a member of the password administrator)', async () => {
+    assert.ok(h.kube.events.some((e) => e.reason === 'EntraAdministratorMember'), 'made a member while password sign-in was on');
+    h.kube.updateSpec('PostgresRole', k('blog-app'), (s: any) => ({ ...s, privileges: ['SELECT'] }));
+    await h.until('PostgresRole', k('blog-app'), () => h.kube.condition('PostgresRole', k('blog-app'))?.message.includes('SELECT') === true, 'blog SELECT only', 30_000);
+  });
+
 });

@@ -2,7 +2,9 @@
  * Microsoft Entra sign-in on a server, a step of the server's lifecycle. With spec.authentication.microsoftEntra on:
  *  - the tenant is the spec's or, unset, the tenant of the reconciler's own identity (from its ARM token's claims);
  *  - the server's Entra administrators are exactly the spec's plus the reconciler's own identity (so that it can
- *    create passwordless roles): missing or different ones are put, others removed, one Azure operation at a time.
+ *    create passwordless roles): missing or different ones are put, others removed, one Azure operation at a time;
+ *  - while password sign-in is on, the reconciler's Entra administrator is made a member of the password
+ *    administrator, so that it can still manage what that one owns once password sign-in is off.
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
 import { DEFAULT_ENTRA_PRINCIPAL_NAME, type EntraAdministrator, type NormalizedServerSpec } from '../../api';
@@ -12,6 +14,9 @@ import type { ReconcileResult } from '../contracts';
 import { classifyAzureError } from '../errors/classify';
 import type { LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { afterStart } from './lifecycle/operations';
+import { toPgError, withClient } from '../postgres/connect';
+import { ensureMembership } from '../postgres/roles';
+import { decodeSecretData } from '../secret-contract';
 import { failed } from './lifecycle/outcome';
 
 const same = (a: string | undefined, b: string | undefined) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
@@ -52,7 +57,7 @@ export class EntraSignIn implements LifecycleStep<Server, Server, ServerForPatch
     return undefined;
   }
 
-  async whenInSync(): Promise<ReconcileResult | undefined> {
+  async whenInSync(server: Server): Promise<ReconcileResult | undefined> {
     const { arm, at, env, spec, status, object } = this.ctx;
     if (!spec.authentication.microsoftEntra || !this.identity) return undefined;
     const desired = desiredAdministrators(spec, this.identity, env.entraPrincipalName ?? DEFAULT_ENTRA_PRINCIPAL_NAME);
@@ -81,6 +86,28 @@ export class EntraSignIn implements LifecycleStep<Server, Server, ServerForPatch
       }
       const ended = await afterStart(this.ctx, step, `removing Microsoft Entra administrator ${objectId}`);
       if (ended) return ended;
+    }
+    return this.memberOfPasswordAdministrator(server);
+  }
+
+  private async memberOfPasswordAdministrator(server: Server): Promise<ReconcileResult | undefined> {
+    const { env, spec, object, log } = this.ctx;
+    const host = server.fullyQualifiedDomainName;
+    if (!spec.authentication.password || !host) return undefined;
+    const password = decodeSecretData(await env.kube.getSecret(object.metadata.namespace, spec.secretName)).password;
+    if (!password) return undefined;
+    const member = env.entraPrincipalName ?? DEFAULT_ENTRA_PRINCIPAL_NAME;
+    try {
+      const target = { host, user: spec.administratorLogin, password, database: 'postgres', ca: env.postgresCa };
+      if (await withClient(target, (c) => ensureMembership(c, spec.administratorLogin, member))) {
+        env.kube.event(object, 'Normal', 'EntraAdministratorMember', `${member} is a member of ${spec.administratorLogin}: it manages what ${spec.administratorLogin} owns once password sign-in is off`);
+      }
+    } catch (e) {
+      // Not a reason to hold the server back: only roles on a server with password sign-in off need it.
+      const { code, message } = toPgError(e);
+      log.warn({ resource: this.ctx.resourceId, code, error: message }, `could not make ${member} a member of ${spec.administratorLogin}`);
+      env.kube.event(object, 'Warning', 'EntraAdministratorNotMember',
+        `could not make ${member} a member of ${spec.administratorLogin} (${code}: ${message}); with password sign-in off it cannot grant on what ${spec.administratorLogin} owns`);
     }
     return undefined;
   }

@@ -391,3 +391,20 @@ export async function dropRole(c: Client, roleName: string, ownerUid: string): P
   await c.query(`DROP ROLE ${role}`);
   return 'dropped';
 }
+
+/**
+ * Makes `member` a member of `role` when it is not one (INHERIT): the reconciler's Entra administrator then holds
+ * the rights of the password administrator on what it owns (databases Azure created as it, grants it made), which it
+ * needs once password sign-in is off. Returns whether it granted.
+ */
+export async function ensureMembership(c: Client, role: string, member: string): Promise<boolean> {
+  const r = await c.query<{ m: boolean | null }>(
+    `SELECT pg_catalog.pg_has_role(m.oid, r.oid, 'MEMBER') AS m FROM pg_catalog.pg_roles r, pg_catalog.pg_roles m
+      WHERE r.rolname = $1 AND m.rolname = $2`,
+    [role, member],
+  );
+  if (r.rowCount === 0) throw new Error(`role ${member} or ${role} does not exist`);
+  if (r.rows[0].m) return false;
+  await c.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(member)}`);
+  return true;
+}
