@@ -78,9 +78,11 @@ describe('PostgresServer', () => {
     expect(fields(serverProblems({ authentication: { password: false } }))).toEqual(['authentication']);
     const admin = { objectId: '99999999-8888-7777-6666-555555555555', principalName: 'dba', principalType: 'User' };
     expect(fields(serverProblems({ authentication: { administrators: [admin] } }))).toEqual(['authentication.administrators']);
-    expect(fields(serverProblems({ authentication: { microsoftEntra: true, administrators: [admin, { ...admin, objectId: admin.objectId.toUpperCase() }] } })))
+    const twice = [admin, { ...admin, objectId: admin.objectId.toUpperCase() }];
+    expect(fields(serverProblems({ authentication: { microsoftEntra: true, administrators: twice } })))
       .toEqual(['authentication.administrators[1].objectId']);
-    expect(fields(serverProblems({ authentication: { microsoftEntra: true, administrators: [{ ...admin, principalType: 'Robot', principalName: 'a"b' }] } })))
+    const odd = [{ ...admin, principalType: 'Robot', principalName: 'a"b' }];
+    expect(fields(serverProblems({ authentication: { microsoftEntra: true, administrators: odd } })))
       .toEqual(['authentication.administrators[0].principalName', 'authentication.administrators[0].principalType']);
     expect(fields(serverProblems({ authentication: { microsoftEntra: 'yes' } }))).toEqual(['authentication.microsoftEntra']);
   });
