@@ -505,11 +505,18 @@ export interface PostgresRoleSpec {
   readonly connectionLimit?: number;
 
   /**
-   * The Secret (in this namespace) the reconciler writes this role's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
+   * The Secret (in this namespace) the reconciler writes this role's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass, sslmode and ca.crt (a passwordless role's: no password nor pgpass, and token-scope and client-id). It is owned by this resource.
    *
    * @schema PostgresRoleSpec#writeConnectionSecretToRef
    */
   readonly writeConnectionSecretToRef: PostgresRoleSpecWriteConnectionSecretToRef;
+
+  /**
+   * Passwordless: the role signs in with the Microsoft Entra token of this workload identity (a managed identity or app registration federated with the app's ServiceAccount) instead of a password. Its server needs authentication.microsoftEntra. The connection Secret then holds no password. A role cannot switch between password and identity, nor change its identity.
+   *
+   * @schema PostgresRoleSpec#identity
+   */
+  readonly identity?: PostgresRoleSpecIdentity;
 
   /**
    * What happens in PostgreSQL when this resource is deleted: Delete drops the role; Retain leaves it. When unset, the server's deletionPolicy applies, so the roles of a retained server are kept with it.
@@ -532,6 +539,7 @@ export function toJson_PostgresRoleSpec(obj: PostgresRoleSpec | undefined): Reco
     'privileges': obj.privileges?.map(y => y),
     'connectionLimit': obj.connectionLimit,
     'writeConnectionSecretToRef': toJson_PostgresRoleSpecWriteConnectionSecretToRef(obj.writeConnectionSecretToRef),
+    'identity': toJson_PostgresRoleSpecIdentity(obj.identity),
     'deletionPolicy': obj.deletionPolicy,
   };
   // filter undefined values
@@ -620,7 +628,7 @@ export enum PostgresRoleSpecPrivileges {
 }
 
 /**
- * The Secret (in this namespace) the reconciler writes this role's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
+ * The Secret (in this namespace) the reconciler writes this role's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass, sslmode and ca.crt (a passwordless role's: no password nor pgpass, and token-scope and client-id). It is owned by this resource.
  *
  * @schema PostgresRoleSpecWriteConnectionSecretToRef
  */
@@ -639,6 +647,42 @@ export function toJson_PostgresRoleSpecWriteConnectionSecretToRef(obj: PostgresR
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Passwordless: the role signs in with the Microsoft Entra token of this workload identity (a managed identity or app registration federated with the app's ServiceAccount) instead of a password. Its server needs authentication.microsoftEntra. The connection Secret then holds no password. A role cannot switch between password and identity, nor change its identity.
+ *
+ * @schema PostgresRoleSpecIdentity
+ */
+export interface PostgresRoleSpecIdentity {
+  /**
+   * Client ID (a GUID) of the identity; the app's ServiceAccount is annotated with it.
+   *
+   * @schema PostgresRoleSpecIdentity#clientId
+   */
+  readonly clientId: string;
+
+  /**
+   * Object ID (a GUID) of the identity's service principal; Azure maps the role to it.
+   *
+   * @schema PostgresRoleSpecIdentity#objectId
+   */
+  readonly objectId: string;
+}
+
+/**
+ * Converts an object of type 'PostgresRoleSpecIdentity' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresRoleSpecIdentity(obj: PostgresRoleSpecIdentity | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'clientId': obj.clientId,
+    'objectId': obj.objectId,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -826,6 +870,13 @@ export interface PostgresServerSpec {
   readonly administratorLogin?: string;
 
   /**
+   * How clients sign in: with passwords (the administratorLogin and password roles), with Microsoft Entra tokens (Entra administrators and passwordless roles, which sign in with their workload identity), or both. With Entra sign-in on, the reconciler's own identity is made an Entra administrator too, so that it can create passwordless roles. With password sign-in off, the connection Secret holds no password and Azure refuses every password, the administrator's included.
+   *
+   * @schema PostgresServerSpec#authentication
+   */
+  readonly authentication?: PostgresServerSpecAuthentication;
+
+  /**
    * When Azure may apply planned maintenance (UTC). Azure picks a window when unset.
    *
    * @schema PostgresServerSpec#maintenanceWindow
@@ -854,7 +905,7 @@ export interface PostgresServerSpec {
   readonly deletionPolicy?: PostgresServerSpecDeletionPolicy;
 
   /**
-   * The Secret (in this namespace) the reconciler writes the administrator's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
+   * The Secret (in this namespace) the reconciler writes the administrator's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass, sslmode and ca.crt (no password nor pgpass with password sign-in off). It is owned by this resource.
    *
    * @schema PostgresServerSpec#writeConnectionSecretToRef
    */
@@ -879,6 +930,7 @@ export function toJson_PostgresServerSpec(obj: PostgresServerSpec | undefined): 
     'availabilityZone': obj.availabilityZone,
     'network': toJson_PostgresServerSpecNetwork(obj.network),
     'administratorLogin': obj.administratorLogin,
+    'authentication': toJson_PostgresServerSpecAuthentication(obj.authentication),
     'maintenanceWindow': toJson_PostgresServerSpecMaintenanceWindow(obj.maintenanceWindow),
     'parameters': ((obj.parameters) === undefined) ? undefined : (Object.entries(obj.parameters).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'tags': ((obj.tags) === undefined) ? undefined : (Object.entries(obj.tags).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
@@ -1153,6 +1205,58 @@ export function toJson_PostgresServerSpecNetwork(obj: PostgresServerSpecNetwork 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * How clients sign in: with passwords (the administratorLogin and password roles), with Microsoft Entra tokens (Entra administrators and passwordless roles, which sign in with their workload identity), or both. With Entra sign-in on, the reconciler's own identity is made an Entra administrator too, so that it can create passwordless roles. With password sign-in off, the connection Secret holds no password and Azure refuses every password, the administrator's included.
+ *
+ * @schema PostgresServerSpecAuthentication
+ */
+export interface PostgresServerSpecAuthentication {
+  /**
+   * Password sign-in.
+   *
+   * @schema PostgresServerSpecAuthentication#password
+   */
+  readonly password?: boolean;
+
+  /**
+   * Microsoft Entra sign-in.
+   *
+   * @schema PostgresServerSpecAuthentication#microsoftEntra
+   */
+  readonly microsoftEntra?: boolean;
+
+  /**
+   * Microsoft Entra tenant (a GUID) whose tokens the server accepts; by default the tenant of the reconciler's identity.
+   *
+   * @schema PostgresServerSpecAuthentication#tenantId
+   */
+  readonly tenantId?: string;
+
+  /**
+   * Entra administrators of the server besides the reconciler (exactly these: others are removed). Each signs in to PostgreSQL as its principalName with an Entra token.
+   *
+   * @schema PostgresServerSpecAuthentication#administrators
+   */
+  readonly administrators?: PostgresServerSpecAuthenticationAdministrators[];
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecAuthentication' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecAuthentication(obj: PostgresServerSpecAuthentication | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'password': obj.password,
+    'microsoftEntra': obj.microsoftEntra,
+    'tenantId': obj.tenantId,
+    'administrators': obj.administrators?.map(y => toJson_PostgresServerSpecAuthenticationAdministrators(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * When Azure may apply planned maintenance (UTC). Azure picks a window when unset.
  *
  * @schema PostgresServerSpecMaintenanceWindow
@@ -1205,7 +1309,7 @@ export enum PostgresServerSpecDeletionPolicy {
 }
 
 /**
- * The Secret (in this namespace) the reconciler writes the administrator's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass and sslmode. It is owned by this resource.
+ * The Secret (in this namespace) the reconciler writes the administrator's connection details to, with the keys host, port, dbname, username, password, uri, jdbc-uri, pgpass, sslmode and ca.crt (no password nor pgpass with password sign-in off). It is owned by this resource.
  *
  * @schema PostgresServerSpecWriteConnectionSecretToRef
  */
@@ -1330,5 +1434,57 @@ export enum PostgresServerSpecHighAvailabilityStandbyAvailabilityZone {
   VALUE_2 = "2",
   /** 3 */
   VALUE_3 = "3",
+}
+
+/**
+ * @schema PostgresServerSpecAuthenticationAdministrators
+ */
+export interface PostgresServerSpecAuthenticationAdministrators {
+  /**
+   * Object ID (a GUID) of the user, group or service principal.
+   *
+   * @schema PostgresServerSpecAuthenticationAdministrators#objectId
+   */
+  readonly objectId: string;
+
+  /**
+   * The name it signs in with (a user's UPN, a group's or an app's display name).
+   *
+   * @schema PostgresServerSpecAuthenticationAdministrators#principalName
+   */
+  readonly principalName: string;
+
+  /**
+   * @schema PostgresServerSpecAuthenticationAdministrators#principalType
+   */
+  readonly principalType: PostgresServerSpecAuthenticationAdministratorsPrincipalType;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecAuthenticationAdministrators' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecAuthenticationAdministrators(obj: PostgresServerSpecAuthenticationAdministrators | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'objectId': obj.objectId,
+    'principalName': obj.principalName,
+    'principalType': obj.principalType,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema PostgresServerSpecAuthenticationAdministratorsPrincipalType
+ */
+export enum PostgresServerSpecAuthenticationAdministratorsPrincipalType {
+  /** User */
+  USER = "User",
+  /** Group */
+  GROUP = "Group",
+  /** ServicePrincipal */
+  SERVICE_PRINCIPAL = "ServicePrincipal",
 }
 

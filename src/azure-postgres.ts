@@ -16,6 +16,7 @@ import { brand, isKind } from './kinds';
 import { AzurePostgresDatabase, AzurePostgresDatabaseOptions } from './postgres-database';
 import { AzurePostgresFirewallRule, AzurePostgresFirewallRuleOptions } from './postgres-firewall-rule';
 import {
+  AuthenticationOptions,
   AvailabilityZone,
   BackupOptions,
   ComputeSku,
@@ -43,6 +44,7 @@ import {
   PostgresServer,
   PostgresServerSpec,
   PostgresServerSpecAvailabilityZone,
+  PostgresServerSpecAuthenticationAdministratorsPrincipalType,
   PostgresServerSpecDeletionPolicy,
   PostgresServerSpecHighAvailabilityMode,
   PostgresServerSpecHighAvailabilityStandbyAvailabilityZone,
@@ -143,6 +145,13 @@ export interface AzurePostgresProps {
   readonly administratorLogin?: string;
 
   /**
+   * How clients sign in: passwords, Microsoft Entra tokens, or both.
+   *
+   * @default - password sign-in only
+   */
+  readonly authentication?: AuthenticationOptions;
+
+  /**
    * When Azure may apply planned maintenance (UTC).
    *
    * @default - Azure picks a window
@@ -208,6 +217,10 @@ export class AzurePostgres extends Construct {
   public readonly administratorLogin: string;
   /** Whether the server has a public endpoint (and so firewall rules apply). */
   public readonly publicNetworkAccess: boolean;
+  /** Whether clients may sign in with a password. */
+  public readonly passwordSignIn: boolean;
+  /** Whether clients may sign in with Microsoft Entra tokens (passwordless roles need it). */
+  public readonly microsoftEntraSignIn: boolean;
   /** Name of the Secret the reconciler writes the administrator's connection details to. */
   public readonly connectionSecretName: string;
   /** The administrator's connection Secret, for cdk8s-plus APIs that take a Secret (admin tooling, not apps). */
@@ -236,6 +249,8 @@ export class AzurePostgres extends Construct {
     this.version = spec.version;
     this.administratorLogin = spec.administratorLogin;
     this.publicNetworkAccess = spec.network.publicNetworkAccess;
+    this.passwordSignIn = spec.authentication.password;
+    this.microsoftEntraSignIn = spec.authentication.microsoftEntra;
     Object.assign(this.parameters, spec.parameters);
     Object.assign(this.tags, spec.tags);
     if (spec.network.privateDnsZoneResourceId !== undefined) {
@@ -264,6 +279,16 @@ export class AzurePostgres extends Construct {
         availabilityZone: spec.availabilityZone as PostgresServerSpecAvailabilityZone | undefined,
         network: spec.network,
         administratorLogin: spec.administratorLogin,
+        authentication: props.authentication === undefined ? undefined : {
+          password: spec.authentication.password,
+          microsoftEntra: spec.authentication.microsoftEntra,
+          tenantId: spec.authentication.tenantId,
+          administrators: spec.authentication.administrators.length === 0 ? undefined
+            : spec.authentication.administrators.map(a => ({
+              ...a,
+              principalType: a.principalType as PostgresServerSpecAuthenticationAdministratorsPrincipalType,
+            })),
+        },
         maintenanceWindow: spec.maintenanceWindow,
         // Lazy: addParameter/addTag may add entries after construction; empty maps are left out.
         parameters: Lazy.any({ produce: () => nonEmpty(this.parameters) }),
@@ -526,6 +551,7 @@ function specOfProps(props: AzurePostgresProps, azureName: string, connectionSec
     availabilityZone: props.availabilityZone,
     network: props.network,
     administratorLogin: props.administratorLogin,
+    authentication: props.authentication,
     maintenanceWindow: props.maintenanceWindow,
     parameters: props.parameters,
     tags: props.tags,

@@ -21,8 +21,14 @@ export enum ConnectionSecretKey {
   JDBC_URI = 'jdbc-uri',
   /** A line for a ~/.pgpass file. */
   PGPASS = 'pgpass',
-  /** The libpq sslmode clients should use (Azure accepts TLS connections only). */
+  /** The libpq sslmode clients should use: verify-full (TLS, the certificate chains to ca.crt and names the host). */
   SSLMODE = 'sslmode',
+  /** PEM bundle of the roots the server's certificate chains to. */
+  CA_CERT = 'ca.crt',
+  /** A passwordless role's: the OAuth scope of the Entra token to use as the password. */
+  TOKEN_SCOPE = 'token-scope',
+  /** A passwordless role's: the client ID of its workload identity. */
+  CLIENT_ID = 'client-id',
 }
 
 /**
@@ -59,7 +65,7 @@ export interface ConnectionEnvNames {
   readonly username?: string;
 
   /**
-   * Variable for the password.
+   * Variable for the password (a passwordless role has none).
    *
    * @default 'PGPASSWORD'
    */

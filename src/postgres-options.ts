@@ -320,3 +320,56 @@ export interface MaintenanceWindow {
    */
   readonly startMinute?: number;
 }
+
+/** The kind of a Microsoft Entra principal. */
+export enum EntraPrincipalType {
+  /** A user (principalName: the user principal name, e.g. ada@contoso.com). */
+  USER = 'User',
+  /** A group (principalName: the group's display name); its members sign in as the group's name. */
+  GROUP = 'Group',
+  /** A service principal or managed identity (principalName: its display name). */
+  SERVICE_PRINCIPAL = 'ServicePrincipal',
+}
+
+/** A Microsoft Entra administrator of a server. */
+export interface EntraAdministrator {
+  /** Object ID (a GUID) of the user, group or service principal. */
+  readonly objectId: string;
+  /** The name it signs in to PostgreSQL with: a user's UPN, a group's or an app's display name. */
+  readonly principalName: string;
+  /** What kind of principal it is. */
+  readonly principalType: EntraPrincipalType;
+}
+
+/** How clients sign in to a server. */
+export interface AuthenticationOptions {
+  /**
+   * Password sign-in: the administrator login and password roles. With it off, the administrator's connection
+   * Secret holds no password and Azure refuses every password.
+   *
+   * @default true
+   */
+  readonly password?: boolean;
+
+  /**
+   * Microsoft Entra sign-in: Entra administrators and passwordless roles (`addRole(..., { identity })`) sign in
+   * with Entra tokens. The reconciler's own identity becomes an Entra administrator.
+   *
+   * @default false
+   */
+  readonly microsoftEntra?: boolean;
+
+  /**
+   * Microsoft Entra tenant (a GUID) whose tokens the server accepts.
+   *
+   * @default - the tenant of the reconciler's identity
+   */
+  readonly tenantId?: string;
+
+  /**
+   * Entra administrators besides the reconciler: exactly these (others are removed). Needs `microsoftEntra`.
+   *
+   * @default - none
+   */
+  readonly administrators?: EntraAdministrator[];
+}

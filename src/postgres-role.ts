@@ -1,14 +1,14 @@
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { normalizeRoleSpec, validateRoleSpec } from './api';
+import { entraRequiredProblem, normalizeRoleSpec, validateRoleSpec } from './api';
 import { declareWrittenSecret } from './app-checks';
-import { connectionEnvKeys } from './connection-env';
+import { CA_CERT_DIR, CA_CERT_ENV, CA_CERT_FILE, CA_CERT_PATH, connectionEnvKeys, connectionSecretKeys } from './connection-env';
 import { markConnectionEnv } from './connection-env-check';
 import { ConnectionEnvNames, ConnectionSecretKey } from './connection-secret';
 import { isKind } from './kinds';
 import type { AzurePostgresDatabase } from './postgres-database';
 import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
-import { checkString, ENV_VAR_NAME, Problems, show, throwFieldError } from './validation';
+import { checkString, DNS_SUBDOMAIN, ENV_VAR_NAME, Problems, show, throwFieldError } from './validation';
 import {
   PostgresRole,
   PostgresRoleSpec,
@@ -42,6 +42,31 @@ export enum RolePrivilege {
   TRIGGER = 'TRIGGER',
 }
 
+/** Annotation of a ServiceAccount: the client ID of the Azure identity its Pods get tokens for (AKS workload identity). */
+export const WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION = 'azure.workload.identity/client-id';
+/** Pod label that has AKS's workload identity webhook give the Pod its identity's token and AZURE_* variables. */
+export const WORKLOAD_IDENTITY_USE_LABEL = 'azure.workload.identity/use';
+
+/**
+ * The Microsoft Entra workload identity a passwordless role signs in as: a user-assigned managed identity (or app
+ * registration) with a federated credential for the app's ServiceAccount.
+ */
+export interface WorkloadIdentity {
+  /** Client ID (a GUID) of the identity: `az identity show --query clientId`. */
+  readonly clientId: string;
+
+  /** Object ID (a GUID) of its service principal: `az identity show --query principalId`. */
+  readonly objectId: string;
+
+  /**
+   * Name of the ServiceAccount the role makes for its apps (annotated with the client ID); the identity's federated
+   * credential must name `system:serviceaccount:<namespace>:<serviceAccountName>`.
+   *
+   * @default - the role name with `_` as `-`
+   */
+  readonly serviceAccountName?: string;
+}
+
 /** Options of a role, for `AzurePostgres.addRole`. */
 export interface AzurePostgresRoleOptions extends AzurePostgresChildOptions {
   /** The database the role is for; it must be on the role's server. */
@@ -67,6 +92,15 @@ export interface AzurePostgresRoleOptions extends AzurePostgresChildOptions {
    * @default - `<server object name>-<roleName with _ as ->`
    */
   readonly secretName?: string;
+
+  /**
+   * Passwordless: the role signs in with this workload identity's Microsoft Entra token instead of a password. Its
+   * server needs `authentication.microsoftEntra`; its apps run as `serviceAccount` with the label
+   * `azure.workload.identity/use: "true"` (WebAppWithDb does both).
+   *
+   * @default - a password role (the reconciler generates the password)
+   */
+  readonly identity?: WorkloadIdentity;
 }
 
 /** Properties of an `AzurePostgresRole`. */
@@ -102,6 +136,12 @@ export class AzurePostgresRole extends AzurePostgresChild {
   public readonly connectionSecret: kplus.ISecret;
   /** The PostgresRole object. */
   public readonly apiObject: PostgresRole;
+  /** Whether the role signs in with a workload identity's token (no password anywhere). */
+  public readonly passwordless: boolean;
+  /** A passwordless role's ServiceAccount, annotated with its identity's client ID; its apps must run as it. */
+  public readonly serviceAccount?: kplus.ServiceAccount;
+  /** How many CA volumes addConnectionEnv made (one per container wired). */
+  private caVolumes = 0;
 
   public constructor(scope: Construct, id: string, props: AzurePostgresRoleProps) {
     super(scope, id, 'AzurePostgresRole', props);
@@ -119,6 +159,7 @@ export class AzurePostgresRole extends AzurePostgresChild {
       connectionLimit: props.connectionLimit,
       writeConnectionSecretToRef: { name: this.secretName },
       deletionPolicy: props.deletionPolicy,
+      identity: props.identity === undefined ? undefined : { clientId: props.identity.clientId, objectId: props.identity.objectId },
     } as PostgresRoleSpec);
     problems.addSpecProblems(validateRoleSpec(spec), {
       'writeConnectionSecretToRef.name': props.secretName === undefined ? 'secretName (default, from the server name and roleName)' : 'secretName',
@@ -137,7 +178,13 @@ export class AzurePostgresRole extends AzurePostgresChild {
     if (props.privileges !== undefined) {
       checkPrivilegeList(problems, props.privileges);
     }
+    problems.addProblem(entraRequiredProblem(spec.identity, props.server.microsoftEntraSignIn, `authentication.microsoftEntra of the server at '${props.server.node.path}'`));
+    const serviceAccountName = props.identity?.serviceAccountName ?? String(props.roleName).replace(/_/g, '-');
+    if (props.identity !== undefined) {
+      checkString(problems, 'identity.serviceAccountName', serviceAccountName, DNS_SUBDOMAIN);
+    }
     problems.throwIfAny();
+    this.passwordless = spec.identity !== undefined;
 
     this.apiObject = new PostgresRole(this, 'Resource', {
       metadata: this._metadata(props),
@@ -149,9 +196,21 @@ export class AzurePostgresRole extends AzurePostgresChild {
         connectionLimit: spec.connectionLimit,
         writeConnectionSecretToRef: { name: spec.secretName },
         deletionPolicy: spec.deletionPolicy as PostgresRoleSpecDeletionPolicy | undefined,
+        identity: spec.identity,
       },
     });
     this._setResource(this.apiObject, props);
+    if (spec.identity !== undefined) {
+      this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+        metadata: {
+          name: serviceAccountName,
+          namespace: this.namespace,
+          annotations: { [WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION]: spec.identity.clientId },
+        },
+        // The workload identity webhook mounts the token it federates; no Kubernetes API token is needed.
+        automountToken: false,
+      });
+    }
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.secretName);
 
     declareWrittenSecret(this, () => ({
@@ -167,15 +226,21 @@ export class AzurePostgresRole extends AzurePostgresChild {
    * Secrets of its own namespace: synth fails when a cdk8s-plus workload of another namespace uses the value.
    */
   public envValue(key: ConnectionSecretKey): kplus.EnvValue {
-    if (!Object.values(ConnectionSecretKey).includes(key)) {
-      throwFieldError(this, 'argument of envValue', 'key', key, `must be a key of the connection Secret: ${Object.values(ConnectionSecretKey).map(show).join(', ')}`);
+    const keys = connectionSecretKeys(this.passwordless);
+    if (!keys.includes(key)) {
+      throwFieldError(this, 'argument of envValue', 'key', key, this.passwordless && Object.values(ConnectionSecretKey).includes(key)
+        ? `is not in the Secret of a passwordless role: role "${this.roleName}" signs in with its workload identity's token, not a password; use one of ${keys.map(show).join(', ')}`
+        : `must be a key of the connection Secret: ${keys.map(show).join(', ')}`);
     }
     return markConnectionEnv(this, kplus.EnvValue.fromSecretValue({ secret: this.connectionSecret, key }));
   }
 
   /**
    * The environment an app needs to connect as this role: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE
-   * and DATABASE_URL (names overridable), each read from the connection Secret.
+   * and DATABASE_URL (names overridable), each read from the connection Secret. A passwordless role has no
+   * PGPASSWORD: its Pods must run as `serviceAccount` with the label `azure.workload.identity/use: "true"` (synth
+   * checks it). PGSSLMODE is verify-full: mount the Secret's ca.crt and point PGSSLROOTCERT at it, as
+   * `addConnectionEnv` does.
    *
    * @param names variable names to use instead of the defaults
    * @returns environment variable name -> value
@@ -183,7 +248,10 @@ export class AzurePostgresRole extends AzurePostgresChild {
   public env(names?: ConnectionEnvNames): { [name: string]: kplus.EnvValue } {
     const problems = new Problems(this, 'environment variable names (ConnectionEnvNames)');
     const seen = new Map<string, ConnectionSecretKey>();
-    for (const [name, key] of connectionEnvKeys(names)) {
+    if (this.passwordless && names?.password !== undefined) {
+      problems.add('password', names.password, `role "${this.roleName}" is passwordless (it signs in with its workload identity's token): it has no password variable; remove names.password`);
+    }
+    for (const [name, key] of connectionEnvKeys(names, this.passwordless)) {
       if (checkString(problems, `name for ${key}`, name, ENV_VAR_NAME) && seen.has(name)) {
         problems.add(`name for ${key}`, name, `is also the name for ${seen.get(name)}; give each variable its own name`);
       }
@@ -191,21 +259,22 @@ export class AzurePostgresRole extends AzurePostgresChild {
     }
     problems.throwIfAny();
     const result: { [name: string]: kplus.EnvValue } = {};
-    for (const [name, key] of connectionEnvKeys(names)) {
+    for (const [name, key] of connectionEnvKeys(names, this.passwordless)) {
       result[name] = this.envValue(key);
     }
     return result;
   }
 
   /**
-   * Adds the environment of `env(names)` to a cdk8s-plus container. The container's Pod must be in this role's
-   * namespace: a Pod can read only Secrets of its own namespace.
+   * Adds the environment of `env(names)` to a cdk8s-plus container, mounts the Secret's ca.crt and sets
+   * PGSSLROOTCERT to it (libpq verifies the server with it). The container's Pod must be in this role's namespace: a
+   * Pod can read only Secrets of its own namespace.
    *
    * @param container the container to add the variables to
    * @param names variable names to use instead of the defaults
    */
   public addConnectionEnv(container: kplus.Container, names?: ConnectionEnvNames): void {
-    const env = this.env(names);
+    const env = { ...this.env(names), [CA_CERT_ENV]: kplus.EnvValue.fromValue(CA_CERT_PATH) };
     const existing = new Set(Object.keys(container.env.variables));
     const clashes = Object.keys(env).filter(n => existing.has(n));
     if (clashes.length > 0) {
@@ -215,6 +284,11 @@ export class AzurePostgresRole extends AzurePostgresChild {
     for (const [name, value] of Object.entries(env)) {
       container.env.addVariable(name, value);
     }
+    const ca = kplus.Volume.fromSecret(this, `CaCert${++this.caVolumes}`, this.connectionSecret, {
+      name: `${this.secretName}-ca`.slice(0, 63).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, ''),
+      items: { [ConnectionSecretKey.CA_CERT]: { path: CA_CERT_FILE } },
+    });
+    container.mount(CA_CERT_DIR, ca, { readOnly: true });
   }
 }
 

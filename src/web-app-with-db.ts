@@ -1,9 +1,9 @@
 import { ApiObjectMetadata, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { connectionEnvKeys } from './connection-env';
+import { CA_CERT_ENV, connectionEnvKeys } from './connection-env';
 import { ConnectionEnvNames } from './connection-secret';
-import type { AzurePostgresRole } from './postgres-role';
+import { WORKLOAD_IDENTITY_USE_LABEL, type AzurePostgresRole } from './postgres-role';
 import { checkInteger, checkString, ENV_VAR_NAME, Problems, show } from './validation';
 
 /** Name of the app's container; extra containers must use other names. */
@@ -16,7 +16,9 @@ export interface WebAppWithDbProps {
 
   /**
    * The database role the app connects as. The app gets PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE
-   * and DATABASE_URL from its connection Secret, and must be in its namespace.
+   * and DATABASE_URL from its connection Secret, and PGSSLROOTCERT pointing at its mounted ca.crt, and must be in its
+   * namespace. With a passwordless role there is no PGPASSWORD: the Pods run as the role's ServiceAccount with the
+   * label `azure.workload.identity/use: "true"`, and the app uses its identity's Entra token as the password.
    */
   readonly role: AzurePostgresRole;
 
@@ -160,6 +162,8 @@ export class WebAppWithDb extends Construct {
       securityContext: { ensureNonRoot: securityContext.ensureNonRoot },
       // The app talks to PostgreSQL, not to the Kubernetes API.
       automountServiceAccountToken: false,
+      // A passwordless role's identity is federated with its ServiceAccount.
+      serviceAccount: props.role?.serviceAccount,
     });
     this.container = this.deployment.addContainer({
       name: APP_CONTAINER_NAME,
@@ -177,6 +181,10 @@ export class WebAppWithDb extends Construct {
       envVariables: props.env,
     });
     this.role.addConnectionEnv(this.container, props.envNames);
+    if (this.role.serviceAccount !== undefined) {
+      // Passwordless: the Pods get the role's identity token from AKS's workload identity webhook.
+      this.deployment.podMetadata.addLabel(WORKLOAD_IDENTITY_USE_LABEL, 'true');
+    }
     if (securityContext.readOnlyRootFilesystem !== false) {
       // Most runtimes write temporary files; a writable /tmp keeps the root filesystem read-only.
       this.container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp'));
@@ -211,7 +219,7 @@ function validateWebAppProps(scope: Construct, props: WebAppWithDbProps, port: n
   checkInteger(problems, 'port', port, 1, 65535);
   checkInteger(problems, 'servicePort', servicePort, 1, 65535);
 
-  const databaseVariables = new Set(connectionEnvKeys(props.envNames).map(([name]) => name));
+  const databaseVariables = new Set([...connectionEnvKeys(props.envNames, props.role?.passwordless).map(([name]) => name), CA_CERT_ENV]);
   for (const name of Object.keys(props.env ?? {})) {
     if (checkString(problems, `env name ${show(name)}`, name, ENV_VAR_NAME) && databaseVariables.has(name)) {
       problems.add('env', name, `is one of the database variables the app gets from the role's Secret (${[...databaseVariables].join(', ')}); `

@@ -12,6 +12,7 @@ export * from './version';
 export * from './sku';
 export * from './parameters';
 export * from './children';
+export * from './authentication';
 export * from './server';
 export * from './database';
 export * from './firewall-rule';

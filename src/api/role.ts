@@ -1,6 +1,7 @@
 /**
  * PostgresRole: a least-privilege login role for one app on one database.
  */
+import { normalizeRoleIdentity, roleIdentityProblems, type RoleIdentity } from './authentication';
 import { childDeletionPolicy, childProblems } from './children';
 import { problemsOf, showValue, type Problem } from './problem';
 import { isReservedRoleName, RESERVED_ROLE_NAMES, ROLE_PRIVILEGES } from './reserved';
@@ -22,11 +23,14 @@ export interface NormalizedRoleSpec {
   secretName: string;
   /** undefined: the server's policy. */
   deletionPolicy?: DeletionPolicyName;
+  /** Passwordless: the workload identity the role signs in as; undefined: a password role. */
+  identity?: RoleIdentity;
 }
 
 export function normalizeRoleSpec(spec: PostgresRoleSpec | undefined): NormalizedRoleSpec {
   const deletionPolicy = childDeletionPolicy(spec?.deletionPolicy);
   const privileges: unknown = spec?.privileges;
+  const identity = normalizeRoleIdentity(spec?.identity);
   return {
     serverName: spec?.serverRef?.name as string,
     databaseName: spec?.databaseRef?.name as string,
@@ -37,6 +41,7 @@ export function normalizeRoleSpec(spec: PostgresRoleSpec | undefined): Normalize
     connectionLimit: spec?.connectionLimit ?? ROLE_DEFAULTS.connectionLimit,
     secretName: spec?.writeConnectionSecretToRef?.name as string,
     ...(deletionPolicy !== undefined ? { deletionPolicy } : {}),
+    ...(identity !== undefined ? { identity } : {}),
   };
 }
 
@@ -69,5 +74,6 @@ export function validateRoleSpec(r: NormalizedRoleSpec): Problem[] {
     privilegesProblem(r.privileges),
     checkInteger('connectionLimit', r.connectionLimit, CONNECTION_LIMIT.min, CONNECTION_LIMIT.max),
     checkStringRule('writeConnectionSecretToRef.name', r.secretName, DNS_SUBDOMAIN),
+    roleIdentityProblems(r.identity),
   );
 }

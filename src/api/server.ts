@@ -3,6 +3,7 @@
  * its rules. Objects read from Kubernetes arrive with the API server's defaults applied; objects the constructs build
  * or a test writes may lack them, so normalizeServerSpec applies them again.
  */
+import { authenticationProblems, normalizeAuthentication, type NormalizedAuthentication } from './authentication';
 import { checkServerParameter, MAX_SERVER_PARAMETERS } from './parameters';
 import { isPlainObject, problemsOf, type Problem } from './problem';
 import { isReservedAdministratorLogin, RESERVED_ADMINISTRATOR_LOGINS } from './reserved';
@@ -52,6 +53,8 @@ export interface NormalizedServerSpec {
   availabilityZone?: string;
   network: { publicNetworkAccess: boolean; delegatedSubnetResourceId?: string; privateDnsZoneResourceId?: string };
   administratorLogin: string;
+  /** Password and Microsoft Entra sign-in, and the Entra administrators. */
+  authentication: NormalizedAuthentication;
   maintenanceWindow?: { dayOfWeek: number; startHour: number; startMinute: number };
   parameters: Record<string, string>;
   tags: Record<string, string>;
@@ -123,6 +126,7 @@ export function normalizeServerSpec(spec: PostgresServerSpec | undefined): Norma
       ...(dnsZone ? { privateDnsZoneResourceId: dnsZone } : {}),
     },
     administratorLogin: s.administratorLogin ?? SERVER_DEFAULTS.administratorLogin,
+    authentication: normalizeAuthentication(s.authentication),
     ...(s.maintenanceWindow
       ? {
         maintenanceWindow: {
@@ -167,6 +171,7 @@ export function validateServerSpec(n: NormalizedServerSpec): Problem[] {
     highAvailabilityProblems(n),
     networkProblems(n),
     administratorLoginProblem(n.administratorLogin),
+    authenticationProblems(n.authentication),
     maintenanceWindowProblems(n.maintenanceWindow),
     parameterProblems(n.version, n.parameters),
     validateTags(n.tags),

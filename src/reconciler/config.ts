@@ -3,7 +3,7 @@
  * is a clear error naming the flag, the value and the fix (exit code 2), never a failure minutes later.
  */
 import * as fs from 'node:fs';
-import { CLUSTER_ID, DNS_LABEL, RESOURCE_GROUP_PATTERN, type ResourceGroupScopes } from '../api';
+import { CLUSTER_ID, DEFAULT_ENTRA_PRINCIPAL_NAME, DNS_LABEL, ENTRA_PRINCIPAL_NAME, POSTGRES_ENTRA_SCOPE, RESOURCE_GROUP_PATTERN, type ResourceGroupScopes } from '../api';
 import { type BindAddress, parseBindAddress } from './health';
 import { LOG_LEVELS, type LogLevel } from './log';
 
@@ -19,6 +19,10 @@ export interface Config {
   readonly postgresCaFile?: string;
   /** PEM read from postgresCaFile. */
   readonly postgresCa?: string;
+  /** OAuth scope of Entra tokens for PostgreSQL. */
+  readonly postgresTokenScope: string;
+  /** The reconciler's name as an Entra administrator of servers with Entra sign-in. */
+  readonly entraPrincipalName: string;
   /** The namespaces watched and reconciled (--namespaces or --namespace); undefined: all namespaces. */
   readonly namespaces?: readonly string[];
   readonly workers: number;
@@ -64,6 +68,8 @@ export const FLAGS: readonly Flag[] = [
   { name: 'arm-scope', env: 'ARM_SCOPE', default: '<arm-endpoint>/.default', help: 'OAuth scope of ARM access tokens.' },
   { name: 'authority-host', env: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', help: 'Microsoft Entra authority host for tokens.' },
   { name: 'postgres-ca-file', env: 'POSTGRES_CA_FILE', default: "Node's root certificates", help: 'PEM bundle that verifies PostgreSQL server certificates.' },
+  { name: 'postgres-token-scope', env: 'POSTGRES_TOKEN_SCOPE', default: POSTGRES_ENTRA_SCOPE, help: 'OAuth scope of the Microsoft Entra tokens PostgreSQL takes as passwords (sovereign clouds differ).' },
+  { name: 'entra-principal-name', env: 'ENTRA_PRINCIPAL_NAME', default: DEFAULT_ENTRA_PRINCIPAL_NAME, help: 'The name of the reconciler\'s identity as a Microsoft Entra administrator of servers with Entra sign-in (it signs in to PostgreSQL with it); use the managed identity\'s name.' },
   { name: 'namespaces', env: 'WATCH_NAMESPACES', default: 'all namespaces', help: 'Watch and reconcile only these namespaces (comma-separated); the rights are then needed in them only.' },
   { name: 'namespace', env: 'WATCH_NAMESPACE', default: 'all namespaces', help: 'Watch and reconcile only this namespace (the same as --namespaces with one name).' },
   { name: 'workers', env: 'WORKERS', default: '4', help: 'Concurrent reconciles per kind (never two of one object).' },
@@ -213,6 +219,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
     if (!postgresCa.includes('-----BEGIN CERTIFICATE-----')) throw bad('postgres-ca-file', caFile, 'is not a PEM certificate bundle');
   }
 
+  const tokenScope = get('postgres-token-scope');
+  if (tokenScope && !/^https:\/\/\S+$/.test(tokenScope.value)) throw bad('postgres-token-scope', tokenScope, 'must be an https:// scope without spaces, such as https://ossrdbms-aad.database.windows.net/.default');
+  const principal = get('entra-principal-name');
+  if (principal && !ENTRA_PRINCIPAL_NAME.pattern!.test(principal.value)) throw bad('entra-principal-name', principal, `must be ${ENTRA_PRINCIPAL_NAME.description}`);
+
   const namespaces = watchedNamespaces(get('namespaces'), get('namespace'), bad);
 
   const w = get('workers');
@@ -302,6 +313,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
       authorityHost,
       postgresCaFile: caFile?.value,
       postgresCa,
+      postgresTokenScope: tokenScope?.value ?? POSTGRES_ENTRA_SCOPE,
+      entraPrincipalName: principal?.value ?? DEFAULT_ENTRA_PRINCIPAL_NAME,
       namespaces,
       workers,
       resyncPeriodMs: resync,

@@ -191,8 +191,15 @@ export interface ControllerEnvironment {
   readonly armScope: string;
   /** From @azure/identity (DefaultAzureCredential: workload identity on AKS). */
   readonly credential: import('@azure/core-auth').TokenCredential;
-  /** PEM bundle that verifies PostgreSQL server certificates; undefined means Node's default roots (as on Azure). */
+  /**
+   * PEM bundle that verifies PostgreSQL server certificates; undefined means Node's default roots (as on Azure). It is
+   * also the ca.crt of the connection Secrets (undefined: the roots Azure's servers chain to).
+   */
   readonly postgresCa?: string;
+  /** OAuth scope of Entra tokens for PostgreSQL (default POSTGRES_ENTRA_SCOPE; sovereign clouds differ). */
+  readonly postgresTokenScope?: string;
+  /** The name the reconciler's identity has as an Entra administrator of servers, and signs in to PostgreSQL with. */
+  readonly entraPrincipalName?: string;
   /** Called for every ARM response, for the metrics (method, e.g. PUT; resource type, e.g. flexibleServers; HTTP status). */
   readonly onArmResponse?: (method: string, resourceType: string, status: number) => void;
   /**

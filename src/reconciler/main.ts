@@ -61,6 +61,8 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
         armScope: config.armScope,
         credential,
         postgresCa: config.postgresCa,
+        postgresTokenScope: config.postgresTokenScope,
+        entraPrincipalName: config.entraPrincipalName,
         onArmResponse: metrics.onArmResponse,
         clusterId,
         adoptionNamespaces: config.adoptionNamespaces,

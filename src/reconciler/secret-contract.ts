@@ -7,16 +7,29 @@
  *   dbname    database name
  *   username  login name (Azure flexible servers take the plain name, no @server suffix)
  *   password  the password (the Secret is the source of truth for it)
- *   uri       postgresql://user:pass@host:5432/dbname?sslmode=require, user, password and dbname percent-encoded
- *   jdbc-uri  jdbc:postgresql://host:5432/dbname?user=..&password=..&sslmode=require, values percent-encoded
+ *   uri       postgresql://user:pass@host:5432/dbname?sslmode=verify-full, user, password and dbname percent-encoded
+ *   jdbc-uri  jdbc:postgresql://host:5432/dbname?user=..&password=..&sslmode=verify-full, values percent-encoded
  *   pgpass    host:5432:dbname:user:pass, with `\` and `:` escaped by a backslash (libpq's .pgpass format)
- *   sslmode   require
+ *   sslmode   verify-full: the certificate chains to ca.crt and names the host
+ *   ca.crt    the PEM bundle the server's certificate chains to
+ *
+ * Passwordless (Microsoft Entra sign-in: the app's token is the password) has no password and no pgpass; its uri has
+ * no password, its jdbc-uri names the Azure identity JDBC plugin, and it adds:
+ *   token-scope  the OAuth scope of the token to use as the password
+ *   client-id    the client ID of the workload identity the token is for
  */
 
+import { POSTGRES_ENTRA_SCOPE } from '../api';
+import { AZURE_POSTGRES_CA_BUNDLE } from './azure-ca-bundle';
+
 export const POSTGRES_PORT = 5432;
-export const SSLMODE = 'require';
-export const SECRET_KEYS = ['host', 'port', 'dbname', 'username', 'password', 'uri', 'jdbc-uri', 'pgpass', 'sslmode'] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
+export const SSLMODE = 'verify-full';
+export const CA_KEY = 'ca.crt';
+export const SECRET_KEYS = ['host', 'port', 'dbname', 'username', 'password', 'uri', 'jdbc-uri', 'pgpass', 'sslmode', CA_KEY] as const;
+export const PASSWORDLESS_SECRET_KEYS = ['host', 'port', 'dbname', 'username', 'uri', 'jdbc-uri', 'sslmode', CA_KEY, 'token-scope', 'client-id'] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number] | (typeof PASSWORDLESS_SECRET_KEYS)[number];
+/** The Azure identity extension's pgjdbc plugin: it gets the Entra token for the connection (azure-identity-extensions). */
+export const JDBC_ENTRA_PLUGIN = 'com.azure.identity.extensions.jdbc.postgresql.AzurePostgresqlAuthenticationPlugin';
 
 export interface ConnectionInfo {
   readonly host: string;
@@ -24,6 +37,31 @@ export interface ConnectionInfo {
   readonly dbname: string;
   readonly username: string;
   readonly password: string;
+  /** PEM bundle for ca.crt. */
+  readonly ca: string;
+}
+
+/** What goes into ca.crt: the reconciler's --postgres-ca-file, or the roots Azure's servers chain to. */
+export function secretCaBundle(env: { readonly postgresCa?: string }): string {
+  return env.postgresCa ?? AZURE_POSTGRES_CA_BUNDLE;
+}
+
+/** The OAuth scope of Entra tokens for PostgreSQL in the reconciler's cloud. */
+export function postgresTokenScope(env: { readonly postgresTokenScope?: string }): string {
+  return env.postgresTokenScope ?? POSTGRES_ENTRA_SCOPE;
+}
+
+export interface PasswordlessConnectionInfo {
+  readonly host: string;
+  readonly port?: number;
+  readonly dbname: string;
+  /** undefined: an administrator Secret with password sign-in off (each Entra administrator signs in as itself). */
+  readonly username?: string;
+  readonly ca: string;
+  /** The OAuth scope of the token. */
+  readonly tokenScope: string;
+  /** The workload identity's client ID; undefined for an administrator's Secret (its sign-in is the user's). */
+  readonly clientId?: string;
 }
 
 /**
@@ -50,14 +88,31 @@ function uriHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-export function connectionUri(c: ConnectionInfo): string {
-  const port = c.port ?? POSTGRES_PORT;
-  return `postgresql://${strictEncode(c.username)}:${strictEncode(c.password)}@${uriHost(c.host)}:${port}/${strictEncode(c.dbname)}?sslmode=${SSLMODE}`;
+interface Address {
+  readonly host: string;
+  readonly port?: number;
+  readonly dbname: string;
+  readonly username?: string;
+  readonly password?: string;
 }
 
-export function jdbcUri(c: ConnectionInfo): string {
+/** A postgresql:// URI; without a password for passwordless sign-in. */
+export function connectionUri(c: Address): string {
   const port = c.port ?? POSTGRES_PORT;
-  return `jdbc:postgresql://${uriHost(c.host)}:${port}/${strictEncode(c.dbname)}?user=${strictEncode(c.username)}&password=${strictEncode(c.password)}&sslmode=${SSLMODE}`;
+  const user = c.username === undefined ? undefined : strictEncode(c.username);
+  const userinfo = user === undefined ? '' : c.password === undefined ? `${user}@` : `${user}:${strictEncode(c.password)}@`;
+  return `postgresql://${userinfo}${uriHost(c.host)}:${port}/${strictEncode(c.dbname)}?sslmode=${SSLMODE}`;
+}
+
+/** A pgjdbc URL: with the password, or naming the Azure identity plugin that gets the token. */
+export function jdbcUri(c: Address): string {
+  const port = c.port ?? POSTGRES_PORT;
+  const params = [
+    ...(c.username === undefined ? [] : [`user=${strictEncode(c.username)}`]),
+    c.password === undefined ? `authenticationPluginClassName=${JDBC_ENTRA_PLUGIN}` : `password=${strictEncode(c.password)}`,
+    `sslmode=${SSLMODE}`,
+  ];
+  return `jdbc:postgresql://${uriHost(c.host)}:${port}/${strictEncode(c.dbname)}?${params.join('&')}`;
 }
 
 export function pgpassLine(c: ConnectionInfo): string {
@@ -66,7 +121,7 @@ export function pgpassLine(c: ConnectionInfo): string {
 }
 
 /** The complete Secret data of the contract. */
-export function connectionSecretData(c: ConnectionInfo): Record<SecretKey, string> {
+export function connectionSecretData(c: ConnectionInfo): Record<(typeof SECRET_KEYS)[number], string> {
   return {
     'host': c.host,
     'port': String(c.port ?? POSTGRES_PORT),
@@ -77,6 +132,23 @@ export function connectionSecretData(c: ConnectionInfo): Record<SecretKey, strin
     'jdbc-uri': jdbcUri(c),
     'pgpass': pgpassLine(c),
     'sslmode': SSLMODE,
+    [CA_KEY]: c.ca,
+  };
+}
+
+/** The Secret data of a passwordless role (or of an administrator Secret with password sign-in off). */
+export function passwordlessSecretData(c: PasswordlessConnectionInfo): Record<string, string> {
+  return {
+    'host': c.host,
+    'port': String(c.port ?? POSTGRES_PORT),
+    'dbname': c.dbname,
+    ...(c.username !== undefined ? { username: c.username } : {}),
+    'uri': connectionUri(c),
+    'jdbc-uri': jdbcUri(c),
+    'sslmode': SSLMODE,
+    [CA_KEY]: c.ca,
+    'token-scope': c.tokenScope,
+    ...(c.clientId !== undefined ? { 'client-id': c.clientId } : {}),
   };
 }
 

@@ -6,6 +6,11 @@
 import { loadCrds } from './support';
 import {
   ADMINISTRATOR_LOGIN,
+  AUTHENTICATION_DEFAULTS,
+  ENTRA_PRINCIPAL_NAME,
+  ENTRA_PRINCIPAL_TYPES,
+  GUID,
+  MAX_ENTRA_ADMINISTRATORS,
   AVAILABILITY_ZONES,
   AZURE_SERVER_NAME,
   BACKUP_RETENTION_DAYS,
@@ -172,6 +177,24 @@ describe('PostgresServer', () => {
     expect(sorted(celList(login, 'lowerAscii() in'))).toEqual(sorted(RESERVED_ADMINISTRATOR_LOGINS));
   });
 
+  test('authentication: the same defaults, tenant and administrators rules, and CEL rules', () => {
+    const auth = at(spec, 'authentication');
+    expect(auth.default).toEqual(AUTHENTICATION_DEFAULTS);
+    expect(at(spec, 'authentication.password').default).toBe(AUTHENTICATION_DEFAULTS.password);
+    expect(at(spec, 'authentication.microsoftEntra').default).toBe(AUTHENTICATION_DEFAULTS.microsoftEntra);
+    expectStringRule(at(spec, 'authentication.tenantId'), GUID);
+    const admins = at(spec, 'authentication.administrators');
+    expect(admins.maxItems).toBe(MAX_ENTRA_ADMINISTRATORS);
+    expect(admins['x-kubernetes-list-map-keys']).toEqual(['objectId']);
+    expectStringRule(admins.items.properties.objectId, GUID);
+    expectStringRule(admins.items.properties.principalName, ENTRA_PRINCIPAL_NAME);
+    expect(admins.items.properties.principalType.enum).toEqual(ENTRA_PRINCIPAL_TYPES);
+    expect(celRules(auth)).toEqual([
+      'self.password || self.microsoftEntra',
+      '!has(self.administrators) || size(self.administrators) == 0 || self.microsoftEntra',
+    ]);
+  });
+
   test('parameters: the same count, value length and name pattern', () => {
     const parameters = at(spec, 'parameters');
     expect(parameters.maxProperties).toBe(MAX_SERVER_PARAMETERS);
@@ -228,5 +251,10 @@ describe('child kinds', () => {
     const limit = at(spec, 'connectionLimit');
     expect([limit.minimum, limit.maximum, limit.default]).toEqual([CONNECTION_LIMIT.min, CONNECTION_LIMIT.max, ROLE_DEFAULTS.connectionLimit]);
     expectStringRule(at(spec, 'writeConnectionSecretToRef.name'), DNS_SUBDOMAIN);
+    expectStringRule(at(spec, 'identity.clientId'), GUID);
+    expectStringRule(at(spec, 'identity.objectId'), GUID);
+    expect(at(spec, 'identity').required).toEqual(['clientId', 'objectId']);
+    expect(celRules(at(spec, 'identity'))).toContain('self.objectId == oldSelf.objectId');
+    expect(celRules(spec)).toContain('has(self.identity) == has(oldSelf.identity)');
   });
 });

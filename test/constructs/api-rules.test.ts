@@ -29,6 +29,19 @@ import {
   validateTags,
 } from '../../src/api';
 
+const ROLE = { serverRef: { name: 's' }, databaseRef: { name: 'd' }, roleName: 'app', writeConnectionSecretToRef: { name: 'app-pg' } };
+
+describe('PostgresRole identity', () => {
+  test('a passwordless role names its identity; a bad GUID is refused', () => {
+    const identity = { clientId: '11111111-2222-3333-4444-555555555555', objectId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' };
+    const r = normalizeRoleSpec({ ...ROLE, identity } as any);
+    expect(r.identity).toEqual(identity);
+    expect(validateRoleSpec(r)).toEqual([]);
+    expect(normalizeRoleSpec(ROLE as any).identity).toBeUndefined();
+    expect(validateRoleSpec(normalizeRoleSpec({ ...ROLE, identity: { ...identity, objectId: 'x' } } as any)).map(p => p.field)).toEqual(['identity.objectId']);
+  });
+});
+
 const MINIMAL_SERVER = { azureName: 'shop-db', resourceGroup: { name: 'rg' }, location: 'westeurope', writeConnectionSecretToRef: { name: 'shop-db-admin' } };
 
 /** The problems of a server spec: the minimal valid one with `spec` on top. */
@@ -53,6 +66,25 @@ describe('messages', () => {
 describe('PostgresServer', () => {
   test('the minimal spec with every default is valid', () => {
     expect(serverProblems({})).toEqual([]);
+  });
+
+  test('authentication: password only by default; Entra with administrators is valid', () => {
+    expect(normalizeServerSpec(MINIMAL_SERVER as any).authentication).toEqual({ password: true, microsoftEntra: false, administrators: [] });
+    const admin = { objectId: '99999999-8888-7777-6666-555555555555', principalName: 'DBA group', principalType: 'Group' };
+    expect(serverProblems({ authentication: { password: false, microsoftEntra: true, administrators: [admin] } })).toEqual([]);
+  });
+
+  test('authentication: nobody locked out, administrators only with Entra, each once, of a known type', () => {
+    expect(fields(serverProblems({ authentication: { password: false } }))).toEqual(['authentication']);
+    const admin = { objectId: '99999999-8888-7777-6666-555555555555', principalName: 'dba', principalType: 'User' };
+    expect(fields(serverProblems({ authentication: { administrators: [admin] } }))).toEqual(['authentication.administrators']);
+    const twice = [admin, { ...admin, objectId: admin.objectId.toUpperCase() }];
+    expect(fields(serverProblems({ authentication: { microsoftEntra: true, administrators: twice } })))
+      .toEqual(['authentication.administrators[1].objectId']);
+    const odd = [{ ...admin, principalType: 'Robot', principalName: 'a"b' }];
+    expect(fields(serverProblems({ authentication: { microsoftEntra: true, administrators: odd } })))
+      .toEqual(['authentication.administrators[0].principalName', 'authentication.administrators[0].principalType']);
+    expect(fields(serverProblems({ authentication: { microsoftEntra: 'yes' } }))).toEqual(['authentication.microsoftEntra']);
   });
 
   test('the storage size is read from sizeGB (Kubernetes) and sizeGb (the generated type)', () => {

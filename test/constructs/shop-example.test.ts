@@ -38,7 +38,7 @@ describe('examples/shop', () => {
   test('every secretKeyRef reads a Secret a CR writes, in the Pod\'s namespace, with a key of the Secret contract', () => {
     const manifests = synthShop();
     const contract = secretContractKeys();
-    expect(contract).toEqual(['host', 'port', 'dbname', 'username', 'password', 'uri', 'jdbc-uri', 'pgpass', 'sslmode']);
+    expect(contract).toEqual(['host', 'port', 'dbname', 'username', 'password', 'uri', 'jdbc-uri', 'pgpass', 'sslmode', 'ca.crt']);
     const written = new Set(manifests
       .filter(m => m.apiVersion.startsWith(OUR_GROUP_PREFIX) && m.spec.writeConnectionSecretToRef)
       .map(m => `${m.metadata.namespace}/${m.spec.writeConnectionSecretToRef.name}`));

@@ -87,7 +87,7 @@ export function schemaErrors(validators: Map<string, ValidateFunction>, manifest
 export function secretContractKeys(): string[] {
   const server = loadCrds().find(c => c.kind === 'PostgresServer')!;
   const description: string = server.versions[0].schema.openAPIV3Schema.properties.spec.properties.writeConnectionSecretToRef.description;
-  const list = /with the keys (.+?)\./.exec(description)?.[1];
+  const list = /with the keys (.+?)(?: \(|\. )/.exec(description)?.[1];
   if (!list) {
     throw new Error(`cannot find the key list in: ${description}`);
   }

@@ -117,8 +117,9 @@ describe('WebAppWithDb', () => {
     const { app, pod } = synthWebApp({ securityContext: { readOnlyRootFilesystem: false } });
     expect(app.securityContext.readOnlyRootFilesystem).toBe(false);
     expect(app.securityContext.runAsNonRoot).toBe(true);
-    expect(app.volumeMounts ?? []).toEqual([]);
-    expect(pod.volumes ?? []).toEqual([]);
+    // Only the CA bundle, read-only.
+    expect(app.volumeMounts).toEqual([{ mountPath: '/etc/cdk8s-azure/postgres', name: expect.any(String), readOnly: true }]);
+    expect(pod.volumes.map((v: any) => v.secret?.items)).toEqual([[{ key: 'ca.crt', path: 'ca.crt' }]]);
   });
 
   test('extra containers run beside the app', () => {
@@ -141,7 +142,8 @@ describe('AzurePostgresRole wiring', () => {
     const manifest = Testing.synth(chart).find((m: any) => m.kind === 'Deployment');
     const env = envByName(manifest.spec.template.spec.containers[0]);
     expect(env.POSTGRES_URL.valueFrom.secretKeyRef).toEqual({ name: role.secretName, key: 'uri' });
-    expect(Object.keys(env)).toHaveLength(7);
+    expect(Object.keys(env)).toHaveLength(8);
+    expect(env.PGSSLROOTCERT.value).toBe('/etc/cdk8s-azure/postgres/ca.crt');
   });
 
   test('addConnectionEnv refuses to overwrite a variable the container has', () => {

@@ -6,11 +6,13 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, upsertAdministratorRole, validateAdministrator } from './administrators';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { Faults } from './faults';
+import { PgFront } from './pg-front';
 import { CertificateAuthority, issueServerCertificate } from './pki';
-import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
+import { addressFree, PG_BACKEND_PORT, PG_PORT, PgInstance, PgStartError, RunAs, scramVerifier, SUPERUSER, quoteIdent, quoteLiteral } from './postgres';
 import { RequestStats } from './stats';
 import {
   applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS,
@@ -85,6 +87,8 @@ export interface ArmOptions {
   faults: Faults;
   stats: RequestStats;
   log: (msg: string) => void;
+  /** Checks a token presented as a PostgreSQL password (EntraService.validateDatabaseToken). */
+  validateDatabaseToken: (token: string, tenantId: string) => { claims: { oid: string } } | { refusal: string };
 }
 
 type ServerState = 'Provisioning' | 'Updating' | 'Ready' | 'Dropping' | 'Stopped' | 'Starting' | 'Stopping' | 'Restarting';
@@ -128,6 +132,8 @@ export interface ServerRecord {
   pg?: PgInstance;
   databases: Map<string, { name: string; charset: string; collation: string; systemData: SystemData }>;
   firewallRules: Map<string, { name: string; startIpAddress: string; endIpAddress: string; systemData: SystemData }>;
+  /** Microsoft Entra administrators by object id (lower case). */
+  administrators: Map<string, EntraAdministrator & { systemData: SystemData }>;
   configs: Map<string, ConfigValue>;
   systemData: SystemData;
   /** The server-level operation in flight (create, update, delete, restart, start, stop). */
@@ -782,7 +788,7 @@ export class Arm {
 
   /** The GET body of a resource by id (for operationResults of upserts). */
   private resourceBody(id: string, apiVersion: string): unknown {
-    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/[^/]+\/flexibleServers\/([^/]+)(?:\/(databases|firewallRules|configurations)\/([^/]+))?$/i.exec(id);
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/[^/]+\/flexibleServers\/([^/]+)(?:\/(databases|firewallRules|configurations|administrators)\/([^/]+))?$/i.exec(id);
     if (!m) return undefined;
     const s = this.findServer(m[1], m[2], m[3]);
     if (!s) return undefined;
@@ -791,6 +797,7 @@ export class Arm {
     try {
       if (m[4].toLowerCase() === 'databases') return this.databaseJson(s, m[5], req);
       if (m[4].toLowerCase() === 'firewallrules') return this.firewallJson(s, m[5], req);
+      if (m[4].toLowerCase() === 'administrators') return this.administratorJsonOf(s, m[5]);
       return this.configJson(s, configSpec(m[5])!, req);
     } catch {
       return undefined;
@@ -828,6 +835,7 @@ export class Arm {
     if (child === 'databases' && rest.length <= 3) return this.databases(req, sub, rg, name, rest[2]);
     if (child === 'firewallrules' && rest.length <= 3) return this.firewallRules(req, sub, rg, name, rest[2]);
     if (child === 'configurations' && rest.length <= 3) return this.configurations(req, sub, rg, name, rest[2]);
+    if (child === 'administrators' && rest.length <= 3) return this.administrators(req, sub, rg, name, rest[2]);
     throw this.invalidType(`flexibleServers/${rest[1]}`, req);
   }
 
@@ -860,7 +868,8 @@ export class Arm {
     if (old) props.storageAutoGrowth = m.storage.autoGrow === 'Enabled';
     if (!old) {
       Object.assign(props, {
-        authConfig: { ...m.authConfig },
+        // With Entra sign-in on, Azure answers the tenant it uses (the subscription's unless one was given).
+        authConfig: { ...m.authConfig, ...(m.authConfig.activeDirectoryAuth === 'Enabled' ? { tenantId: this.entraTenantOf(s) } : {}) },
         dataEncryption: { ...m.dataEncryption },
         replicationRole: 'Primary',
         replicaCapacity: 5,
@@ -994,6 +1003,7 @@ export class Arm {
       address: '',
       databases: new Map(),
       firewallRules: new Map(),
+      administrators: new Map(),
       configs: new Map(),
       systemData: this.systemData(req.appId),
       childOps: new Set(),
@@ -1035,7 +1045,7 @@ export class Arm {
   private async provision(s: ServerRecord, password: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       let address = addressFor(this.o.serverAddressBase, s.index);
-      for (let tries = 0; !(await addressFree(address, PG_PORT)); tries++) {
+      for (let tries = 0; !(await addressFree(address, PG_PORT)) || !(await addressFree(address, PG_BACKEND_PORT)); tries++) {
         if (tries > 250) throw new Error(`no free loopback address for PostgreSQL from ${this.o.serverAddressBase}`);
         this.takeAnotherIndex(s);
         address = addressFor(this.o.serverAddressBase, s.index);
@@ -1075,7 +1085,7 @@ export class Arm {
       binDir: this.o.postgresBinDir,
       dir: join(this.o.dataDir, 'servers', String(s.index)),
       address,
-      port: PG_PORT,
+      port: PG_BACKEND_PORT,
       certPem: cert.certPem,
       keyPem: cert.keyPem,
       caPem: this.o.ca.certPem,
@@ -1083,11 +1093,34 @@ export class Arm {
       settings,
       allowedClients: this.allowedClients(s),
     });
+    pg.front = this.pgFront(s, pg, address, cert);
     s.pg = pg;
     await pg.init();
     if (this.stopped) throw new Error('emulator stopped');
     await pg.start();
     await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
+    await installPgaadauth(pg);
+  }
+
+  /** The wire-protocol front clients reach on address:5432 (pg-front.ts): sign-in as Azure does it. */
+  private pgFront(s: ServerRecord, pg: PgInstance, address: string, cert: { certPem: string; keyPem: string }): PgFront {
+    return new PgFront({
+      address,
+      port: PG_PORT,
+      backendPort: PG_BACKEND_PORT,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      caPem: this.o.ca.certPem,
+      policy: () => ({
+        activeDirectoryAuth: s.model.authConfig.activeDirectoryAuth === 'Enabled',
+        passwordAuth: s.model.authConfig.passwordAuth === 'Enabled',
+        tenantId: this.entraTenantOf(s),
+      }),
+      validateToken: this.o.validateDatabaseToken,
+      objectIdOf: (role) => objectIdOfRole(pg, role),
+      setInternalPassword: (role, pw) => pg.sql(`ALTER ROLE ${quoteIdent(role)} WITH PASSWORD ${quoteLiteral(scramVerifier(pw))}`).then(() => undefined),
+      log: this.o.log,
+    });
   }
 
   private updateServer(req: ArmRequest, s: ServerRecord, model: ServerModel, password: string | undefined,
@@ -1414,6 +1447,67 @@ export class Arm {
             await this.applyFirewall(s);
           },
           rollback: () => undefined,
+        });
+      }
+      default:
+        throw this.methodNotAllowed(req.method);
+    }
+  }
+
+  // ---------------------------------------------------------------- Microsoft Entra administrators
+
+  /** The tenant whose tokens the server accepts: authConfig.tenantId, else the subscription's. */
+  private entraTenantOf(s: ServerRecord): string {
+    return s.model.authConfig.tenantId || this.o.tenantId;
+  }
+
+  private administratorJsonOf(s: ServerRecord, objectId: string): Record<string, unknown> {
+    const a = s.administrators.get(objectId.toLowerCase());
+    if (!a) {
+      throw new ApiError(404, 'ResourceNotFound', `The requested resource of type '${SERVER_TYPE}/administrators' with name '${objectId}' was not found.`);
+    }
+    return administratorJson(this.serverId(s), a, a.systemData);
+  }
+
+  /** An administrators write: a child operation (ServerIsBusy when the server is busy), as Azure runs it. */
+  private administratorOp(req: ArmRequest, s: ServerRecord, resourceId: string, kind: 'upsert' | 'delete', work: () => Promise<() => void>): ArmResponse {
+    const name = kind === 'upsert' ? 'UpsertServerAdministratorManagementOperation' : 'DropServerAdministratorManagementOperation';
+    if (this.writable(s) === 'busy') return this.busyOp(req, s, name, resourceId, kind);
+    return this.childOp(req, s, {
+      name, sub: s.sub, location: s.location.short, resourceId, kind, apiVersion: req.query.get('api-version')!, work, rollback: () => undefined,
+    });
+  }
+
+  private administrators(req: ArmRequest, sub: string, rg: string, serverName: string, objectId: string | undefined): ArmResponse {
+    const s = this.parentServer(sub, rg, serverName, req.method === 'PUT');
+    if (objectId === undefined) {
+      if (req.method !== 'GET') throw this.methodNotAllowed(req.method);
+      return { status: 200, body: { value: [...s.administrators.keys()].sort().map((k) => this.administratorJsonOf(s, k)) } };
+    }
+    const key = objectId.toLowerCase();
+    const resourceId = `${this.serverId(s)}/administrators/${key}`;
+    switch (req.method) {
+      case 'GET':
+        return { status: 200, body: this.administratorJsonOf(s, key) };
+      case 'PUT': {
+        const a = validateAdministrator(objectId, this.objectBody(req), this.entraTenantOf(s));
+        if (s.model.authConfig.activeDirectoryAuth !== 'Enabled') throw entraDisabledError(s.name);
+        return this.administratorOp(req, s, resourceId, 'upsert', async () => {
+          await upsertAdministratorRole(s.pg!, a);
+          const prev = s.administrators.get(key);
+          return () => {
+            s.administrators.set(key, { ...a, systemData: this.systemData(req.appId, prev?.systemData) });
+          };
+        });
+      }
+      case 'DELETE': {
+        const a = s.administrators.get(key);
+        if (!a) return { status: 204 };
+        return this.administratorOp(req, s, resourceId, 'delete', async () => {
+          await removeAdministratorRole(s.pg!, a);
+          return () => {
+            s.administrators.delete(key);
+          };
         });
       }
       default:

@@ -40,6 +40,9 @@ export interface OAuthError {
   body: Record<string, unknown>;
 }
 
+/** The resource (audience) of tokens for Azure Database for PostgreSQL: scope `${OSSRDBMS_RESOURCE}/.default`. */
+export const OSSRDBMS_RESOURCE = 'https://ossrdbms-aad.database.windows.net';
+
 const B64URL = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
 export interface DecodedJwt {
@@ -179,25 +182,38 @@ export class EntraService {
     return `${input}.${B64URL(sig)}`;
   }
 
-  /** Issues an access token directly (for tests that need one without going through the token endpoint). */
-  issueToken(clientId: string, resource: string, lifetimeSeconds = 3600, acr: '1' | '2' = '1'): { token: string; claims: TokenClaims } {
+  /** The object id of a client's service principal in this tenant (the `oid` of its tokens). */
+  objectIdOf(clientId: string): string {
+    return guidFrom(`${this.tenantId}/${clientId.toLowerCase()}`);
+  }
+
+  /**
+   * Issues an access token directly (for tests that need one without going through the token endpoint). `overrides`
+   * makes tokens Azure would not issue to this client: another tenant (tid/iss), another object id, or one already
+   * expired (a negative lifetime).
+   */
+  issueToken(clientId: string, resource: string, lifetimeSeconds = 3600, acr: '1' | '2' = '1', overrides: { tenantId?: string; objectId?: string } = {}):
+  { token: string; claims: TokenClaims } {
     const now = Math.floor(Date.now() / 1000);
-    const oid = guidFrom(`${this.tenantId}/${clientId.toLowerCase()}`);
+    const tenantId = overrides.tenantId ?? this.tenantId;
+    const oid = overrides.objectId ?? guidFrom(`${tenantId}/${clientId.toLowerCase()}`);
+    const iss = `https://sts.windows.net/${tenantId}/`;
     const claims: TokenClaims = {
       aud: resource,
-      iss: this.issuer,
-      iat: now,
-      nbf: now - 5,
+      iss,
+      iat: Math.min(now, now + lifetimeSeconds - 60),
+      nbf: Math.min(now, now + lifetimeSeconds) - 5,
       exp: now + lifetimeSeconds,
       aio: B64URL(Buffer.from(randomUUID())),
       appid: clientId,
       appidacr: acr,
-      idp: this.issuer,
+      azp: clientId,
+      idp: iss,
       idtyp: 'app',
       oid,
       rh: '0.emulator.',
       sub: oid,
-      tid: this.tenantId,
+      tid: tenantId,
       uti: B64URL(Buffer.from(randomUUID().replace(/-/g, ''), 'hex')),
       ver: '1.0',
       xms_tcdt: 1_600_000_000,
@@ -330,6 +346,25 @@ export class EntraService {
         message: `The access token has been obtained for wrong audience or resource '${String(c.aud)}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com', or this emulator's endpoint '${this.baseUrl()}'.`,
       };
     }
+    return { claims: c };
+  }
+
+  /**
+   * Validates a token presented as a PostgreSQL password (Microsoft Entra sign-in to a flexible server): signed by
+   * this service, within its lifetime, for the audience of Azure's OSS RDBMS resource, from `tenantId`. Returns the
+   * claims or why it is refused (for the emulator's log; the client only learns that authentication failed).
+   */
+  validateDatabaseToken(token: string, tenantId: string): { claims: TokenClaims } | { refusal: string } {
+    const jwt = decodeJwt(token);
+    if (!jwt || jwt.header.alg !== 'RS256') return { refusal: 'not a JWT signed with RS256' };
+    if (!verify('RSA-SHA256', Buffer.from(jwt.signingInput), this.publicKey, jwt.signature)) return { refusal: 'bad signature' };
+    const c = jwt.payload as TokenClaims;
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof c.exp !== 'number' || c.exp < now) return { refusal: `expired at ${new Date(Number(c.exp) * 1000 || 0).toISOString()}` };
+    if (typeof c.nbf === 'number' && c.nbf - 300 > now) return { refusal: 'not yet valid' };
+    if (String(c.aud ?? '').replace(/\/+$/, '').toLowerCase() !== OSSRDBMS_RESOURCE) return { refusal: `audience '${String(c.aud)}' is not ${OSSRDBMS_RESOURCE}` };
+    if (String(c.tid ?? '').toLowerCase() !== tenantId.toLowerCase()) return { refusal: `tenant '${String(c.tid)}' is not the server's tenant '${tenantId}'` };
+    if (typeof c.oid !== 'string' || !c.oid) return { refusal: 'no oid claim' };
     return { claims: c };
   }
 }

@@ -257,6 +257,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     faults,
     stats,
     log,
+    validateDatabaseToken: (token, tenant) => entra.validateDatabaseToken(token, tenant),
   });
 
   const admin: EmulatorAdmin = {
@@ -293,7 +294,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         arm.timing.retryAfterProfile = t.retryAfterProfile;
       }
     },
-    issueToken: (o = {}) => entra.issueToken(o.clientId ?? defaultClient.clientId, o.resource ?? baseUrl, o.lifetimeSeconds ?? 3600).token,
+    issueToken: (o = {}) => entra.issueToken(o.clientId ?? defaultClient.clientId, o.resource ?? baseUrl, o.lifetimeSeconds ?? 3600, '1',
+      { tenantId: o.tenantId, objectId: o.objectId }).token,
     addClient: (c) => {
       if (!c || typeof c.clientId !== 'string') throw new Error('clientId is required');
       entra.addClient(c);

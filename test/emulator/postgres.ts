@@ -16,7 +16,10 @@ import { Client } from 'pg';
 const run = promisify(execFile);
 
 export const SUPERUSER = 'azuresu';
+/** The port clients use: the wire-protocol front (pg-front.ts). */
 export const PG_PORT = 5432;
+/** The port of the real PostgreSQL behind the front (same address). */
+export const PG_BACKEND_PORT = 5433;
 
 export interface RunAs {
   uid: number;
@@ -84,6 +87,8 @@ export interface PgInstanceOptions {
 
 export class PgInstance {
   readonly superuserPassword = randomBytes(24).toString('base64url');
+  /** What clients reach (pg-front.ts): started after PostgreSQL is up, stopped before it goes down. */
+  front?: { start(): Promise<void>; stop(): Promise<void> };
   private child?: ChildProcess;
   private exited?: Promise<void>;
   private requireSsl = true;
@@ -227,16 +232,22 @@ export class PgInstance {
       }
       try {
         await this.sql('SELECT 1');
-        return;
       } catch (e) {
         lastErr = e;
         await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
+      await this.front?.start().catch(async (e: NodeJS.ErrnoException) => {
+        await this.stop();
+        throw new PgStartError(`the PostgreSQL front could not listen: ${e.message}`, e.code === 'EADDRINUSE');
+      });
+      return;
     }
     throw new Error(`postgres did not accept connections within ${timeoutMs}ms: ${(lastErr as Error)?.message}`);
   }
 
   async stop(timeoutMs = 15_000): Promise<void> {
+    await this.front?.stop();
     const child = this.child;
     if (!child || !this.running) return;
     child.kill('SIGINT'); // fast shutdown

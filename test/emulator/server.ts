@@ -29,8 +29,12 @@ export interface EmulatorAdmin {
   setThrottling(t: false | ThrottlingOptions): void;
   /** Deletes every server (stopping its PostgreSQL) and resource group, counts, buckets; restores start-up faults. */
   reset(): Promise<void>;
-  /** An access token as the token endpoint would issue it (default: the default client, the ARM endpoint). */
-  issueToken(opts?: { clientId?: string; resource?: string; lifetimeSeconds?: number }): string;
+  /**
+   * An access token as the token endpoint would issue it (default: the default client, the ARM endpoint). For
+   * PostgreSQL sign-in use `resource: OSSRDBMS_RESOURCE`. A negative `lifetimeSeconds` gives an expired token;
+   * `tenantId` a token of another tenant (same signing key); `objectId` a token for another identity (its `oid`).
+   */
+  issueToken(opts?: { clientId?: string; resource?: string; lifetimeSeconds?: number; tenantId?: string; objectId?: string }): string;
   /**
    * Changes the minimum duration of long-running operations and their Retry-After (seconds with the `fast` profile, or
    * the profile), for operations started after.
@@ -423,7 +427,7 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
         send(res, 204, undefined, headers, method);
         return;
       case 'POST /admin/token': {
-        const b = (body ?? {}) as { clientId?: string; resource?: string; lifetimeSeconds?: number };
+        const b = (body ?? {}) as { clientId?: string; resource?: string; lifetimeSeconds?: number; tenantId?: string; objectId?: string };
         send(res, 200, { access_token: a.issueToken(b) }, headers, method);
         return;
       }

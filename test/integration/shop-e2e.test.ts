@@ -15,7 +15,7 @@ import {
 } from './harness';
 
 const NS = 'shop';
-const SECRET_KEYS = ['dbname', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'sslmode', 'uri', 'username'];
+const SECRET_KEYS = ['ca.crt', 'dbname', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'sslmode', 'uri', 'username'];
 const KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'];
 
 let emulator: Emulator;

@@ -57,6 +57,7 @@ describe('spec -> ARM', () => {
       sku: { name: 'Standard_D2ds_v5', tier: 'GeneralPurpose' },
       administratorLogin: 'pgadmin',
       administratorLoginPassword: 'pw',
+      authConfig: { activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled' },
       version: '16',
       storage: { storageSizeGB: 64, autoGrow: 'Enabled' },
       backup: { backupRetentionDays: 14, geoRedundantBackup: 'Disabled' },
@@ -204,6 +205,33 @@ describe('drift diff', () => {
     const tags = toArmServer(n, { ...owner, cluster: 'prod-1' }).tags!;
     assert.equal(tags[TAG_CLUSTER], 'prod-1');
     assert.deepEqual(diffServer(n, { ...inSync, tags }, { ...owner, cluster: 'prod-1' }).changes, []);
+  });
+
+  it('authentication: Entra and password sign-in with the tenant in the create body; no administrator login without password sign-in', () => {
+    const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const entraOnly = normalizeServerSpec({ ...spec, authentication: { password: false, microsoftEntra: true, tenantId } } as unknown as
+      PostgresServerSpec);
+    const body = toArmServer(entraOnly, owner);
+    assert.deepEqual(body.authConfig, { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId });
+    assert.equal(body.administratorLogin, undefined);
+    assert.equal(body.administratorLoginPassword, undefined);
+    assert.deepEqual(diffServer(entraOnly, azureFrom(body), owner), { patch: undefined, changes: [], unsupported: [] });
+  });
+
+  it('authentication drift: sign-in methods and tenant are PATCHed back; a server without authConfig has password sign-in only', () => {
+    const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const both = normalizeServerSpec({ ...spec, authentication: { password: true, microsoftEntra: true, tenantId } } as unknown as
+      PostgresServerSpec);
+    const want = { activeDirectoryAuth: 'Enabled', passwordAuth: 'Enabled', tenantId };
+    for (const authConfig of [undefined, { activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled' }, { ...want, passwordAuth: 'Disabled' }, { ...want, tenantId: '00000000-0000-0000-0000-000000000001' }]) {
+      const d = diffServer(both, { ...inSync, authConfig } as Server, owner);
+      assert.deepEqual(d.patch, { authConfig: want }, JSON.stringify(authConfig));
+      assert.deepEqual(d.changes.map((c) => c.field), ['spec.authentication']);
+    }
+    // The default spec (password only) matches a server Azure reports without authConfig.
+    assert.deepEqual(diffServer(n, { ...inSync, authConfig: undefined }, owner).patch, undefined);
+    // Azure's spelling of the enums does not matter.
+    assert.deepEqual(diffServer(both, { ...inSync, authConfig: { activeDirectoryAuth: 'enabled', passwordAuth: 'ENABLED', tenantId: tenantId.toUpperCase() } } as Server, owner).patch, undefined);
   });
 
   it('parameterDrift compares case-insensitively, sorted', () => {

@@ -116,7 +116,7 @@ describe('databases and roles', () => {
     await h.until('PostgresRole', k('blog-app'), ready('PostgresRole', 'blog-app'), 'blog role Ready');
 
     const data = h.kube.secretData(NS, 'shop-app-pg')!;
-    assert.deepEqual(data, connectionSecretData({ host: fqdn, dbname: 'shop', username: 'shop_app', password: data.password }));
+    assert.deepEqual(data, connectionSecretData({ host: fqdn, dbname: 'shop', username: 'shop_app', password: data.password, ca: h.emu.caCertPem }));
 
     const shop = await connectAs('shop-app-pg');
     const blog = await connectAs('blog-app-pg');

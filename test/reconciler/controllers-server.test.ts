@@ -60,7 +60,7 @@ describe('PostgresServer', () => {
     assert.equal(h.kube.condition('PostgresServer', key, 'PasswordSynced')?.status, 'True');
 
     const data = h.kube.secretData('create', 'srv-create-admin')!;
-    assert.deepEqual(data, connectionSecretData({ host: s.fullyQualifiedDomainName!, dbname: 'postgres', username: 'pgadmin', password: data.password }));
+    assert.deepEqual(data, connectionSecretData({ host: s.fullyQualifiedDomainName!, dbname: 'postgres', username: 'pgadmin', password: data.password, ca: h.emu.caCertPem }));
     const c = await connectWithUri(data.uri, h.emu.caCertPem);
     try {
       const r = await c.query("SELECT current_user AS u, current_setting('log_min_duration_statement') AS l, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl");

@@ -117,6 +117,17 @@ describe('config', () => {
     assert.ok(!c.help && c.config.postgresCa === pem);
   });
 
+  it('Entra: the PostgreSQL token scope and the reconciler\'s administrator name, with their defaults', () => {
+    const c = parse([`--subscription-id=${SUB}`]);
+    assert.equal(c.postgresTokenScope, 'https://ossrdbms-aad.database.windows.net/.default');
+    assert.equal(c.entraPrincipalName, 'cdk8s-azure-reconciler');
+    const gov = parse([`--subscription-id=${SUB}`, '--postgres-token-scope=https://ossrdbms-aad.database.usgovcloudapi.net/.default'], { ENTRA_PRINCIPAL_NAME: 'shop-reconciler' });
+    assert.equal(gov.postgresTokenScope, 'https://ossrdbms-aad.database.usgovcloudapi.net/.default');
+    assert.equal(gov.entraPrincipalName, 'shop-reconciler');
+    fails([`--subscription-id=${SUB}`, '--postgres-token-scope=ossrdbms'], {}, /"ossrdbms" for --postgres-token-scope: must be an https:\/\/ scope/);
+    fails([`--subscription-id=${SUB}`, '--entra-principal-name=a"b'], {}, /--entra-principal-name: must be 1-128 characters/);
+  });
+
   it('--help and -h', () => {
     assert.deepEqual(parseConfig(['--help'], {}), { help: true });
     assert.deepEqual(parseConfig(['--workers=x', '-h'], {}), { help: true }, 'help wins even after a bad flag');

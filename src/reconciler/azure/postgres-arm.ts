@@ -3,12 +3,12 @@
  * descriptor): resource groups, server parameters, and plain reads (undefined for 404). Reads rethrow the SDK error
  * (classify it with errors/classify.ts) or ArmThrottledError.
  */
-import type { Configuration, Database, FirewallRule, Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
+import type { AdministratorMicrosoftEntra, AdministratorMicrosoftEntraAdd, Configuration, Database, FirewallRule, Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
 import type { ArmClients } from './clients';
 import { isNotFound } from './errors';
 import { startLro, type LroStep } from './lro';
 
-export type { Configuration, Database, FirewallRule, Server, ServerForPatch };
+export type { AdministratorMicrosoftEntra, Configuration, Database, FirewallRule, Server, ServerForPatch };
 
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
@@ -76,5 +76,23 @@ export class PostgresArm {
 
   startPutConfiguration(rg: string, server: string, name: string, value: string, generation?: number): Promise<LroStep<Configuration>> {
     return startLro((o) => this.pg.configurations.beginPut(rg, server, name, { value, source: 'user-override' }, o), { type: 'Update', generation });
+  }
+
+  // ---- Microsoft Entra administrators ----
+
+  async listAdministrators(rg: string, server: string): Promise<AdministratorMicrosoftEntra[]> {
+    const all: AdministratorMicrosoftEntra[] = [];
+    for await (const admin of this.pg.administratorsMicrosoftEntra.listByServer(rg, server)) all.push(admin);
+    return all;
+  }
+
+  startPutAdministrator(
+    rg: string, server: string, objectId: string, body: AdministratorMicrosoftEntraAdd, generation?: number,
+  ): Promise<LroStep<AdministratorMicrosoftEntra>> {
+    return startLro((o) => this.pg.administratorsMicrosoftEntra.beginCreateOrUpdate(rg, server, objectId, body, o), { type: 'Update', generation });
+  }
+
+  startDeleteAdministrator(rg: string, server: string, objectId: string, generation?: number): Promise<LroStep<unknown>> {
+    return startLro((o) => this.pg.administratorsMicrosoftEntra.beginDelete(rg, server, objectId, o), { type: 'Update', generation });
   }
 }

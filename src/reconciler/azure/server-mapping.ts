@@ -42,8 +42,10 @@ export function toArmServer(n: NormalizedServerSpec, owner: Owner, administrator
     location: n.location,
     tags: desiredTags(n, owner),
     sku: { name: n.sku.name, tier: n.sku.tier },
-    administratorLogin: n.administratorLogin,
+    // Azure takes an administrator login only with password sign-in.
+    ...(n.authentication.password ? { administratorLogin: n.administratorLogin } : {}),
     ...(administratorLoginPassword !== undefined ? { administratorLoginPassword } : {}),
+    authConfig: authConfigOf(n),
     version: n.version,
     storage: { storageSizeGB: n.storage.sizeGB, autoGrow: enabled(n.storage.autoGrow), ...(n.storage.tier ? { tier: n.storage.tier } : {}) },
     backup: { backupRetentionDays: n.backup.retentionDays, geoRedundantBackup: enabled(n.backup.geoRedundant) },
@@ -61,6 +63,16 @@ export function toArmServer(n: NormalizedServerSpec, owner: Owner, administrator
   if (n.availabilityZone) server.availabilityZone = n.availabilityZone;
   if (n.maintenanceWindow) server.maintenanceWindow = { customWindow: 'Enabled', ...n.maintenanceWindow };
   return server;
+}
+
+/** The server's authConfig; the tenant is the spec's or, once resolved, the reconciler's own (server-entra.ts). */
+export function authConfigOf(n: NormalizedServerSpec): NonNullable<Server['authConfig']> {
+  const { password, microsoftEntra, tenantId } = n.authentication;
+  return {
+    activeDirectoryAuth: enabled(microsoftEntra),
+    passwordAuth: enabled(password),
+    ...(microsoftEntra && tenantId ? { tenantId } : {}),
+  };
 }
 
 const norm = (v: unknown): string => (v === undefined || v === null ? '' : String(v)).toLowerCase().replace(/\s+/g, '');
@@ -101,6 +113,7 @@ export function diffServer(n: NormalizedServerSpec, azure: Server, owner: Owner)
   highAvailability(d, n, azure);
   network(d, n, azure);
   maintenanceWindow(d, n, azure);
+  authentication(d, n, azure);
   if (d.patch.network?.privateDnsZoneArmResourceId && haOn(d.patch.highAvailability?.mode)) {
     // The zone changes only while HA is off: the zone now, HA in the next PATCH.
     delete d.patch.highAvailability;
@@ -253,6 +266,20 @@ function maintenanceWindow(d: DiffBuilder, n: NormalizedServerSpec, azure: Serve
   d.change('spec.maintenanceWindow', mw && isEnabled(mw.customWindow) ? `${mw.dayOfWeek} ${mw.startHour}:${mw.startMinute ?? 0}` : 'system-managed',
     `${want.dayOfWeek} ${want.startHour}:${want.startMinute}`);
   d.patch.maintenanceWindow = { customWindow: 'Enabled', ...want };
+}
+
+/** Sign-in methods and tenant. A server from before authConfig existed has password sign-in only. */
+function authentication(d: DiffBuilder, n: NormalizedServerSpec, azure: Server): void {
+  const want = authConfigOf(n);
+  const az = azure.authConfig ?? {};
+  const azEntra = az.activeDirectoryAuth ?? 'Disabled';
+  const azPassword = az.passwordAuth ?? 'Enabled';
+  const tenantDiffers = want.tenantId !== undefined && norm(az.tenantId) !== norm(want.tenantId);
+  if (norm(azEntra) === norm(want.activeDirectoryAuth) && norm(azPassword) === norm(want.passwordAuth) && !tenantDiffers) return;
+  const describe = (c: { activeDirectoryAuth?: string; passwordAuth?: string; tenantId?: string }, entra: string, pw: string) =>
+    `password ${pw}, Microsoft Entra ${entra}${c.tenantId ? ` (tenant ${c.tenantId})` : ''}`;
+  d.change('spec.authentication', describe(az, azEntra, azPassword), describe(want, want.activeDirectoryAuth!, want.passwordAuth!));
+  d.patch.authConfig = want;
 }
 
 export function sameTags(a: Record<string, string> | undefined, b: Record<string, string>): boolean {

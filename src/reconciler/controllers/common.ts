@@ -37,6 +37,8 @@ export const Reason = {
   PostgresUnreachable: 'PostgresUnreachable',
   PostgresError: 'PostgresError',
   ReconcileError: 'ReconcileError',
+  /** A passwordless role on a server with Microsoft Entra sign-in off. */
+  EntraSignInOff: 'EntraSignInOff',
 } as const;
 
 /** Reasons that are a problem for the user (Warning Events); the others are progress (Normal Events). */

@@ -2,7 +2,8 @@
  * Children (databases, firewall rules, roles) find their PostgresServer (and database) here, and reach the server as
  * its administrator with the password from the server's connection Secret.
  */
-import { normalizeServerSpec, type NormalizedServerSpec } from '../../api';
+import { DEFAULT_ENTRA_PRINCIPAL_NAME, normalizeServerSpec, type NormalizedServerSpec } from '../../api';
+import { entraTokenPassword } from '../azure/identity';
 import { parseResourceId, type ArmAddress } from '../azure/resource-id';
 import {
   keyString,
@@ -15,7 +16,7 @@ import {
   type PostgresServerObject,
 } from '../contracts';
 import type { PgTarget } from '../postgres/connect';
-import { decodeSecretData } from '../secret-contract';
+import { decodeSecretData, postgresTokenScope } from '../secret-contract';
 import { findCondition, isBeingDeleted, READY } from './common';
 
 /** The ARM type of a flexible server. */
@@ -85,10 +86,26 @@ export function lookupDatabase(env: ControllerEnvironment, namespace: string, na
   };
 }
 
-/** Admin connection to `database` on the server, or a reason why there is none yet. */
-export async function adminTarget(env: ControllerEnvironment, server: ServerRef, database: string): Promise<PgTarget | { missing: string }> {
+/**
+ * Admin connection to `database` on the server, or a reason why there is none yet. As the password administrator
+ * (the password from the server's Secret); as the reconciler's Entra administrator identity (a token as the
+ * password) when `entra` asks (passwordless roles) or password sign-in is off.
+ */
+export async function adminTarget(
+  env: ControllerEnvironment,
+  server: ServerRef,
+  database: string,
+  options: { entra?: boolean } = {},
+): Promise<PgTarget | { missing: string }> {
   const host = server.obj.status?.fullyQualifiedDomainName;
   if (!host) return { missing: `PostgresServer ${server.obj.metadata.name} has no FQDN yet` };
+  if (options.entra || !server.spec.authentication.password) {
+    if (!server.spec.authentication.microsoftEntra) {
+      return { missing: `PostgresServer ${server.obj.metadata.name} has Microsoft Entra sign-in off (spec.authentication.microsoftEntra)` };
+    }
+    const user = env.entraPrincipalName ?? DEFAULT_ENTRA_PRINCIPAL_NAME;
+    return { host, user, password: entraTokenPassword(env.credential, postgresTokenScope(env)), database, ca: env.postgresCa };
+  }
   const secret = await env.kube.getSecret(server.obj.metadata.namespace, server.spec.secretName);
   const data = decodeSecretData(secret);
   if (!data.password) return { missing: `the connection Secret ${server.spec.secretName} of PostgresServer ${server.obj.metadata.name} has no password yet` };

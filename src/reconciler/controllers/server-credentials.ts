@@ -7,6 +7,7 @@
  *  - a password that is new, edited in the Secret, or that Azure may not have (adoption) goes with the next update;
  *    PasswordSynced=False is recorded before the Secret changes, so that a crash between the two still sends it;
  *  - once the server is in Azure the Secret has the full contract (host, uri...);
+ *  - with password sign-in off there is no password: the Secret holds how to reach the server with an Entra token;
  *  - when the server is left in Azure (Retain), the Secret is released from the PostgresServer before its finalizer
  *    goes, so that Kubernetes does not delete the only copy of the password.
  */
@@ -14,7 +15,15 @@ import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
 import type { NormalizedServerSpec } from '../../api';
 import type { ReconcileResult } from '../contracts';
 import { generatePassword } from '../password';
-import { connectionSecretData, decodeSecretData, passwordFromUri, pendingSecretData } from '../secret-contract';
+import {
+  connectionSecretData,
+  decodeSecretData,
+  passwordFromUri,
+  passwordlessSecretData,
+  pendingSecretData,
+  postgresTokenScope,
+  secretCaBundle,
+} from '../secret-contract';
 import { findCondition, Reason, secretConflict } from './common';
 import type { DeletionEnding, LifecycleContext, LifecycleStep, StepDecision } from './lifecycle/descriptor';
 import { userProblem } from './lifecycle/outcome';
@@ -47,6 +56,7 @@ export class AdministratorCredentials implements LifecycleStep<Server, Server, S
 
   async beforeCreate(body: Server): Promise<undefined> {
     const { object, spec, status } = this.ctx;
+    if (!spec.authentication.password) return undefined;
     // The password is in the Secret before Azure ever hears of it.
     const password = this.secretData.password || generatePassword(spec.administratorLogin);
     await this.kube.applySecret(object, spec.secretName, pendingSecretData(spec.administratorLogin, password));
@@ -57,7 +67,16 @@ export class AdministratorCredentials implements LifecycleStep<Server, Server, S
   }
 
   async whenFound(server: Server): Promise<StepDecision<ServerForPatch>> {
-    const { object, spec, status } = this.ctx;
+    const { object, spec, status, env } = this.ctx;
+    if (!spec.authentication.password) {
+      // No password anywhere: Azure refuses them all, and the Secret says how to come in with a token.
+      const host = server.fullyQualifiedDomainName;
+      if (host) {
+        await this.kube.applySecret(object, spec.secretName,
+          passwordlessSecretData({ host, dbname: 'postgres', ca: secretCaBundle(env), tokenScope: postgresTokenScope(env) }));
+      }
+      return undefined;
+    }
     const pending = this.passwordPending;
     // The update that ended in this reconcile carried the pending password.
     const sentNow = pending && this.ctx.completedOperation?.type === 'Update';
@@ -80,7 +99,7 @@ export class AdministratorCredentials implements LifecycleStep<Server, Server, S
     if (sentNow) status.condition(PASSWORD_SYNCED, 'True', 'Synced', 'Azure has the administrator password of the Secret');
     const host = server.fullyQualifiedDomainName;
     await this.kube.applySecret(object, spec.secretName, host
-      ? connectionSecretData({ host, dbname: 'postgres', username: spec.administratorLogin, password })
+      ? connectionSecretData({ host, dbname: 'postgres', username: spec.administratorLogin, password, ca: secretCaBundle(env) })
       : pendingSecretData(spec.administratorLogin, password));
     if (!send) return undefined;
     this.ctx.secrets.push(password);
@@ -88,6 +107,7 @@ export class AdministratorCredentials implements LifecycleStep<Server, Server, S
   }
 
   async whenInSync(): Promise<undefined> {
+    if (!this.ctx.spec.authentication.password) return undefined;
     // In sync: any password that was pending went with the update that just ended.
     if (findCondition(this.ctx.status.status.conditions, PASSWORD_SYNCED)?.status !== 'True') {
       this.ctx.status.condition(PASSWORD_SYNCED, 'True', 'Synced', 'Azure has the administrator password of the Secret');

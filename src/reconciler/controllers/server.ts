@@ -1,7 +1,7 @@
 /**
  * PostgresServer: one Azure Database for PostgreSQL flexible server, as a descriptor of the one Azure lifecycle
  * (lifecycle/engine.ts). Its extras are steps: the private DNS zone's suffix, the resource group, the administrator
- * credentials and connection Secret, and server parameters. See docs/reconciler-behaviour.md.
+ * credentials and connection Secret, Microsoft Entra sign-in (tenant, administrators), and server parameters. See docs/reconciler-behaviour.md.
  */
 import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeServerSpec, validateServerSpec, type NormalizedServerSpec } from '../../api';
@@ -13,6 +13,7 @@ import type { ArmKindDescriptor, AzureState } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
 import { SERVER_ARM_TYPE } from './parents';
 import { AdministratorCredentials } from './server-credentials';
+import { EntraSignIn } from './server-entra';
 import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, ServerParameters } from './server-extras';
 
 export { PASSWORD_SYNCED } from './server-credentials';
@@ -55,7 +56,9 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   azureState: serverState,
   statusOf: (server) => ({ fullyQualifiedDomainName: server.fullyQualifiedDomainName, state: server.state, version: server.version }),
   availableMessage: (ctx, server) => `Server ${ctx.at.name} is ready at ${server.fullyQualifiedDomainName}`,
-  steps: (ctx) => [new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new ServerParameters(ctx)],
+  steps: (ctx) => [
+    new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new EntraSignIn(ctx), new ServerParameters(ctx),
+  ],
 };
 
 export class PostgresServerController extends ArmLifecycleController {

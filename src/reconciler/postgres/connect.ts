@@ -1,5 +1,5 @@
 /**
- * Connections to a flexible server as its administrator: TLS, verifying the server certificate against `ca` (or
+ * Connections to a flexible server as its administrator (with a password, or an Entra token as the password): TLS, verifying the server certificate against `ca` (or
  * Node's default roots, which include the CAs Azure uses) and the host name.
  */
 import { isIP } from 'node:net';
@@ -9,7 +9,8 @@ export interface PgTarget {
   readonly host: string;
   readonly port?: number;
   readonly user: string;
-  readonly password: string;
+  /** A password, or a function that gives one per connection (a fresh Microsoft Entra token). */
+  readonly password: string | (() => Promise<string>);
   readonly database: string;
   /** PEM bundle that verifies the server certificate; undefined: Node's default roots. */
   readonly ca?: string;

@@ -200,18 +200,26 @@ export function judgeRole(roleName: string, info: RoleInfo, claim: RoleClaim): R
 
 export interface EnsureRoleOptions extends RoleClaim {
   roleName: string;
-  password: string;
+  /** A password role: its SCRAM verifier is stored. */
+  password?: string;
+  /** A passwordless role: the object ID of the Entra identity Azure maps it to (no password). */
+  entraObjectId?: string;
   connectionLimit: number;
 }
 
 /**
  * Creates the login role, or alters it to match (password, connection limit, no extra attributes), when judgeRole
  * allows. The judgement and the change are one transaction under an advisory lock on the role name, so that two
- * reconciles never both decide on a role that is changing.
+ * reconciles never both decide on a role that is changing. A passwordless role is created by Azure's
+ * pgaadauth_create_principal_with_oid (mapped to the identity's object ID, as a service principal, not an admin,
+ * without MFA), which only an Entra administrator may call; an existing role is never adopted as passwordless (it
+ * would keep whatever sign-in it has).
  */
 export async function ensureRole(c: Client, o: EnsureRoleOptions): Promise<{ created: boolean; adopted: boolean }> {
   const role = quoteIdent(o.roleName);
-  const verifier = quoteLiteral(scramSha256Verifier(o.password));
+  const entra = o.entraObjectId !== undefined;
+  if (entra === (o.password !== undefined)) throw new Error('ensureRole takes a password or an Entra object ID, not both');
+  const password = o.password !== undefined ? ` PASSWORD ${quoteLiteral(scramSha256Verifier(o.password))}` : '';
   const limit = Math.trunc(o.connectionLimit);
   const marker = quoteLiteral(ownerMarker(o.owner));
   await c.query('BEGIN');
@@ -219,11 +227,17 @@ export async function ensureRole(c: Client, o: EnsureRoleOptions): Promise<{ cre
     await c.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('cdk8s-azure.dev role ' || $1))", [o.roleName]);
     const info = await roleInfo(c, o.roleName);
     const verdict = judgeRole(o.roleName, info, o);
-    if (verdict === 'create') {
-      await c.query(`CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
-    } else {
+    if (entra && verdict === 'adopt') {
+      throw new RoleConflictError('Conflict', `role ${o.roleName} already exists; an existing role is never taken over as a passwordless role: drop it, or choose another roleName`);
+    }
+    if (verdict === 'create' && entra) {
+      await c.query("SELECT pgaadauth_create_principal_with_oid($1, $2, 'service', false, false)", [o.roleName, o.entraObjectId]);
+    } else if (verdict === 'create') {
+      await c.query(`CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION CONNECTION LIMIT ${limit}${password}`);
+    }
+    if (verdict !== 'create' || entra) {
       // ALTER cannot name SUPERUSER/REPLICATION/BYPASSRLS without being superuser; judgeRole let through no role that has them.
-      await c.query(`ALTER ROLE ${role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${limit} PASSWORD ${verifier}`);
+      await c.query(`ALTER ROLE ${role} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${limit}${password}`);
     }
     if (info.comment !== ownerMarker(o.owner)) await c.query(`COMMENT ON ROLE ${role} IS ${marker}`);
     await c.query('COMMIT');
@@ -376,4 +390,21 @@ export async function dropRole(c: Client, roleName: string, ownerUid: string): P
   await c.query(`DROP OWNED BY ${role}`);
   await c.query(`DROP ROLE ${role}`);
   return 'dropped';
+}
+
+/**
+ * Makes `member` a member of `role` when it is not one (INHERIT): the reconciler's Entra administrator then holds
+ * the rights of the password administrator on what it owns (databases Azure created as it, grants it made), which it
+ * needs once password sign-in is off. Returns whether it granted.
+ */
+export async function ensureMembership(c: Client, role: string, member: string): Promise<boolean> {
+  const r = await c.query<{ m: boolean | null }>(
+    `SELECT pg_catalog.pg_has_role(m.oid, r.oid, 'MEMBER') AS m FROM pg_catalog.pg_roles r, pg_catalog.pg_roles m
+      WHERE r.rolname = $1 AND m.rolname = $2`,
+    [role, member],
+  );
+  if (r.rowCount === 0) throw new Error(`role ${member} or ${role} does not exist`);
+  if (r.rows[0].m) return false;
+  await c.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(member)}`);
+  return true;
 }

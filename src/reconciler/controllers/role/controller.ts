@@ -10,7 +10,8 @@
  * created or altered to that password; a crash in between is repaired by the next reconcile, which reuses the password
  * from the Secret.
  */
-import { formatProblems, normalizeRoleSpec, validateRoleSpec, type NormalizedRoleSpec } from '../../../api';
+import type { V1Secret } from '@kubernetes/client-node';
+import { entraRequiredProblem, formatProblem, formatProblems, normalizeRoleSpec, validateRoleSpec, type NormalizedRoleSpec } from '../../../api';
 import { createArmClients } from '../../azure/clients';
 import { PostgresArm } from '../../azure/postgres-arm';
 import { resourceIdOf } from '../../azure/resource-id';
@@ -30,7 +31,7 @@ import { generatePassword } from '../../password';
 import { withClient, type PgTarget } from '../../postgres/connect';
 import { closeToPublic, reachableDatabases } from '../../postgres/isolation';
 import { applyGrants, ensureRole, judgeRole, roleInfo } from '../../postgres/roles';
-import { connectionSecretData, decodeSecretData } from '../../secret-contract';
+import { connectionSecretData, decodeSecretData, passwordlessSecretData, postgresTokenScope, secretCaBundle } from '../../secret-contract';
 import { guard, hasFinalizer, isBeingDeleted, jitter, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
 import { adminTarget, childrenOf, lookupDatabase, lookupServer, SERVER_ARM_TYPE } from '../parents';
 import { notReady, postgresFailure, SERVER_ANNOTATION, serverAddressOf, type RoleContext, type RoleStatus } from './context';
@@ -39,6 +40,8 @@ import { administratorConflict, claimOf } from './ownership';
 
 interface Parents {
   readonly target: PgTarget;
+  /** A passwordless role's: the reconciler as an Entra administrator, in database postgres (where Azure's pgaadauth is). */
+  readonly entraTarget?: PgTarget;
   readonly dbname: string;
   readonly serverId: string;
 }
@@ -91,7 +94,7 @@ export class PostgresRoleController implements Controller {
 
     const parents = await this.parents(obj, r, sb);
     if ('result' in parents) return parents.result;
-    const { target, dbname, serverId } = parents;
+    const { target, entraTarget, dbname, serverId } = parents;
 
     const secret = await kube.getSecret(obj.metadata.namespace, r.secretName);
     const conflict = secretConflict(secret, obj);
@@ -106,10 +109,10 @@ export class PostgresRoleController implements Controller {
         // Nothing is written, not even the Secret, for a role this PostgresRole may not manage.
         judgeRole(r.roleName, await roleInfo(c, r.roleName), claim);
         // 1. The Secret first: the password is reused when present, so repeating after a crash is safe.
-        const password = decodeSecretData(secret).password || generatePassword(r.roleName);
-        await kube.applySecret(owner, r.secretName, connectionSecretData({ host: target.host, dbname, username: r.roleName, password }));
+        const login = await this.writeSecret(owner, r, secret, target.host, dbname);
         // 2. The role (judged again, under a lock, in the same transaction as the change) and exactly its privileges.
-        const res = await ensureRole(c, { ...claim, roleName: r.roleName, password, connectionLimit: r.connectionLimit });
+        const ensure = { ...claim, roleName: r.roleName, ...login, connectionLimit: r.connectionLimit };
+        const res = entraTarget ? await withClient(entraTarget, (e) => ensureRole(e, ensure)) : await ensureRole(c, ensure);
         if (res.created) this.ctx.log.info({ key: keyString(key), role: r.roleName }, 'created role');
         if (res.adopted) kube.event(owner, 'Normal', 'Adopted', `took over the existing role ${r.roleName}`);
         await applyGrants(c, { roleName: r.roleName, database: dbname, privileges: r.privileges });
@@ -140,6 +143,24 @@ export class PostgresRoleController implements Controller {
   }
 
   /**
+   * The connection Secret, and how the role signs in: a password (the Secret's, or a new one), or, passwordless, the
+   * identity's object ID (the Secret then says which token to get, and holds no password).
+   */
+  private async writeSecret(owner: PostgresRoleObject, r: NormalizedRoleSpec, secret: V1Secret | undefined, host: string, dbname: string)
+    : Promise<{ password: string } | { entraObjectId: string }> {
+    const ca = secretCaBundle(this.env);
+    if (r.identity) {
+      await this.env.kube.applySecret(owner, r.secretName, passwordlessSecretData({
+        host, dbname, username: r.roleName, ca, tokenScope: postgresTokenScope(this.env), clientId: r.identity.clientId,
+      }));
+      return { entraObjectId: r.identity.objectId };
+    }
+    const password = decodeSecretData(secret).password || generatePassword(r.roleName);
+    await this.env.kube.applySecret(owner, r.secretName, connectionSecretData({ host, dbname, username: r.roleName, password, ca }));
+    return { password };
+  }
+
+  /**
    * The server and the database: they must exist (in Azure, with an FQDN and the administrator's password) and be on
    * the same server; whether they are Ready does not matter. The role's name may not be the administrator's.
    */
@@ -151,6 +172,8 @@ export class PostgresRoleController implements Controller {
     if (!server) return wait(Reason.WaitingForServer, `waiting for PostgresServer ${r.serverName} (not found)`);
     const admin = administratorConflict(r.roleName, server.spec.administratorLogin, r.serverName);
     if (admin) return { result: await notReady(sb, Reason.Conflict, admin, { failure: 'userError' }) };
+    const entraOff = entraRequiredProblem(r.identity, server.spec.authentication.microsoftEntra, `PostgresServer ${r.serverName}'s spec.authentication.microsoftEntra`);
+    if (entraOff) return { result: await notReady(sb, Reason.EntraSignInOff, formatProblem(entraOff), { failure: 'userError' }) };
     const database = lookupDatabase(this.env, ns, r.databaseName);
     if (database && database.obj.spec.serverRef?.name !== r.serverName) {
       const message = `spec.databaseRef: PostgresDatabase ${r.databaseName} is on server ${database.obj.spec.serverRef?.name}, not ${r.serverName}`;
@@ -166,6 +189,9 @@ export class PostgresRoleController implements Controller {
     const dbname = database.obj.spec.azureName;
     const target = await adminTarget(this.env, server, dbname);
     if ('missing' in target) return wait(Reason.WaitingForServer, target.missing);
-    return { target, dbname, serverId: resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server)) };
+    const entraTarget = r.identity ? await adminTarget(this.env, server, 'postgres', { entra: true }) : undefined;
+    if (entraTarget && 'missing' in entraTarget) return wait(Reason.WaitingForServer, entraTarget.missing);
+    const serverId = resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server));
+    return { target, ...(entraTarget ? { entraTarget } : {}), dbname, serverId };
   }
 }
