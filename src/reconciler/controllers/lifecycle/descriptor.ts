@@ -114,6 +114,13 @@ export interface ArmKindDescriptor<Spec, Resource extends { id?: string; tags?: 
   readonly ownership: 'tags' | 'one-per-name';
   /** Its Secrets' changes requeue it. */
   readonly ownsSecrets?: boolean;
+  /**
+   * Azure's create is a PUT of the whole resource, which also updates one that is there, and DELETE of an absent one
+   * succeeds; nothing of it is the owner's (no tags). Then a resource its status has never seen is created without
+   * reading it first (an existing one is written as converging it would write it), and a delete is sent without
+   * reading it first: each read spared is one of ARM's read tokens in a burst.
+   */
+  readonly writesWithoutReading?: boolean;
 
   normalize(obj: ArmObject): Spec;
   validate(spec: Spec): Problem[];

@@ -8,7 +8,8 @@
  *                 resource group outside the namespace's scope (--resource-group-scopes) is OutOfScope: no Azure call
  *  3. conflict    a child that another object already manages is Conflict (ownership.ts)
  *  4. poll        the operation in flight, polled once; its request is never sent again (operations.ts)
- *  5. read        the resource in Azure; a child whose server is gone waits for it
+ *  5. read        the resource in Azure; a child whose server is gone waits for it. Skipped for a kind that writes
+ *                 without reading (descriptor.ts) while its status has never seen the resource: it is created
  *  6. create      absent: the steps' preparations, then the create request
  *  7. ownership   present: ours, adopted (owner-checked, adoption.ts) or refused
  *  8. compare     the steps' findings, Azure's state, then only what differs is sent; what cannot change is
@@ -107,11 +108,17 @@ export class ArmLifecycleController implements Controller {
     const inFlight = await this.pollOperationInFlight(ctx, resource);
     if (inFlight) return inFlight;
 
+    if (this.neverSeen(ctx)) return this.create(ctx, resource, steps);
     const read = await this.read(ctx, resource);
     if ('result' in read) return read.result;
     if (read.status === 'parentGone') return this.parentGone(ctx);
     if (read.status === 'absent') return this.create(ctx, resource, steps);
     return this.converge(ctx, resource, steps, read.resource);
+  }
+
+  /** A kind that writes without reading, whose status has never seen the resource and no operation just ended. */
+  private neverSeen(ctx: Context): boolean {
+    return this.descriptor.writesWithoutReading === true && !ctx.object.status?.azureResourceId && !ctx.completedOperation;
   }
 
   /** Phase 1: the cached object as this controller last wrote its status. */
@@ -179,6 +186,7 @@ export class ArmLifecycleController implements Controller {
     const what = describeOperation('Create', d.noun, ctx.at.name);
     ctx.log.info({ key: keyString(ctx.object.metadata), resource: ctx.resourceId }, what);
     const started = await resource.startCreate(body, { generation: ctx.object.metadata.generation, secrets: ctx.secrets });
+    if (started.status === 'failed' && resource.isParentGone(started.error)) return this.parentGone(ctx);
     const ended = await afterStart(ctx, started, what);
     if (ended) return ended;
     ctx.completedOperation = { type: 'Create', startedAt: new Date().toISOString(), generation: ctx.object.metadata.generation };
