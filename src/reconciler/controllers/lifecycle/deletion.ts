@@ -33,7 +33,7 @@ export class Deletion {
 
   async run(obj: ArmObject): Promise<ReconcileResult> {
     if (!hasFinalizer(obj, FINALIZER)) return {};
-    const { env, arm, log, timing, memory } = this.services;
+    const { env, arm, log, timing, memory, polls } = this.services;
     const d = this.descriptor;
     const spec = d.normalize(obj);
     const status = new StatusBuilder<ArmStatus>(env, obj, memory);
@@ -51,6 +51,7 @@ export class Deletion {
       resourceId: at ? resourceIdOf(env.subscriptionId, d.armType, at) : '',
       adopting: false,
       secrets: [],
+      polls,
     };
     const end = (ending: Ending, message: string) => this.end(ctx, ending, message);
     const name = `${d.noun} ${ctx.at.name}`;
@@ -162,6 +163,7 @@ export class Deletion {
     env.kube.event(ctx.object, type, ending, message);
     await env.kube.removeFinalizer(ctx.object, FINALIZER);
     memory.forget(ctx.object.metadata);
+    this.services.polls.forget(ctx.object.metadata.uid);
     return {};
   }
 }

@@ -21,6 +21,7 @@ import type {
   ReconcileResult,
 } from '../../contracts';
 import type { StatusBuilder, Timing } from '../common';
+import type { PollSchedule } from './poll-schedule';
 import type { StatusMemory } from './status-memory';
 
 export type ArmKind = 'PostgresServer' | 'PostgresDatabase' | 'PostgresFirewallRule';
@@ -56,6 +57,7 @@ export interface LifecycleServices {
   readonly log: Logger;
   readonly timing: Timing;
   readonly memory: StatusMemory;
+  readonly polls: PollSchedule;
 }
 
 /** What one reconcile of one object knows; steps read it and add to it. */
@@ -75,6 +77,8 @@ export interface LifecycleContext<Spec> {
   adopting: boolean;
   /** Values that must never be stored or logged (a password sent in this reconcile's requests). */
   readonly secrets: string[];
+  /** When the operation in flight may be polled again (absent: whenever asked). */
+  readonly polls?: PollSchedule;
 }
 
 /** What a step asks of the reconcile: stop it with this result, or go on (adding to the update). */

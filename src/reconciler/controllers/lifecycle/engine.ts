@@ -34,6 +34,7 @@ import type {
 import { afterStart, describeOperation, followRecordedOperation } from './operations';
 import { available, failed, invalidSpec, progress, userProblem, waiting } from './outcome';
 import { managedByAnother } from './ownership';
+import { PollSchedule } from './poll-schedule';
 import { StatusMemory } from './status-memory';
 import type { PostgresArm } from '../../azure/postgres-arm';
 import { ArmResource, type ReadResult } from '../../azure/resource';
@@ -65,7 +66,7 @@ export class ArmLifecycleController implements Controller {
     this.kind = descriptor.kind;
     this.dependsOn = descriptor.dependsOn?.(env);
     this.ownsSecrets = descriptor.ownsSecrets;
-    this.services = { env, arm, timing, log: env.log.child({ controller: descriptor.kind }), memory: new StatusMemory() };
+    this.services = { env, arm, timing, log: env.log.child({ controller: descriptor.kind }), memory: new StatusMemory(), polls: new PollSchedule() };
     this.deletion = new Deletion(this.services, descriptor);
   }
 
@@ -78,7 +79,7 @@ export class ArmLifecycleController implements Controller {
     if (!observed) return {};
     if (isBeingDeleted(observed)) return this.deletion.run(observed);
     const d = this.descriptor;
-    const { env, arm, log, timing, memory } = this.services;
+    const { env, arm, log, timing, memory, polls } = this.services;
     const obj = hasFinalizer(observed, FINALIZER) ? observed : memory.view(await env.kube.addFinalizer(observed, FINALIZER));
     const spec = d.normalize(obj);
     const status = new StatusBuilder<ArmStatus>(env, obj, memory);
@@ -95,7 +96,7 @@ export class ArmLifecycleController implements Controller {
       return userProblem(status, Reason.OutOfScope, `${d.noun} ${at.name} is not read, created or changed in Azure: ${outside}`);
     }
     const resourceId = resourceIdOf(env.subscriptionId, d.armType, at);
-    const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [] };
+    const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [], polls };
 
     const conflict = await this.refuseIfAnotherManages(ctx);
     if (conflict) return conflict;
