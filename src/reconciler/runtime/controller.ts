@@ -37,7 +37,7 @@ export interface ControllerRunnerOptions {
   readonly metrics?: Metrics;
   /** Concurrent reconciles (of different keys). Default 4. */
   readonly workers?: number;
-  /** Workers that take only polls (the poll lane), besides `workers`. Default 2. */
+  /** Workers that take only polls (the poll lane), besides `workers`. Default: as many as `workers`. */
   readonly pollWorkers?: number;
   /** Reconcile every object this long after its last successful reconcile, jittered +-10%. 0 disables. Default 10 min. */
   readonly resyncPeriodMs?: number;
@@ -132,7 +132,7 @@ export class ControllerRunner {
     for (const o of own.store.list()) enqueueObj(o);
 
     const n = Math.max(1, this.opts.workers ?? 4);
-    const polls = Math.max(0, this.opts.pollWorkers ?? 2);
+    const polls = Math.max(0, this.opts.pollWorkers ?? n);
     this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n + polls);
     this.opts.metrics?.activeWorkers.set({ controller: this.name }, 0);
     for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
