@@ -261,6 +261,8 @@ async function main(): Promise<void> {
     namespace: NS,
     emulator: { provisioningDelayMs: flags.provisioningDelay, operationPollIntervalSeconds: 1, throttling: ARM_LIMITS },
     env: flags.cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${outDir}` } : undefined,
+    // Only this bench's namespace: another bench's reconciler on the same control plane must not take its objects.
+    args: [`--namespaces=${NS}`],
     build: flags.build,
     log,
   });

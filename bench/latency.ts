@@ -100,7 +100,7 @@ async function firstPut(stack: Stack, suffix: string, since: number, timeoutMs =
 /** A new reconciler process; ms from its spawn to /readyz 200. */
 async function timedStart(stack: Stack, name: string): Promise<{ ms: number; reconciler: RunningReconciler }> {
   const t0 = Date.now();
-  const reconciler = startReconciler(stack.emulator, stack.clientId, { name });
+  const reconciler = startReconciler(stack.emulator, stack.clientId, { name, args: [`--namespaces=${NS}`] });
   for (;;) {
     if (reconciler.process.exitCode !== null) throw new Error(`reconciler exited ${reconciler.process.exitCode}:\n${reconciler.logs().slice(-3000)}`);
     try {
@@ -117,7 +117,9 @@ async function timedStart(stack: Stack, name: string): Promise<{ ms: number; rec
 async function main(): Promise<void> {
   const env = environment();
   log(`latency bench: ${flags.applies} applies, ${flags.servers} servers, start with ${flags.startCrs} CRs; load ${env.loadAtStart}`);
-  const stack = await startStack({ namespace: NS, emulator: { provisioningDelayMs: 1000, operationPollIntervalSeconds: 1 }, build: flags.build, log });
+  // Only this bench's namespace: another bench's reconciler on the same control plane must not take its objects.
+  const args = [`--namespaces=${NS}`];
+  const stack = await startStack({ namespace: NS, emulator: { provisioningDelayMs: 1000, operationPollIntervalSeconds: 1 }, args, build: flags.build, log });
   const cluster = await ensureCluster();
   const api = new Api(cluster.server);
   const goals: Goal[] = [];

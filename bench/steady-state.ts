@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   const stack = await startStack({
     namespace: NS,
     emulator: { provisioningDelayMs: 500, operationPollIntervalSeconds: 1 },
-    args: [`--resync-period=${flags.resyncSeconds}s`],
+    // Only this bench's namespace: another bench's reconciler on the same control plane must not take its objects.
+    args: [`--resync-period=${flags.resyncSeconds}s`, `--namespaces=${NS}`],
     build: flags.build,
     log,
   });
