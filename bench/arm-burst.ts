@@ -27,6 +27,7 @@ import { ReadyWatch } from './watch';
 const HELP = `
 Usage: tsx bench/arm-burst.ts [flags]
   --quick                   300 rules on 3 servers, 4 minutes at most per phase
+  --namespace NAME          the namespace of the run (default bench-burst)
   --count N                 firewall rules created at once (default 1000)
   --servers N               servers they are spread over (default 8; at most 128 rules per server; each is a real PostgreSQL)
   --provisioning-delay MS   emulator: minimum duration of each long-running operation (default 2000, the emulator's default)
@@ -40,10 +41,10 @@ Usage: tsx bench/arm-burst.ts [flags]
 const argv = process.argv.slice(2).filter((a) => a !== '--shared-cluster').map((a) => (a === '--no-build' ? '--build=false' : a));
 const quick = argv.includes('--quick');
 const flags = parseFlags(argv.filter((a) => a !== '--quick'), quick
-  ? { count: 300, servers: 3, provisioningDelay: 2000, timeoutMinutes: 4, delete: true, cpuProf: false, build: true }
-  : { count: 1000, servers: 8, provisioningDelay: 2000, timeoutMinutes: 15, delete: true, cpuProf: false, build: true }, HELP);
+  ? { count: 300, servers: 3, provisioningDelay: 2000, timeoutMinutes: 4, delete: true, cpuProf: false, build: true, namespace: 'bench-burst' }
+  : { count: 1000, servers: 8, provisioningDelay: 2000, timeoutMinutes: 15, delete: true, cpuProf: false, build: true, namespace: 'bench-burst' }, HELP);
 
-const NS = 'bench-burst';
+const NS = flags.namespace;
 /** ARM's limits per subscription and principal (the emulator's defaults, set explicitly here). */
 const ARM_LIMITS = {
   reads: { burst: 250, perSecond: 25 },

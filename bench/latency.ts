@@ -132,14 +132,19 @@ async function main(): Promise<void> {
     const secrets = await new ReadyWatch('secrets', NS).start();
     const names = Array.from({ length: flags.servers }, (_, i) => `lat-srv-${i}`);
     for (const n of names) await api.create('postgresservers', NS, server(n));
+    // When each server is Ready in ARM: sampled from the emulator (in this process) every 20 ms.
+    const readyInArm = new Map<string, number>();
     const deadline = Date.now() + 5 * 60_000;
-    while (names.some((n) => !secrets.addedAt.has(`${n}-admin`)) && Date.now() < deadline) await sleep(100);
-    const ops = (stack.emulator.admin.resources() as { operations: Array<{ resourceId: string; status: string; endTime?: string; name: string }> }).operations;
+    while (names.some((n) => !secrets.addedAt.has(`${n}-admin`)) && Date.now() < deadline) {
+      const servers = (stack.emulator.admin.resources() as { servers: Array<{ name: string; properties?: { state?: string } }> }).servers;
+      for (const s of servers) if (s.properties?.state === 'Ready' && !readyInArm.has(s.name)) readyInArm.set(s.name, Date.now());
+      await sleep(20);
+    }
     const readyToSecret: number[] = [];
     for (const n of names) {
-      const op = ops.find((o) => o.status === 'Succeeded' && o.endTime && o.resourceId.toLowerCase().endsWith(`/flexibleservers/${n}`));
+      const ready = readyInArm.get(n);
       const secretAt = secrets.addedAt.get(`${n}-admin`);
-      if (op?.endTime && secretAt) readyToSecret.push((secretAt - Date.parse(op.endTime)) / 1000);
+      if (ready && secretAt) readyToSecret.push((secretAt - ready) / 1000);
     }
     secrets.stop();
     const rts = p50p99(readyToSecret);
@@ -154,7 +159,10 @@ async function main(): Promise<void> {
     });
     log(`Ready -> Secret: ${JSON.stringify(rts)}`);
 
-    // CR applied -> first ARM write, one create after another on a Ready server.
+    // CR applied -> first ARM write, one create after another on a server whose object is Ready.
+    const serverReady = await new ReadyWatch('postgresservers', NS).start();
+    while (!serverReady.readyAt.has(names[0]) && Date.now() < deadline) await sleep(100);
+    serverReady.stop();
     const latencies: number[] = [];
     for (let i = 0; i < flags.applies; i++) {
       const name = `lat-${String(i).padStart(4, '0')}`;

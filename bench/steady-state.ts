@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     const parameterLists = gets.filter((l) => /\/configurations$/i.test(l.path.split('?')[0])).length;
     const reconciles = metricSum(metricsAfter, 'controller_runtime_reconcile_total') - metricSum(metricsBefore, 'controller_runtime_reconcile_total');
     const resyncRounds = windowSeconds / flags.resyncSeconds;
-    const getsPerResourcePerResync = round(gets.length / (armResources * resyncRounds), 2);
+    // The server's parameters are one list call besides its own GET (the issue's allowance): counted apart.
+    const getsPerResourcePerResync = round((gets.length - parameterLists) / (armResources * resyncRounds), 2);
     const writes = kubeWrites(metricsAfter) - kubeWrites(metricsBefore);
     const cpu = cpuAfter - cpuBefore;
     const cpuPerResyncMs = round((cpu / resyncRounds) * 1000, 1);
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
         value: getsPerResourcePerResync,
         unit: 'GETs',
         met: getsPerResourcePerResync <= 1,
-        note: `${gets.length} GETs, ${armResources} ARM resources, ${round(resyncRounds, 2)} resync periods; a server is one resource (its parameters one list call)`,
+        note: `${gets.length - parameterLists} GETs of ${armResources} ARM resources over ${round(resyncRounds, 2)} resync periods (resync jittered +-10%), besides ${parameterLists} parameter list calls`,
       },
       {
         goal: 'server parameters read in one list call, not one GET each',
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
         value: parameterGets,
         unit: 'GETs',
         met: parameterGets === 0,
-        note: `${parameterLists} list calls`,
+        note: `${parameterLists} list calls, ${round(parameterLists / (flags.servers * resyncRounds), 2)} per server per resync`,
       },
       { goal: 'Kubernetes writes in steady state', target: '0', value: writes, unit: 'writes', met: writes === 0 },
       { goal: 'reconciler CPU per resync (all resources)', target: 'reported', value: cpuPerResyncMs, unit: 'ms', met: null, note: `${armResources} ARM resources` },
