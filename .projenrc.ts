@@ -134,7 +134,9 @@ project.addTask('bench', {
 for (const [name, script, description] of [
   ['bench:synth', 'bench/synth.ts', 'Synth time of apps of 10, 100 and 1000 stacks against raw cdk8s ApiObjects, and of the shop example'],
   ['bench:footprint', 'bench/reconciler-footprint.ts', 'Reconciler memory at idle and under load on the real stack'],
-  ['bench:burst', 'bench/arm-burst.ts', '1000 new resources at once under ARM throttling: time to Ready, 429s'],
+  ['bench:burst', 'bench/arm-burst.ts', '1000 new firewall rules at once under ARM throttling, then deleted: time to Ready, 429s, reads per rule, per-rule latency'],
+  ['bench:steady', 'bench/steady-state.ts', 'Steady state after convergence: ARM GETs per resource per resync, Kubernetes writes, CPU per resync'],
+  ['bench:latency', 'bench/latency.ts', 'CR applied -> first ARM write, server Ready -> Secret, process start -> /readyz'],
 ]) {
   project.addTask(name, { description, exec: `tsx ${script}`, receiveArgs: true });
 }

@@ -5,11 +5,14 @@
  * the 429s the emulator served, the ARM requests by type, the floor ARM's buckets put under that time for the
  * requests made, and the reconciler's peak RSS; then the same for deleting them.
  *
- *   tsx bench/arm-burst.ts --count 100          # small first
+ *   tsx bench/arm-burst.ts --quick              # 300 rules on 3 servers
  *   tsx bench/arm-burst.ts                      # 1000 rules on 8 servers
  *
- * Target: all Ready with few or no 429s (the reconciler paces itself from x-ms-ratelimit-remaining-* and honours
- * Retry-After), bounded at --timeout-minutes (default 15): what completed by then is reported.
+ * Goals (issue 10): all Ready within 1.15x the floor ARM's write bucket allows (for the quick run's 300 rules, whose
+ * floor is shorter than one operation, within the floor + the operation + 2 s), 0 x 429, at most 2 reads per rule;
+ * the k-th rule Ready within k/10 s + the operation's time + 2 s, each rule Ready within the operation's time + 2 s
+ * of its PUT (a poll never waits behind creates); p50/p99 time-to-Ready. The same for deleting them. Per-rule times
+ * come from a kubectl watch (Ready) and the emulator's request log (the rule's PUT or DELETE).
  */
 import './isolate';
 import { mkdirSync } from 'node:fs';
@@ -17,10 +20,14 @@ import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { AzurePostgres } from '../src';
 import { environment, loadAverage, mib, parseFlags, report, ROOT, round, seconds, sleep } from './common';
-import { armRequestSummary, cpuSeconds, kubectl, memoryNow, metricSum, readyCounts, remaining, startStack, Stack, waitReady } from './stack';
+import { type Goal, p50p99, writeResult } from './goals';
+import { armRequestSummary, cpuSeconds, kubectl, memoryNow, metricSum, readyCounts, startStack, Stack, waitReady } from './stack';
+import { ReadyWatch } from './watch';
 
 const HELP = `
 Usage: tsx bench/arm-burst.ts [flags]
+  --quick                   300 rules on 3 servers, 4 minutes at most per phase
+  --namespace NAME          the namespace of the run (default bench-burst)
   --count N                 firewall rules created at once (default 1000)
   --servers N               servers they are spread over (default 8; at most 128 rules per server; each is a real PostgreSQL)
   --provisioning-delay MS   emulator: minimum duration of each long-running operation (default 2000, the emulator's default)
@@ -32,9 +39,12 @@ Usage: tsx bench/arm-burst.ts [flags]
 `;
 
 const argv = process.argv.slice(2).filter((a) => a !== '--shared-cluster').map((a) => (a === '--no-build' ? '--build=false' : a));
-const flags = parseFlags(argv, { count: 1000, servers: 8, provisioningDelay: 2000, timeoutMinutes: 15, delete: true, cpuProf: false, build: true }, HELP);
+const quick = argv.includes('--quick');
+const flags = parseFlags(argv.filter((a) => a !== '--quick'), quick
+  ? { count: 300, servers: 3, provisioningDelay: 2000, timeoutMinutes: 4, delete: true, cpuProf: false, build: true, namespace: 'bench-burst' }
+  : { count: 1000, servers: 8, provisioningDelay: 2000, timeoutMinutes: 15, delete: true, cpuProf: false, build: true, namespace: 'bench-burst' }, HELP);
 
-const NS = 'bench-burst';
+const NS = flags.namespace;
 /** ARM's limits per subscription and principal (the emulator's defaults, set explicitly here). */
 const ARM_LIMITS = {
   reads: { burst: 250, perSecond: 25 },
@@ -123,9 +133,69 @@ interface Phase {
   timeline: { t: number; done: number; throttled: number; arm: number; rssMiB: number }[];
   peakRssMiB: number;
   notReady?: Record<string, number>;
+  perRule: PerRule;
 }
 
-async function phase(stack: Stack, name: string, start: () => number, progress: () => { done: number; notReady?: Record<string, number> }, of: number): Promise<Phase> {
+/** Per-rule times of one phase, seconds: from the phase's start to done (Ready, or gone), and from its write to done. */
+interface PerRule {
+  /** Done, seconds after the phase started: p50, p99, max. */
+  toDone: ReturnType<typeof p50p99>;
+  /** Done, seconds after the rule's own PUT or DELETE reached Azure. */
+  writeToDone: ReturnType<typeof p50p99>;
+  /** Rules done later than k/10 s + the operation's time + 2 s (k: its place in the burst, from 1). */
+  lateForK: number;
+  /** The largest lateness (seconds) over that bound; <= 0 when none is late. */
+  worstOverK: number;
+  /** Rules done later than the operation's time + 2 s after their write. */
+  lateAfterWrite: number;
+  /** ARM reads per rule in the phase. */
+  readsPerRule: number;
+}
+
+function ruleName(i: number): string {
+  return `burst-${String(i).padStart(4, '0')}`;
+}
+
+/** Per-rule figures from the watch (`doneAt`) and the emulator's log (each rule's `method` request). */
+function perRule(stack: Stack, t0: number, doneAt: Map<string, number>, method: 'PUT' | 'DELETE', reads: number): PerRule {
+  const writeAt = new Map<string, number>();
+  for (const e of stack.emulator.admin.requests().log) {
+    const m = /\/firewallrules\/(burst-\d{4})$/i.exec(e.path.split('?')[0]);
+    if (m && e.method === method && e.status < 300 && !writeAt.has(m[1])) writeAt.set(m[1], Date.parse(e.time));
+  }
+  const opSeconds = flags.provisioningDelay / 1000;
+  const toDone: number[] = [];
+  const writeToDone: number[] = [];
+  let lateForK = 0;
+  let worstOverK = -Infinity;
+  let lateAfterWrite = 0;
+  for (let i = 0; i < flags.count; i++) {
+    const done = doneAt.get(ruleName(i));
+    if (done === undefined) continue;
+    const t = (done - t0) / 1000;
+    toDone.push(t);
+    const over = t - ((i + 1) / 10 + opSeconds + 2);
+    worstOverK = Math.max(worstOverK, over);
+    if (over > 0) lateForK++;
+    const w = writeAt.get(ruleName(i));
+    if (w !== undefined) {
+      const d = (done - w) / 1000;
+      writeToDone.push(d);
+      if (d > opSeconds + 2) lateAfterWrite++;
+    }
+  }
+  return {
+    toDone: p50p99(toDone),
+    writeToDone: p50p99(writeToDone),
+    lateForK,
+    worstOverK: round(worstOverK, 2),
+    lateAfterWrite,
+    readsPerRule: round(reads / flags.count, 2),
+  };
+}
+
+async function phase(stack: Stack, name: string, start: () => number, doneAt: Map<string, number>, of: number): Promise<Phase> {
+  const progress = () => ({ done: doneAt.size, notReady: undefined as Record<string, number> | undefined });
   stack.emulator.admin.resetRequests();
   // Full buckets at the start of the phase, ARM's limits (explicit: the point of this bench).
   stack.emulator.admin.setThrottling(ARM_LIMITS);
@@ -140,15 +210,15 @@ async function phase(stack: Stack, name: string, start: () => number, progress: 
   let lastLog = 0;
   while (p.done < of && Date.now() < deadline) {
     if (stack.reconciler.process.exitCode !== null) throw new Error(`reconciler exited ${stack.reconciler.process.exitCode}`);
-    await sleep(2000);
+    await sleep(500);
     p = progress();
+    if (p.done >= of) break;
     const r = stack.emulator.admin.requests();
     const m = memoryNow(stack);
     timeline.push({ t: seconds(Date.now() - t0), done: p.done, throttled: r.throttled, arm: r.total, rssMiB: mib(m?.rss ?? NaN) });
     if (Date.now() - lastLog > 15_000) {
       lastLog = Date.now();
-      log(`${name}: +${seconds(Date.now() - t0)} s: ${p.done}/${of}; ARM requests ${r.total}, 429s ${r.throttled}; RSS ${mib(m?.rss ?? NaN)} MiB; load ${loadAverage()}`
-        + (p.notReady ? `; not done: ${JSON.stringify(p.notReady)}` : ''));
+      log(`${name}: +${seconds(Date.now() - t0)} s: ${p.done}/${of}; ARM requests ${r.total}, 429s ${r.throttled}; RSS ${mib(m?.rss ?? NaN)} MiB; load ${loadAverage()}`);
     }
   }
   const elapsed = Date.now() - t0;
@@ -170,8 +240,14 @@ async function phase(stack: Stack, name: string, start: () => number, progress: 
     armRequests: armRequestSummary(stack.emulator),
     timeline,
     peakRssMiB: mib(Math.max(stack.memory.maxRss, m?.hwm ?? 0)),
-    notReady: p.done < of ? p.notReady : undefined,
+    notReady: p.done < of ? notDone(stack) : undefined,
+    perRule: perRule(stack, t0, doneAt, name === 'create' ? 'PUT' : 'DELETE', accepted.reads),
   };
+}
+
+/** Why the rules not done are not (one kubectl get of the namespace). */
+function notDone(stack: Stack): Record<string, number> {
+  return readyCounts(stack.namespace).notReadyReasons;
 }
 
 async function main(): Promise<void> {
@@ -186,6 +262,8 @@ async function main(): Promise<void> {
     namespace: NS,
     emulator: { provisioningDelayMs: flags.provisioningDelay, operationPollIntervalSeconds: 1, throttling: ARM_LIMITS },
     env: flags.cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${outDir}` } : undefined,
+    // Only this bench's namespace: another bench's reconciler on the same control plane must not take its objects.
+    args: [`--namespaces=${NS}`],
     build: flags.build,
     log,
   });
@@ -215,29 +293,26 @@ async function main(): Promise<void> {
     log(`${servers.length} servers Ready in ${serversSeconds} s; RSS ${mib(beforeBurst?.rss ?? NaN)} MiB`);
 
     const rules = rulesJson(servers);
-    const ruleProgress = () => {
-      const counts = readyCounts(NS);
-      const k = counts.byKind.PostgresFirewallRule ?? { ready: 0 };
-      const notReady = Object.fromEntries(Object.entries(counts.notReadyReasons).filter(([r]) => r.startsWith('PostgresFirewallRule')));
-      return { done: k.ready, notReady };
-    };
+    const createWatch = await new ReadyWatch('postgresfirewallrules', NS).start();
     const create = await phase(stack, 'create', () => {
       const a = Date.now();
       kubectl(['create', '-f', '-'], { input: rules, check: true, timeoutMs: 600_000 });
       return Date.now() - a;
-    }, ruleProgress, flags.count);
+    }, createWatch.readyAt, flags.count);
+    createWatch.stop();
     const cpuAfterCreate = cpuSeconds(stack.pid);
     const metricsAfterCreate = await stack.reconciler.metrics();
     log(`create: ${create.done}/${flags.count} Ready in ${create.seconds} s; 429s ${create.throttled429}; ARM floor ${create.armFloor.seconds} s (${create.armFloor.bindingClass})`);
 
     let del: Phase | undefined;
     if (flags.delete) {
-      const before = remaining(NS);
+      const deleteWatch = await new ReadyWatch('postgresfirewallrules', NS).start();
       del = await phase(stack, 'delete', () => {
         const a = Date.now();
         kubectl(['delete', 'postgresfirewallrules', '--all', '-n', NS, '--wait=false'], { check: true, timeoutMs: 600_000 });
         return Date.now() - a;
-      }, () => ({ done: before - remaining(NS) }), flags.count);
+      }, deleteWatch.deletedAt, flags.count);
+      deleteWatch.stop();
       log(`delete: ${del.done}/${flags.count} gone in ${del.seconds} s; 429s ${del.throttled429}`);
     }
     const final = memoryNow(stack);
@@ -276,7 +351,49 @@ async function main(): Promise<void> {
     : `| ${env.date.slice(0, 10)} | ${env.commit} | ${env.loadAtStart} | failed: ${String(failure).split('\n')[0]} |`;
   // The timelines are long: keep them in the JSON, out of the way at the end.
   report('arm-burst', summary, row);
+  writeResult('arm-burst', quick, env, [...phaseGoals('create', r.create), ...phaseGoals('delete', r.delete)], summary);
   process.exitCode = failure ? 1 : 0;
+}
+
+/** The issue's goals for one phase (create or delete) beside its figures. */
+function phaseGoals(name: 'create' | 'delete', p: Phase | undefined): Goal[] {
+  const what = `${flags.count} rules ${name === 'create' ? 'created' : 'deleted'}`;
+  if (!p) return [{ goal: `${what}: all done`, target: 'a run', value: 'failed', unit: '', met: false }];
+  const bucket = name === 'create' ? ARM_LIMITS.writes : ARM_LIMITS.deletes;
+  const floor = Math.max(0, (flags.count - bucket.burst) / bucket.perSecond);
+  const opSeconds = flags.provisioningDelay / 1000;
+  // When the bucket's floor is shorter than an operation (the quick run), the last write's operation bounds it.
+  const bound = round(Math.max(1.15 * floor, floor + opSeconds + 2), 1);
+  const verb = name === 'create' ? 'Ready' : 'gone';
+  return [
+    {
+      goal: `${what}: all ${verb}`,
+      target: `<= ${bound} s (${1.15 * floor >= floor + opSeconds + 2 ? `1.15 x the ${name === 'create' ? 'write' : 'delete'} floor ${floor} s` : `floor ${floor} s + operation ${opSeconds} s + 2 s`})`,
+      value: p.complete ? p.seconds : `${p.done}/${p.of} in ${p.seconds}`,
+      unit: p.complete ? 's' : 's',
+      met: p.complete && p.seconds <= bound,
+    },
+    { goal: `${what}: 429s received`, target: '0', value: p.throttled429, unit: '', met: p.throttled429 === 0 },
+    { goal: `${what}: ARM reads per rule`, target: '<= 2', value: p.perRule.readsPerRule, unit: 'reads', met: p.perRule.readsPerRule <= 2 },
+    {
+      goal: `${what}: k-th rule ${verb} within k/10 s + operation + 2 s`,
+      target: '0 late',
+      value: p.perRule.lateForK,
+      unit: 'late',
+      met: p.complete && p.perRule.lateForK === 0,
+      note: `worst ${p.perRule.worstOverK} s over its bound`,
+    },
+    {
+      goal: `${what}: each ${verb} within operation + 2 s of its ${name === 'create' ? 'PUT' : 'DELETE'} (polls never wait behind held writes)`,
+      target: '0 late',
+      value: p.perRule.lateAfterWrite,
+      unit: 'late',
+      met: p.complete && p.perRule.lateAfterWrite === 0,
+      note: `write -> ${verb}: p50 ${p.perRule.writeToDone.p50} s, p99 ${p.perRule.writeToDone.p99} s, max ${p.perRule.writeToDone.max} s`,
+    },
+    { goal: `${what}: time to ${verb}, p50`, target: 'reported', value: p.perRule.toDone.p50, unit: 's', met: null },
+    { goal: `${what}: time to ${verb}, p99`, target: 'reported', value: p.perRule.toDone.p99, unit: 's', met: null },
+  ];
 }
 
 main().catch((e) => {

@@ -24,6 +24,8 @@ export interface Stack {
   pid: number;
   startedAt: number;
   namespace: string;
+  /** The workload identity's client id (to start another reconciler against the same emulator). */
+  clientId: string;
   /** Stops the reconciler (SIGTERM), cleans the namespace and stops the emulator; safe to call twice. */
   teardown(): Promise<{ exitCode: number | null }>;
 }
@@ -85,7 +87,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     reconciler = startReconciler(emulator, clientId, { name: `bench-${o.namespace}`, args: o.args, env: o.env });
     const pid = reconciler.process.pid!;
     memory = new MemorySampler(pid, 200).start();
-    return { emulator, reconciler, memory, pid, startedAt, namespace: o.namespace, teardown };
+    return { emulator, reconciler, memory, pid, startedAt, namespace: o.namespace, clientId, teardown };
   } catch (e) {
     await teardown();
     throw e;

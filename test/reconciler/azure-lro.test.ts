@@ -33,23 +33,24 @@ function accepted() {
 const body: Server = { location: 'eastus', administratorLogin: 'pgadmin', administratorLoginPassword: PASSWORD, version: '16', sku: { name: 'Standard_B1ms', tier: 'Burstable' } };
 
 describe('long-running operations', () => {
-  it('start returns a resume token and poll URL after one poll; a new process resumes without a second PUT', async () => {
+  it('start sends the request and no poll (Azure\'s Retry-After says when); a new process resumes without a second PUT', async () => {
     const fake = new FakeArm();
     let polls = 0;
     fake.on('PUT', SERVER, accepted());
-    fake.on('GET', OP, () => ({ status: 200, headers: { 'retry-after': '15' }, body: { name: 'op-1', status: ++polls < 3 ? 'InProgress' : 'Succeeded' } }));
+    fake.on('GET', OP, () => ({ status: 200, headers: { 'retry-after': '15' }, body: { name: 'op-1', status: ++polls < 2 ? 'InProgress' : 'Succeeded' } }));
     fake.on('GET', SERVER, { status: 200, body: server });
 
     const step = await srv1(fake).startCreate(body, { generation: 4, ...withPassword });
     assert.equal(step.status, 'running');
     if (step.status !== 'running') return;
     assert.equal(fake.count('PUT', SERVER), 1);
-    assert.equal(fake.count('GET', OP), 1, 'begin polls exactly once');
+    assert.equal(fake.count('GET', OP), 0, 'the SDK\'s immediate poll is not sent: it would spend a read for nothing');
+    assert.equal(fake.requests.length, 1, 'one request in all');
     assert.equal(step.operation.type, 'Create');
     assert.equal(step.operation.generation, 4);
     assert.equal(step.operation.pollUrl, opUrl);
     assert.equal((step.operation as any).locationUrl, resultUrl);
-    assert.equal(step.retryAfterMs, 15_000);
+    assert.equal(step.retryAfterMs, 60_000, 'the initial answer\'s Retry-After');
     const token = step.operation.resumeToken!;
     assert.ok(!token.includes(PASSWORD), 'no password in the token');
     assert.ok(!token.includes('fake-access-token'), 'no access token in the token');
@@ -57,12 +58,14 @@ describe('long-running operations', () => {
     assertSafeResumeToken(token, [PASSWORD]);
 
     // A restart: a new client set, only the recorded status.
-    const fake2 = fake; // same Azure
-    const again = await srv1(fake2).resume(step.operation);
+    const again = await srv1(fake).resume(step.operation);
     assert.equal(again.status, 'running');
-    assert.equal(fake.count('GET', OP), 2);
-    const done = await srv1(fake2).resume(again.status === 'running' ? again.operation : step.operation);
+    assert.equal(fake.count('GET', OP), 1, 'one poll per resume');
+    if (again.status === 'running') assert.equal(again.retryAfterMs, 15_000);
+    const done = await srv1(fake).resume(again.status === 'running' ? again.operation : step.operation);
     assert.equal(done.status, 'succeeded');
+    assert.equal(fake.count('GET', OP), 2);
+    assert.equal(fake.count('GET', SERVER), 0, 'no read of the resource by the poll');
     assert.equal(fake.count('PUT', SERVER), 1, 'never a second create');
     assert.ok(fake.requests.every((r) => r.method !== 'PUT' || r.body?.includes('administratorLoginPassword')));
   });
@@ -76,16 +79,21 @@ describe('long-running operations', () => {
     const a = srv1(fake);
     const step = await a.startCreate(body, withPassword);
     assert.equal(step.status, 'running');
-    const end = await a.resume((step as any).operation);
+    const polled = await a.resume((step as any).operation);
+    assert.equal(polled.status, 'running');
+    const end = await a.resume((polled as any).operation);
     assert.deepEqual(end, { status: 'failed', error: { code: 'ServerQuotaExceeded', message: 'The subscription has reached its quota of servers in eastus.' } });
   });
 
-  it('a failure found by the first poll inside begin is reported, not thrown', async () => {
+  it('a failure found by the first poll is reported, not thrown', async () => {
     const fake = new FakeArm();
     fake.on('PUT', SERVER, accepted());
     fake.on('GET', OP, { status: 200, body: { status: 'Failed', error: { code: 'InternalServerError', message: 'An unexpected error occured' } } });
-    const step = await srv1(fake).startCreate(body, withPassword);
-    assert.deepEqual(step, { status: 'failed', error: { code: 'InternalServerError', message: 'An unexpected error occured' } });
+    const a = srv1(fake);
+    const step = await a.startCreate(body, withPassword);
+    assert.equal(step.status, 'running');
+    const end = await a.resume((step as any).operation);
+    assert.deepEqual(end, { status: 'failed', error: { code: 'InternalServerError', message: 'An unexpected error occured' } });
   });
 
   it('an initial request Azure rejects yields its code and message', async () => {
@@ -101,7 +109,7 @@ describe('long-running operations', () => {
     assert.ok(!JSON.stringify(step).includes(PASSWORD));
   });
 
-  it('a first poll that fails transiently keeps the operation (token from the initial response)', async () => {
+  it('a poll that fails transiently keeps the operation (token from the initial response)', async () => {
     const fake = new FakeArm();
     fake.on('PUT', SERVER, accepted());
     fake.on('GET', OP, (_r, n) => (n < 5 ? { status: 500, body: { error: { code: 'InternalServerError', message: 'x' } } } : { status: 200, body: { status: 'Succeeded' } }));
@@ -111,6 +119,8 @@ describe('long-running operations', () => {
     if (step.status !== 'running') return;
     assert.equal(step.operation.pollUrl, opUrl);
     assertSafeResumeToken(step.operation.resumeToken!, [PASSWORD]);
+    const kept = await a.resume(step.operation);
+    assert.equal(kept.status, 'running', 'five 500s (first attempt and its retries): still followed');
     const end = await a.resume(step.operation);
     assert.equal(end.status, 'succeeded');
     assert.equal(fake.count('PUT', SERVER), 1);
@@ -133,10 +143,13 @@ describe('long-running operations', () => {
     const a = srv1(fake);
     const s1 = await a.startDelete();
     assert.equal(s1.status, 'running');
+    assert.equal(fake.count('GET', /operationResults\/op-1/), 0, 'no poll when the delete is accepted');
     const s2 = await a.resume((s1 as any).operation);
     assert.equal(s2.status, 'running');
     const s3 = await a.resume((s2 as any).operation);
-    assert.equal(s3.status, 'succeeded');
+    assert.equal(s3.status, 'running');
+    const s4 = await a.resume((s3 as any).operation);
+    assert.equal(s4.status, 'succeeded');
     assert.equal(fake.count('DELETE', SERVER), 1);
   });
 

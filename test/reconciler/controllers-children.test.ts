@@ -305,4 +305,19 @@ describe('firewall rules', () => {
     await h.until('PostgresFirewallRule', key, () => !h.kube.exists('PostgresFirewallRule', key), 'gone');
     assert.equal(await arm.getFirewallRule(RG, SRV, 'office'), undefined);
   });
+
+  it('a rule its status has never seen: no GET before its PUT, one GET once the operation ended; deleted without a GET', async () => {
+    const ruleRequests = () => h.emu.admin.requests().log.filter((l) => /\/firewallrules\/burst-rule(\?|$)/i.test(l.path)).map((l) => `${l.method} ${l.status}`);
+    h.emu.admin.resetRequests();
+    const key = h.kube.create('PostgresFirewallRule', NS, 'burst-rule', { serverRef: { name: 'server' }, azureName: 'burst-rule', startIpAddress: '198.51.100.1', endIpAddress: '198.51.100.2' });
+    await h.until('PostgresFirewallRule', key, ready('PostgresFirewallRule', 'burst-rule'), 'Ready');
+    assert.deepEqual(ruleRequests(), ['PUT 202', 'GET 200'], 'created without reading first; read once, after its operation succeeded');
+    assert.match(h.kube.get<AnyObject & { status: { azureResourceId: string } }>('PostgresFirewallRule', key)!.status.azureResourceId, /firewallRules\/burst-rule$/);
+
+    h.emu.admin.resetRequests();
+    h.kube.delete('PostgresFirewallRule', key);
+    await h.until('PostgresFirewallRule', key, () => !h.kube.exists('PostgresFirewallRule', key), 'gone');
+    assert.deepEqual(ruleRequests(), ['DELETE 202'], 'deleted without reading first, done when the operation succeeded');
+    assert.equal(await arm.getFirewallRule(RG, SRV, 'burst-rule'), undefined);
+  });
 });

@@ -58,7 +58,7 @@ describe('resource-model defects', () => {
   it('5.1: a reconcile that reads its status one write behind never follows a finished operation again nor sends a write twice', async () => {
     h.configure({ staleCache: true });
     const key = h.kube.create('PostgresServer', 'stale', 'server', {
-      ...serverSpec('srv-stale-cache'), parameters: { log_min_duration_statement: '500', work_mem: '8192' },
+      ...serverSpec('srv-stale-cache'), parameters: { log_min_duration_statement: '500', work_mem: '8192', max_connections: '60' },
     });
     await h.until('PostgresServer', key, ready('PostgresServer', key), 'Ready');
     assert.ok((h.env.kube as StatusLaggingKube).staleReads > 3, 'the reconciles did read a status one write behind');
@@ -66,7 +66,7 @@ describe('resource-model defects', () => {
     const id = serverId('srv-stale-cache');
     assert.equal(stats.serverCreates['srv-stale-cache'], 1, 'one create');
     assert.equal(stats.writesByResource[id]?.PUT, 1, 'one server PUT');
-    for (const p of ['log_min_duration_statement', 'work_mem']) {
+    for (const p of ['log_min_duration_statement', 'work_mem', 'max_connections']) {
       assert.equal(stats.writesByResource[`${id}/configurations/${p}`]?.PUT, 1, `one PUT of parameter ${p}`);
     }
   });

@@ -163,6 +163,18 @@ describe('PostgresServer', () => {
     assert.ok(h.kube.events.some((e) => e.name === 'db' && e.reason === 'Updating'));
   });
 
+  it('a resync of a server in sync reads it once and its parameters in one list call, not one GET each', async () => {
+    const key = h.kube.create('PostgresServer', 'params', 'db', spec('srv-params', { parameters: { work_mem: '8192', max_connections: '60', log_min_duration_statement: '500' } }));
+    await h.until('PostgresServer', key, isReady(key), 'Ready');
+    h.emu.admin.resetRequests();
+    await h.reconcile('PostgresServer', key);
+    assert.equal(h.ready('PostgresServer', key)?.status, 'True');
+    const reads = h.emu.admin.requests().log
+      .filter((l) => l.method === 'GET' && l.path.toLowerCase().includes('/flexibleservers/srv-params'))
+      .map((l) => l.path.split('?')[0].replace(/^.*\/flexibleServers\//i, ''));
+    assert.deepEqual(reads, ['srv-params', 'srv-params/configurations'], 'the server, then every parameter in one list');
+  });
+
   it('UnsupportedChange: shrinking storage is refused once, by name, without touching Azure', async () => {
     const key = h.kube.create('PostgresServer', 'shrink', 'db', spec('srv-shrink', { storage: { sizeGB: 64 } }));
     await h.until('PostgresServer', key, isReady(key), 'Ready');

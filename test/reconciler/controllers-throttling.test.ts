@@ -57,7 +57,8 @@ function createRules(prefix: string): ObjectKey[] {
 
 describe('a burst of new resources under ARM throttling', () => {
   it('paced: converges with few 429s; unpaced: many', async () => {
-    const buckets = { reads: { burst: 30, perSecond: 15 }, writes: { burst: 10, perSecond: 5 }, deletes: { burst: 10, perSecond: 5 } };
+    // Tight enough that 40 rules (2 reads and 1 write each) overrun them when nothing paces.
+    const buckets = { reads: { burst: 15, perSecond: 8 }, writes: { burst: 5, perSecond: 2 }, deletes: { burst: 10, perSecond: 5 } };
 
     h.emu.admin.setThrottling(buckets);
     h.restart({ lowWater: 0 }); // pacing off: the policy still honours Retry-After on 429

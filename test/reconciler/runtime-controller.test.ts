@@ -196,6 +196,30 @@ describe('ControllerRunner', () => {
     await r.stop(1000);
   });
 
+  it('a poll is not delayed by 500 queued creates whose workers are all held (for ARM\'s write tokens)', async () => {
+    const src = sources();
+    let release!: () => void;
+    const writeTokens = new Promise<void>((resolve) => (release = resolve));
+    const c = new Recorder('PostgresFirewallRule', async (key, n) => {
+      if (key.name.startsWith('create-')) {
+        await writeTokens;
+        return {};
+      }
+      return n === 1 ? { requeueAfterMs: 300 } : {};
+    });
+    const r = new ControllerRunner({ controller: c, sources: src, log, workers: 4 });
+    r.start();
+    src.PostgresFirewallRule.add(obj('PostgresFirewallRule', 'operation'));
+    await waitFor('first reconcile of the operation', () => c.count('ns/operation') === 1);
+    // Its poll is due in 300 ms; 500 creates are queued before that and take every normal worker.
+    for (let i = 0; i < 500; i++) src.PostgresFirewallRule.add(obj('PostgresFirewallRule', `create-${i}`));
+    await waitFor('the operation polled', () => c.count('ns/operation') === 2, 2000);
+    assert.equal(c.calls.filter((x) => x.key.startsWith('ns/create-')).length, 4, 'every normal worker is held by a create');
+    release();
+    await waitFor('all creates', () => c.calls.filter((x) => x.key.startsWith('ns/create-')).length === 500, 5000);
+    await r.stop(1000);
+  });
+
   it('reported failures retry by class: transient backoff grows across failures, even with polls between them', async () => {
     const src = sources();
     const metrics = new Metrics({ defaultMetrics: false });

@@ -221,4 +221,39 @@ describe('WorkQueue', () => {
     assert.match(after, /workqueue_work_duration_seconds_count\{name="postgresserver"\} 1/);
     q.shutDown();
   });
+
+  it('the poll lane is served first, and a poll-lane worker takes nothing else', async () => {
+    const q = new WorkQueue({ name: 't' });
+    for (let i = 0; i < 500; i++) q.add(`create-${i}`);
+    q.add('poll-1', 'poll');
+    assert.equal(q.length, 501);
+    assert.equal(await q.get(), 'poll-1', 'a poll goes before the 500 creates queued before it');
+    assert.equal(await q.get(), 'create-0');
+    // A poll-only worker waits for a poll, never taking a create.
+    const pollOnly = q.get('poll');
+    let got: string | undefined;
+    void pollOnly.then((k) => (got = k));
+    await sleep(10);
+    assert.equal(got, undefined);
+    q.add('poll-2', 'poll');
+    assert.equal(await pollOnly, 'poll-2');
+    q.shutDown();
+  });
+
+  it('a key queued as normal is moved to the poll lane when it is added there; a key in flight keeps its new lane for done()', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.add('b');
+    q.add('b', 'poll');
+    assert.equal(q.length, 2, 'still queued once');
+    assert.equal(await q.get('poll'), 'b');
+    q.add('b', 'poll');
+    q.done('b');
+    assert.equal(await q.get('poll'), 'b', 're-queued in the poll lane after done()');
+    q.done('b');
+    q.addAfter('c', 20, 'poll');
+    assert.equal(await q.get('poll'), 'c', 'a delayed poll lands in the poll lane');
+    assert.equal(await q.get(), 'a');
+    q.shutDown();
+  });
 });

@@ -1,10 +1,12 @@
 /**
  * Long-running ARM operations that never block a worker.
  *
- * Start: the SDK's begin* sends the request and polls once (that is what the v9 begin* methods do). If the operation
- * is not finished, `poller.toString()` (core-lro's serialized state: status and the operation/resource URLs, never the
- * request body) is returned as `resumeToken` together with the poll URL, for the controller to record in
- * status.operation and requeue after the Retry-After Azure asked for.
+ * Start: the SDK's begin* sends the request and would poll at once; that poll is cut (its request is aborted before it
+ * is sent) when Azure answered 201/202 with an operation to follow: an operation Azure just accepted has not ended a
+ * round trip later, and Azure's Retry-After says when to ask, so the poll would only spend a read of ARM's bucket. An
+ * operation still running is returned with a resume token (core-lro's serialized state: status and the operation URL,
+ * never the request body) and the poll URL, for the controller to record in status.operation and requeue after the
+ * Retry-After Azure asked for.
  *
  * Resume (a later reconcile, possibly in a new process): begin* with `resumeFrom` restores the poller from the token
  * without sending the request again and polls once. The resource location is removed from the token before resuming:
@@ -28,6 +30,8 @@ interface RawResponse {
 export type BeginOptions = {
   resumeFrom?: string;
   onResponse?: (raw: any, flat: unknown, error?: unknown) => void;
+  /** Aborted once Azure accepted the request (see startLro): the SDK's immediate poll is not sent. */
+  abortSignal?: AbortSignal;
 };
 
 export type Begin<T> = (options: BeginOptions) => Promise<SimplePollerLike<OperationState<T>, T>>;
@@ -47,10 +51,24 @@ const FAILED_PREFIX = 'The long-running operation has failed';
 class ResponseCapture {
   first?: RawResponse;
   last?: RawResponse;
+  constructor(private readonly onFirst?: (raw: RawResponse) => void) {}
   readonly callback = (raw: RawResponse): void => {
-    if (!this.first) this.first = raw;
+    if (!this.first) {
+      this.first = raw;
+      this.onFirst?.(raw);
+    }
     this.last = raw;
   };
+}
+
+/** The initial answer of a long-running operation that is to be polled: 201/202 with an operation to follow. */
+function isAcceptedForPolling(raw: RawResponse): boolean {
+  return tokenFromInitialResponse(raw) !== undefined;
+}
+
+/** The name of the error core-rest-pipeline throws for an aborted request. */
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
 }
 
 interface SerializedState {
@@ -159,23 +177,30 @@ export interface StartOptions {
   secrets?: readonly string[];
 }
 
-/** Sends the request of a long-running operation and polls once. Throws only ArmThrottledError (nothing lost). */
+/**
+ * Sends the request of a long-running operation; an operation Azure accepted to follow is returned running, without
+ * the SDK's immediate poll (see the file comment). Throws only ArmThrottledError (nothing lost).
+ */
 export async function startLro<T>(begin: Begin<T>, opts: StartOptions): Promise<LroStep<T>> {
-  const capture = new ResponseCapture();
+  const cut = new AbortController();
+  const capture = new ResponseCapture((raw) => {
+    if (isAcceptedForPolling(raw)) cut.abort();
+  });
   try {
-    const poller = await begin({ onResponse: capture.callback });
+    const poller = await begin({ onResponse: capture.callback, abortSignal: cut.signal });
     return stepFromPoller(poller, capture, opts.type, undefined, opts.generation, opts.secrets ?? []);
   } catch (e) {
     const accepted = capture.first && capture.first.status >= 200 && capture.first.status < 300;
     if (isOperationFailure(e)) return { status: 'failed', error: failedError(capture, e) };
     if (accepted) {
-      // The request went through but the first poll did not: keep following the operation, never send it again.
+      // Accepted, and the poll cut or failed: follow the operation from its initial answer, never send it again.
       const token = tokenFromInitialResponse(capture.first);
       if (token) {
+        const retryAfterMs = isArmThrottledError(e) ? e.retryAfterMs : isAbort(e) && capture.first ? parseRetryAfterMs(capture.first.headers) : undefined;
         return {
           status: 'running',
           operation: operationStatus(opts.type, token, capture, undefined, opts.generation),
-          retryAfterMs: isArmThrottledError(e) ? e.retryAfterMs : undefined,
+          retryAfterMs,
         };
       }
     }

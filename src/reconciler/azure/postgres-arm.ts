@@ -74,6 +74,15 @@ export class PostgresArm {
     return orUndefined(this.pg.configurations.get(rg, server, name));
   }
 
+  /** Every server parameter of a server, by lower-case name, in one list call (Azure returns them in one page or a few). */
+  async listConfigurations(rg: string, server: string): Promise<Map<string, Configuration>> {
+    const out = new Map<string, Configuration>();
+    for await (const c of this.pg.configurations.listByServer(rg, server)) {
+      if (c.name) out.set(c.name.toLowerCase(), c);
+    }
+    return out;
+  }
+
   startPutConfiguration(rg: string, server: string, name: string, value: string, generation?: number): Promise<LroStep<Configuration>> {
     return startLro((o) => this.pg.configurations.beginPut(rg, server, name, { value, source: 'user-override' }, o), { type: 'Update', generation });
   }

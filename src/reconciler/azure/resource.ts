@@ -78,6 +78,11 @@ export class ArmResource<Resource, Body, Patch> {
     }
   }
 
+  /** A write to a child that Azure refused because its parent (the server) is not there. */
+  isParentGone(error: AzureError): boolean {
+    return this.isChild && (error.code === 'ParentResourceNotFound' || (error.statusCode === 404 && error.failureCause?.toLowerCase() === 'gateway'));
+  }
+
   startCreate(body: Body, opts: WriteOptions = {}): Promise<LroStep<Resource>> {
     return startLro((o) => this.operations.beginCreate(body, o), { type: 'Create', ...opts });
   }

@@ -203,6 +203,8 @@ export function armThrottlePolicy(opts: ThrottlePolicyOptions): PipelinePolicy {
       const bucket = bucketOf(request.method);
       const resourceType = resourceTypeOf(request.url);
       for (let attempt = 0; ; attempt++) {
+        // An aborted request takes no slot of the bucket (lro.ts aborts the SDK's immediate poll).
+        if (request.abortSignal?.aborted) throw abortError();
         await pacer.acquire(bucket);
         let response: PipelineResponse;
         try {
@@ -237,6 +239,12 @@ export function armThrottlePolicy(opts: ThrottlePolicyOptions): PipelinePolicy {
       }
     },
   };
+}
+
+function abortError(): Error {
+  const e = new Error('The operation was aborted.');
+  e.name = 'AbortError';
+  return e;
 }
 
 function backoff(attempt: number, base: number): number {

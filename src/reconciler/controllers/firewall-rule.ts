@@ -20,6 +20,8 @@ export const FIREWALL_RULE: ArmKindDescriptor<NormalizedFirewallRuleSpec, Firewa
       ? `PostgresServer ${spec.serverName} uses private access (a delegated subnet); firewall rules apply only to servers with public access`
       : undefined)),
   noun: 'firewall rule',
+  // A rule is its range, written whole by PUT; Azure keeps no owner of it.
+  writesWithoutReading: true,
   normalize,
   validate: validateFirewallRuleSpec,
   // A rule is changed by writing it whole again.

@@ -11,6 +11,7 @@ import type { SdkOperations } from '../azure/resource';
 import { parseResourceId, type ArmAddress } from '../azure/resource-id';
 import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
 import type { ArmKind, ArmKindDescriptor, ArmObject, DeletionPolicy, Placement } from './lifecycle/descriptor';
+import { azureNameOf } from './lifecycle/ownership';
 import { childrenOf, lookupServer, SERVER_ARM_TYPE } from './parents';
 
 /** The fields every child spec normalizes to (src/api). */
@@ -118,11 +119,12 @@ function twinsOf<Spec extends ServerChildSpec>(env: ControllerEnvironment, kind:
   return {
     kind,
     mapToKeys(changed: AnyObject) {
-      const name = normalize(changed as ArmObject).azureName?.toLowerCase();
+      const azureName = (o: ArmObject) => normalize(o).azureName;
+      const name = azureNameOf(changed as ArmObject, azureName);
       if (!name) return [];
       return env.kube
         .list<ArmObject>(kind)
-        .filter((o) => o.metadata.uid !== changed.metadata.uid && normalize(o).azureName?.toLowerCase() === name)
+        .filter((o) => o.metadata.uid !== changed.metadata.uid && azureNameOf(o, azureName) === name)
         .map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name }));
     },
   };

@@ -7,6 +7,8 @@
  *  - one key is never reconciled twice at once;
  *  - retries follow what the reconcile reported (runtime/retry.ts): polls after their delay, failures by class with
  *    per-key exponential backoff that grows across consecutive failures, throttling after Retry-After;
+ *  - polls (a reconcile that reported progress to look at again) go to the queue's poll lane, served first and by
+ *    workers of their own, so that a poll never waits behind creates held for ARM's write tokens;
  *  - nothing a reconcile throws (or rejects with) escapes: it is logged, counted, and retried.
  */
 import type { V1Secret } from '@kubernetes/client-node';
@@ -35,6 +37,8 @@ export interface ControllerRunnerOptions {
   readonly metrics?: Metrics;
   /** Concurrent reconciles (of different keys). Default 4. */
   readonly workers?: number;
+  /** Workers that take only polls (the poll lane), besides `workers`. Default: as many as `workers`. */
+  readonly pollWorkers?: number;
   /** Reconcile every object this long after its last successful reconcile, jittered +-10%. 0 disables. Default 10 min. */
   readonly resyncPeriodMs?: number;
   /** The work queue's limiter, for reconciles that throw. */
@@ -128,14 +132,15 @@ export class ControllerRunner {
     for (const o of own.store.list()) enqueueObj(o);
 
     const n = Math.max(1, this.opts.workers ?? 4);
-    this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n);
+    const polls = Math.max(0, this.opts.pollWorkers ?? n);
+    this.opts.metrics?.maxConcurrentReconciles.set({ controller: this.name }, n + polls);
     this.opts.metrics?.activeWorkers.set({ controller: this.name }, 0);
     for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
       this.opts.metrics?.reconcileTotal.inc({ controller: this.name, result }, 0);
     }
     this.opts.metrics?.reconcileErrors.inc({ controller: this.name }, 0);
-    this.workers = Array.from({ length: n }, () => this.worker());
-    this.log.info({ workers: n, queued: this.queue.length }, 'controller started');
+    this.workers = [...Array.from({ length: n }, () => this.worker('any')), ...Array.from({ length: polls }, () => this.worker('poll'))];
+    this.log.info({ workers: n, pollWorkers: polls, queued: this.queue.length }, 'controller started');
   }
 
   /**
@@ -156,9 +161,9 @@ export class ControllerRunner {
     return this.queue.longestRunningProcessorSeconds();
   }
 
-  private async worker(): Promise<void> {
+  private async worker(lane: 'any' | 'poll'): Promise<void> {
     for (;;) {
-      const key = await this.queue.get();
+      const key = await this.queue.get(lane);
       if (key === undefined) return;
       await this.process(key);
     }
@@ -186,7 +191,8 @@ export class ControllerRunner {
           break;
         case 'after':
           this.queue.forget(key);
-          this.queue.addAfter(key, next.delayMs);
+          // Progress to look at again (no failure): a poll.
+          this.queue.addAfter(key, next.delayMs, r.failure === undefined ? 'poll' : 'normal');
           break;
         case 'onChange':
           this.queue.forget(key);

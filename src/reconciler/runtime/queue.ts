@@ -4,7 +4,10 @@
  *  - no concurrency per key: a key added while a worker processes it is set aside ("dirty") and queued again only when
  *    that worker calls done(), so two reconciles of one key never overlap;
  *  - addAfter: delayed adds, de-duplicated to the earliest requested time;
- *  - addRateLimited: retries after max(per-key exponential backoff, global token bucket); forget() resets the backoff.
+ *  - addRateLimited: retries after max(per-key exponential backoff, global token bucket); forget() resets the backoff;
+ *  - two lanes: keys added to the `poll` lane (an operation in flight to look at again) are handed out before the
+ *    `normal` lane's, and get('poll') takes only them, so that workers kept for polls never wait behind creates that
+ *    are held for ARM's write tokens.
  */
 import { ControllerRateLimiter, type BackoffOptions, type Clock, type TokenBucketOptions, realClock } from './ratelimit';
 
@@ -26,18 +29,22 @@ export interface WorkQueueOptions {
   readonly clock?: Clock;
 }
 
+/** `poll`: a look at what is in progress, handed out first; `normal`: everything else. */
+export type Lane = 'normal' | 'poll';
+
 export class WorkQueue {
   readonly name: string;
-  /** FIFO of keys ready for a worker; each key at most once, and never a key that is being processed. */
+  /** FIFOs of keys ready for a worker, per lane; each key at most once, and never a key that is being processed. */
   private readonly queue: string[] = [];
-  /** Keys that need processing (queued, or added again while processing). */
-  private readonly dirty = new Set<string>();
+  private readonly pollQueue: string[] = [];
+  /** Keys that need processing (queued, or added again while processing), with their lane. */
+  private readonly dirty = new Map<string, Lane>();
   /** Keys held by a worker, with the time it took them. */
   private readonly processing = new Map<string, number>();
   /** When each dirty key was first added, for the queue-latency metric. */
   private readonly addedAt = new Map<string, number>();
   private readonly waiting = new Map<string, { at: number; timer: NodeJS.Timeout }>();
-  private readonly getters: Array<(key: string | undefined) => void> = [];
+  private readonly getters: Array<{ lane: 'poll' | 'any'; resolve: (key: string | undefined) => void }> = [];
   private readonly drainWaiters: Array<() => void> = [];
   private readonly limiter: ControllerRateLimiter;
   private readonly metrics?: QueueMetricsSink;
@@ -53,30 +60,35 @@ export class WorkQueue {
 
   /** Keys waiting for a worker (not counting delayed ones or those being processed). */
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + this.pollQueue.length;
   }
 
   get isShuttingDown(): boolean {
     return this.shuttingDown;
   }
 
-  add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+  add(key: string, lane: Lane = 'normal'): void {
+    if (this.shuttingDown) return;
+    const queuedIn = this.dirty.get(key);
+    if (queuedIn !== undefined) {
+      if (lane === 'poll' && queuedIn === 'normal') this.promote(key);
+      return;
+    }
     this.metrics?.added();
-    this.dirty.add(key);
+    this.dirty.set(key, lane);
     this.addedAt.set(key, this.clock.now());
     // Processing: done() queues it again; queuing it now would let a second worker take it concurrently.
     if (this.processing.has(key)) return;
-    this.queue.push(key);
-    this.metrics?.depth(this.queue.length);
+    this.lane(lane).push(key);
+    this.metrics?.depth(this.length);
     this.dispatch();
   }
 
-  /** Adds `key` after `delayMs`; when it is already waiting, the earlier time wins. */
-  addAfter(key: string, delayMs: number): void {
+  /** Adds `key` after `delayMs` (to `lane` then); when it is already waiting, the earlier time wins. */
+  addAfter(key: string, delayMs: number, lane: Lane = 'normal'): void {
     if (this.shuttingDown) return;
     if (!(delayMs > 0)) {
-      this.add(key);
+      this.add(key, lane);
       return;
     }
     const at = this.clock.now() + delayMs;
@@ -85,7 +97,7 @@ export class WorkQueue {
     if (existing) clearTimeout(existing.timer);
     const timer = setTimeout(() => {
       this.waiting.delete(key);
-      this.add(key);
+      this.add(key, lane);
     }, delayMs);
     this.waiting.set(key, { at, timer });
   }
@@ -112,12 +124,15 @@ export class WorkQueue {
     return w ? Math.max(0, w.at - this.clock.now()) : undefined;
   }
 
-  /** The next key for a worker; undefined once the queue shuts down. The caller must call done(key). */
-  get(): Promise<string | undefined> {
+  /**
+   * The next key for a worker, the poll lane's first; with `lane` 'poll', only the poll lane's. Undefined once the
+   * queue shuts down. The caller must call done(key).
+   */
+  get(lane: 'poll' | 'any' = 'any'): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.take();
+    const key = this.take(lane);
     if (key !== undefined) return Promise.resolve(key);
-    return new Promise((resolve) => this.getters.push(resolve));
+    return new Promise((resolve) => this.getters.push({ lane, resolve }));
   }
 
   done(key: string): void {
@@ -125,9 +140,10 @@ export class WorkQueue {
     if (started === undefined) return;
     this.processing.delete(key);
     this.metrics?.worked((this.clock.now() - started) / 1000);
-    if (this.dirty.has(key) && !this.shuttingDown) {
-      this.queue.push(key);
-      this.metrics?.depth(this.queue.length);
+    const lane = this.dirty.get(key);
+    if (lane !== undefined && !this.shuttingDown) {
+      this.lane(lane).push(key);
+      this.metrics?.depth(this.length);
       this.dispatch();
     }
     if (this.processing.size === 0) {
@@ -141,7 +157,7 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.waiting.values()) clearTimeout(timer);
     this.waiting.clear();
-    for (const g of this.getters.splice(0)) g(undefined);
+    for (const g of this.getters.splice(0)) g.resolve(undefined);
   }
 
   /**
@@ -183,8 +199,22 @@ export class WorkQueue {
     return (now - oldest) / 1000;
   }
 
-  private take(): string | undefined {
-    const key = this.queue.shift();
+  private lane(lane: Lane): string[] {
+    return lane === 'poll' ? this.pollQueue : this.queue;
+  }
+
+  /** A key queued in the normal lane moves to the poll lane (not behind what is queued there). */
+  private promote(key: string): void {
+    this.dirty.set(key, 'poll');
+    const i = this.queue.indexOf(key);
+    if (i < 0) return; // being processed: done() queues it in its new lane
+    this.queue.splice(i, 1);
+    this.pollQueue.push(key);
+    this.dispatch();
+  }
+
+  private take(lane: 'poll' | 'any'): string | undefined {
+    const key = this.pollQueue.length > 0 || lane === 'poll' ? this.pollQueue.shift() : this.queue.shift();
     if (key === undefined) return undefined;
     const now = this.clock.now();
     this.processing.set(key, now);
@@ -192,14 +222,17 @@ export class WorkQueue {
     const added = this.addedAt.get(key);
     this.addedAt.delete(key);
     if (added !== undefined) this.metrics?.queued((now - added) / 1000);
-    this.metrics?.depth(this.queue.length);
+    this.metrics?.depth(this.length);
     return key;
   }
 
+  /** Hands queued keys to waiting workers, in the order they asked; a poll-lane worker only gets poll-lane keys. */
   private dispatch(): void {
-    while (this.getters.length > 0 && this.queue.length > 0) {
-      const getter = this.getters.shift()!;
-      getter(this.take());
+    while (this.getters.length > 0) {
+      const i = this.pollQueue.length > 0 ? 0 : this.queue.length > 0 ? this.getters.findIndex((g) => g.lane === 'any') : -1;
+      if (i < 0) return;
+      const [getter] = this.getters.splice(i, 1);
+      getter.resolve(this.take(getter.lane));
     }
   }
 }

@@ -11,7 +11,8 @@
  *    (a retained server's admin Secret is released, so that Kubernetes does not delete the only copy of its password).
  *  - A child another object manages (ownership.ts), or a server whose owner tags are not this object's: left in Azure.
  *  - Otherwise the resource is deleted in Azure (an operation, polled) and the finalizer goes when Azure reports it
- *    gone, or reports its parent gone and the parent is indeed gone.
+ *    gone (the delete operation succeeded, or a read finds nothing), or reports its parent gone and the parent is
+ *    indeed gone. A kind that writes without reading (descriptor.ts) is not read before its DELETE.
  */
 import { outOfScope } from '../../../api';
 import { ArmResource } from '../../azure/resource';
@@ -32,7 +33,7 @@ export class Deletion {
 
   async run(obj: ArmObject): Promise<ReconcileResult> {
     if (!hasFinalizer(obj, FINALIZER)) return {};
-    const { env, arm, log, timing, memory } = this.services;
+    const { env, arm, log, timing, memory, polls } = this.services;
     const d = this.descriptor;
     const spec = d.normalize(obj);
     const status = new StatusBuilder<ArmStatus>(env, obj, memory);
@@ -50,6 +51,7 @@ export class Deletion {
       resourceId: at ? resourceIdOf(env.subscriptionId, d.armType, at) : '',
       adopting: false,
       secrets: [],
+      polls,
     };
     const end = (ending: Ending, message: string) => this.end(ctx, ending, message);
     const name = `${d.noun} ${ctx.at.name}`;
@@ -68,6 +70,10 @@ export class Deletion {
     if (followed.ended === 'running') return followed.result;
     if (followed.ended === 'failed' && followed.operation.type === 'Delete') {
       return failed(status, classifyAzureError(followed.error), `deleting ${name} failed`);
+    }
+    if (followed.ended === 'succeeded' && followed.operation.type === 'Delete') {
+      await status.commit();
+      return end('Deleted', `${name} is gone from Azure`);
     }
 
     if (policy === 'Retain') {
@@ -93,20 +99,22 @@ export class Deletion {
   ): Promise<ReconcileResult> {
     const d = this.descriptor;
     const { status } = ctx;
-    let read;
-    try {
-      read = await resource.read();
-    } catch (e) {
-      return failed(status, classifyAzureError(e), `${name} is not deleted yet: reading it failed`);
-    }
-    if (read.status === 'absent') {
-      await status.commit();
-      return end('Deleted', `${name} is gone from Azure`);
-    }
-    if (read.status === 'parentGone') return this.parentGone(ctx, name, end);
-    if (d.ownership === 'tags' && !isOwnedBy(ctx.env, ctx.object, read.resource.tags)) {
-      await status.commit();
-      return end('NotDeleted', `${name} was not created (or adopted) by this ${d.kind}; left in Azure`);
+    if (!d.writesWithoutReading) {
+      let read;
+      try {
+        read = await resource.read();
+      } catch (e) {
+        return failed(status, classifyAzureError(e), `${name} is not deleted yet: reading it failed`);
+      }
+      if (read.status === 'absent') {
+        await status.commit();
+        return end('Deleted', `${name} is gone from Azure`);
+      }
+      if (read.status === 'parentGone') return this.parentGone(ctx, name, end);
+      if (d.ownership === 'tags' && !isOwnedBy(ctx.env, ctx.object, read.resource.tags)) {
+        await status.commit();
+        return end('NotDeleted', `${name} was not created (or adopted) by this ${d.kind}; left in Azure`);
+      }
     }
     ctx.log.info({ key: keyString(ctx.object.metadata), resource: ctx.resourceId }, `deleting ${d.noun}`);
     const step = await resource.startDelete({ generation: ctx.object.metadata.generation });
@@ -115,7 +123,11 @@ export class Deletion {
       if (step.error.statusCode === 404) return this.parentGone(ctx, name, end);
       return failed(status, classifyAzureError(step.error), `deleting ${name} failed`);
     }
-    // Finished at once, or accepted without an operation to follow: confirm by reading it next time.
+    if (step.status === 'succeeded') {
+      await status.commit();
+      return end('Deleted', `${name} is gone from Azure`);
+    }
+    // Accepted without an operation to follow: confirm by reading it next time.
     return progress(status, Reason.Deleting, `${describeOperation('Delete', d.noun, ctx.at.name)}: confirming that it is gone`, ctx.timing);
   }
 
@@ -151,6 +163,7 @@ export class Deletion {
     env.kube.event(ctx.object, type, ending, message);
     await env.kube.removeFinalizer(ctx.object, FINALIZER);
     memory.forget(ctx.object.metadata);
+    this.services.polls.forget(ctx.object.metadata.uid);
     return {};
   }
 }

@@ -21,6 +21,7 @@ import type {
   ReconcileResult,
 } from '../../contracts';
 import type { StatusBuilder, Timing } from '../common';
+import type { PollSchedule } from './poll-schedule';
 import type { StatusMemory } from './status-memory';
 
 export type ArmKind = 'PostgresServer' | 'PostgresDatabase' | 'PostgresFirewallRule';
@@ -56,6 +57,7 @@ export interface LifecycleServices {
   readonly log: Logger;
   readonly timing: Timing;
   readonly memory: StatusMemory;
+  readonly polls: PollSchedule;
 }
 
 /** What one reconcile of one object knows; steps read it and add to it. */
@@ -75,6 +77,8 @@ export interface LifecycleContext<Spec> {
   adopting: boolean;
   /** Values that must never be stored or logged (a password sent in this reconcile's requests). */
   readonly secrets: string[];
+  /** When the operation in flight may be polled again (absent: whenever asked). */
+  readonly polls?: PollSchedule;
 }
 
 /** What a step asks of the reconcile: stop it with this result, or go on (adding to the update). */
@@ -114,6 +118,13 @@ export interface ArmKindDescriptor<Spec, Resource extends { id?: string; tags?: 
   readonly ownership: 'tags' | 'one-per-name';
   /** Its Secrets' changes requeue it. */
   readonly ownsSecrets?: boolean;
+  /**
+   * Azure's create is a PUT of the whole resource, which also updates one that is there, and DELETE of an absent one
+   * succeeds; nothing of it is the owner's (no tags). Then a resource its status has never seen is created without
+   * reading it first (an existing one is written as converging it would write it), and a delete is sent without
+   * reading it first: each read spared is one of ARM's read tokens in a burst.
+   */
+  readonly writesWithoutReading?: boolean;
 
   normalize(obj: ArmObject): Spec;
   validate(spec: Spec): Problem[];

@@ -8,7 +8,8 @@
  *                 resource group outside the namespace's scope (--resource-group-scopes) is OutOfScope: no Azure call
  *  3. conflict    a child that another object already manages is Conflict (ownership.ts)
  *  4. poll        the operation in flight, polled once; its request is never sent again (operations.ts)
- *  5. read        the resource in Azure; a child whose server is gone waits for it
+ *  5. read        the resource in Azure; a child whose server is gone waits for it. Skipped for a kind that writes
+ *                 without reading (descriptor.ts) while its status has never seen the resource: it is created
  *  6. create      absent: the steps' preparations, then the create request
  *  7. ownership   present: ours, adopted (owner-checked, adoption.ts) or refused
  *  8. compare     the steps' findings, Azure's state, then only what differs is sent; what cannot change is
@@ -33,6 +34,7 @@ import type {
 import { afterStart, describeOperation, followRecordedOperation } from './operations';
 import { available, failed, invalidSpec, progress, userProblem, waiting } from './outcome';
 import { managedByAnother } from './ownership';
+import { PollSchedule } from './poll-schedule';
 import { StatusMemory } from './status-memory';
 import type { PostgresArm } from '../../azure/postgres-arm';
 import { ArmResource, type ReadResult } from '../../azure/resource';
@@ -64,7 +66,7 @@ export class ArmLifecycleController implements Controller {
     this.kind = descriptor.kind;
     this.dependsOn = descriptor.dependsOn?.(env);
     this.ownsSecrets = descriptor.ownsSecrets;
-    this.services = { env, arm, timing, log: env.log.child({ controller: descriptor.kind }), memory: new StatusMemory() };
+    this.services = { env, arm, timing, log: env.log.child({ controller: descriptor.kind }), memory: new StatusMemory(), polls: new PollSchedule() };
     this.deletion = new Deletion(this.services, descriptor);
   }
 
@@ -77,7 +79,7 @@ export class ArmLifecycleController implements Controller {
     if (!observed) return {};
     if (isBeingDeleted(observed)) return this.deletion.run(observed);
     const d = this.descriptor;
-    const { env, arm, log, timing, memory } = this.services;
+    const { env, arm, log, timing, memory, polls } = this.services;
     const obj = hasFinalizer(observed, FINALIZER) ? observed : memory.view(await env.kube.addFinalizer(observed, FINALIZER));
     const spec = d.normalize(obj);
     const status = new StatusBuilder<ArmStatus>(env, obj, memory);
@@ -94,7 +96,7 @@ export class ArmLifecycleController implements Controller {
       return userProblem(status, Reason.OutOfScope, `${d.noun} ${at.name} is not read, created or changed in Azure: ${outside}`);
     }
     const resourceId = resourceIdOf(env.subscriptionId, d.armType, at);
-    const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [] };
+    const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [], polls };
 
     const conflict = await this.refuseIfAnotherManages(ctx);
     if (conflict) return conflict;
@@ -107,11 +109,17 @@ export class ArmLifecycleController implements Controller {
     const inFlight = await this.pollOperationInFlight(ctx, resource);
     if (inFlight) return inFlight;
 
+    if (this.neverSeen(ctx)) return this.create(ctx, resource, steps);
     const read = await this.read(ctx, resource);
     if ('result' in read) return read.result;
     if (read.status === 'parentGone') return this.parentGone(ctx);
     if (read.status === 'absent') return this.create(ctx, resource, steps);
     return this.converge(ctx, resource, steps, read.resource);
+  }
+
+  /** A kind that writes without reading, whose status has never seen the resource and no operation just ended. */
+  private neverSeen(ctx: Context): boolean {
+    return this.descriptor.writesWithoutReading === true && !ctx.object.status?.azureResourceId && !ctx.completedOperation;
   }
 
   /** Phase 1: the cached object as this controller last wrote its status. */
@@ -179,6 +187,7 @@ export class ArmLifecycleController implements Controller {
     const what = describeOperation('Create', d.noun, ctx.at.name);
     ctx.log.info({ key: keyString(ctx.object.metadata), resource: ctx.resourceId }, what);
     const started = await resource.startCreate(body, { generation: ctx.object.metadata.generation, secrets: ctx.secrets });
+    if (started.status === 'failed' && resource.isParentGone(started.error)) return this.parentGone(ctx);
     const ended = await afterStart(ctx, started, what);
     if (ended) return ended;
     ctx.completedOperation = { type: 'Create', startedAt: new Date().toISOString(), generation: ctx.object.metadata.generation };

@@ -7,7 +7,7 @@ import type { LroStep } from '../../azure/lro';
 import type { ArmResource } from '../../azure/resource';
 import type { OperationStatus, ReconcileResult } from '../../contracts';
 import { classifyAzureError } from '../../errors/classify';
-import { Reason } from '../common';
+import { pollDelay, Reason } from '../common';
 import type { LifecycleContext } from './descriptor';
 import { failed, progress } from './outcome';
 
@@ -40,6 +40,12 @@ export async function followRecordedOperation(
 ): Promise<FollowedOperation> {
   const operation = ctx.status.status.operation;
   if (!operation) return { ended: 'nothing' };
+  const wait = ctx.polls?.wait(ctx.object.metadata.uid) ?? 0;
+  if (wait > 0) {
+    // Asked again before its answer can have changed: look then, without a read.
+    await ctx.status.commit();
+    return { ended: 'running', result: { requeueAfterMs: wait } };
+  }
   const step = await resource.resume(operation);
   if (step.status === 'running') {
     const what = message?.(step.operation) ?? `${describeOperation(step.operation.type, noun, ctx.at.name)} (Azure operation in progress)`;
@@ -62,6 +68,7 @@ export function recordRunning(
   retryAfterMs?: number,
 ): Promise<ReconcileResult> {
   ctx.status.setOperation(operation);
+  ctx.polls?.set(ctx.object.metadata.uid, pollDelay(ctx.timing, retryAfterMs));
   return progress(ctx.status, REASON[operation.type], message, ctx.timing, retryAfterMs);
 }
 

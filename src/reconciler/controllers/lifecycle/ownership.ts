@@ -26,6 +26,20 @@ function precedes(a: ArmObject, b: ArmObject): boolean {
   return a.metadata.uid < b.metadata.uid;
 }
 
+const azureNames = new WeakMap<object, string | undefined>();
+
+/**
+ * An object's Azure name in lower case, computed once per version of the object (the informer cache replaces an object
+ * when it changes): every reconcile and event looks at all objects of a kind, which must not normalize each of them
+ * every time (1000 rules: a million normalizations in a burst).
+ */
+export function azureNameOf(obj: ArmObject, name: (obj: ArmObject) => string | undefined): string | undefined {
+  if (azureNames.has(obj)) return azureNames.get(obj);
+  const lower = name(obj)?.toLowerCase();
+  azureNames.set(obj, lower);
+  return lower;
+}
+
 /** Another live object that manages the Azure resource at `at` instead of `obj`, or undefined when `obj` manages it. */
 export function managedByAnother(
   env: ControllerEnvironment,
@@ -33,8 +47,13 @@ export function managedByAnother(
   obj: ArmObject,
   at: ArmAddress,
 ): ArmObject | undefined {
+  const name = at.name.toLowerCase();
   for (const other of env.kube.list<ArmObject>(descriptor.kind)) {
     if (other.metadata.uid === obj.metadata.uid) continue;
+    // Only a namesake can be at the same address: its recorded resource, or the one its spec names.
+    const recorded = other.status?.azureResourceId;
+    const recordedName = recorded?.slice(recorded.lastIndexOf('/') + 1).toLowerCase();
+    if (recordedName !== name && azureNameOf(other, (o) => descriptor.azureName(descriptor.normalize(o))) !== name) continue;
     const where = descriptor.placeForDeletion(env, other, descriptor.normalize(other));
     if (where && sameAddress(where, at) && precedes(other, obj)) return other;
   }
