@@ -36,6 +36,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@azure/core-rest-pipeline@^1.24.0',
     'pg-connection-string@^2.14.1',
     '@kubernetes/client-node@^2.0.1',
+    'js-yaml@^5.5.0',
     'pg@^8.23.1',
     '@types/pg@^8.23.1',
     'pino@^10.4.0',
