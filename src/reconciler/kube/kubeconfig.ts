@@ -106,7 +106,7 @@ export class KubeConfig {
         if (err) {
           const why = String(stderr).trim().slice(0, 500) || err.message;
           reject(new Error(`kubeconfig exec plugin ${exec.command} failed (exit ${String(err.code ?? err.signal ?? '?')}): ${why}`));
-        } else resolve(String(out));
+        } else {resolve(String(out));}
       });
     });
     let status: { token?: string; clientCertificateData?: string; clientKeyData?: string; expirationTimestamp?: string };
