@@ -1,78 +1,59 @@
 /**
- * The reconciler's footprint on the real stack (control plane + ARM emulator with real PostgreSQL + the bundle with
- * workload identity): RSS at idle after start, with N servers Ready (each with databases, roles and a firewall
- * rule), and peak; the time until all are Ready; the ARM requests it took, by type.
+ * The reconciler's memory on the real stack (control plane + ARM emulator + the bundle run as the image runs it,
+ * with workload identity), in three states:
+ *   1. idle: started, caches synced, nothing to do;
+ *   2. unrelated objects: N Secrets and N ConfigMaps that are not ours in a watched namespace. They must cost nothing:
+ *      the Secret informer lists and watches only Secrets labelled as ours, and ConfigMaps are never watched. Proven by
+ *      RSS before and after, and by the reconciler's own count of cached objects (cdk8s_azure_informer_cached_objects);
+ *   3. our objects: M PostgresRoles, each with its connection Secret (labelled ours, owned by the role), all cached and
+ *      reconciled once (they wait for a server that does not exist, so no Azure work muddies the figure).
+ * The peak under load is bench/arm-burst.ts's (1000 firewall rules created at once).
  *
- *   tsx bench/reconciler-footprint.ts                     # 10 servers x (2 databases, 2 roles, 1 firewall rule)
- *   tsx bench/reconciler-footprint.ts --servers 2         # small first
- *   tsx bench/reconciler-footprint.ts --cpu-prof          # also write a CPU profile of the reconciler
+ *   tsx bench/reconciler-footprint.ts            # 10 000 unrelated Secrets + 10 000 ConfigMaps, 1000 roles + Secrets
+ *   tsx bench/reconciler-footprint.ts --quick    # 1000 + 1000 unrelated, 200 roles + Secrets, short waits
  *
- * Targets: idle RSS < 100 MiB, peak < 150 MiB (ASO's controller requests 256Mi); also compared with the memory
- * request and limit the Reconciler construct sets by default.
+ * Targets (issue 10): idle <= 64 MiB; with 1000 CRs and their Secrets cached <= 80 MiB; unrelated objects cost 0.
  */
 import './isolate';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
-import { AzurePostgres, Reconciler } from '../src';
+import { Reconciler } from '../src';
 import { environment, loadAverage, mib, parseFlags, report, ROOT, seconds, sleep } from './common';
-import { apply, armRequestSummary, cpuSeconds, kubectl, memoryNow, metricSum, readyCounts, remaining, startStack, Stack, waitReady } from './stack';
+import { goalTable, writeResult, type Goal } from './contract';
+import { cpuSeconds, kubectl, memoryNow, metricSum, readyCounts, startStack, Stack, waitReady } from './stack';
 
 const HELP = `
 Usage: tsx bench/reconciler-footprint.ts [flags]
-  --servers N               PostgresServers (default 10; each is a real PostgreSQL: keep it <= 10)
-  --databases N             databases per server (default 2)
-  --roles N                 roles per server, spread over its databases (default 2)
-  --firewall-rules N        firewall rules per server (default 1)
-  --idle-seconds N          idle time after /readyz before the idle measurement (default 30)
-  --settle-seconds N        time after all Ready before the steady measurement (default 30)
-  --provisioning-delay MS   emulator: minimum duration of each long-running operation (default 5000)
-  --timeout-minutes N       give up waiting for Ready after this long and report what completed (default 15)
-  --delete BOOL             delete everything at the end and time it (default true)
+  --quick                   a bounded run: 1000 unrelated Secrets and ConfigMaps, 200 roles, short waits
+  --unrelated N             unrelated Secrets, and as many ConfigMaps (default 10000; --quick 1000)
+  --roles N                 PostgresRoles, each with its connection Secret (default 1000; --quick 200)
+  --idle-seconds N          wait after /readyz before the idle figure (default 30; --quick 5)
+  --settle-seconds N        wait after each step before its figure (default 20; --quick 5)
   --cpu-prof                write a CPU profile of the reconciler to bench/out/ (adds overhead: not for the numbers)
-  --source-maps             run with NODE_OPTIONS=--enable-source-maps (how the image is debugged; it runs without)
-  --node-options STRING     more NODE_OPTIONS for the reconciler (diagnosis, e.g. "--max-semi-space-size=2")
-  --heap-snapshot           write heap snapshots of the reconciler at idle and at all-Ready (inflates RSS after them)
+  --heap-snapshot           write heap snapshots at each figure (SIGUSR2; inflates RSS after the first one)
+  --node-options STRING     more NODE_OPTIONS for the reconciler (diagnosis, e.g. "--max-semi-space-size=1")
   --no-build                do not rebuild bundle/reconciler.js
   --shared-cluster          use the repository's control plane (.cluster/) instead of a benchmark-only one
 `;
 
 const argv = process.argv.slice(2).filter((a) => a !== '--shared-cluster').map((a) => (a === '--no-build' ? '--build=false' : a));
-const flags = parseFlags(argv, {
-  servers: 10, databases: 2, roles: 2, firewallRules: 1, idleSeconds: 30, settleSeconds: 30, provisioningDelay: 5000,
-  timeoutMinutes: 15, delete: true, cpuProf: false, heapSnapshot: false, sourceMaps: false, nodeOptions: '', build: true,
+const parsed = parseFlags(argv, {
+  quick: false, unrelated: -1, roles: -1, idleSeconds: -1, settleSeconds: -1, cpuProf: false, heapSnapshot: false, nodeOptions: '', build: true,
 }, HELP);
+const given = (v: number, full: number, quick: number) => (v >= 0 ? v : parsed.quick ? quick : full);
+const flags = {
+  ...parsed,
+  unrelated: given(parsed.unrelated, 10_000, 1000),
+  roles: given(parsed.roles, 1000, 200),
+  idleSeconds: given(parsed.idleSeconds, 30, 5),
+  settleSeconds: given(parsed.settleSeconds, 20, 5),
+};
 
 const NS = 'bench-footprint';
+/** Targets from issue 10. */
+const TARGET = { idleMiB: 64, cachedMiB: 80, unrelatedNoiseMiB: 2 };
 const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-function appYaml(): string {
-  const app = new App();
-  const chart = new Chart(app, 'footprint', { namespace: NS });
-  for (let s = 0; s < flags.servers; s++) {
-    const server = new AzurePostgres(chart, `srv${s}`, {
-      metadata: { namespace: NS },
-      resourceGroup: { name: 'bench-footprint-rg', create: true },
-      location: 'westeurope',
-      parameters: { log_min_duration_statement: '500' },
-    });
-    for (let f = 0; f < flags.firewallRules; f++) {
-      server.addFirewallRule(`egress-${f}`, { startIpAddress: `198.51.100.${10 + f}`, endIpAddress: `198.51.100.${10 + f}` });
-    }
-    const dbs = Array.from({ length: flags.databases }, (_, d) => server.addDatabase(`app${d}`));
-    for (let r = 0; r < flags.roles; r++) server.addRole(`app${r}_user`, { database: dbs[r % dbs.length] });
-  }
-  return app.synthYaml();
-}
-
-/** The V8 heap and external memory as the reconciler reports them on /metrics (prom-client's nodejs_* metrics). */
-function heapOf(metrics: string) {
-  return {
-    heapUsedMiB: mib(metricSum(metrics, 'nodejs_heap_size_used_bytes')),
-    heapTotalMiB: mib(metricSum(metrics, 'nodejs_heap_size_total_bytes')),
-    externalMiB: mib(metricSum(metrics, 'nodejs_external_memory_bytes')),
-  };
-}
 
 /** The memory request and limit the Reconciler construct gives the Deployment by default, in MiB. */
 function installMemory(): { requestMiB?: number; limitMiB?: number } {
@@ -87,13 +68,70 @@ function installMemory(): { requestMiB?: number; limitMiB?: number } {
   return { requestMiB: toMiB(resources.requests?.memory), limitMiB: toMiB(resources.limits?.memory) };
 }
 
-interface Point {
+/** Creates objects with `kubectl create` in batches (one POST each; apply would read each first). */
+function create(items: object[], what: string): void {
+  const batch = 1000;
+  for (let i = 0; i < items.length; i += batch) {
+    kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: items.slice(i, i + batch) }), check: true, timeoutMs: 300_000 });
+  }
+  log(`created ${items.length} ${what}`);
+}
+
+/** A Secret that is not ours: the size of a typical application credential. */
+function unrelatedSecret(i: number) {
+  return {
+    apiVersion: 'v1', kind: 'Secret', metadata: { name: `unrelated-${i}`, namespace: NS, labels: { app: 'someone-else' } },
+    stringData: { username: `user${i}`, password: 'x'.repeat(32), config: 'k=v\n'.repeat(40) },
+  };
+}
+
+function unrelatedConfigMap(i: number) {
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `unrelated-${i}`, namespace: NS, labels: { app: 'someone-else' } },
+    data: { 'app.properties': 'key=value\n'.repeat(40) },
+  };
+}
+
+function role(i: number) {
+  return {
+    apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresRole', metadata: { name: `role-${i}`, namespace: NS },
+    spec: {
+      serverRef: { name: 'not-there' }, databaseRef: { name: 'not-there' }, roleName: `app_${i}`,
+      writeConnectionSecretToRef: { name: `role-${i}-conn` },
+    },
+  };
+}
+
+/** The connection Secret a role owns, with the keys and sizes the reconciler writes (CloudNativePG's layout). */
+function roleSecret(i: number, uid: string) {
+  const host = `srv-${i % 10}.postgres.database.azure.com`;
+  const password = 'p'.repeat(32);
+  return {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: {
+      name: `role-${i}-conn`, namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-azure' },
+      ownerReferences: [{ apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresRole', name: `role-${i}`, uid, controller: true, blockOwnerDeletion: true }],
+    },
+    stringData: {
+      host, port: '5432', dbname: 'app', username: `app_${i}`, password, sslmode: 'require',
+      uri: `postgresql://app_${i}:${password}@${host}:5432/app?sslmode=require`,
+      'jdbc-uri': `jdbc:postgresql://${host}:5432/app?user=app_${i}&password=${password}&sslmode=require`,
+      pgpass: `${host}:5432:app:app_${i}:${password}\n`,
+    },
+  };
+}
+
+interface Figure {
   at: string;
   tSeconds: number;
   rssMiB: number;
   hwmMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
   cpuSeconds?: number;
-  ready?: number;
+  cachedSecrets: number;
+  kubeRequests: number;
 }
 
 async function main(): Promise<void> {
@@ -102,18 +140,14 @@ async function main(): Promise<void> {
   const nodeOptions: string[] = [];
   if (flags.cpuProf || flags.heapSnapshot) mkdirSync(outDir, { recursive: true });
   if (flags.cpuProf) nodeOptions.push('--cpu-prof', `--cpu-prof-dir=${outDir}`);
-  if (flags.sourceMaps) nodeOptions.push('--enable-source-maps');
   if (flags.nodeOptions) nodeOptions.push(flags.nodeOptions);
   if (flags.heapSnapshot) nodeOptions.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${outDir}`);
-  log(`footprint bench: ${flags.servers} servers; load ${env.loadAtStart}; commit ${env.commit}${env.dirtySrc.length ? ` (+ uncommitted: ${env.dirtySrc.join(', ')})` : ''}`);
-
-  const yaml = appYaml();
+  log(`footprint bench${flags.quick ? ' (quick)' : ''}: ${flags.unrelated} unrelated Secrets + ConfigMaps, ${flags.roles} roles + Secrets; load ${env.loadAtStart}; commit ${env.commit}`);
   const install = installMemory();
-  const objects = yaml.split(/^---$/m).filter((d) => d.trim()).length;
 
   const stack: Stack = await startStack({
     namespace: NS,
-    emulator: { provisioningDelayMs: flags.provisioningDelay, operationPollIntervalSeconds: 1 },
+    emulator: {},
     env: nodeOptions.length ? { NODE_OPTIONS: nodeOptions.join(' ') } : undefined,
     build: flags.build,
     log,
@@ -125,127 +159,108 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const points: Point[] = [];
-  const point = (at: string, ready?: number): Point => {
+  const figures: Figure[] = [];
+  const figure = async (at: string): Promise<Figure> => {
     const m = memoryNow(stack);
-    const p: Point = {
-      at, tSeconds: seconds(Date.now() - stack.startedAt), rssMiB: mib(m?.rss ?? NaN), hwmMiB: mib(m?.hwm ?? NaN),
-      cpuSeconds: cpuSeconds(stack.pid), ready,
+    const metrics = await stack.reconciler.metrics();
+    const f: Figure = {
+      at,
+      tSeconds: seconds(Date.now() - stack.startedAt),
+      rssMiB: mib(m?.rss ?? NaN),
+      hwmMiB: mib(m?.hwm ?? NaN),
+      heapUsedMiB: mib(metricSum(metrics, 'nodejs_heap_size_used_bytes')),
+      heapTotalMiB: mib(metricSum(metrics, 'nodejs_heap_size_total_bytes')),
+      externalMiB: mib(metricSum(metrics, 'nodejs_external_memory_bytes')),
+      cpuSeconds: cpuSeconds(stack.pid),
+      cachedSecrets: metricSum(metrics, 'cdk8s_azure_informer_cached_objects', { resource: 'secrets' }),
+      kubeRequests: metricSum(metrics, 'rest_client_requests_total'),
     };
-    points.push(p);
-    log(`${at}: RSS ${p.rssMiB} MiB, HWM ${p.hwmMiB} MiB, CPU ${p.cpuSeconds} s${ready !== undefined ? `, ${ready}/${objects} Ready` : ''}; load ${loadAverage()}`);
-    return p;
+    figures.push(f);
+    log(`${at}: RSS ${f.rssMiB} MiB (HWM ${f.hwmMiB}), heap ${f.heapUsedMiB}/${f.heapTotalMiB} MiB, external ${f.externalMiB} MiB, `
+      + `cached Secrets ${f.cachedSecrets}, Kubernetes requests ${f.kubeRequests}; load ${loadAverage()}`);
+    if (flags.heapSnapshot) stack.reconciler.process.kill('SIGUSR2');
+    return f;
   };
 
-  let result: Record<string, unknown> = {};
   let failure: string | undefined;
+  let readyMs: number | undefined;
   try {
-    const readyMs = await waitReady(stack);
+    readyMs = await waitReady(stack);
     log(`reconciler /readyz after ${readyMs} ms`);
-    point('ready');
     await sleep(flags.idleSeconds * 1000);
-    const idle = point('idle');
-    const idleMetrics = await stack.reconciler.metrics();
-    const idleHeap = heapOf(idleMetrics);
-    if (flags.heapSnapshot) stack.reconciler.process.kill('SIGUSR2');
-    const hwmBeforeWork = idle.hwmMiB;
+    await figure('idle');
 
-    stack.emulator.admin.resetRequests();
-    const applyStart = Date.now();
-    apply(yaml);
-    log(`applied ${objects} objects`);
-    const deadline = applyStart + flags.timeoutMinutes * 60_000;
-    let counts = readyCounts(NS);
-    let firstServerReadyMs: number | undefined;
-    let lastReport = 0;
-    while (counts.ready < objects && Date.now() < deadline) {
-      if (stack.reconciler.process.exitCode !== null) throw new Error(`reconciler exited ${stack.reconciler.process.exitCode}`);
-      await sleep(1000);
-      counts = readyCounts(NS);
-      if (firstServerReadyMs === undefined && (counts.byKind.PostgresServer?.ready ?? 0) > 0) firstServerReadyMs = Date.now() - applyStart;
-      if (Date.now() - lastReport > 15_000) {
-        lastReport = Date.now();
-        point(`+${seconds(Date.now() - applyStart)} s`, counts.ready);
-        log(`  not Ready: ${JSON.stringify(counts.notReadyReasons)}`);
-      }
-    }
-    const allReadyMs = Date.now() - applyStart;
-    const allReady = counts.ready === objects;
-    const atReady = point(allReady ? 'all Ready' : 'timed out', counts.ready);
-    const peakDuringCreateMiB = Math.max(mib(stack.memory.maxRss), atReady.hwmMiB);
-    const armAfterCreate = armRequestSummary(stack.emulator);
-    const metricsAtReady = await stack.reconciler.metrics();
-    if (flags.heapSnapshot) stack.reconciler.process.kill('SIGUSR2');
-
+    create(Array.from({ length: flags.unrelated }, (_, i) => unrelatedSecret(i)), 'unrelated Secrets');
+    create(Array.from({ length: flags.unrelated }, (_, i) => unrelatedConfigMap(i)), 'unrelated ConfigMaps');
     await sleep(flags.settleSeconds * 1000);
-    const steady = point('steady');
-    const steadyMetrics = await stack.reconciler.metrics();
+    await figure('unrelated');
 
-    let deletion: Record<string, unknown> | undefined;
-    if (flags.delete) {
-      const delStart = Date.now();
-      kubectl(['delete', 'cdk8s-azure', '--all', '-n', NS, '--wait=false'], { check: true });
-      let left = remaining(NS);
-      while (left > 0 && Date.now() - delStart < flags.timeoutMinutes * 60_000) {
-        await sleep(1000);
-        left = remaining(NS);
+    create(Array.from({ length: flags.roles }, (_, i) => role(i)), 'PostgresRoles');
+    const uids = new Map<string, string>();
+    const list = JSON.parse(kubectl(['get', 'postgresroles', '-n', NS, '-o', 'json'], { check: true, timeoutMs: 120_000 }).stdout);
+    for (const item of list.items) uids.set(item.metadata.name, item.metadata.uid);
+    create(Array.from({ length: flags.roles }, (_, i) => roleSecret(i, uids.get(`role-${i}`)!)), 'role connection Secrets');
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+      const c = readyCounts(NS);
+      const unreconciled = c.notReadyReasons['PostgresRole: no condition yet'] ?? 0;
+      if (unreconciled === 0 || Date.now() > deadline) {
+        log(`roles reconciled: ${JSON.stringify(c.notReadyReasons)}`);
+        break;
       }
-      const afterDelete = point('deleted');
-      deletion = { seconds: seconds(Date.now() - delStart), left, rssMiB: afterDelete.rssMiB, hwmMiB: afterDelete.hwmMiB };
+      await sleep(2000);
     }
-    const armTotal = armRequestSummary(stack.emulator);
-    const final = memoryNow(stack);
-
-    const idleRss = idle.rssMiB;
-    const peak = mib(Math.max(stack.memory.maxRss, final?.hwm ?? 0));
-    result = {
-      shape: { servers: flags.servers, databasesPerServer: flags.databases, rolesPerServer: flags.roles, firewallRulesPerServer: flags.firewallRules, objects },
-      emulator: { provisioningDelayMs: flags.provisioningDelay, throttling: 'ARM defaults (reads 250+25/s, writes 200+10/s, deletes 200+10/s)' },
-      startToReadyzMs: readyMs,
-      idle: { rssMiB: idleRss, hwmMiB: idle.hwmMiB, ...idleHeap, afterSeconds: flags.idleSeconds },
-      create: {
-        allReady,
-        ready: counts.ready,
-        notReady: counts.notReadyReasons,
-        allReadySeconds: seconds(allReadyMs),
-        firstServerReadySeconds: firstServerReadyMs === undefined ? undefined : seconds(firstServerReadyMs),
-        rssAtAllReadyMiB: atReady.rssMiB,
-        peakRssMiB: peakDuringCreateMiB,
-        armRequests: armAfterCreate,
-        reconcilerArmResponses: metricSum(metricsAtReady, 'cdk8s_azure_arm_requests_total'),
-        reconcilerArm429: metricSum(metricsAtReady, 'cdk8s_azure_arm_requests_total', { code: '429' }),
-        kubeRequests: metricSum(metricsAtReady, 'rest_client_requests_total'),
-        reconcileErrors: metricSum(metricsAtReady, 'controller_runtime_reconcile_errors_total'),
-        reconciles: metricSum(metricsAtReady, 'controller_runtime_reconcile_total'),
-      },
-      steady: { rssMiB: steady.rssMiB, ...heapOf(steadyMetrics), afterSeconds: flags.settleSeconds },
-      deletion,
-      armRequestsTotal: armTotal,
-      peakRssMiB: peak,
-      hwmBeforeWorkMiB: hwmBeforeWork,
-      reconcilerCpuSeconds: cpuSeconds(stack.pid),
-      points,
-      targets: { idleRssMiB: 100, peakRssMiB: 150 },
-      install: { ...install, peakUnderRequest: install.requestMiB !== undefined ? peak < install.requestMiB : undefined, peakUnderLimit: install.limitMiB !== undefined ? peak < install.limitMiB : undefined },
-      met: { idle: idleRss < 100, peak: peak < 150 },
-      diagnostics: { nodeOptions: nodeOptions.join(' ') || undefined, cpuProf: flags.cpuProf, heapSnapshot: flags.heapSnapshot, outDir: flags.cpuProf || flags.heapSnapshot ? path.relative(ROOT, outDir) : undefined },
-    };
+    await sleep(flags.settleSeconds * 1000);
+    await figure('ours cached');
   } catch (e) {
     failure = (e as Error).stack ?? String(e);
     log(`FAILED: ${failure}\nreconciler logs (tail):\n${stack.reconciler.logs().slice(-6000)}`);
   } finally {
-    const { exitCode } = await stack.teardown();
-    result.reconcilerExitCode = exitCode;
+    log('teardown (deleting the namespace and everything in it)');
+    await stack.teardown();
   }
-  const r = result as any;
-  const summary = { bench: 'reconciler-footprint', env, loadAtEnd: loadAverage(), failure, ...result };
-  const row = r.create
-    ? `| ${env.date.slice(0, 10)} | ${env.commit}${env.dirtySrc.length ? '+dirty' : ''} | ${env.loadAtStart} | ${flags.servers} × (${flags.databases} db, ${flags.roles} roles, ${flags.firewallRules} fw) = ${r.shape.objects} CRs | `
-      + `${r.idle.rssMiB} MiB | ${r.create.rssAtAllReadyMiB} MiB | ${r.steady.rssMiB} MiB | ${r.peakRssMiB} MiB | `
-      + `${r.create.allReady ? '' : `${r.create.ready}/${r.shape.objects} in `}${r.create.allReadySeconds} s | ${r.create.armRequests.arm} (${r.create.armRequests.throttled429} × 429) | `
-      + `${r.deletion ? `${r.deletion.seconds} s` : 'n/a'} | ${r.reconcilerCpuSeconds} s |`
+
+  const at = (name: string) => figures.find((f) => f.at === name);
+  const idle = at('idle');
+  const unrelated = at('unrelated');
+  const ours = at('ours cached');
+  const peak = Math.max(mib(stack.memory.maxRss), ...figures.map((f) => f.hwmMiB));
+  const unrelatedDelta = idle && unrelated ? Math.round((unrelated.rssMiB - idle.rssMiB) * 10) / 10 : NaN;
+  const goals: Goal[] = [
+    {
+      goal: 'idle RSS', target: `<= ${TARGET.idleMiB} MiB`, value: idle?.rssMiB ?? 'failed', unit: 'MiB',
+      met: idle ? idle.rssMiB <= TARGET.idleMiB : null,
+    },
+    {
+      goal: `RSS with ${flags.roles} of our CRs and their Secrets cached`, target: `<= ${TARGET.cachedMiB} MiB (1000 CRs)`,
+      value: ours?.rssMiB ?? 'failed', unit: 'MiB',
+      met: ours ? ours.rssMiB <= TARGET.cachedMiB : null,
+      note: flags.roles === 1000 ? undefined : `${flags.roles} CRs (quick), not the target's 1000`,
+    },
+    {
+      goal: `${flags.unrelated} unrelated Secrets + ${flags.unrelated} ConfigMaps: RSS change`, target: `0 (within ${TARGET.unrelatedNoiseMiB} MiB noise), none cached`,
+      value: Number.isNaN(unrelatedDelta) ? 'failed' : unrelatedDelta, unit: 'MiB',
+      met: unrelated && idle ? Math.abs(unrelatedDelta) <= TARGET.unrelatedNoiseMiB && unrelated.cachedSecrets === idle.cachedSecrets : null,
+      note: unrelated && idle ? `Secrets cached: ${idle.cachedSecrets} before, ${unrelated.cachedSecrets} after; Kubernetes requests ${idle.kubeRequests} -> ${unrelated.kubeRequests}` : undefined,
+    },
+    {
+      goal: 'peak RSS of this run vs the install\'s memory request and limit', target: `<= request (${install.requestMiB ?? '?'} Mi)`,
+      value: peak, unit: 'MiB',
+      met: install.requestMiB !== undefined ? peak <= install.requestMiB : null,
+      note: `limit ${install.limitMiB ?? '?'} Mi; the burst peak is bench/arm-burst.ts's`,
+    },
+  ];
+  const data = {
+    shape: { unrelatedSecrets: flags.unrelated, unrelatedConfigMaps: flags.unrelated, roles: flags.roles, roleSecrets: flags.roles },
+    startToReadyzMs: readyMs, figures, peakRssMiB: peak, install, failure, env, loadAtEnd: loadAverage(),
+    diagnostics: { nodeOptions: nodeOptions.join(' ') || undefined },
+  };
+  const file = writeResult('reconciler-footprint', flags.quick, goals, data);
+  process.stdout.write(`\n${goalTable(goals)}\n\nwritten: ${path.relative(ROOT, file)}\n`);
+  const row = idle && unrelated && ours
+    ? `| ${env.date.slice(0, 10)} | ${env.commit}${env.dirtySrc.length ? '+dirty' : ''} | ${env.loadAtStart} | ${idle.rssMiB} MiB | ${unrelatedDelta} MiB (${flags.unrelated} + ${flags.unrelated}) | ${ours.rssMiB} MiB (${flags.roles} roles + Secrets) | ${peak} MiB |`
     : `| ${env.date.slice(0, 10)} | ${env.commit} | ${env.loadAtStart} | failed: ${String(failure).split('\n')[0]} |`;
-  report('reconciler-footprint', summary, row);
+  report('reconciler-footprint', { bench: 'reconciler-footprint', quick: flags.quick, goals, ...data }, row);
   process.exitCode = failure ? 1 : 0;
 }
 

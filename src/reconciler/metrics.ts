@@ -39,6 +39,7 @@ export class Metrics {
   readonly kubeRequests: Counter<'method' | 'code'>;
   readonly informerLists: Counter<'resource' | 'reason'>;
   readonly informerWatches: Counter<'resource' | 'outcome'>;
+  readonly informerObjects: Gauge<'resource'>;
 
   private readonly queues = new Set<WorkQueue>();
 
@@ -160,6 +161,12 @@ export class Metrics {
       name: 'cdk8s_azure_informer_watches_total',
       help: 'Ended WATCH requests per watched resource, by outcome (timeout: normal server-side end, gone, error)',
       labelNames: ['resource', 'outcome'],
+      registers,
+    });
+    this.informerObjects = new Gauge({
+      name: 'cdk8s_azure_informer_cached_objects',
+      help: 'Objects in each informer\'s cache (Secrets: only those labelled as ours)',
+      labelNames: ['resource'],
       registers,
     });
   }

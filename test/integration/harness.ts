@@ -53,7 +53,7 @@ export async function waitFor<T>(what: string, check: () => Maybe<T> | Promise<M
 export function buildBundle(): void {
   execFileSync(path.join(ROOT, 'node_modules', '.bin', 'esbuild'), [
     'src/reconciler/main.ts', '--bundle', '--platform=node', '--target=node22', '--sourcemap', '--legal-comments=none',
-    `--outfile=${BUNDLE}`, '--log-level=warning',
+    '--minify-whitespace', '--charset=ascii', `--outfile=${BUNDLE}`, '--log-level=warning',
   ], { cwd: ROOT, stdio: 'inherit' });
 }
 

@@ -12,6 +12,7 @@ import {
   parseRetryAfterMs,
   resourceTypeOf,
 } from '../../src/reconciler/azure';
+import { isNotFound } from '../../src/reconciler/azure/errors';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 const SERVER_URL = /flexibleServers\/srv1\?/;
@@ -170,7 +171,7 @@ describe('429 and Retry-After', () => {
     assert.equal(fake.requests.length, 1);
   });
 
-  it('uses the configured endpoint and scope for both SDKs', async () => {
+  it('uses the configured endpoint and scope for servers and resource groups', async () => {
     const fake = new FakeArm();
     fake.on('GET', SERVER_URL, { status: 200, body: serverBody });
     fake.on('GET', /resourcegroups\/rg1\?/i, { status: 200, body: { id: 'x', name: 'rg1', location: 'eastus' } });
@@ -178,9 +179,23 @@ describe('429 and Retry-After', () => {
     const credential = { getToken: async (s: string | string[]) => { scopes.push(...[s].flat()); return { token: 't', expiresOnTimestamp: Date.now() + 3600_000 }; } };
     const c = createArmClients({ subscriptionId: SUB, endpoint: 'https://arm.sovereign.test', scope: 'https://arm.sovereign.test/.default', credential, httpClient: fake });
     await c.postgres.servers.get('rg', 'srv1');
-    await c.resources.resourceGroups.get('rg1');
+    assert.equal((await c.resourceGroups.get('rg1')).location, 'eastus');
     assert.ok(fake.requests.every((r) => r.url.startsWith('https://arm.sovereign.test/subscriptions/')), JSON.stringify(fake.requests.map((r) => r.url)));
     assert.ok(scopes.length > 0 && scopes.every((s) => s === 'https://arm.sovereign.test/.default'), JSON.stringify(scopes));
     assert.match(fake.requests[0].url, /api-version=2025-08-01/);
+    assert.match(fake.requests[1].url, /\/resourcegroups\/rg1\?api-version=2025-04-01$/);
+  });
+
+  it('resource groups: the Azure error as the SDK RestError (code, message, status), a PUT with the JSON body', async () => {
+    const fake = new FakeArm();
+    fake.on('GET', /resourcegroups\/gone\?/i, { status: 404, body: { error: { code: 'ResourceGroupNotFound', message: "Resource group 'gone' could not be found." } } });
+    fake.on('PUT', /resourcegroups\/new\?/i, { status: 201, body: { id: 'x', name: 'new', location: 'westeurope', tags: { a: 'b' } } });
+    const c = clients(fake);
+    await assert.rejects(c.resourceGroups.get('gone'), (e: any) =>
+      e.name === 'RestError' && e.statusCode === 404 && e.code === 'ResourceGroupNotFound' && /could not be found/.test(e.message) && isNotFound(e));
+    const created = await c.resourceGroups.createOrUpdate('new', { location: 'westeurope', tags: { a: 'b' } });
+    assert.equal(created.name, 'new');
+    const put = fake.requests.find((r) => r.method === 'PUT')!;
+    assert.deepEqual(JSON.parse(String(put.body)), { location: 'westeurope', tags: { a: 'b' } });
   });
 });

@@ -1,13 +1,12 @@
 /**
  * ARM clients for one subscription: @azure/arm-postgresql-flexible (flexible servers, databases, firewall rules,
- * configurations) and @azure/arm-resources (resource groups), on a configurable endpoint, OAuth scope and credential
- * (public cloud, sovereign clouds, the emulator), sharing one pacer, with the SDK's default retry policy replaced by
- * armThrottlePolicy (see throttle.ts).
+ * configurations) and resource groups (two plain calls through the same client's pipeline), on a configurable
+ * endpoint, OAuth scope and credential (public cloud, sovereign clouds, the emulator), sharing one pacer, with the
+ * SDK's default retry policy replaced by armThrottlePolicy (see throttle.ts).
  */
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/core-auth';
-import type { HttpClient, Pipeline } from '@azure/core-rest-pipeline';
+import { createHttpHeaders, createPipelineRequest, RestError, type HttpClient, type HttpMethods, type Pipeline } from '@azure/core-rest-pipeline';
 import { ArmPacer, armThrottlePolicy, type PacingOptions } from './throttle';
 
 export interface ArmClientOptions {
@@ -27,7 +26,7 @@ export interface ArmClientOptions {
 
 export interface ArmClients {
   readonly postgres: PostgreSQLManagementFlexibleServerClient;
-  readonly resources: ResourceManagementClient;
+  readonly resourceGroups: ResourceGroups;
   readonly pacer: ArmPacer;
   readonly subscriptionId: string;
 }
@@ -50,12 +49,62 @@ export function createArmClients(opts: ArmClientOptions): ArmClients {
     retryOptions: { maxRetries: 0 },
   });
   installThrottle(postgres.pipeline, pacer, opts.onArmResponse);
-  const resources = new ResourceManagementClient(opts.credential, opts.subscriptionId, {
-    endpoint,
-    credentials: { scopes: [opts.scope] },
-    httpClient: opts.httpClient,
-    retryOptions: { maxRetries: 0 },
-  });
-  installThrottle(resources.pipeline, pacer, opts.onArmResponse);
-  return { postgres, resources, pacer, subscriptionId: opts.subscriptionId };
+  const resourceGroups = new ResourceGroups(postgres, endpoint, opts.subscriptionId);
+  return { postgres, resourceGroups, pacer, subscriptionId: opts.subscriptionId };
+}
+
+export interface ResourceGroup {
+  readonly id?: string;
+  readonly name?: string;
+  readonly location: string;
+  readonly tags?: Record<string, string>;
+  readonly properties?: { readonly provisioningState?: string };
+}
+
+/** The Microsoft.Resources api-version of the calls below (the one @azure/arm-resources 8 sends; the emulator's tests use that SDK). */
+const RESOURCE_GROUPS_API_VERSION = '2025-04-01';
+
+/**
+ * Resource groups, through the PostgreSQL client's pipeline: the same credential, pacer and throttle policy, without
+ * a second SDK for two calls. Errors are the SDK's RestError with Azure's code and message, as the SDK's own.
+ */
+export class ResourceGroups {
+  constructor(
+    private readonly client: Pick<PostgreSQLManagementFlexibleServerClient, 'sendRequest'>,
+    private readonly endpoint: string,
+    private readonly subscriptionId: string,
+  ) {}
+
+  get(name: string): Promise<ResourceGroup> {
+    return this.send('GET', name);
+  }
+
+  createOrUpdate(name: string, group: { location: string; tags?: Record<string, string> }): Promise<ResourceGroup> {
+    return this.send('PUT', name, group);
+  }
+
+  private async send(method: HttpMethods, name: string, body?: object): Promise<ResourceGroup> {
+    const path = `/subscriptions/${encodeURIComponent(this.subscriptionId)}/resourcegroups/${encodeURIComponent(name)}`;
+    const request = createPipelineRequest({
+      url: `${this.endpoint}${path}?api-version=${RESOURCE_GROUPS_API_VERSION}`,
+      method,
+      headers: createHttpHeaders({ accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) }),
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const response = await this.client.sendRequest(request);
+    let parsed: any;
+    try {
+      parsed = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (response.status === 200 || response.status === 201) return parsed as ResourceGroup;
+    const error = (parsed?.error ?? {}) as { code?: string; message?: string };
+    throw new RestError(error.message ?? `${method} ${path}: HTTP ${response.status}`, {
+      code: error.code,
+      statusCode: response.status,
+      request,
+      response,
+    });
+  }
 }

@@ -47,11 +47,11 @@ export class PostgresArm {
   // ---- resource groups (synchronous in ARM) ----
 
   async resourceGroupExists(name: string): Promise<boolean> {
-    return (await orUndefined(this.clients.resources.resourceGroups.get(name))) !== undefined;
+    return (await orUndefined(this.clients.resourceGroups.get(name))) !== undefined;
   }
 
   async createResourceGroup(name: string, location: string, tags: Record<string, string>): Promise<void> {
-    await this.clients.resources.resourceGroups.createOrUpdate(name, { location, tags });
+    await this.clients.resourceGroups.createOrUpdate(name, { location, tags });
   }
 
   // ---- reads (undefined for 404) ----

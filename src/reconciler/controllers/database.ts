@@ -11,6 +11,7 @@ import { normalizeDatabaseSpec, validateDatabaseSpec, type NormalizedDatabaseSpe
 import type { Database, PostgresArm } from '../azure/postgres-arm';
 import type { ControllerEnvironment, ReconcileResult } from '../contracts';
 import { classifyPostgresError } from '../errors/classify';
+import { perObject } from '../kube/cache';
 import { isConnectionError, withClient } from '../postgres/connect';
 import { lockDownDatabase } from '../postgres/roles';
 import type { ArmKindDescriptor, ArmObject, LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
@@ -19,7 +20,7 @@ import { waiting } from './lifecycle/outcome';
 
 const sameName = (a: string | undefined, b: string): boolean => (a ?? '').toLowerCase().replace(/[-_]/g, '') === b.toLowerCase().replace(/[-_]/g, '');
 
-const normalize = (obj: ArmObject) => normalizeDatabaseSpec(obj.spec as PostgresDatabaseSpec);
+const normalize = perObject((obj: ArmObject) => normalizeDatabaseSpec(obj.spec as PostgresDatabaseSpec));
 
 /** Locks the database against PUBLIC: only roles granted CONNECT (PostgresRole) get in. */
 class LockDown implements LifecycleStep<Database, Database, Database> {

@@ -3,16 +3,17 @@
  * lifecycle: a range that differs in Azure (spec change or drift) is written again in place.
  */
 import type { FirewallRule } from '@azure/arm-postgresql-flexible';
+import type { Timing } from './common';
 import type { PostgresFirewallRuleSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeFirewallRuleSpec, validateFirewallRuleSpec, type NormalizedFirewallRuleSpec } from '../../api';
 import type { PostgresArm } from '../azure/postgres-arm';
 import type { ControllerEnvironment } from '../contracts';
-import type { Timing } from './common';
+import { perObject } from '../kube/cache';
 import type { ArmKindDescriptor, ArmObject } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
 import { childOperations, serverChild } from './server-child';
 
-const normalize = (obj: ArmObject) => normalizeFirewallRuleSpec(obj.spec as PostgresFirewallRuleSpec);
+const normalize = perObject((obj: ArmObject) => normalizeFirewallRuleSpec(obj.spec as PostgresFirewallRuleSpec));
 
 export const FIREWALL_RULE: ArmKindDescriptor<NormalizedFirewallRuleSpec, FirewallRule, FirewallRule, FirewallRule> = {
   ...serverChild('PostgresFirewallRule', 'firewallRules', normalize, (server, spec) =>

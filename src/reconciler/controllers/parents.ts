@@ -2,6 +2,7 @@
  * Children (databases, firewall rules, roles) find their PostgresServer (and database) here, and reach the server as
  * its administrator with the password from the server's connection Secret.
  */
+import { findCondition, isBeingDeleted, READY } from './common';
 import { DEFAULT_ENTRA_PRINCIPAL_NAME, normalizeServerSpec, type NormalizedServerSpec } from '../../api';
 import { entraTokenPassword } from '../azure/identity';
 import { parseResourceId, type ArmAddress } from '../azure/resource-id';
@@ -15,9 +16,9 @@ import {
   type PostgresDatabaseObject,
   type PostgresServerObject,
 } from '../contracts';
+import { perObject } from '../kube/cache';
 import type { PgTarget } from '../postgres/connect';
 import { decodeSecretData, postgresTokenScope } from '../secret-contract';
-import { findCondition, isBeingDeleted, READY } from './common';
 
 /** The ARM type of a flexible server. */
 export const SERVER_ARM_TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers';
@@ -47,7 +48,10 @@ export interface ServerRef {
 export function lookupServer(env: ControllerEnvironment, namespace: string, name: string | undefined): ServerRef | undefined {
   if (!name) return undefined;
   const obj = env.kube.get<PostgresServerObject>('PostgresServer', { namespace, name });
-  if (!obj) return undefined;
+  return obj ? serverRef(obj) : undefined;
+}
+
+const serverRef = perObject((obj: PostgresServerObject): ServerRef => {
   const ready = findCondition(obj.status?.conditions, READY);
   const ok = ready?.status === 'True' && !!obj.status?.fullyQualifiedDomainName && !isBeingDeleted(obj);
   const azure = parseResourceId(SERVER_ARM_TYPE, obj.status?.azureResourceId);
@@ -66,7 +70,7 @@ export function lookupServer(env: ControllerEnvironment, namespace: string, name
     reachable: unreachableBecause === undefined,
     ...(unreachableBecause ? { unreachableBecause } : {}),
   };
-}
+});
 
 export interface DatabaseRef {
   readonly obj: PostgresDatabaseObject;

@@ -10,6 +10,7 @@ import type { PostgresArm } from '../azure/postgres-arm';
 import type { SdkOperations } from '../azure/resource';
 import { parseResourceId, type ArmAddress } from '../azure/resource-id';
 import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
+import { perObject } from '../kube/cache';
 import type { ArmKind, ArmKindDescriptor, ArmObject, DeletionPolicy, Placement } from './lifecycle/descriptor';
 import { azureNameOf } from './lifecycle/ownership';
 import { childrenOf, lookupServer, SERVER_ARM_TYPE } from './parents';
@@ -38,6 +39,7 @@ export function serverChild<Spec extends ServerChildSpec>(
   placeable?: (server: NonNullable<ReturnType<typeof lookupServer>>, spec: Spec) => string | undefined,
 ): SharedParts<Spec> {
   const armType = `${SERVER_ARM_TYPE}/${armChildType}`;
+  const recordedAt = perObject((obj: ArmObject) => parseResourceId(armType, obj.status?.azureResourceId));
   return {
     kind,
     armType,
@@ -54,7 +56,7 @@ export function serverChild<Spec extends ServerChildSpec>(
       return { kind: 'placed', at: underServer(server.azure, spec.azureName) };
     },
     placeForDeletion(env: ControllerEnvironment, obj: ArmObject, spec: Spec): ArmAddress | undefined {
-      const recorded = parseResourceId(armType, obj.status?.azureResourceId);
+      const recorded = recordedAt(obj);
       if (recorded) return recorded;
       const server = lookupServer(env, obj.metadata.namespace, spec.serverName);
       return server?.azure && spec.azureName ? underServer(server.azure, spec.azureName) : undefined;

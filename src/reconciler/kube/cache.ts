@@ -57,3 +57,18 @@ export function keyOf(obj: ObjectLike): string {
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name}` : `${obj.metadata?.name}`;
 }
+
+/**
+ * `fn` computed once per object. Sound for what the informer caches: a change replaces the object, never edits it,
+ * so a result kept for an object stays true of it. Scans over the whole cache (conflict checks, dependency mapping)
+ * run once per reconcile or event; without this they re-derive every object each time, N² work in a burst.
+ */
+export function perObject<O extends object, R>(fn: (obj: O) => R): (obj: O) => R {
+  const memo = new WeakMap<O, R>();
+  return (obj) => {
+    if (memo.has(obj)) return memo.get(obj)!;
+    const r = fn(obj);
+    memo.set(obj, r);
+    return r;
+  };
+}

@@ -1,15 +1,16 @@
 /**
- * A small Kubernetes REST client on node:https. @kubernetes/client-node loads the kubeconfig (in-cluster token files
- * that rotate, client certificates, exec plugins, proxies) and supplies TLS options and the Authorization header for
- * every request; this module owns the HTTP layer, so that watches are long-lived streams we control (timeouts, cut
- * connections, 410 Gone) instead of client-node's informer, which stops on its first error.
+ * A small Kubernetes REST client on node:https. kubeconfig.ts says where the API server is and supplies TLS options
+ * and the Authorization header for every request; this module owns the HTTP layer, so that watches are long-lived
+ * streams we control (timeouts, cut connections, 410 Gone).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { inClusterKubeConfig, KubeConfig, kubeConfigFromFiles } from './kubeconfig';
+
+export { KubeConfig } from './kubeconfig';
 
 export interface KubeStatus {
   kind?: 'Status';
@@ -68,21 +69,18 @@ export class KubeClient {
   private readonly onResponse?: (method: string, code: string) => void;
   private readonly userAgent: string;
   private agent?: https.Agent;
-  private agentKey?: string;
+  private agentTls?: Pick<https.RequestOptions, 'ca' | 'cert' | 'key' | 'servername' | 'rejectUnauthorized'>;
 
   constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error(`kubeconfig: current context "${kc.getCurrentContext()}" has no cluster`);
     this.kubeConfig = kc;
-    this.server = new URL(cluster.server);
+    this.server = new URL(kc.server);
     this.onResponse = opts.onResponse;
     this.userAgent = opts.userAgent ?? `cdk8s-azure-reconciler/${os.hostname()}`;
   }
 
   /** The namespace of the kubeconfig's current context (in-cluster: the ServiceAccount's), if any. */
   get contextNamespace(): string | undefined {
-    const ctx = this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext());
-    return ctx?.namespace || undefined;
+    return this.kubeConfig.namespace;
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -133,10 +131,10 @@ export class KubeClient {
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
     const reqOpts: https.RequestOptions = { method, headers };
-    // TLS material, proxy agent and a fresh Authorization header (rotating in-cluster tokens, exec plugins).
-    await this.kubeConfig.applyToHTTPSOptions(reqOpts);
-    if (!this.kubeConfig.getCurrentCluster()?.proxyUrl) reqOpts.agent = this.keepAliveAgent(reqOpts);
+    // TLS material and a fresh Authorization header (rotating in-cluster tokens, exec plugins).
+    await this.kubeConfig.apply(reqOpts);
     const mod = url.protocol === 'http:' ? http : https;
+    if (mod === https) reqOpts.agent = this.keepAliveAgent(reqOpts);
     const req = mod.request(url, reqOpts);
     const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
@@ -162,25 +160,24 @@ export class KubeClient {
   }
 
   /**
-   * client-node's agent does not keep connections alive, so every request would cost a TLS handshake. Ours does, and is
-   * rebuilt when the TLS material changes (e.g. an exec plugin returns a new client certificate).
+   * Keeps connections alive (a TLS handshake per request would cost more than the request), rebuilt when the TLS
+   * material changes (e.g. an exec plugin returns a new client certificate). The material moves from the request's
+   * options to the agent: left on the request, Node would fold the certificates into the agent's pool key, a string of
+   * several kB built for every request.
    */
   private keepAliveAgent(o: https.RequestOptions): https.Agent {
-    const key = [o.ca, o.cert, o.key, o.servername, o.rejectUnauthorized]
-      .map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)))
-      .join('|');
-    if (!this.agent || this.agentKey !== key) {
+    const tls = { ca: o.ca, cert: o.cert, key: o.key, servername: o.servername, rejectUnauthorized: o.rejectUnauthorized };
+    delete o.ca;
+    delete o.cert;
+    delete o.key;
+    delete o.servername;
+    delete o.rejectUnauthorized;
+    const last = this.agentTls;
+    const same = last !== undefined && (Object.keys(tls) as Array<keyof typeof tls>).every((k) => sameMaterial(last[k], tls[k]));
+    if (!this.agent || !same) {
       this.agent?.destroy();
-      this.agent = new https.Agent({
-        keepAlive: true,
-        maxSockets: 32,
-        ca: o.ca,
-        cert: o.cert,
-        key: o.key,
-        servername: o.servername,
-        rejectUnauthorized: o.rejectUnauthorized,
-      });
-      this.agentKey = key;
+      this.agent = new https.Agent({ keepAlive: true, maxSockets: 32, ...tls });
+      this.agentTls = tls;
     }
     return this.agent;
   }
@@ -190,6 +187,11 @@ export class KubeClient {
     this.agent?.destroy();
     this.agent = undefined;
   }
+}
+
+function sameMaterial(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
 }
 
 function readBody(res: http.IncomingMessage): Promise<string> {
@@ -219,25 +221,15 @@ function toApiError(code: number, body: string, method: string, path: string): K
  * ~/.kube/config.
  */
 export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
   if (file) {
     const files = file.split(nodePath.delimiter).filter((f) => f);
     for (const f of files) {
       if (!fs.existsSync(f)) throw new Error(`kubeconfig file ${f} does not exist`);
     }
-    kc.loadFromFile(files[0]);
     // A KUBECONFIG list merges as kubectl does: the first file's current context wins.
-    for (const f of files.slice(1)) {
-      const more = new KubeConfig();
-      more.loadFromFile(f);
-      kc.mergeConfig(more, true);
-    }
-    return kc;
+    return kubeConfigFromFiles(files);
   }
-  if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) {
-    kc.loadFromCluster();
-    return kc;
-  }
+  if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) return inClusterKubeConfig();
   const home = os.homedir();
   const fallback = nodePath.join(home, '.kube', 'config');
   if (!fs.existsSync(fallback)) {
@@ -245,6 +237,5 @@ export function loadKubeConfig(file?: string): KubeConfig {
       `no kubeconfig: not running in a cluster (KUBERNETES_SERVICE_HOST is unset) and ${fallback} does not exist; pass --kubeconfig or set KUBECONFIG`,
     );
   }
-  kc.loadFromFile(fallback);
-  return kc;
+  return kubeConfigFromFiles([fallback]);
 }

@@ -282,6 +282,10 @@ export class Informer<T extends ObjectLike> {
     }
   }
 
+  private countCached(): void {
+    this.opts.metrics?.informerObjects.set({ resource: this.resource.plural }, this.store.size);
+  }
+
   /** Replaces the cache with a full LIST, emitting the differences (objects deleted while we were away included). */
   private replace(items: T[]): void {
     const seen = new Set<string>();
@@ -303,6 +307,7 @@ export class Informer<T extends ObjectLike> {
         changes.push(() => this.emit('delete', obj));
       }
     }
+    this.countCached();
     // Handlers run after the whole cache is consistent with the LIST.
     for (const c of changes) c();
   }
@@ -416,6 +421,7 @@ export class Informer<T extends ObjectLike> {
         this.stats.events++;
         const obj = this.normalize(ev.object);
         const old = this.store.set(obj);
+        if (!old) this.countCached();
         if (rv) this.resourceVersion = rv;
         if (old) this.emit('update', obj, old);
         else this.emit('add', obj);
@@ -425,6 +431,7 @@ export class Informer<T extends ObjectLike> {
         this.stats.events++;
         const obj = this.normalize(ev.object);
         this.store.delete(obj.metadata?.namespace, obj.metadata!.name!);
+        this.countCached();
         if (rv) this.resourceVersion = rv;
         this.emit('delete', obj);
         return;

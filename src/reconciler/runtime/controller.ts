@@ -14,6 +14,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { API_GROUP, type AnyObject, type Controller, type Kind, type ObjectKey, keyString } from '../contracts';
 import type { InformerHandlers } from '../kube/informer';
+import { type IgnoreKey, jsonEqual } from '../kube/json-equal';
 import { type ReconcilerLogger, errorFields } from '../log';
 import type { Metrics } from '../metrics';
 import { WorkQueue } from './queue';
@@ -237,9 +238,9 @@ export class ControllerRunner {
  * and deletionTimestamp.)
  */
 export function onlyStatusChanged(old: AnyObject, updated: AnyObject): boolean {
-  const withoutStatus = ({ status: _status, metadata, ...rest }: AnyObject) => ({
-    ...rest,
-    metadata: { ...metadata, resourceVersion: undefined, managedFields: undefined },
-  });
-  return JSON.stringify(withoutStatus(old)) === JSON.stringify(withoutStatus(updated));
+  return jsonEqual(old, updated, statusOrVersion);
 }
+
+const statusOrVersion: IgnoreKey = (key, parent) =>
+  (parent.length === 0 && key === 'status')
+  || (parent.length === 1 && parent[0] === 'metadata' && (key === 'resourceVersion' || key === 'managedFields'));

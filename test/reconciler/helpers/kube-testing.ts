@@ -4,7 +4,7 @@
  * client still verifies the real server certificate (TLS passes through untouched).
  */
 import * as net from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig, type KubeConfig } from '../../../src/reconciler/kube/client';
 
 export class TcpProxy {
   private server?: net.Server;
@@ -59,22 +59,15 @@ export class TcpProxy {
 
 /** A copy of a kubeconfig whose current cluster points at 127.0.0.1:port (the proxy). */
 export function kubeConfigVia(kubeconfigFile: string, port: number): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigFile);
-  const cluster = kc.getCurrentCluster()!;
-  const url = new URL(cluster.server);
+  const kc = loadKubeConfig(kubeconfigFile);
+  const url = new URL(kc.server);
   url.host = `127.0.0.1:${port}`;
-  const clusters = kc.clusters.map((c) => (c.name === cluster.name ? { ...c, server: url.toString().replace(/\/$/, '') } : c));
-  const out = new KubeConfig();
-  out.loadFromOptions({ clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
-  return out;
+  return kc.withServer(url.toString().replace(/\/$/, ''));
 }
 
 /** host/port of the current cluster of a kubeconfig file. */
 export function serverOf(kubeconfigFile: string): { host: string; port: number } {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigFile);
-  const url = new URL(kc.getCurrentCluster()!.server);
+  const url = new URL(loadKubeConfig(kubeconfigFile).server);
   return { host: url.hostname, port: Number(url.port || 443) };
 }
 

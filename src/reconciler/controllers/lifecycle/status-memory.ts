@@ -7,6 +7,7 @@
  */
 import type { AnyObject, ObjectKey } from '../../contracts';
 import { keyString } from '../../contracts';
+import { jsonEqual } from '../../kube/json-equal';
 import type { StatusRecorder } from '../common';
 
 interface Written {
@@ -16,13 +17,7 @@ interface Written {
 
 /** Equal statuses, ignoring lastTransitionTime (which the Kube implementation may set on its own). */
 function sameStatus(a: unknown, b: unknown): boolean {
-  const strip = (v: unknown) => JSON.stringify(v, (k, val: unknown) => (k === 'lastTransitionTime' ? undefined : sortKeys(val)));
-  return strip(a) === strip(b);
-}
-
-function sortKeys(val: unknown): unknown {
-  if (!val || typeof val !== 'object' || Array.isArray(val)) return val;
-  return Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return jsonEqual(a, b, (key) => key === 'lastTransitionTime');
 }
 
 export class StatusMemory implements StatusRecorder {
