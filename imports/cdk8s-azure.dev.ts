@@ -122,6 +122,20 @@ export interface PostgresDatabaseSpec {
   readonly collation?: string;
 
   /**
+   * PostgreSQL extensions to create in the database (CREATE EXTENSION IF NOT EXISTS), such as pg_trgm, citext or vector. The reconciler adds each to the server parameter azure.extensions (Azure's allow-list) first. Names are those Azure supports on flexible servers; synth also checks the server's major version.
+   *
+   * @schema PostgresDatabaseSpec#extensions
+   */
+  readonly extensions?: PostgresDatabaseSpecExtensions[];
+
+  /**
+   * What happens to an extension this database created once it is removed from extensions: Retain leaves it (objects may depend on it); Drop runs DROP EXTENSION (which fails while objects depend on it).
+   *
+   * @schema PostgresDatabaseSpec#extensionRemovalPolicy
+   */
+  readonly extensionRemovalPolicy?: PostgresDatabaseSpecExtensionRemovalPolicy;
+
+  /**
    * What happens in Azure when this resource is deleted: Delete removes it; Retain leaves it. When unset, the server's deletionPolicy applies, so the children of a retained server are kept with it.
    *
    * @schema PostgresDatabaseSpec#deletionPolicy
@@ -140,6 +154,8 @@ export function toJson_PostgresDatabaseSpec(obj: PostgresDatabaseSpec | undefine
     'azureName': obj.azureName,
     'charset': obj.charset,
     'collation': obj.collation,
+    'extensions': obj.extensions?.map(y => y),
+    'extensionRemovalPolicy': obj.extensionRemovalPolicy,
     'deletionPolicy': obj.deletionPolicy,
   };
   // filter undefined values
@@ -181,6 +197,168 @@ export function toJson_PostgresDatabaseSpecServerRef(obj: PostgresDatabaseSpecSe
 export enum PostgresDatabaseSpecCharset {
   /** UTF8 */
   UTF8 = "UTF8",
+}
+
+/**
+ * @schema PostgresDatabaseSpecExtensions
+ */
+export enum PostgresDatabaseSpecExtensions {
+  /** address_standardizer */
+  ADDRESS_UNDERSCORE_STANDARDIZER = "address_standardizer",
+  /** address_standardizer_data_us */
+  ADDRESS_UNDERSCORE_STANDARDIZER_UNDERSCORE_DATA_UNDERSCORE_US = "address_standardizer_data_us",
+  /** age */
+  AGE = "age",
+  /** amcheck */
+  AMCHECK = "amcheck",
+  /** anon */
+  ANON = "anon",
+  /** azure_ai */
+  AZURE_UNDERSCORE_AI = "azure_ai",
+  /** azure_storage */
+  AZURE_UNDERSCORE_STORAGE = "azure_storage",
+  /** bloom */
+  BLOOM = "bloom",
+  /** btree_gin */
+  BTREE_UNDERSCORE_GIN = "btree_gin",
+  /** btree_gist */
+  BTREE_UNDERSCORE_GIST = "btree_gist",
+  /** citext */
+  CITEXT = "citext",
+  /** credcheck */
+  CREDCHECK = "credcheck",
+  /** cube */
+  CUBE = "cube",
+  /** dblink */
+  DBLINK = "dblink",
+  /** dict_int */
+  DICT_UNDERSCORE_INT = "dict_int",
+  /** dict_xsyn */
+  DICT_UNDERSCORE_XSYN = "dict_xsyn",
+  /** earthdistance */
+  EARTHDISTANCE = "earthdistance",
+  /** fuzzystrmatch */
+  FUZZYSTRMATCH = "fuzzystrmatch",
+  /** hll */
+  HLL = "hll",
+  /** hstore */
+  HSTORE = "hstore",
+  /** hypopg */
+  HYPOPG = "hypopg",
+  /** intagg */
+  INTAGG = "intagg",
+  /** intarray */
+  INTARRAY = "intarray",
+  /** ip4r */
+  IP4R = "ip4r",
+  /** isn */
+  ISN = "isn",
+  /** lo */
+  LO = "lo",
+  /** login_hook */
+  LOGIN_UNDERSCORE_HOOK = "login_hook",
+  /** ltree */
+  LTREE = "ltree",
+  /** oracle_fdw */
+  ORACLE_UNDERSCORE_FDW = "oracle_fdw",
+  /** orafce */
+  ORAFCE = "orafce",
+  /** pageinspect */
+  PAGEINSPECT = "pageinspect",
+  /** pg_buffercache */
+  PG_UNDERSCORE_BUFFERCACHE = "pg_buffercache",
+  /** pg_cron */
+  PG_UNDERSCORE_CRON = "pg_cron",
+  /** pg_diskann */
+  PG_UNDERSCORE_DISKANN = "pg_diskann",
+  /** pg_duckdb */
+  PG_UNDERSCORE_DUCKDB = "pg_duckdb",
+  /** pg_freespacemap */
+  PG_UNDERSCORE_FREESPACEMAP = "pg_freespacemap",
+  /** pg_hint_plan */
+  PG_UNDERSCORE_HINT_UNDERSCORE_PLAN = "pg_hint_plan",
+  /** pg_partman */
+  PG_UNDERSCORE_PARTMAN = "pg_partman",
+  /** pg_prewarm */
+  PG_UNDERSCORE_PREWARM = "pg_prewarm",
+  /** pg_repack */
+  PG_UNDERSCORE_REPACK = "pg_repack",
+  /** pg_squeeze */
+  PG_UNDERSCORE_SQUEEZE = "pg_squeeze",
+  /** pg_stat_statements */
+  PG_UNDERSCORE_STAT_UNDERSCORE_STATEMENTS = "pg_stat_statements",
+  /** pg_trgm */
+  PG_UNDERSCORE_TRGM = "pg_trgm",
+  /** pg_visibility */
+  PG_UNDERSCORE_VISIBILITY = "pg_visibility",
+  /** pgaudit */
+  PGAUDIT = "pgaudit",
+  /** pgcrypto */
+  PGCRYPTO = "pgcrypto",
+  /** pglogical */
+  PGLOGICAL = "pglogical",
+  /** pgrouting */
+  PGROUTING = "pgrouting",
+  /** pgrowlocks */
+  PGROWLOCKS = "pgrowlocks",
+  /** pgstattuple */
+  PGSTATTUPLE = "pgstattuple",
+  /** plpgsql */
+  PLPGSQL = "plpgsql",
+  /** plv8 */
+  PLV8 = "plv8",
+  /** postgis */
+  POSTGIS = "postgis",
+  /** postgis_raster */
+  POSTGIS_UNDERSCORE_RASTER = "postgis_raster",
+  /** postgis_sfcgal */
+  POSTGIS_UNDERSCORE_SFCGAL = "postgis_sfcgal",
+  /** postgis_tiger_geocoder */
+  POSTGIS_UNDERSCORE_TIGER_UNDERSCORE_GEOCODER = "postgis_tiger_geocoder",
+  /** postgis_topology */
+  POSTGIS_UNDERSCORE_TOPOLOGY = "postgis_topology",
+  /** postgres_fdw */
+  POSTGRES_UNDERSCORE_FDW = "postgres_fdw",
+  /** postgres_protobuf */
+  POSTGRES_UNDERSCORE_PROTOBUF = "postgres_protobuf",
+  /** semver */
+  SEMVER = "semver",
+  /** session_variable */
+  SESSION_UNDERSCORE_VARIABLE = "session_variable",
+  /** sslinfo */
+  SSLINFO = "sslinfo",
+  /** tablefunc */
+  TABLEFUNC = "tablefunc",
+  /** tdigest */
+  TDIGEST = "tdigest",
+  /** tds_fdw */
+  TDS_UNDERSCORE_FDW = "tds_fdw",
+  /** timescaledb */
+  TIMESCALEDB = "timescaledb",
+  /** topn */
+  TOPN = "topn",
+  /** tsm_system_rows */
+  TSM_UNDERSCORE_SYSTEM_UNDERSCORE_ROWS = "tsm_system_rows",
+  /** tsm_system_time */
+  TSM_UNDERSCORE_SYSTEM_UNDERSCORE_TIME = "tsm_system_time",
+  /** unaccent */
+  UNACCENT = "unaccent",
+  /** uuid-ossp */
+  UUID_HYPHEN_OSSP = "uuid-ossp",
+  /** vector */
+  VECTOR = "vector",
+}
+
+/**
+ * What happens to an extension this database created once it is removed from extensions: Retain leaves it (objects may depend on it); Drop runs DROP EXTENSION (which fails while objects depend on it).
+ *
+ * @schema PostgresDatabaseSpecExtensionRemovalPolicy
+ */
+export enum PostgresDatabaseSpecExtensionRemovalPolicy {
+  /** Retain */
+  RETAIN = "Retain",
+  /** Drop */
+  DROP = "Drop",
 }
 
 /**

@@ -215,8 +215,8 @@ export class AzurePostgres extends Construct {
   /** The PostgresServer object. */
   public readonly apiObject: PostgresServer;
 
-  /** The PostgreSQL major version, whose parameters addParameter accepts. */
-  private readonly version: string;
+  /** The PostgreSQL major version ("16"): the parameters addParameter accepts and the extensions databases may ask for follow it. */
+  public readonly postgresVersion: string;
   private readonly parameters: { [name: string]: string } = {};
   private readonly tags: { [name: string]: string } = {};
 
@@ -233,7 +233,7 @@ export class AzurePostgres extends Construct {
     // The spec as the props state it; src/api applies the defaults (SERVER_DEFAULTS) and the rules.
     const spec = normalizeServerSpec(specOfProps(props, this.azureName, this.connectionSecretName));
     validateServerProps(this, props, spec);
-    this.version = spec.version;
+    this.postgresVersion = spec.version;
     this.administratorLogin = spec.administratorLogin;
     this.publicNetworkAccess = spec.network.publicNetworkAccess;
     Object.assign(this.parameters, spec.parameters);
@@ -371,7 +371,7 @@ export class AzurePostgres extends Construct {
    */
   public addParameter(name: string, value: string): void {
     const problems = new Problems(this, 'server parameter');
-    problems.addProblem(checkServerParameter(this.version, name, value));
+    problems.addProblem(checkServerParameter(this.postgresVersion, name, value));
     if (name in this.parameters && this.parameters[name] !== value) {
       problems.add(`parameters.${name}`, value, `is already set to ${show(this.parameters[name])}; set each parameter once`);
     }

@@ -13,6 +13,7 @@ export * from './sku';
 export * from './parameters';
 export * from './children';
 export * from './server';
+export * from './extensions';
 export * from './database';
 export * from './firewall-rule';
 export * from './role';

@@ -7,6 +7,7 @@ import { loadCrds } from './support';
 import {
   ADMINISTRATOR_LOGIN,
   AVAILABILITY_ZONES,
+  AZURE_EXTENSIONS,
   AZURE_SERVER_NAME,
   BACKUP_RETENTION_DAYS,
   COLLATION,
@@ -19,11 +20,13 @@ import {
   DELEGATED_SUBNET_ID,
   DELETION_POLICIES,
   DNS_SUBDOMAIN,
+  EXTENSION_REMOVAL_POLICIES,
   FIREWALL_RULE_NAME,
   HIGH_AVAILABILITY_MODES,
   IPV4,
   LOCATION,
   MAINTENANCE_WINDOW_RANGES,
+  MAX_DATABASE_EXTENSIONS,
   MAX_PARAMETER_VALUE_LENGTH,
   MAX_SERVER_PARAMETERS,
   MAX_TAG_NAME_LENGTH,
@@ -208,6 +211,11 @@ describe('child kinds', () => {
     expect(at(spec, 'charset').default).toBe(DATABASE_DEFAULTS.charset);
     expectStringRule(at(spec, 'collation'), COLLATION);
     expect(at(spec, 'collation').default).toBe(DATABASE_DEFAULTS.collation);
+    expect(at(spec, 'extensions').items.enum).toEqual(AZURE_EXTENSIONS);
+    expect(at(spec, 'extensions').maxItems).toBe(MAX_DATABASE_EXTENSIONS);
+    expect(at(spec, 'extensions')['x-kubernetes-list-type']).toBe('set');
+    expect(at(spec, 'extensionRemovalPolicy').enum).toEqual(EXTENSION_REMOVAL_POLICIES);
+    expect(at(spec, 'extensionRemovalPolicy').default).toBe(DATABASE_DEFAULTS.extensionRemovalPolicy);
   });
 
   test('PostgresFirewallRule', () => {

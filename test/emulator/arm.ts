@@ -8,6 +8,7 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
+import { EXTENSIONS_PARAMETER, extensionSettings, setAllowList } from './extensions';
 import { Faults } from './faults';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
@@ -1070,6 +1071,7 @@ export class Arm {
       if (spec.name === 'max_connections') v = String(Math.min(Number(v), 1000));
       settings[spec.name] = `'${v.replace(/'/g, "''")}'`;
     }
+    Object.assign(settings, await extensionSettings(this.o.postgresBinDir));
     if (this.stopped) throw new Error('emulator stopped');
     const pg = new PgInstance({
       binDir: this.o.postgresBinDir,
@@ -1490,7 +1492,9 @@ export class Arm {
           apiVersion,
           work: async () => {
             const pg = s.pg!;
-            if (spec.name === 'require_secure_transport') {
+            if (spec.name === EXTENSIONS_PARAMETER) {
+              await setAllowList(pg, value);
+            } else if (spec.name === 'require_secure_transport') {
               const on = (value ?? 'on').toLowerCase();
               await pg.writeHba(on === 'on' || on === 'true');
               await pg.reload();

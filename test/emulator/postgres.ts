@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { allowListTriggerSql, installAllowList } from './extensions';
 
 const run = promisify(execFile);
 
@@ -295,6 +296,7 @@ export class PgInstance {
       'CREATE DATABASE azure_sys',
       'REVOKE CONNECT ON DATABASE azure_maintenance FROM PUBLIC',
     ]);
+    await installAllowList(this, ['template1', 'postgres', 'azure_sys']);
   }
 
   async setPassword(login: string, password: string): Promise<void> {
@@ -312,6 +314,7 @@ export class PgInstance {
       if (known.length) locale = collation;
     }
     await this.sql(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(owner)} ENCODING ${quoteLiteral(charset)} LC_COLLATE ${quoteLiteral(locale)} LC_CTYPE ${quoteLiteral(locale)} TEMPLATE template0`);
+    await this.sql(allowListTriggerSql(), name);
   }
 
   async dropDatabase(name: string): Promise<void> {
