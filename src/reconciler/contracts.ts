@@ -68,6 +68,8 @@ export interface CommonStatus {
 export interface AzureChildStatus extends CommonStatus {
   azureResourceId?: string;
   operation?: OperationStatus;
+  /** A database's extensions that the reconciler created and that are still there. */
+  extensions?: string[];
 }
 
 export interface PostgresServerStatus extends AzureChildStatus {

@@ -34,6 +34,8 @@ export const Reason = {
   OutOfScope: 'OutOfScope',
   WaitingForServer: 'WaitingForServer',
   WaitingForDatabase: 'WaitingForDatabase',
+  /** A database waits for its server's azure.extensions to allow-list its extensions. */
+  WaitingForAllowList: 'WaitingForAllowList',
   PostgresUnreachable: 'PostgresUnreachable',
   PostgresError: 'PostgresError',
   ReconcileError: 'ReconcileError',
@@ -42,7 +44,7 @@ export const Reason = {
 /** Reasons that are a problem for the user (Warning Events); the others are progress (Normal Events). */
 const PROGRESS_REASONS = new Set<string>([
   Reason.Available, Reason.Creating, Reason.Updating, Reason.Deleting, Reason.Provisioning,
-  Reason.WaitingForServer, Reason.WaitingForDatabase,
+  Reason.WaitingForServer, Reason.WaitingForDatabase, Reason.WaitingForAllowList,
 ]);
 
 export function isWarningReason(reason: string): boolean {

@@ -13,7 +13,7 @@ import type { ArmKindDescriptor, AzureState } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
 import { SERVER_ARM_TYPE } from './parents';
 import { AdministratorCredentials } from './server-credentials';
-import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, ServerParameters } from './server-extras';
+import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, serverOfDatabases, ServerParameters } from './server-extras';
 
 export { PASSWORD_SYNCED } from './server-credentials';
 
@@ -56,6 +56,7 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   statusOf: (server) => ({ fullyQualifiedDomainName: server.fullyQualifiedDomainName, state: server.state, version: server.version }),
   availableMessage: (ctx, server) => `Server ${ctx.at.name} is ready at ${server.fullyQualifiedDomainName}`,
   steps: (ctx) => [new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new ServerParameters(ctx)],
+  dependsOn: () => [serverOfDatabases()],
 };
 
 export class PostgresServerController extends ArmLifecycleController {
