@@ -1025,6 +1025,13 @@ export interface PostgresServerSpec {
   readonly tags?: { [key: string]: string };
 
   /**
+   * Stop the server (compute is not billed while stopped; storage is). The reconciler stops it through ARM, and starts it when this is false again. Azure starts a stopped server by itself after 7 days: the reconciler reports that and stops it again. Databases, firewall rules and roles wait while it is stopped.
+   *
+   * @schema PostgresServerSpec#stopped
+   */
+  readonly stopped?: boolean;
+
+  /**
    * What happens in Azure when this resource is deleted. Delete removes the server and its data; Retain leaves it in Azure.
    *
    * @schema PostgresServerSpec#deletionPolicy
@@ -1060,6 +1067,7 @@ export function toJson_PostgresServerSpec(obj: PostgresServerSpec | undefined): 
     'maintenanceWindow': toJson_PostgresServerSpecMaintenanceWindow(obj.maintenanceWindow),
     'parameters': ((obj.parameters) === undefined) ? undefined : (Object.entries(obj.parameters).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'tags': ((obj.tags) === undefined) ? undefined : (Object.entries(obj.tags).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'stopped': obj.stopped,
     'deletionPolicy': obj.deletionPolicy,
     'writeConnectionSecretToRef': toJson_PostgresServerSpecWriteConnectionSecretToRef(obj.writeConnectionSecretToRef),
   };

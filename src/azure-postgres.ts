@@ -177,6 +177,15 @@ export interface AzurePostgresProps {
   readonly deletionPolicy?: DeletionPolicy;
 
   /**
+   * Stop the server: compute is not billed while it is stopped (storage is), and it refuses connections. The
+   * reconciler stops it, starts it again when this becomes false, and stops it again when Azure starts it by itself
+   * (after 7 days). Databases, firewall rules and roles wait while it is stopped.
+   *
+   * @default false
+   */
+  readonly stopped?: boolean;
+
+  /**
    * Name of the Secret (in the server's namespace) the reconciler writes the administrator's connection details to.
    *
    * @default - `<name of the PostgresServer object>-admin`
@@ -270,6 +279,7 @@ export class AzurePostgres extends Construct {
         tags: Lazy.any({ produce: () => nonEmpty(this.tags) }),
         deletionPolicy: spec.deletionPolicy as PostgresServerSpecDeletionPolicy,
         writeConnectionSecretToRef: { name: spec.secretName },
+        ...(props.stopped !== undefined ? { stopped: spec.stopped } : {}),
       },
     });
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.connectionSecretName);
@@ -520,6 +530,7 @@ function specOfProps(props: AzurePostgresProps, azureName: string, connectionSec
     tags: props.tags,
     deletionPolicy: props.deletionPolicy,
     writeConnectionSecretToRef: { name: connectionSecretName },
+    stopped: props.stopped,
   } as unknown as PostgresServerSpec;
 }
 

@@ -57,6 +57,8 @@ export interface NormalizedServerSpec {
   tags: Record<string, string>;
   deletionPolicy: DeletionPolicyName;
   secretName: string;
+  /** The server is to be stopped (ARM stop); false: running (ARM start when Azure has it stopped). */
+  stopped: boolean;
 }
 
 /** The defaults of a PostgresServer spec, written once: crds/postgresservers.yaml has the same. */
@@ -71,6 +73,7 @@ export const SERVER_DEFAULTS = {
   administratorLogin: 'pgadmin',
   maintenanceWindow: { startMinute: 0 },
   deletionPolicy: 'Delete',
+  stopped: false,
 } as const;
 
 /** What a spec may hold besides the generated type: the CRD's JSON key `sizeGB` (the generated type says `sizeGb`). */
@@ -137,6 +140,7 @@ export function normalizeServerSpec(spec: PostgresServerSpec | undefined): Norma
     tags: copyMap(s.tags),
     deletionPolicy: (s.deletionPolicy ?? SERVER_DEFAULTS.deletionPolicy) as DeletionPolicyName,
     secretName: s.writeConnectionSecretToRef?.name,
+    stopped: s.stopped ?? SERVER_DEFAULTS.stopped,
   };
 }
 
@@ -172,6 +176,7 @@ export function validateServerSpec(n: NormalizedServerSpec): Problem[] {
     validateTags(n.tags),
     checkOneOf('deletionPolicy', n.deletionPolicy, DELETION_POLICIES),
     checkStringRule('writeConnectionSecretToRef.name', n.secretName, DNS_SUBDOMAIN),
+    checkBoolean('stopped', n.stopped),
   );
 }
 

@@ -141,6 +141,8 @@ describe('PostgresServer', () => {
     expect(at(spec, 'administratorLogin').default).toBe(SERVER_DEFAULTS.administratorLogin);
     expect(at(spec, 'maintenanceWindow.startMinute').default).toBe(SERVER_DEFAULTS.maintenanceWindow.startMinute);
     expect(at(spec, 'deletionPolicy').default).toBe(SERVER_DEFAULTS.deletionPolicy);
+    expect(at(spec, 'stopped').type).toBe('boolean');
+    expect(at(spec, 'stopped').default).toBe(SERVER_DEFAULTS.stopped);
   });
 
   test('ranges are the same', () => {

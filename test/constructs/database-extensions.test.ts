@@ -79,3 +79,15 @@ describe('the azure.extensions allow-list', () => {
     expect(supportedExtensions('17')).toEqual(expect.arrayContaining(['vector', 'pg_trgm', 'citext', 'ip4r', 'pg_partman']));
   });
 });
+
+describe('stopped', () => {
+  test('stopped: true reaches the spec; unset leaves the field to the CRD default', () => {
+    const { chart } = newChart('shop');
+    new AzurePostgres(chart, 'dev', { resourceGroup: { name: 'rg' }, location: 'westeurope', stopped: true });
+    new AzurePostgres(chart, 'prod', { resourceGroup: { name: 'rg' }, location: 'westeurope' });
+    const [dev, prod] = Testing.synth(chart).filter((m: any) => m.kind === 'PostgresServer');
+    expect(dev.spec.stopped).toBe(true);
+    expect(prod.spec.stopped).toBeUndefined();
+    expect(schemaErrors(crdValidators(), dev)).toEqual([]);
+  });
+});

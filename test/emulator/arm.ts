@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { EXTENSIONS_PARAMETER, extensionSettings, setAllowList } from './extensions';
+import { autoStart } from './server-actions';
 import { Faults } from './faults';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
@@ -1590,6 +1591,14 @@ export class Arm {
     }
     s.model = m;
     s.systemData = this.systemData('Microsoft.DBforPostgreSQL', s.systemData);
+    return this.serverJson(s, { query: new URLSearchParams({ 'api-version': '2025-08-01' }) });
+  }
+
+  /** Azure starts a stopped server by itself after 7 days (server-actions.ts); now, for tests. */
+  async autoStart(serverName: string): Promise<Record<string, unknown>> {
+    const s = this.servers.get(serverName.toLowerCase());
+    if (!s) throw new Error(`no server '${serverName}'`);
+    await autoStart(s);
     return this.serverJson(s, { query: new URLSearchParams({ 'api-version': '2025-08-01' }) });
   }
 

@@ -102,3 +102,60 @@ describe('extensions per database', () => {
     await h.until('PostgresDatabase', k('ai'), () => !h.kube.get('PostgresDatabase', k('ai')), 'ai gone');
   });
 });
+
+describe('stop and start', () => {
+  const stoppedAsAsked = () => h.ready('PostgresServer', k('server'))?.reason === 'Stopped';
+
+  it('stopped: true stops the server through ARM; status shows Stopped and the server refuses connections', async () => {
+    updateSpec('PostgresServer', 'server', (s) => {
+      s.stopped = true;
+    });
+    await h.until('PostgresServer', k('server'), stoppedAsAsked, 'server Stopped');
+    assert.equal(h.ready('PostgresServer', k('server'))!.status, 'True');
+    assert.equal(statusOf('PostgresServer', 'server').state, 'Stopped');
+    assert.equal((await arm.getServer(RG, SRV))?.state, 'Stopped');
+    await assert.rejects(adminOn('postgres'), (e: any) => {
+      assert.equal(e.code, 'ECONNREFUSED', e.message);
+      return true;
+    });
+    assert.ok(h.kube.events.some((e) => e.name === 'server' && e.reason === 'Stopping'));
+  });
+
+  it('children wait while it is stopped, with a clear condition and no error', async () => {
+    h.kube.create('PostgresDatabase', NS, 'later', { serverRef: { name: 'server' }, azureName: 'later', extensions: ['citext'] });
+    h.kube.create('PostgresRole', NS, 'reader', { serverRef: { name: 'server' }, databaseRef: { name: 'search' }, roleName: 'reader', writeConnectionSecretToRef: { name: 'reader-pg' } });
+    for (const [kind, name] of [['PostgresDatabase', 'later'], ['PostgresDatabase', 'search'], ['PostgresRole', 'reader']] as const) {
+      const requeue = await h.reconcile(kind, k(name));
+      assert.ok(requeue && requeue > 0, `${name} requeued`);
+      const c = h.ready(kind, k(name))!;
+      assert.equal(c.reason, 'WaitingForServer', `${name}: ${c.message}`);
+      assert.match(c.message, /Stopped in Azure; waiting until it is started/);
+    }
+    const warnings = h.kube.events.filter((e) => ['later', 'reader'].includes(e.name) && e.type === 'Warning');
+    assert.deepEqual(warnings, []);
+  });
+
+  it('Azure starting it by itself (after 7 days) is reported and the server is stopped again', async () => {
+    await h.emu.admin.autoStart(SRV);
+    assert.equal((await arm.getServer(RG, SRV))?.state, 'Ready');
+    await h.reconcile('PostgresServer', k('server'));
+    const drift = h.kube.events.find((e) => e.name === 'server' && e.reason === 'StartedOutsideSpec');
+    assert.ok(drift, 'a StartedOutsideSpec Event');
+    assert.equal(drift!.type, 'Warning');
+    assert.match(drift!.message, /Azure reports server srv-day2 Ready although spec.stopped is true/);
+    await h.until('PostgresServer', k('server'), stoppedAsAsked, 'server Stopped again');
+    assert.equal((await arm.getServer(RG, SRV))?.state, 'Stopped');
+  });
+
+  it('stopped: false starts it; the children that waited go on', async () => {
+    updateSpec('PostgresServer', 'server', (s) => {
+      s.stopped = false;
+    });
+    await h.until('PostgresServer', k('server'), ready('PostgresServer', 'server'), 'server started');
+    assert.equal(h.ready('PostgresServer', k('server'))!.reason, 'Available');
+    assert.equal((await arm.getServer(RG, SRV))?.state, 'Ready');
+    await h.until('PostgresDatabase', k('later'), ready('PostgresDatabase', 'later'), 'later Ready');
+    await h.until('PostgresRole', k('reader'), ready('PostgresRole', 'reader'), 'reader Ready');
+    assert.deepEqual(await extensionsIn('later'), ['citext']);
+  });
+});

@@ -77,4 +77,11 @@ export class PostgresArm {
   startPutConfiguration(rg: string, server: string, name: string, value: string, generation?: number): Promise<LroStep<Configuration>> {
     return startLro((o) => this.pg.configurations.beginPut(rg, server, name, { value, source: 'user-override' }, o), { type: 'Update', generation });
   }
+
+  // ---- server actions ----
+
+  /** POST start or stop on a server: a long-running operation, recorded (and resumed) like an update. */
+  startServerAction(rg: string, server: string, action: 'start' | 'stop', generation?: number): Promise<LroStep<unknown>> {
+    return startLro<unknown>((o) => (action === 'start' ? this.pg.servers.beginStart(rg, server, o) : this.pg.servers.beginStop(rg, server, o)), { type: 'Update', generation });
+  }
 }

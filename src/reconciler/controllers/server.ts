@@ -14,19 +14,23 @@ import { ArmLifecycleController } from './lifecycle/engine';
 import { SERVER_ARM_TYPE } from './parents';
 import { AdministratorCredentials } from './server-credentials';
 import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, serverOfDatabases, ServerParameters } from './server-extras';
+import { ServerPower } from './server-power';
 
 export { PASSWORD_SYNCED } from './server-credentials';
 
 const BUSY_STATES = new Set(['provisioning', 'updating', 'starting', 'restarting', 'dropping', 'stopping']);
 
-/** Azure busy with something the reconciler did not start (wait), or stopped (the reconciler does not start servers). */
+/**
+ * Azure busy with something the reconciler did not start (wait), or in a state it cannot act on (Disabled,
+ * Inaccessible). A Stopped server is the ServerPower step's: it stays stopped or is started, as the spec says.
+ */
 function serverState(server: Server): AzureState | undefined {
   const state = (server.state ?? '').toLowerCase();
   if (state === 'ready') return undefined;
   if (BUSY_STATES.has(state)) return { reason: Reason.Provisioning, message: `Azure reports the server ${server.state}; waiting` };
   return {
     reason: Reason.ServerNotRunning,
-    message: `Azure reports the server ${server.state ?? 'in an unknown state'}; the reconciler does not start servers, start it in Azure`,
+    message: `Azure reports the server ${server.state ?? 'in an unknown state'}; the reconciler cannot act on a server in this state`,
     failure: 'userError',
   };
 }
@@ -55,7 +59,7 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   azureState: serverState,
   statusOf: (server) => ({ fullyQualifiedDomainName: server.fullyQualifiedDomainName, state: server.state, version: server.version }),
   availableMessage: (ctx, server) => `Server ${ctx.at.name} is ready at ${server.fullyQualifiedDomainName}`,
-  steps: (ctx) => [new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new ServerParameters(ctx)],
+  steps: (ctx) => [new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new ServerParameters(ctx), new ServerPower(ctx)],
   dependsOn: () => [serverOfDatabases()],
 };
 
