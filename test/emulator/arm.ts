@@ -10,6 +10,8 @@ import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } 
 import { ApiError, invalidParameter } from './errors';
 import { EXTENSIONS_PARAMETER, extensionSettings, setAllowList } from './extensions';
 import { autoStart } from './server-actions';
+import { initReplica, promote, replicationJson } from './replicas';
+import { archiveSettings, archiveUpTo, initRestore, takeBaseBackup } from './restore';
 import { Faults } from './faults';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
@@ -864,9 +866,8 @@ export class Arm {
       Object.assign(props, {
         authConfig: { ...m.authConfig },
         dataEncryption: { ...m.dataEncryption },
-        replicationRole: 'Primary',
-        replicaCapacity: 5,
-        replica: { role: 'Primary', capacity: 5 },
+        ...replicationJson(m.createMode === 'Replica' ? m.sourceServerResourceId : undefined, false),
+        ...(m.createMode === 'PointInTimeRestore' ? { sourceServerResourceId: m.sourceServerResourceId } : {}),
         privateEndpointConnections: [],
       });
     }
@@ -900,6 +901,8 @@ export class Arm {
         if (!s) throw this.serverNotFound(name);
         const body = this.objectBody(req);
         const state = this.writable(s);
+        const promoteMode = isObj(body.properties) && isObj(body.properties.replica) ? body.properties.replica.promoteMode : undefined;
+        if (promoteMode !== undefined && s.model.createMode === 'Replica') return this.promoteReplica(req, s, apiVersion);
         const { model, password } = applyServerRequest(s.model, body, s.model);
         this.checkPrivateDnsZone(model);
         const tags = body.tags !== undefined ? tagsOf(body.tags) : s.tags;
@@ -944,6 +947,7 @@ export class Arm {
     }
     const { model, password } = applyServerRequest(defaultServerModel(), body, undefined);
     this.checkPrivateDnsZone(model, name);
+    if (model.sourceServerResourceId) this.checkSource(model);
     return this.createServer(req, { sub, rg: group.name, name, loc, tags, model, password: password!, apiVersion });
   }
 
@@ -1074,9 +1078,13 @@ export class Arm {
     }
     Object.assign(settings, await extensionSettings(this.o.postgresBinDir));
     if (this.stopped) throw new Error('emulator stopped');
+    const dir = join(this.o.dataDir, 'servers', String(s.index));
+    const source = this.sourceOf(s.model);
+    Object.assign(settings, archiveSettings(dir));
     const pg = new PgInstance({
+      superuserPassword: source?.pg?.superuserPassword,
       binDir: this.o.postgresBinDir,
-      dir: join(this.o.dataDir, 'servers', String(s.index)),
+      dir,
       address,
       port: PG_PORT,
       certPem: cert.certPem,
@@ -1087,10 +1095,55 @@ export class Arm {
       allowedClients: this.allowedClients(s),
     });
     s.pg = pg;
+    if (source?.pg) {
+      await this.initFromSource(s, pg, source.pg);
+      return;
+    }
     await pg.init();
     if (this.stopped) throw new Error('emulator stopped');
     await pg.start();
     await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
+    await takeBaseBackup(pg);
+  }
+
+  /** A replica (streaming, replicas.ts) or a point-in-time restore (restore.ts) of `source`. */
+  private async initFromSource(s: ServerRecord, pg: PgInstance, source: PgInstance): Promise<void> {
+    if (s.model.createMode === 'Replica') {
+      await initReplica(pg, source);
+      await pg.start();
+      return;
+    }
+    await archiveUpTo(source);
+    await initRestore(pg, source, s.model.pointInTimeUTC!);
+    await pg.start();
+    for (let i = 0; i < 600 && (await pg.sql('SELECT pg_is_in_recovery() AS r'))[0].r === true; i++) await new Promise((r) => setTimeout(r, 100));
+    await takeBaseBackup(pg);
+  }
+
+  /** A replica or a restore needs its source to exist (and, for a restore, a time within its backups). */
+  private checkSource(model: ServerModel): void {
+    const source = this.sourceOf(model);
+    if (!source || !source.pg) {
+      throw new ApiError(404, 'ResourceNotFound', `The source server '${model.sourceServerResourceId}' was not found.`);
+    }
+    model.administratorLogin = source.model.administratorLogin;
+    model.version = source.model.version;
+    if (model.createMode === 'PointInTimeRestore') {
+      const time = Date.parse(model.pointInTimeUTC!);
+      const earliest = Math.max(Date.parse(source.systemData.createdAt), Date.now() - source.model.backup.backupRetentionDays * 86400_000);
+      if (time < earliest || time > Date.now()) {
+        throw invalidParameter('pointInTimeUTC',
+          `The point in time '${model.pointInTimeUTC}' is outside the restore window of server '${source.name}': it must be between ${new Date(earliest).toISOString()} and now.`);
+      }
+    }
+  }
+
+  /** The server a replica or a restore is made from (its sourceServerResourceId), if it exists. */
+  private sourceOf(model: ServerModel): ServerRecord | undefined {
+    const id = model.sourceServerResourceId;
+    if (!id) return undefined;
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)$/i.exec(id);
+    return m ? this.findServer(m[1], m[2], m[3]) : undefined;
   }
 
   private updateServer(req: ArmRequest, s: ServerRecord, model: ServerModel, password: string | undefined,
@@ -1135,6 +1188,34 @@ export class Arm {
       rollback: () => {
         s.model = before;
         s.haState = beforeHa;
+        s.state = 'Ready';
+      },
+    });
+    s.current = op;
+    return this.accepted(op);
+  }
+
+  /** replica.promoteMode: the replica stops replicating and takes writes (replicas.ts). */
+  private promoteReplica(req: ArmRequest, s: ServerRecord, apiVersion: string): ArmResponse {
+    if (this.writable(s) === 'busy') return this.busyOp(req, s, 'UpsertServerManagementOperationV2', this.serverId(s), 'upsert');
+    this.o.stats.write(this.serverId(s), req.method);
+    s.state = 'Updating';
+    const op = this.startOp(req, {
+      name: 'UpsertServerManagementOperationV2',
+      sub: s.sub,
+      location: s.location.short,
+      resourceId: this.serverId(s),
+      kind: 'upsert',
+      apiVersion,
+      work: async () => {
+        await promote(s.pg!);
+        await takeBaseBackup(s.pg!);
+        return () => {
+          s.model = { ...s.model, createMode: 'Default', sourceServerResourceId: undefined };
+          s.state = 'Ready';
+        };
+      },
+      rollback: () => {
         s.state = 'Ready';
       },
     });
