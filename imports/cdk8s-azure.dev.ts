@@ -1025,6 +1025,20 @@ export interface PostgresServerSpec {
   readonly tags?: { [key: string]: string };
 
   /**
+   * This server is a read replica of another PostgresServer (ARM createMode Replica), in the same or another region. It has its source's data, administrator and password, and serves reads only until promoted. Delete replicas before their source.
+   *
+   * @schema PostgresServerSpec#replica
+   */
+  readonly replica?: PostgresServerSpecReplica;
+
+  /**
+   * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret; roles declared on it get their passwords set again.
+   *
+   * @schema PostgresServerSpec#restore
+   */
+  readonly restore?: PostgresServerSpecRestore;
+
+  /**
    * Stop the server (compute is not billed while stopped; storage is). The reconciler stops it through ARM, and starts it when this is false again. Azure starts a stopped server by itself after 7 days: the reconciler reports that and stops it again. Databases, firewall rules and roles wait while it is stopped.
    *
    * @schema PostgresServerSpec#stopped
@@ -1067,6 +1081,8 @@ export function toJson_PostgresServerSpec(obj: PostgresServerSpec | undefined): 
     'maintenanceWindow': toJson_PostgresServerSpecMaintenanceWindow(obj.maintenanceWindow),
     'parameters': ((obj.parameters) === undefined) ? undefined : (Object.entries(obj.parameters).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'tags': ((obj.tags) === undefined) ? undefined : (Object.entries(obj.tags).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'replica': toJson_PostgresServerSpecReplica(obj.replica),
+    'restore': toJson_PostgresServerSpecRestore(obj.restore),
     'stopped': obj.stopped,
     'deletionPolicy': obj.deletionPolicy,
     'writeConnectionSecretToRef': toJson_PostgresServerSpecWriteConnectionSecretToRef(obj.writeConnectionSecretToRef),
@@ -1379,6 +1395,78 @@ export function toJson_PostgresServerSpecMaintenanceWindow(obj: PostgresServerSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * This server is a read replica of another PostgresServer (ARM createMode Replica), in the same or another region. It has its source's data, administrator and password, and serves reads only until promoted. Delete replicas before their source.
+ *
+ * @schema PostgresServerSpecReplica
+ */
+export interface PostgresServerSpecReplica {
+  /**
+   * The source PostgresServer (in this namespace); it must be in Azure first.
+   *
+   * @schema PostgresServerSpecReplica#sourceServerRef
+   */
+  readonly sourceServerRef: PostgresServerSpecReplicaSourceServerRef;
+
+  /**
+   * Promote the replica to a standalone read-write server (ARM replica.promoteMode standalone). A promoted server stays standalone.
+   *
+   * @schema PostgresServerSpecReplica#promote
+   */
+  readonly promote?: boolean;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecReplica' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecReplica(obj: PostgresServerSpecReplica | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'sourceServerRef': toJson_PostgresServerSpecReplicaSourceServerRef(obj.sourceServerRef),
+    'promote': obj.promote,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret; roles declared on it get their passwords set again.
+ *
+ * @schema PostgresServerSpecRestore
+ */
+export interface PostgresServerSpecRestore {
+  /**
+   * The source PostgresServer (in this namespace); it must be in Azure first.
+   *
+   * @schema PostgresServerSpecRestore#sourceServerRef
+   */
+  readonly sourceServerRef: PostgresServerSpecRestoreSourceServerRef;
+
+  /**
+   * The time to restore to, in UTC (ISO 8601, e.g. 2026-05-01T08:30:00Z).
+   *
+   * @schema PostgresServerSpecRestore#pointInTimeUTC
+   */
+  readonly pointInTimeUtc: Date;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecRestore' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecRestore(obj: PostgresServerSpecRestore | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'sourceServerRef': toJson_PostgresServerSpecRestoreSourceServerRef(obj.sourceServerRef),
+    'pointInTimeUTC': obj.pointInTimeUtc?.toISOString(),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * What happens in Azure when this resource is deleted. Delete removes the server and its data; Retain leaves it in Azure.
  *
  * @schema PostgresServerSpecDeletionPolicy
@@ -1517,4 +1605,56 @@ export enum PostgresServerSpecHighAvailabilityStandbyAvailabilityZone {
   /** 3 */
   VALUE_3 = "3",
 }
+
+/**
+ * The source PostgresServer (in this namespace); it must be in Azure first.
+ *
+ * @schema PostgresServerSpecReplicaSourceServerRef
+ */
+export interface PostgresServerSpecReplicaSourceServerRef {
+  /**
+   * @schema PostgresServerSpecReplicaSourceServerRef#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecReplicaSourceServerRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecReplicaSourceServerRef(obj: PostgresServerSpecReplicaSourceServerRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The source PostgresServer (in this namespace); it must be in Azure first.
+ *
+ * @schema PostgresServerSpecRestoreSourceServerRef
+ */
+export interface PostgresServerSpecRestoreSourceServerRef {
+  /**
+   * @schema PostgresServerSpecRestoreSourceServerRef#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecRestoreSourceServerRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecRestoreSourceServerRef(obj: PostgresServerSpecRestoreSourceServerRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 

@@ -12,6 +12,7 @@ export * from './version';
 export * from './sku';
 export * from './parameters';
 export * from './children';
+export * from './server-source';
 export * from './server';
 export * from './extensions';
 export * from './database';

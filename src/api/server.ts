@@ -6,6 +6,7 @@
 import { checkServerParameter, MAX_SERVER_PARAMETERS } from './parameters';
 import { isPlainObject, problemsOf, type Problem } from './problem';
 import { isReservedAdministratorLogin, RESERVED_ADMINISTRATOR_LOGINS } from './reserved';
+import { checkServerSource, normalizeServerSource, type NormalizedServerSource, type ServerSourceInput } from './server-source';
 import {
   ADMINISTRATOR_LOGIN,
   AZURE_SERVER_NAME,
@@ -59,6 +60,10 @@ export interface NormalizedServerSpec {
   secretName: string;
   /** The server is to be stopped (ARM stop); false: running (ARM start when Azure has it stopped). */
   stopped: boolean;
+  /** Made from another PostgresServer: a read replica or a point-in-time restore (server-source.ts). */
+  source?: NormalizedServerSource;
+  /** The spec's replica/restore as given, for their checks. */
+  sourceInput?: ServerSourceInput;
 }
 
 /** The defaults of a PostgresServer spec, written once: crds/postgresservers.yaml has the same. */
@@ -141,7 +146,13 @@ export function normalizeServerSpec(spec: PostgresServerSpec | undefined): Norma
     deletionPolicy: (s.deletionPolicy ?? SERVER_DEFAULTS.deletionPolicy) as DeletionPolicyName,
     secretName: s.writeConnectionSecretToRef?.name,
     stopped: s.stopped ?? SERVER_DEFAULTS.stopped,
+    ...sourceOf(s as ServerSourceInput),
   };
+}
+
+function sourceOf(s: ServerSourceInput): Pick<NormalizedServerSpec, 'source' | 'sourceInput'> {
+  const source = normalizeServerSource(s);
+  return source ? { source, sourceInput: { replica: s.replica, restore: s.restore } } : {};
 }
 
 function copyMap(value: unknown): Record<string, string> {
@@ -177,6 +188,7 @@ export function validateServerSpec(n: NormalizedServerSpec): Problem[] {
     checkOneOf('deletionPolicy', n.deletionPolicy, DELETION_POLICIES),
     checkStringRule('writeConnectionSecretToRef.name', n.secretName, DNS_SUBDOMAIN),
     checkBoolean('stopped', n.stopped),
+    checkServerSource(n.sourceInput, undefined),
   );
 }
 

@@ -77,6 +77,8 @@ export interface PostgresServerStatus extends AzureChildStatus {
   state?: string;
   version?: string;
   adopted?: boolean;
+  /** Azure's replicationRole: Primary, or AsyncReplica for a read replica. */
+  replicationRole?: string;
 }
 
 export interface KubeObject<TSpec, TStatus> {

@@ -159,3 +159,86 @@ describe('stop and start', () => {
     assert.deepEqual(await extensionsIn('later'), ['citext']);
   });
 });
+
+describe('read replicas and point-in-time restore', () => {
+  const uriOf = (secret: string, db: string) => h.kube.secretData(NS, secret)!.uri.replace('/postgres?', `/${db}?`);
+  async function sqlOn(secret: string, db: string, text: string): Promise<any[]> {
+    const c = await connectWithUri(uriOf(secret, db), h.emu.caCertPem);
+    try {
+      return (await c.query(text)).rows;
+    } finally {
+      await c.end();
+    }
+  }
+
+  it('a replica (spec.replica) is created from its source, reports its own status, and serves the primary\'s row with the same credentials on its own host', async () => {
+    await sqlOn('server-admin', 'search', 'CREATE TABLE orders (id int PRIMARY KEY, item text)');
+    h.kube.create('PostgresServer', NS, 'replica', {
+      azureName: `${SRV}-replica`, resourceGroup: { name: RG }, location: 'westus2', version: '16',
+      writeConnectionSecretToRef: { name: 'replica-admin' }, replica: { sourceServerRef: { name: 'server' } },
+    });
+    await h.until('PostgresServer', k('replica'), ready('PostgresServer', 'replica'), 'replica Ready');
+    assert.equal(statusOf('PostgresServer', 'replica').replicationRole, 'AsyncReplica');
+    assert.equal(statusOf('PostgresServer', 'server').replicationRole, 'Primary');
+    const az = await arm.getServer(RG, `${SRV}-replica`);
+    assert.match(az?.sourceServerResourceId ?? '', /flexibleServers\/srv-day2$/);
+    const primary = h.kube.secretData(NS, 'server-admin')!;
+    const replica = h.kube.secretData(NS, 'replica-admin')!;
+    assert.equal(replica.password, primary.password, 'same credentials');
+    assert.notEqual(replica.host, primary.host, 'the replica\'s own host');
+    await sqlOn('server-admin', 'search', "INSERT INTO orders VALUES (1, 'written on the primary')");
+    let rows: any[] = [];
+    for (let i = 0; i < 100 && rows.length === 0; i++) {
+      rows = await sqlOn('replica-admin', 'search', 'SELECT item FROM orders WHERE id = 1');
+      if (rows.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(rows, [{ item: 'written on the primary' }]);
+  });
+
+  it('a restore (spec.restore) to a time before a delete has the row back, with its own administrator password', async () => {
+    await sqlOn('server-admin', 'search', "INSERT INTO orders VALUES (2, 'lost in a bad migration')");
+    await new Promise((r) => setTimeout(r, 1100));
+    const beforeDelete = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await new Promise((r) => setTimeout(r, 1100));
+    await sqlOn('server-admin', 'search', 'DELETE FROM orders WHERE id = 2');
+    h.kube.create('PostgresServer', NS, 'restored', {
+      azureName: `${SRV}-restored`, resourceGroup: { name: RG }, location: 'eastus', version: '16',
+      writeConnectionSecretToRef: { name: 'restored-admin' }, restore: { sourceServerRef: { name: 'server' }, pointInTimeUTC: beforeDelete },
+    });
+    await h.until('PostgresServer', k('restored'), () => ready('PostgresServer', 'restored')() &&
+      h.kube.get<AnyObject & { status: any }>('PostgresServer', k('restored'))!.status.conditions.some((c: any) => c.type === 'PasswordSynced' && c.status === 'True'), 'restored Ready');
+    assert.notEqual(h.kube.secretData(NS, 'restored-admin')!.password, h.kube.secretData(NS, 'server-admin')!.password, 'its own password');
+    assert.deepEqual(await sqlOn('restored-admin', 'search', 'SELECT item FROM orders WHERE id = 2'), [{ item: 'lost in a bad migration' }]);
+    assert.deepEqual(await sqlOn('server-admin', 'search', 'SELECT item FROM orders WHERE id = 2'), [], 'the source is unchanged');
+  });
+
+  it('a restore time outside the source\'s backups is InvalidSpec before anything is created', async () => {
+    h.kube.create('PostgresServer', NS, 'too-early', {
+      azureName: `${SRV}-early`, resourceGroup: { name: RG }, location: 'eastus', writeConnectionSecretToRef: { name: 'early-admin' },
+      restore: { sourceServerRef: { name: 'server' }, pointInTimeUTC: '2020-01-01T00:00:00Z' },
+    });
+    await h.until('PostgresServer', k('too-early'), () => h.ready('PostgresServer', k('too-early'))?.reason === 'InvalidSpec', 'InvalidSpec');
+    assert.match(h.ready('PostgresServer', k('too-early'))!.message, /spec\.restore\.pointInTimeUTC = "2020-01-01T00:00:00Z": is before the source's earliest restore point/);
+    assert.equal(await arm.getServer(RG, `${SRV}-early`), undefined);
+    h.kube.delete('PostgresServer', k('too-early'));
+    await h.until('PostgresServer', k('too-early'), () => !h.kube.get('PostgresServer', k('too-early')), 'gone');
+  });
+
+  it('the primary is deleted only after its replicas: it waits for the replica, which then is promoted and takes writes', async () => {
+    h.kube.delete('PostgresServer', k('restored'));
+    h.kube.delete('PostgresServer', k('server'));
+    await h.reconcile('PostgresServer', k('server'));
+    const waitingCondition = h.ready('PostgresServer', k('server'))!;
+    assert.equal(waitingCondition.reason, 'Deleting');
+    assert.match(waitingCondition.message, /is deleted after its read replicas \(PostgresServer replica\) are deleted/);
+    assert.ok(await arm.getServer(RG, SRV), 'the primary is still in Azure');
+    updateSpec('PostgresServer', 'replica', (s) => {
+      s.replica.promote = true;
+    });
+    await h.until('PostgresServer', k('replica'), () => statusOf('PostgresServer', 'replica').replicationRole === 'Primary' && ready('PostgresServer', 'replica')(), 'promoted');
+    await sqlOn('replica-admin', 'search', "INSERT INTO orders VALUES (3, 'written on the promoted replica')");
+    await h.until('PostgresServer', k('server'), () => !h.kube.get('PostgresServer', k('server')), 'primary deleted', 180_000);
+    assert.equal(await arm.getServer(RG, SRV), undefined);
+    assert.deepEqual(await sqlOn('replica-admin', 'search', 'SELECT count(*)::int AS n FROM orders'), [{ n: 2 }]);
+  });
+});
