@@ -1448,7 +1448,7 @@ export interface PostgresServerSpecRestore {
    *
    * @schema PostgresServerSpecRestore#pointInTimeUTC
    */
-  readonly pointInTimeUtc: Date;
+  readonly pointInTimeUtc: string;
 }
 
 /**
@@ -1459,7 +1459,7 @@ export function toJson_PostgresServerSpecRestore(obj: PostgresServerSpecRestore 
   if (obj === undefined) { return undefined; }
   const result = {
     'sourceServerRef': toJson_PostgresServerSpecRestoreSourceServerRef(obj.sourceServerRef),
-    'pointInTimeUTC': obj.pointInTimeUtc?.toISOString(),
+    'pointInTimeUTC': obj.pointInTimeUtc,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

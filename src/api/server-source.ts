@@ -26,6 +26,9 @@ export interface ServerSourceInput {
 
 export const SERVER_SOURCE_DEFAULTS = { promote: false } as const;
 
+/** A UTC time in ISO 8601 (the CRD's pattern of restore.pointInTimeUTC). */
+export const POINT_IN_TIME_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
+
 export function normalizeServerSource(s: ServerSourceInput | undefined): NormalizedServerSource | undefined {
   if (s?.replica) {
     return { mode: 'Replica', serverName: s.replica.sourceServerRef?.name as string, promote: s.replica.promote ?? SERVER_SOURCE_DEFAULTS.promote };
@@ -60,7 +63,7 @@ export function checkServerSource(input: ServerSourceInput | undefined, selfName
 /** A problem when `time` is not an ISO 8601 UTC time within the source's backups (when known). */
 export function pointInTimeProblem(time: unknown, retention?: { days: number; now: Date }, earliest?: Date): Problem | undefined {
   const field = 'restore.pointInTimeUTC';
-  if (typeof time !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/.test(time) || Number.isNaN(Date.parse(time))) {
+  if (typeof time !== 'string' || !POINT_IN_TIME_UTC.test(time) || Number.isNaN(Date.parse(time))) {
     return { field, value: time, expected: 'must be a UTC time in ISO 8601, such as 2026-05-01T08:30:00Z' };
   }
   const at = Date.parse(time);

@@ -27,6 +27,7 @@ import {
   LOCATION,
   MAINTENANCE_WINDOW_RANGES,
   MAX_DATABASE_EXTENSIONS,
+  POINT_IN_TIME_UTC,
   MAX_PARAMETER_VALUE_LENGTH,
   MAX_SERVER_PARAMETERS,
   MAX_TAG_NAME_LENGTH,
@@ -46,6 +47,7 @@ import {
   ROLE_NAME,
   ROLE_PRIVILEGES,
   SERVER_DEFAULTS,
+  SERVER_SOURCE_DEFAULTS,
   SKU_NAME,
   SKU_PREFIX_BY_TIER,
   STORAGE_SIZES_GB,
@@ -143,6 +145,10 @@ describe('PostgresServer', () => {
     expect(at(spec, 'deletionPolicy').default).toBe(SERVER_DEFAULTS.deletionPolicy);
     expect(at(spec, 'stopped').type).toBe('boolean');
     expect(at(spec, 'stopped').default).toBe(SERVER_DEFAULTS.stopped);
+    expect(at(spec, 'restore.pointInTimeUTC').pattern).toBe(POINT_IN_TIME_UTC.source);
+    expect(at(spec, 'replica.promote').default).toBe(SERVER_SOURCE_DEFAULTS.promote);
+    expectStringRule(at(spec, 'replica.sourceServerRef.name'), DNS_SUBDOMAIN);
+    expectStringRule(at(spec, 'restore.sourceServerRef.name'), DNS_SUBDOMAIN);
   });
 
   test('ranges are the same', () => {
