@@ -321,7 +321,7 @@ export class AzurePostgres extends Construct {
         tags: Lazy.any({ produce: () => nonEmpty(this.tags) }),
         deletionPolicy: spec.deletionPolicy as PostgresServerSpecDeletionPolicy,
         writeConnectionSecretToRef: { name: spec.secretName },
-        ...(props.stopped !== undefined ? { stopped: spec.stopped } : {}),
+        stopped: spec.stopped,
         ...(props.readReplicaOf
           ? { replica: { sourceServerRef: { name: props.readReplicaOf.name }, ...(props.promote !== undefined ? { promote: props.promote } : {}) } }
           : {}),

@@ -103,9 +103,7 @@ export class AzurePostgresDatabase extends AzurePostgresChild {
         charset: spec.charset as PostgresDatabaseSpecCharset,
         collation: spec.collation,
         ...(spec.extensions.length > 0 ? { extensions: spec.extensions as PostgresDatabaseSpecExtensions[] } : {}),
-        ...(props.extensionRemovalPolicy !== undefined
-          ? { extensionRemovalPolicy: spec.extensionRemovalPolicy as PostgresDatabaseSpecExtensionRemovalPolicy }
-          : {}),
+        extensionRemovalPolicy: spec.extensionRemovalPolicy as PostgresDatabaseSpecExtensionRemovalPolicy,
         deletionPolicy: spec.deletionPolicy as PostgresDatabaseSpecDeletionPolicy | undefined,
       },
     });

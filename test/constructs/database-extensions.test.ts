@@ -21,12 +21,12 @@ describe('database extensions', () => {
     expect(schemaErrors(crdValidators(), db)).toEqual([]);
   });
 
-  test('no extensions: no field (the removal policy is the CRD default)', () => {
+  test('no extensions: no field; the removal policy is stated (Retain)', () => {
     const { chart } = newChart('shop');
     server(chart).addDatabase('plain');
     const [db] = databasesOf(chart);
     expect(db.spec.extensions).toBeUndefined();
-    expect(db.spec.extensionRemovalPolicy).toBeUndefined();
+    expect(db.spec.extensionRemovalPolicy).toBe('Retain');
   });
 
   test('an extension Azure does not support fails synth with path, field, value and fix', () => {
@@ -81,13 +81,13 @@ describe('the azure.extensions allow-list', () => {
 });
 
 describe('stopped', () => {
-  test('stopped: true reaches the spec; unset leaves the field to the CRD default', () => {
+  test('stopped: true reaches the spec; unset, the default (false) is stated', () => {
     const { chart } = newChart('shop');
     new AzurePostgres(chart, 'dev', { resourceGroup: { name: 'rg' }, location: 'westeurope', stopped: true });
     new AzurePostgres(chart, 'prod', { resourceGroup: { name: 'rg' }, location: 'westeurope' });
     const [dev, prod] = Testing.synth(chart).filter((m: any) => m.kind === 'PostgresServer');
     expect(dev.spec.stopped).toBe(true);
-    expect(prod.spec.stopped).toBeUndefined();
+    expect(prod.spec.stopped).toBe(false);
     expect(schemaErrors(crdValidators(), dev)).toEqual([]);
   });
 });
