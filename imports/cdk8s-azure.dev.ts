@@ -122,6 +122,20 @@ export interface PostgresDatabaseSpec {
   readonly collation?: string;
 
   /**
+   * PostgreSQL extensions to create in the database (CREATE EXTENSION IF NOT EXISTS), such as pg_trgm, citext or vector. The reconciler adds each to the server parameter azure.extensions (Azure's allow-list) first. Names are those Azure supports on flexible servers; synth also checks the server's major version.
+   *
+   * @schema PostgresDatabaseSpec#extensions
+   */
+  readonly extensions?: PostgresDatabaseSpecExtensions[];
+
+  /**
+   * What happens to an extension this database created once it is removed from extensions: Retain leaves it (objects may depend on it); Drop runs DROP EXTENSION (which fails while objects depend on it).
+   *
+   * @schema PostgresDatabaseSpec#extensionRemovalPolicy
+   */
+  readonly extensionRemovalPolicy?: PostgresDatabaseSpecExtensionRemovalPolicy;
+
+  /**
    * What happens in Azure when this resource is deleted: Delete removes it; Retain leaves it. When unset, the server's deletionPolicy applies, so the children of a retained server are kept with it.
    *
    * @schema PostgresDatabaseSpec#deletionPolicy
@@ -140,6 +154,8 @@ export function toJson_PostgresDatabaseSpec(obj: PostgresDatabaseSpec | undefine
     'azureName': obj.azureName,
     'charset': obj.charset,
     'collation': obj.collation,
+    'extensions': obj.extensions?.map(y => y),
+    'extensionRemovalPolicy': obj.extensionRemovalPolicy,
     'deletionPolicy': obj.deletionPolicy,
   };
   // filter undefined values
@@ -181,6 +197,168 @@ export function toJson_PostgresDatabaseSpecServerRef(obj: PostgresDatabaseSpecSe
 export enum PostgresDatabaseSpecCharset {
   /** UTF8 */
   UTF8 = "UTF8",
+}
+
+/**
+ * @schema PostgresDatabaseSpecExtensions
+ */
+export enum PostgresDatabaseSpecExtensions {
+  /** address_standardizer */
+  ADDRESS_UNDERSCORE_STANDARDIZER = "address_standardizer",
+  /** address_standardizer_data_us */
+  ADDRESS_UNDERSCORE_STANDARDIZER_UNDERSCORE_DATA_UNDERSCORE_US = "address_standardizer_data_us",
+  /** age */
+  AGE = "age",
+  /** amcheck */
+  AMCHECK = "amcheck",
+  /** anon */
+  ANON = "anon",
+  /** azure_ai */
+  AZURE_UNDERSCORE_AI = "azure_ai",
+  /** azure_storage */
+  AZURE_UNDERSCORE_STORAGE = "azure_storage",
+  /** bloom */
+  BLOOM = "bloom",
+  /** btree_gin */
+  BTREE_UNDERSCORE_GIN = "btree_gin",
+  /** btree_gist */
+  BTREE_UNDERSCORE_GIST = "btree_gist",
+  /** citext */
+  CITEXT = "citext",
+  /** credcheck */
+  CREDCHECK = "credcheck",
+  /** cube */
+  CUBE = "cube",
+  /** dblink */
+  DBLINK = "dblink",
+  /** dict_int */
+  DICT_UNDERSCORE_INT = "dict_int",
+  /** dict_xsyn */
+  DICT_UNDERSCORE_XSYN = "dict_xsyn",
+  /** earthdistance */
+  EARTHDISTANCE = "earthdistance",
+  /** fuzzystrmatch */
+  FUZZYSTRMATCH = "fuzzystrmatch",
+  /** hll */
+  HLL = "hll",
+  /** hstore */
+  HSTORE = "hstore",
+  /** hypopg */
+  HYPOPG = "hypopg",
+  /** intagg */
+  INTAGG = "intagg",
+  /** intarray */
+  INTARRAY = "intarray",
+  /** ip4r */
+  IP4R = "ip4r",
+  /** isn */
+  ISN = "isn",
+  /** lo */
+  LO = "lo",
+  /** login_hook */
+  LOGIN_UNDERSCORE_HOOK = "login_hook",
+  /** ltree */
+  LTREE = "ltree",
+  /** oracle_fdw */
+  ORACLE_UNDERSCORE_FDW = "oracle_fdw",
+  /** orafce */
+  ORAFCE = "orafce",
+  /** pageinspect */
+  PAGEINSPECT = "pageinspect",
+  /** pg_buffercache */
+  PG_UNDERSCORE_BUFFERCACHE = "pg_buffercache",
+  /** pg_cron */
+  PG_UNDERSCORE_CRON = "pg_cron",
+  /** pg_diskann */
+  PG_UNDERSCORE_DISKANN = "pg_diskann",
+  /** pg_duckdb */
+  PG_UNDERSCORE_DUCKDB = "pg_duckdb",
+  /** pg_freespacemap */
+  PG_UNDERSCORE_FREESPACEMAP = "pg_freespacemap",
+  /** pg_hint_plan */
+  PG_UNDERSCORE_HINT_UNDERSCORE_PLAN = "pg_hint_plan",
+  /** pg_partman */
+  PG_UNDERSCORE_PARTMAN = "pg_partman",
+  /** pg_prewarm */
+  PG_UNDERSCORE_PREWARM = "pg_prewarm",
+  /** pg_repack */
+  PG_UNDERSCORE_REPACK = "pg_repack",
+  /** pg_squeeze */
+  PG_UNDERSCORE_SQUEEZE = "pg_squeeze",
+  /** pg_stat_statements */
+  PG_UNDERSCORE_STAT_UNDERSCORE_STATEMENTS = "pg_stat_statements",
+  /** pg_trgm */
+  PG_UNDERSCORE_TRGM = "pg_trgm",
+  /** pg_visibility */
+  PG_UNDERSCORE_VISIBILITY = "pg_visibility",
+  /** pgaudit */
+  PGAUDIT = "pgaudit",
+  /** pgcrypto */
+  PGCRYPTO = "pgcrypto",
+  /** pglogical */
+  PGLOGICAL = "pglogical",
+  /** pgrouting */
+  PGROUTING = "pgrouting",
+  /** pgrowlocks */
+  PGROWLOCKS = "pgrowlocks",
+  /** pgstattuple */
+  PGSTATTUPLE = "pgstattuple",
+  /** plpgsql */
+  PLPGSQL = "plpgsql",
+  /** plv8 */
+  PLV8 = "plv8",
+  /** postgis */
+  POSTGIS = "postgis",
+  /** postgis_raster */
+  POSTGIS_UNDERSCORE_RASTER = "postgis_raster",
+  /** postgis_sfcgal */
+  POSTGIS_UNDERSCORE_SFCGAL = "postgis_sfcgal",
+  /** postgis_tiger_geocoder */
+  POSTGIS_UNDERSCORE_TIGER_UNDERSCORE_GEOCODER = "postgis_tiger_geocoder",
+  /** postgis_topology */
+  POSTGIS_UNDERSCORE_TOPOLOGY = "postgis_topology",
+  /** postgres_fdw */
+  POSTGRES_UNDERSCORE_FDW = "postgres_fdw",
+  /** postgres_protobuf */
+  POSTGRES_UNDERSCORE_PROTOBUF = "postgres_protobuf",
+  /** semver */
+  SEMVER = "semver",
+  /** session_variable */
+  SESSION_UNDERSCORE_VARIABLE = "session_variable",
+  /** sslinfo */
+  SSLINFO = "sslinfo",
+  /** tablefunc */
+  TABLEFUNC = "tablefunc",
+  /** tdigest */
+  TDIGEST = "tdigest",
+  /** tds_fdw */
+  TDS_UNDERSCORE_FDW = "tds_fdw",
+  /** timescaledb */
+  TIMESCALEDB = "timescaledb",
+  /** topn */
+  TOPN = "topn",
+  /** tsm_system_rows */
+  TSM_UNDERSCORE_SYSTEM_UNDERSCORE_ROWS = "tsm_system_rows",
+  /** tsm_system_time */
+  TSM_UNDERSCORE_SYSTEM_UNDERSCORE_TIME = "tsm_system_time",
+  /** unaccent */
+  UNACCENT = "unaccent",
+  /** uuid-ossp */
+  UUID_HYPHEN_OSSP = "uuid-ossp",
+  /** vector */
+  VECTOR = "vector",
+}
+
+/**
+ * What happens to an extension this database created once it is removed from extensions: Retain leaves it (objects may depend on it); Drop runs DROP EXTENSION (which fails while objects depend on it).
+ *
+ * @schema PostgresDatabaseSpecExtensionRemovalPolicy
+ */
+export enum PostgresDatabaseSpecExtensionRemovalPolicy {
+  /** Retain */
+  RETAIN = "Retain",
+  /** Drop */
+  DROP = "Drop",
 }
 
 /**
@@ -898,6 +1076,27 @@ export interface PostgresServerSpec {
   readonly tags?: { [key: string]: string };
 
   /**
+   * This server is a read replica of another PostgresServer (ARM createMode Replica), in the same or another region. It has its source's data, administrator and password, and serves reads only until promoted. Delete replicas before their source.
+   *
+   * @schema PostgresServerSpec#replica
+   */
+  readonly replica?: PostgresServerSpecReplica;
+
+  /**
+   * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret; roles declared on it get their passwords set again.
+   *
+   * @schema PostgresServerSpec#restore
+   */
+  readonly restore?: PostgresServerSpecRestore;
+
+  /**
+   * Stop the server (compute is not billed while stopped; storage is). The reconciler stops it through ARM, and starts it when this is false again. Azure starts a stopped server by itself after 7 days: the reconciler reports that and stops it again. Databases, firewall rules and roles wait while it is stopped.
+   *
+   * @schema PostgresServerSpec#stopped
+   */
+  readonly stopped?: boolean;
+
+  /**
    * What happens in Azure when this resource is deleted. Delete removes the server and its data; Retain leaves it in Azure.
    *
    * @schema PostgresServerSpec#deletionPolicy
@@ -934,6 +1133,9 @@ export function toJson_PostgresServerSpec(obj: PostgresServerSpec | undefined): 
     'maintenanceWindow': toJson_PostgresServerSpecMaintenanceWindow(obj.maintenanceWindow),
     'parameters': ((obj.parameters) === undefined) ? undefined : (Object.entries(obj.parameters).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'tags': ((obj.tags) === undefined) ? undefined : (Object.entries(obj.tags).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'replica': toJson_PostgresServerSpecReplica(obj.replica),
+    'restore': toJson_PostgresServerSpecRestore(obj.restore),
+    'stopped': obj.stopped,
     'deletionPolicy': obj.deletionPolicy,
     'writeConnectionSecretToRef': toJson_PostgresServerSpecWriteConnectionSecretToRef(obj.writeConnectionSecretToRef),
   };
@@ -1297,6 +1499,78 @@ export function toJson_PostgresServerSpecMaintenanceWindow(obj: PostgresServerSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * This server is a read replica of another PostgresServer (ARM createMode Replica), in the same or another region. It has its source's data, administrator and password, and serves reads only until promoted. Delete replicas before their source.
+ *
+ * @schema PostgresServerSpecReplica
+ */
+export interface PostgresServerSpecReplica {
+  /**
+   * The source PostgresServer (in this namespace); it must be in Azure first.
+   *
+   * @schema PostgresServerSpecReplica#sourceServerRef
+   */
+  readonly sourceServerRef: PostgresServerSpecReplicaSourceServerRef;
+
+  /**
+   * Promote the replica to a standalone read-write server (ARM replica.promoteMode standalone). A promoted server stays standalone.
+   *
+   * @schema PostgresServerSpecReplica#promote
+   */
+  readonly promote?: boolean;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecReplica' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecReplica(obj: PostgresServerSpecReplica | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'sourceServerRef': toJson_PostgresServerSpecReplicaSourceServerRef(obj.sourceServerRef),
+    'promote': obj.promote,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret; roles declared on it get their passwords set again.
+ *
+ * @schema PostgresServerSpecRestore
+ */
+export interface PostgresServerSpecRestore {
+  /**
+   * The source PostgresServer (in this namespace); it must be in Azure first.
+   *
+   * @schema PostgresServerSpecRestore#sourceServerRef
+   */
+  readonly sourceServerRef: PostgresServerSpecRestoreSourceServerRef;
+
+  /**
+   * The time to restore to, in UTC (ISO 8601, e.g. 2026-05-01T08:30:00Z).
+   *
+   * @schema PostgresServerSpecRestore#pointInTimeUTC
+   */
+  readonly pointInTimeUtc: string;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecRestore' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecRestore(obj: PostgresServerSpecRestore | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'sourceServerRef': toJson_PostgresServerSpecRestoreSourceServerRef(obj.sourceServerRef),
+    'pointInTimeUTC': obj.pointInTimeUtc,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * What happens in Azure when this resource is deleted. Delete removes the server and its data; Retain leaves it in Azure.
  *
  * @schema PostgresServerSpecDeletionPolicy
@@ -1470,6 +1744,58 @@ export function toJson_PostgresServerSpecAuthenticationAdministrators(obj: Postg
     'objectId': obj.objectId,
     'principalName': obj.principalName,
     'principalType': obj.principalType,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The source PostgresServer (in this namespace); it must be in Azure first.
+ *
+ * @schema PostgresServerSpecReplicaSourceServerRef
+ */
+export interface PostgresServerSpecReplicaSourceServerRef {
+  /**
+   * @schema PostgresServerSpecReplicaSourceServerRef#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecReplicaSourceServerRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecReplicaSourceServerRef(obj: PostgresServerSpecReplicaSourceServerRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The source PostgresServer (in this namespace); it must be in Azure first.
+ *
+ * @schema PostgresServerSpecRestoreSourceServerRef
+ */
+export interface PostgresServerSpecRestoreSourceServerRef {
+  /**
+   * @schema PostgresServerSpecRestoreSourceServerRef#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'PostgresServerSpecRestoreSourceServerRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_PostgresServerSpecRestoreSourceServerRef(obj: PostgresServerSpecRestoreSourceServerRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

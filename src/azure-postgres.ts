@@ -1,11 +1,12 @@
 import { createHash } from 'crypto';
-import { ApiObjectMetadata, Lazy } from 'cdk8s';
+import { ApiObjectMetadata, Chart, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { Construct, IConstruct } from 'constructs';
 import {
   checkServerParameter,
   MAX_SERVER_PARAMETERS,
   normalizeServerSpec,
+  pointInTimeProblem,
   validateServerSpec,
   validateTags,
   type NormalizedServerSpec,
@@ -186,6 +187,49 @@ export interface AzurePostgresProps {
   readonly deletionPolicy?: DeletionPolicy;
 
   /**
+   * Stop the server: compute is not billed while it is stopped (storage is), and it refuses connections. The
+   * reconciler stops it, starts it again when this becomes false, and stops it again when Azure starts it by itself
+   * (after 7 days). Databases, firewall rules and roles wait while it is stopped.
+   *
+   * @default false
+   */
+  readonly stopped?: boolean;
+
+  /**
+   * Make this server a read replica of another (ARM createMode Replica), in the same or another region. It has its
+   * source's data, administrator and password (administratorLogin defaults to the source's), and serves reads until
+   * promoted. The source must be in the same namespace; the reconciler deletes a source only after its replicas.
+   *
+   * @default - not a replica
+   */
+  readonly readReplicaOf?: AzurePostgres;
+
+  /**
+   * Promote this read replica to a standalone read-write server (ARM replica.promoteMode standalone). Only with
+   * `readReplicaOf`.
+   *
+   * @default false
+   */
+  readonly promote?: boolean;
+
+  /**
+   * Create this server as a point-in-time restore of another (ARM createMode PointInTimeRestore), at
+   * `restorePointInTime`. It gets its own administrator Secret; roles declared on it get their passwords set again.
+   *
+   * @default - not a restore
+   */
+  readonly restoreOf?: AzurePostgres;
+
+  /**
+   * The time to restore `restoreOf` to: UTC in ISO 8601, e.g. '2026-05-01T08:30:00Z'. It must have passed and be
+   * within the source's backup retention (checked at synth against its backup.retentionDays, and by the reconciler
+   * against Azure's earliest restore point).
+   *
+   * @default - required with `restoreOf`
+   */
+  readonly restorePointInTime?: string;
+
+  /**
    * Name of the Secret (in the server's namespace) the reconciler writes the administrator's connection details to.
    *
    * @default - `<name of the PostgresServer object>-admin`
@@ -228,8 +272,12 @@ export class AzurePostgres extends Construct {
   /** The PostgresServer object. */
   public readonly apiObject: PostgresServer;
 
-  /** The PostgreSQL major version, whose parameters addParameter accepts. */
-  private readonly version: string;
+  /** The server this one is a read replica of, if it is one. */
+  public readonly readReplicaOf?: AzurePostgres;
+  /** Days of backups Azure keeps (the window a point-in-time restore of this server can reach). */
+  public readonly backupRetentionDays: number;
+  /** The PostgreSQL major version ("16"): the parameters addParameter accepts and the extensions databases may ask for follow it. */
+  public readonly postgresVersion: string;
   private readonly parameters: { [name: string]: string } = {};
   private readonly tags: { [name: string]: string } = {};
 
@@ -246,7 +294,10 @@ export class AzurePostgres extends Construct {
     // The spec as the props state it; src/api applies the defaults (SERVER_DEFAULTS) and the rules.
     const spec = normalizeServerSpec(specOfProps(props, this.azureName, this.connectionSecretName));
     validateServerProps(this, props, spec);
-    this.version = spec.version;
+    validateSourceProps(this, props, spec);
+    this.readReplicaOf = props.readReplicaOf;
+    this.backupRetentionDays = spec.backup.retentionDays;
+    this.postgresVersion = spec.version;
     this.administratorLogin = spec.administratorLogin;
     this.publicNetworkAccess = spec.network.publicNetworkAccess;
     this.passwordSignIn = spec.authentication.password;
@@ -295,6 +346,11 @@ export class AzurePostgres extends Construct {
         tags: Lazy.any({ produce: () => nonEmpty(this.tags) }),
         deletionPolicy: spec.deletionPolicy as PostgresServerSpecDeletionPolicy,
         writeConnectionSecretToRef: { name: spec.secretName },
+        stopped: spec.stopped,
+        ...(props.readReplicaOf
+          ? { replica: { sourceServerRef: { name: props.readReplicaOf.name }, ...(props.promote !== undefined ? { promote: props.promote } : {}) } }
+          : {}),
+        ...(props.restoreOf ? { restore: { sourceServerRef: { name: props.restoreOf.name }, pointInTimeUtc: props.restorePointInTime as string } } : {}),
       },
     });
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.connectionSecretName);
@@ -396,7 +452,7 @@ export class AzurePostgres extends Construct {
    */
   public addParameter(name: string, value: string): void {
     const problems = new Problems(this, 'server parameter');
-    problems.addProblem(checkServerParameter(this.version, name, value));
+    problems.addProblem(checkServerParameter(this.postgresVersion, name, value));
     if (name in this.parameters && this.parameters[name] !== value) {
       problems.add(`parameters.${name}`, value, `is already set to ${show(this.parameters[name])}; set each parameter once`);
     }
@@ -550,13 +606,17 @@ function specOfProps(props: AzurePostgresProps, azureName: string, connectionSec
     highAvailability: props.highAvailability,
     availabilityZone: props.availabilityZone,
     network: props.network,
-    administratorLogin: props.administratorLogin,
+    // A replica's administrator is its source's.
+    administratorLogin: props.administratorLogin ?? props.readReplicaOf?.administratorLogin,
     authentication: props.authentication,
     maintenanceWindow: props.maintenanceWindow,
     parameters: props.parameters,
     tags: props.tags,
     deletionPolicy: props.deletionPolicy,
     writeConnectionSecretToRef: { name: connectionSecretName },
+    stopped: props.stopped,
+    ...(props.readReplicaOf ? { replica: { sourceServerRef: { name: props.readReplicaOf.name }, promote: props.promote } } : {}),
+    ...(props.restoreOf ? { restore: { sourceServerRef: { name: props.restoreOf.name }, pointInTimeUTC: props.restorePointInTime } } : {}),
   } as unknown as PostgresServerSpec;
 }
 
@@ -575,12 +635,41 @@ function validateServerProps(scope: IConstruct, props: AzurePostgresProps, spec:
     'writeConnectionSecretToRef.name': props.connectionSecretName === undefined
       ? 'connectionSecretName (default, from the object name)' : 'connectionSecretName',
     'storage.sizeGB': 'storage.size (GiB)',
+    'restore.pointInTimeUTC': 'restorePointInTime',
+    'restore.sourceServerRef.name': 'restoreOf',
+    'replica.sourceServerRef.name': 'readReplicaOf',
+    'replica.promote': 'promote',
+    'restore': 'restoreOf',
   });
   if (props.metadata?.name !== undefined) {
     checkString(problems, 'metadata.name', props.metadata.name, DNS_SUBDOMAIN);
   }
   if (props.metadata?.namespace !== undefined) {
     checkString(problems, 'metadata.namespace', props.metadata.namespace, DNS_LABEL);
+  }
+  problems.throwIfAny();
+}
+
+/** A replica or a restore: its source (same namespace, same administrator for a replica) and the restore time. */
+function validateSourceProps(scope: IConstruct, props: AzurePostgresProps, spec: NormalizedServerSpec): void {
+  const problems = new Problems(scope, 'AzurePostgres properties');
+  const source = props.readReplicaOf ?? props.restoreOf;
+  if (props.promote !== undefined && !props.readReplicaOf) {
+    problems.add('promote', props.promote, 'applies only to a read replica; set readReplicaOf or remove promote');
+  }
+  if (props.restorePointInTime !== undefined && !props.restoreOf) {
+    problems.add('restorePointInTime', props.restorePointInTime, 'applies only to a restore; set restoreOf or remove restorePointInTime');
+  }
+  if (props.restoreOf) {
+    const problem = pointInTimeProblem(props.restorePointInTime, { days: props.restoreOf.backupRetentionDays, now: new Date() });
+    if (problem) problems.add('restorePointInTime', problem.value, problem.expected);
+  }
+  if (source && source.namespace !== (props.metadata?.namespace ?? Chart.of(scope).namespace)) {
+    problems.add(props.readReplicaOf ? 'readReplicaOf' : 'restoreOf', source.node.path,
+      `must be in this server's namespace (${source.namespace ?? 'none'}): the reconciler finds the source by name in the same namespace`);
+  }
+  if (props.readReplicaOf && spec.administratorLogin !== props.readReplicaOf.administratorLogin) {
+    problems.add('administratorLogin', spec.administratorLogin, `a read replica has its source's administrator: remove it, or set ${props.readReplicaOf.administratorLogin}`);
   }
   problems.throwIfAny();
 }

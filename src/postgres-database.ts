@@ -1,12 +1,15 @@
 import { Construct } from 'constructs';
 import { normalizeDatabaseSpec, validateDatabaseSpec } from './api';
 import { isKind } from './kinds';
+import { ExtensionRemovalPolicy } from './postgres-options';
 import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
 import {
   PostgresDatabase,
   PostgresDatabaseSpec,
   PostgresDatabaseSpecCharset,
   PostgresDatabaseSpecDeletionPolicy,
+  PostgresDatabaseSpecExtensionRemovalPolicy,
+  PostgresDatabaseSpecExtensions,
 } from '../imports/cdk8s-azure.dev';
 
 /** Character set of a database. */
@@ -30,6 +33,22 @@ export interface AzurePostgresDatabaseOptions extends AzurePostgresChildOptions 
    * @default 'en_US.utf8'
    */
   readonly collation?: string;
+
+  /**
+   * PostgreSQL extensions to create in the database, such as 'pg_trgm', 'citext' or 'vector'. The reconciler adds
+   * each to the server parameter azure.extensions (Azure's allow-list) and runs CREATE EXTENSION IF NOT EXISTS. Names
+   * must be extensions Azure supports on the server's PostgreSQL version.
+   *
+   * @default - none
+   */
+  readonly extensions?: string[];
+
+  /**
+   * What happens to an extension this database created once it is removed from `extensions`.
+   *
+   * @default ExtensionRemovalPolicy.RETAIN
+   */
+  readonly extensionRemovalPolicy?: ExtensionRemovalPolicy;
 }
 
 /** Properties of an `AzurePostgresDatabase`. */
@@ -69,9 +88,11 @@ export class AzurePostgresDatabase extends AzurePostgresChild {
       azureName: props.databaseName,
       charset: props.charset,
       collation: props.collation,
+      extensions: props.extensions,
+      extensionRemovalPolicy: props.extensionRemovalPolicy,
       deletionPolicy: props.deletionPolicy,
     } as PostgresDatabaseSpec);
-    problems.addSpecProblems(validateDatabaseSpec(spec), { azureName: 'databaseName' });
+    problems.addSpecProblems(validateDatabaseSpec(spec, props.server.postgresVersion), { azureName: 'databaseName' });
     problems.throwIfAny();
 
     this.apiObject = new PostgresDatabase(this, 'Resource', {
@@ -81,6 +102,8 @@ export class AzurePostgresDatabase extends AzurePostgresChild {
         azureName: spec.azureName,
         charset: spec.charset as PostgresDatabaseSpecCharset,
         collation: spec.collation,
+        ...(spec.extensions.length > 0 ? { extensions: spec.extensions as PostgresDatabaseSpecExtensions[] } : {}),
+        extensionRemovalPolicy: spec.extensionRemovalPolicy as PostgresDatabaseSpecExtensionRemovalPolicy,
         deletionPolicy: spec.deletionPolicy as PostgresDatabaseSpecDeletionPolicy | undefined,
       },
     });

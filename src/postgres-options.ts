@@ -373,3 +373,11 @@ export interface AuthenticationOptions {
    */
   readonly administrators?: EntraAdministrator[];
 }
+
+/** What happens to an extension a database created once it is removed from the database's `extensions`. */
+export enum ExtensionRemovalPolicy {
+  /** The extension stays in the database (objects may depend on it). */
+  RETAIN = 'Retain',
+  /** DROP EXTENSION (without CASCADE: it fails, and says so in the status, while objects depend on it). */
+  DROP = 'Drop',
+}

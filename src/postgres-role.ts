@@ -6,6 +6,7 @@ import { CA_CERT_DIR, CA_CERT_ENV, CA_CERT_FILE, CA_CERT_PATH, connectionEnvKeys
 import { markConnectionEnv } from './connection-env-check';
 import { ConnectionEnvNames, ConnectionSecretKey } from './connection-secret';
 import { isKind } from './kinds';
+import type { AzurePostgres } from './azure-postgres';
 import type { AzurePostgresDatabase } from './postgres-database';
 import { AzurePostgresChild, AzurePostgresChildOptions, AzurePostgresChildProps } from './server-child';
 import { checkString, DNS_SUBDOMAIN, ENV_VAR_NAME, Problems, show, throwFieldError } from './validation';
@@ -289,6 +290,27 @@ export class AzurePostgresRole extends AzurePostgresChild {
       items: { [ConnectionSecretKey.CA_CERT]: { path: CA_CERT_FILE } },
     });
     container.mount(CA_CERT_DIR, ca, { readOnly: true });
+  }
+
+  /**
+   * The environment of `env(names)` for reading from a read replica of this role's server: the same credentials
+   * (the replica has the primary's roles), with the host read from the replica's connection Secret. DATABASE_URL is
+   * left out (it names the primary's host). The Pod must be in this role's namespace.
+   *
+   * @param replica a read replica (`readReplicaOf`) of this role's server
+   * @param names variable names to use instead of the defaults
+   * @returns environment variable name -> value
+   */
+  public replicaEnv(replica: AzurePostgres, names?: ConnectionEnvNames): { [name: string]: kplus.EnvValue } {
+    if (replica.readReplicaOf !== this.server) {
+      throwFieldError(this, 'argument of replicaEnv', 'replica', replica.node.path,
+        `is not a read replica of this role's server (${this.server.node.path}); pass an AzurePostgres made with readReplicaOf: the role's server`);
+    }
+    const env = this.env(names);
+    const hostName = names?.host ?? 'PGHOST';
+    delete env[names?.uri ?? 'DATABASE_URL'];
+    env[hostName] = markConnectionEnv(this, kplus.EnvValue.fromSecretValue({ secret: replica.connectionSecret, key: ConnectionSecretKey.HOST }));
+    return env;
   }
 }
 

@@ -2,6 +2,7 @@
  * PostgresDatabase: a database on a PostgresServer.
  */
 import { childDeletionPolicy, childProblems } from './children';
+import { checkExtensionRemovalPolicy, checkExtensions, type ExtensionRemovalPolicy } from './extensions';
 import { problemsOf, type Problem } from './problem';
 import { isReservedDatabaseName, RESERVED_DATABASE_NAMES } from './reserved';
 import { checkOneOf, checkStringRule, COLLATION, DATABASE_NAME, type DeletionPolicyName } from './rules';
@@ -10,7 +11,7 @@ import type { PostgresDatabaseSpec } from '../../imports/cdk8s-azure.dev';
 export const DATABASE_CHARSETS: readonly string[] = ['UTF8'];
 
 /** The defaults of a PostgresDatabase spec, written once: crds/postgresdatabases.yaml has the same. */
-export const DATABASE_DEFAULTS = { charset: 'UTF8', collation: 'en_US.utf8' } as const;
+export const DATABASE_DEFAULTS = { charset: 'UTF8', collation: 'en_US.utf8', extensionRemovalPolicy: 'Retain' } as const;
 
 export interface NormalizedDatabaseSpec {
   serverName: string;
@@ -19,6 +20,10 @@ export interface NormalizedDatabaseSpec {
   collation: string;
   /** undefined: the server's policy. */
   deletionPolicy?: DeletionPolicyName;
+  /** Extensions created in the database (CREATE EXTENSION IF NOT EXISTS), each allow-listed on the server first. */
+  extensions: string[];
+  /** What happens to an extension this database created once it leaves `extensions`. */
+  extensionRemovalPolicy: ExtensionRemovalPolicy;
 }
 
 export function normalizeDatabaseSpec(spec: PostgresDatabaseSpec | undefined): NormalizedDatabaseSpec {
@@ -28,6 +33,9 @@ export function normalizeDatabaseSpec(spec: PostgresDatabaseSpec | undefined): N
     azureName: spec?.azureName as string,
     charset: spec?.charset ?? DATABASE_DEFAULTS.charset,
     collation: spec?.collation ?? DATABASE_DEFAULTS.collation,
+    // Kept as given when not a list, so that validateDatabaseSpec names the mistake.
+    extensions: (spec?.extensions ?? []) as string[],
+    extensionRemovalPolicy: (spec?.extensionRemovalPolicy ?? DATABASE_DEFAULTS.extensionRemovalPolicy) as ExtensionRemovalPolicy,
     ...(deletionPolicy !== undefined ? { deletionPolicy } : {}),
   };
 }
@@ -41,11 +49,17 @@ export function checkDatabaseName(field: string, name: unknown): Problem | undef
   return { field, value: name, expected: `is reserved by Azure (${RESERVED_DATABASE_NAMES.join(', ')}); choose another name` };
 }
 
-export function validateDatabaseSpec(d: NormalizedDatabaseSpec): Problem[] {
+/**
+ * Problems with a database spec. `serverVersion`, when known (the construct's server, the reconciler's PostgresServer),
+ * also checks the extensions against what Azure offers on that major version.
+ */
+export function validateDatabaseSpec(d: NormalizedDatabaseSpec, serverVersion?: string): Problem[] {
   return problemsOf(
     childProblems(d),
     checkDatabaseName('azureName', d.azureName),
     checkOneOf('charset', d.charset, DATABASE_CHARSETS),
     checkStringRule('collation', d.collation, COLLATION),
+    checkExtensions('extensions', d.extensions, serverVersion),
+    checkExtensionRemovalPolicy(d.extensionRemovalPolicy),
   );
 }

@@ -7,6 +7,7 @@ import { authenticationProblems, normalizeAuthentication, type NormalizedAuthent
 import { checkServerParameter, MAX_SERVER_PARAMETERS } from './parameters';
 import { isPlainObject, problemsOf, type Problem } from './problem';
 import { isReservedAdministratorLogin, RESERVED_ADMINISTRATOR_LOGINS } from './reserved';
+import { checkServerSource, normalizeServerSource, type NormalizedServerSource, type ServerSourceInput } from './server-source';
 import {
   ADMINISTRATOR_LOGIN,
   AZURE_SERVER_NAME,
@@ -60,6 +61,12 @@ export interface NormalizedServerSpec {
   tags: Record<string, string>;
   deletionPolicy: DeletionPolicyName;
   secretName: string;
+  /** The server is to be stopped (ARM stop); false: running (ARM start when Azure has it stopped). */
+  stopped: boolean;
+  /** Made from another PostgresServer: a read replica or a point-in-time restore (server-source.ts). */
+  source?: NormalizedServerSource;
+  /** The spec's replica/restore as given, for their checks. */
+  sourceInput?: ServerSourceInput;
 }
 
 /** The defaults of a PostgresServer spec, written once: crds/postgresservers.yaml has the same. */
@@ -74,6 +81,7 @@ export const SERVER_DEFAULTS = {
   administratorLogin: 'pgadmin',
   maintenanceWindow: { startMinute: 0 },
   deletionPolicy: 'Delete',
+  stopped: false,
 } as const;
 
 /** What a spec may hold besides the generated type: the CRD's JSON key `sizeGB` (the generated type says `sizeGb`). */
@@ -141,7 +149,14 @@ export function normalizeServerSpec(spec: PostgresServerSpec | undefined): Norma
     tags: copyMap(s.tags),
     deletionPolicy: (s.deletionPolicy ?? SERVER_DEFAULTS.deletionPolicy) as DeletionPolicyName,
     secretName: s.writeConnectionSecretToRef?.name,
+    stopped: s.stopped ?? SERVER_DEFAULTS.stopped,
+    ...sourceOf(s as ServerSourceInput),
   };
+}
+
+function sourceOf(s: ServerSourceInput): Pick<NormalizedServerSpec, 'source' | 'sourceInput'> {
+  const source = normalizeServerSource(s);
+  return source ? { source, sourceInput: { replica: s.replica, restore: s.restore } } : {};
 }
 
 function copyMap(value: unknown): Record<string, string> {
@@ -177,6 +192,8 @@ export function validateServerSpec(n: NormalizedServerSpec): Problem[] {
     validateTags(n.tags),
     checkOneOf('deletionPolicy', n.deletionPolicy, DELETION_POLICIES),
     checkStringRule('writeConnectionSecretToRef.name', n.secretName, DNS_SUBDOMAIN),
+    checkBoolean('stopped', n.stopped),
+    checkServerSource(n.sourceInput, undefined),
   );
 }
 

@@ -68,6 +68,8 @@ export interface CommonStatus {
 export interface AzureChildStatus extends CommonStatus {
   azureResourceId?: string;
   operation?: OperationStatus;
+  /** A database's extensions that the reconciler created and that are still there. */
+  extensions?: string[];
 }
 
 export interface PostgresServerStatus extends AzureChildStatus {
@@ -75,6 +77,8 @@ export interface PostgresServerStatus extends AzureChildStatus {
   state?: string;
   version?: string;
   adopted?: boolean;
+  /** Azure's replicationRole: Primary, or AsyncReplica for a read replica. */
+  replicationRole?: string;
 }
 
 export interface KubeObject<TSpec, TStatus> {

@@ -12,6 +12,7 @@ import {
   GUID,
   MAX_ENTRA_ADMINISTRATORS,
   AVAILABILITY_ZONES,
+  AZURE_EXTENSIONS,
   AZURE_SERVER_NAME,
   BACKUP_RETENTION_DAYS,
   COLLATION,
@@ -24,11 +25,14 @@ import {
   DELEGATED_SUBNET_ID,
   DELETION_POLICIES,
   DNS_SUBDOMAIN,
+  EXTENSION_REMOVAL_POLICIES,
   FIREWALL_RULE_NAME,
   HIGH_AVAILABILITY_MODES,
   IPV4,
   LOCATION,
   MAINTENANCE_WINDOW_RANGES,
+  MAX_DATABASE_EXTENSIONS,
+  POINT_IN_TIME_UTC,
   MAX_PARAMETER_VALUE_LENGTH,
   MAX_SERVER_PARAMETERS,
   MAX_TAG_NAME_LENGTH,
@@ -48,6 +52,7 @@ import {
   ROLE_NAME,
   ROLE_PRIVILEGES,
   SERVER_DEFAULTS,
+  SERVER_SOURCE_DEFAULTS,
   SKU_NAME,
   SKU_PREFIX_BY_TIER,
   STORAGE_SIZES_GB,
@@ -143,6 +148,12 @@ describe('PostgresServer', () => {
     expect(at(spec, 'administratorLogin').default).toBe(SERVER_DEFAULTS.administratorLogin);
     expect(at(spec, 'maintenanceWindow.startMinute').default).toBe(SERVER_DEFAULTS.maintenanceWindow.startMinute);
     expect(at(spec, 'deletionPolicy').default).toBe(SERVER_DEFAULTS.deletionPolicy);
+    expect(at(spec, 'stopped').type).toBe('boolean');
+    expect(at(spec, 'stopped').default).toBe(SERVER_DEFAULTS.stopped);
+    expect(at(spec, 'restore.pointInTimeUTC').pattern).toBe(POINT_IN_TIME_UTC.source);
+    expect(at(spec, 'replica.promote').default).toBe(SERVER_SOURCE_DEFAULTS.promote);
+    expectStringRule(at(spec, 'replica.sourceServerRef.name'), DNS_SUBDOMAIN);
+    expectStringRule(at(spec, 'restore.sourceServerRef.name'), DNS_SUBDOMAIN);
   });
 
   test('ranges are the same', () => {
@@ -231,6 +242,11 @@ describe('child kinds', () => {
     expect(at(spec, 'charset').default).toBe(DATABASE_DEFAULTS.charset);
     expectStringRule(at(spec, 'collation'), COLLATION);
     expect(at(spec, 'collation').default).toBe(DATABASE_DEFAULTS.collation);
+    expect(at(spec, 'extensions').items.enum).toEqual(AZURE_EXTENSIONS);
+    expect(at(spec, 'extensions').maxItems).toBe(MAX_DATABASE_EXTENSIONS);
+    expect(at(spec, 'extensions')['x-kubernetes-list-type']).toBe('set');
+    expect(at(spec, 'extensionRemovalPolicy').enum).toEqual(EXTENSION_REMOVAL_POLICIES);
+    expect(at(spec, 'extensionRemovalPolicy').default).toBe(DATABASE_DEFAULTS.extensionRemovalPolicy);
   });
 
   test('PostgresFirewallRule', () => {

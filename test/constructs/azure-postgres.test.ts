@@ -50,6 +50,7 @@ describe('AzurePostgres defaults', () => {
       administratorLogin: 'pgadmin',
       deletionPolicy: 'Delete',
       writeConnectionSecretToRef: { name: `${server.metadata.name}-admin` },
+      stopped: false,
     });
   });
 
@@ -107,6 +108,7 @@ describe('AzurePostgres defaults', () => {
       tags: { 'team': 'shop', 'cost-center': '42' },
       deletionPolicy: 'Retain',
       writeConnectionSecretToRef: { name: 'shop-db-admin-credentials' },
+      stopped: false,
     });
     expect(server.name).toBe('shop-db');
     expect(server.namespace).toBe('shop');
@@ -269,7 +271,7 @@ describe('children', () => {
     const { chart } = newChart();
     minimalServer(chart).addDatabase('catalog');
     const [db] = manifestsOf(chart, 'PostgresDatabase');
-    expect(db.spec).toEqual({ serverRef: { name: expect.any(String) }, azureName: 'catalog', charset: 'UTF8', collation: 'en_US.utf8' });
+    expect(db.spec).toEqual({ serverRef: { name: expect.any(String) }, azureName: 'catalog', charset: 'UTF8', collation: 'en_US.utf8', extensionRemovalPolicy: 'Retain' });
   });
 
   test('role defaults: ALL privileges, no connection limit, Secret named after the server and the role', () => {

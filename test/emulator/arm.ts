@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, upsertAdministratorRole, validateAdministrator } from './administrators';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
+import { EXTENSIONS_PARAMETER, extensionSettings, setAllowList } from './extensions';
+import { autoStart } from './server-actions';
+import { initReplica, promote, replicationJson } from './replicas';
+import { archiveSettings, archiveUpTo, initRestore, takeBaseBackup } from './restore';
 import { Faults } from './faults';
 import { PgFront } from './pg-front';
 import { CertificateAuthority, issueServerCertificate } from './pki';
@@ -871,9 +875,8 @@ export class Arm {
         // With Entra sign-in on, Azure answers the tenant it uses (the subscription's unless one was given).
         authConfig: { ...m.authConfig, ...(m.authConfig.activeDirectoryAuth === 'Enabled' ? { tenantId: this.entraTenantOf(s) } : {}) },
         dataEncryption: { ...m.dataEncryption },
-        replicationRole: 'Primary',
-        replicaCapacity: 5,
-        replica: { role: 'Primary', capacity: 5 },
+        ...replicationJson(m.createMode === 'Replica' ? m.sourceServerResourceId : undefined, false),
+        ...(m.createMode === 'PointInTimeRestore' ? { sourceServerResourceId: m.sourceServerResourceId } : {}),
         privateEndpointConnections: [],
       });
     }
@@ -907,6 +910,8 @@ export class Arm {
         if (!s) throw this.serverNotFound(name);
         const body = this.objectBody(req);
         const state = this.writable(s);
+        const promoteMode = isObj(body.properties) && isObj(body.properties.replica) ? body.properties.replica.promoteMode : undefined;
+        if (promoteMode !== undefined && s.model.createMode === 'Replica') return this.promoteReplica(req, s, apiVersion);
         const { model, password } = applyServerRequest(s.model, body, s.model);
         this.checkPrivateDnsZone(model);
         const tags = body.tags !== undefined ? tagsOf(body.tags) : s.tags;
@@ -951,6 +956,7 @@ export class Arm {
     }
     const { model, password } = applyServerRequest(defaultServerModel(), body, undefined);
     this.checkPrivateDnsZone(model, name);
+    if (model.sourceServerResourceId) this.checkSource(model);
     return this.createServer(req, { sub, rg: group.name, name, loc, tags, model, password: password!, apiVersion });
   }
 
@@ -1080,10 +1086,15 @@ export class Arm {
       if (spec.name === 'max_connections') v = String(Math.min(Number(v), 1000));
       settings[spec.name] = `'${v.replace(/'/g, "''")}'`;
     }
+    Object.assign(settings, await extensionSettings(this.o.postgresBinDir));
     if (this.stopped) throw new Error('emulator stopped');
+    const dir = join(this.o.dataDir, 'servers', String(s.index));
+    const source = this.sourceOf(s.model);
+    Object.assign(settings, archiveSettings(dir));
     const pg = new PgInstance({
+      superuserPassword: source?.pg?.superuserPassword,
       binDir: this.o.postgresBinDir,
-      dir: join(this.o.dataDir, 'servers', String(s.index)),
+      dir,
       address,
       port: PG_BACKEND_PORT,
       certPem: cert.certPem,
@@ -1095,11 +1106,16 @@ export class Arm {
     });
     pg.front = this.pgFront(s, pg, address, cert);
     s.pg = pg;
+    if (source?.pg) {
+      await this.initFromSource(s, pg, source.pg);
+      return;
+    }
     await pg.init();
     if (this.stopped) throw new Error('emulator stopped');
     await pg.start();
     await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
     await installPgaadauth(pg);
+    await takeBaseBackup(pg);
   }
 
   /** The wire-protocol front clients reach on address:5432 (pg-front.ts): sign-in as Azure does it. */
@@ -1121,6 +1137,47 @@ export class Arm {
       setInternalPassword: (role, pw) => pg.sql(`ALTER ROLE ${quoteIdent(role)} WITH PASSWORD ${quoteLiteral(scramVerifier(pw))}`).then(() => undefined),
       log: this.o.log,
     });
+  }
+
+
+  /** A replica (streaming, replicas.ts) or a point-in-time restore (restore.ts) of `source`. */
+  private async initFromSource(s: ServerRecord, pg: PgInstance, source: PgInstance): Promise<void> {
+    if (s.model.createMode === 'Replica') {
+      await initReplica(pg, source);
+      await pg.start();
+      return;
+    }
+    await archiveUpTo(source);
+    await initRestore(pg, source, s.model.pointInTimeUTC!);
+    await pg.start();
+    for (let i = 0; i < 600 && (await pg.sql('SELECT pg_is_in_recovery() AS r'))[0].r === true; i++) await new Promise((r) => setTimeout(r, 100));
+    await takeBaseBackup(pg);
+  }
+
+  /** A replica or a restore needs its source to exist (and, for a restore, a time within its backups). */
+  private checkSource(model: ServerModel): void {
+    const source = this.sourceOf(model);
+    if (!source || !source.pg) {
+      throw new ApiError(404, 'ResourceNotFound', `The source server '${model.sourceServerResourceId}' was not found.`);
+    }
+    model.administratorLogin = source.model.administratorLogin;
+    model.version = source.model.version;
+    if (model.createMode === 'PointInTimeRestore') {
+      const time = Date.parse(model.pointInTimeUTC!);
+      const earliest = Math.max(Date.parse(source.systemData.createdAt), Date.now() - source.model.backup.backupRetentionDays * 86400_000);
+      if (time < earliest || time > Date.now()) {
+        throw invalidParameter('pointInTimeUTC',
+          `The point in time '${model.pointInTimeUTC}' is outside the restore window of server '${source.name}': it must be between ${new Date(earliest).toISOString()} and now.`);
+      }
+    }
+  }
+
+  /** The server a replica or a restore is made from (its sourceServerResourceId), if it exists. */
+  private sourceOf(model: ServerModel): ServerRecord | undefined {
+    const id = model.sourceServerResourceId;
+    if (!id) return undefined;
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)$/i.exec(id);
+    return m ? this.findServer(m[1], m[2], m[3]) : undefined;
   }
 
   private updateServer(req: ArmRequest, s: ServerRecord, model: ServerModel, password: string | undefined,
@@ -1165,6 +1222,34 @@ export class Arm {
       rollback: () => {
         s.model = before;
         s.haState = beforeHa;
+        s.state = 'Ready';
+      },
+    });
+    s.current = op;
+    return this.accepted(op);
+  }
+
+  /** replica.promoteMode: the replica stops replicating and takes writes (replicas.ts). */
+  private promoteReplica(req: ArmRequest, s: ServerRecord, apiVersion: string): ArmResponse {
+    if (this.writable(s) === 'busy') return this.busyOp(req, s, 'UpsertServerManagementOperationV2', this.serverId(s), 'upsert');
+    this.o.stats.write(this.serverId(s), req.method);
+    s.state = 'Updating';
+    const op = this.startOp(req, {
+      name: 'UpsertServerManagementOperationV2',
+      sub: s.sub,
+      location: s.location.short,
+      resourceId: this.serverId(s),
+      kind: 'upsert',
+      apiVersion,
+      work: async () => {
+        await promote(s.pg!);
+        await takeBaseBackup(s.pg!);
+        return () => {
+          s.model = { ...s.model, createMode: 'Default', sourceServerResourceId: undefined };
+          s.state = 'Ready';
+        };
+      },
+      rollback: () => {
         s.state = 'Ready';
       },
     });
@@ -1584,7 +1669,9 @@ export class Arm {
           apiVersion,
           work: async () => {
             const pg = s.pg!;
-            if (spec.name === 'require_secure_transport') {
+            if (spec.name === EXTENSIONS_PARAMETER) {
+              await setAllowList(pg, value);
+            } else if (spec.name === 'require_secure_transport') {
               const on = (value ?? 'on').toLowerCase();
               await pg.writeHba(on === 'on' || on === 'true');
               await pg.reload();
@@ -1680,6 +1767,14 @@ export class Arm {
     }
     s.model = m;
     s.systemData = this.systemData('Microsoft.DBforPostgreSQL', s.systemData);
+    return this.serverJson(s, { query: new URLSearchParams({ 'api-version': '2025-08-01' }) });
+  }
+
+  /** Azure starts a stopped server by itself after 7 days (server-actions.ts); now, for tests. */
+  async autoStart(serverName: string): Promise<Record<string, unknown>> {
+    const s = this.servers.get(serverName.toLowerCase());
+    if (!s) throw new Error(`no server '${serverName}'`);
+    await autoStart(s);
     return this.serverJson(s, { query: new URLSearchParams({ 'api-version': '2025-08-01' }) });
   }
 

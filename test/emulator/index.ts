@@ -271,6 +271,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     throttling: () => throttler.describe(),
     setThrottling: (t) => throttler.configure(t),
     azureChange: (name, change) => arm.azureChange(name, change),
+    autoStart: (name) => arm.autoStart(name),
     firewallEnforcement: () => arm.firewallEnforcement,
     setFirewallEnforcement: (on) => arm.setFirewallEnforcement(on),
     reset: async () => {

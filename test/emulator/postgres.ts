@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { allowListTriggerSql, installAllowList } from './extensions';
 
 const run = promisify(execFile);
 
@@ -83,10 +84,13 @@ export interface PgInstanceOptions {
   settings: Record<string, string>;
   /** Client networks (CIDR) allowed to connect; undefined: every client (see writeHba). */
   allowedClients?: string[];
+  /** The hidden superuser's password, when the data comes from another instance. */
+  superuserPassword?: string;
 }
 
 export class PgInstance {
-  readonly superuserPassword = randomBytes(24).toString('base64url');
+  /** The hidden superuser's password (a replica or a restore has its source's: the data is a copy). */
+  readonly superuserPassword: string;
   /** What clients reach (pg-front.ts): started after PostgreSQL is up, stopped before it goes down. */
   front?: { start(): Promise<void>; stop(): Promise<void> };
   private child?: ChildProcess;
@@ -96,6 +100,7 @@ export class PgInstance {
 
   constructor(readonly opts: PgInstanceOptions) {
     this.allowedClients = opts.allowedClients;
+    this.superuserPassword = opts.superuserPassword ?? randomBytes(24).toString('base64url');
   }
 
   /** The client networks pg_hba admits (undefined: every client). */
@@ -125,9 +130,23 @@ export class PgInstance {
   }
 
   private command(bin: string, args: string[]): [string, string[]] {
-    const exe = join(this.opts.binDir, bin);
+    const exe = bin.startsWith('/') ? bin : join(this.opts.binDir, bin);
     if (!this.opts.runAs) return [exe, args];
     return ['setpriv', [`--reuid=${this.opts.runAs.uid}`, `--regid=${this.opts.runAs.gid}`, '--init-groups', '--', exe, ...args]];
+  }
+
+  /** Runs a PostgreSQL tool (pg_basebackup...; or a system command by absolute path) as the account PostgreSQL runs as. */
+  async runTool(bin: string, args: string[], env: Record<string, string> = {}): Promise<void> {
+    const [cmd, cmdArgs] = this.command(bin, args);
+    await run(cmd, cmdArgs, { cwd: this.opts.dir, env: { ...process.env, HOME: this.opts.dir, LC_ALL: 'C.UTF-8', ...env }, timeout: 120_000 }).catch((e) => {
+      throw new Error(`${bin} failed: ${(e as { stderr?: string }).stderr || (e as Error).message}`);
+    });
+  }
+
+  /** Makes this instance's directory (owned by the account PostgreSQL runs as). */
+  async makeDir(): Promise<void> {
+    await mkdir(this.opts.dir, { recursive: true });
+    await this.own(this.opts.dir, 0o700);
   }
 
   /** initdb, certificates, postgresql.conf and pg_hba.conf. */
@@ -146,6 +165,14 @@ export class PgInstance {
     } finally {
       await rm(pwfile, { force: true });
     }
+    await this.configure();
+  }
+
+  /**
+   * Certificates, this instance's settings appended to postgresql.conf (later lines win, so a data directory copied
+   * from another server takes this one's address), and pg_hba.conf.
+   */
+  async configure(): Promise<void> {
     const files: [string, string, number][] = [
       ['server.crt', this.opts.certPem, 0o644],
       ['server.key', this.opts.keyPem, 0o600],
@@ -198,6 +225,8 @@ export class PgInstance {
     const hba = [
       '# Managed by the cdk8s-azure ARM emulator (Azure: require_secure_transport decides hostssl vs host; firewall rules decide the clients).',
       ...clients,
+      // Azure's own replication (read replicas) runs as its hidden superuser.
+      `hostssl replication ${SUPERUSER} 0.0.0.0/0 scram-sha-256`,
       '',
     ].join('\n');
     const p = join(this.dataDir, 'pg_hba.conf');
@@ -306,6 +335,7 @@ export class PgInstance {
       'CREATE DATABASE azure_sys',
       'REVOKE CONNECT ON DATABASE azure_maintenance FROM PUBLIC',
     ]);
+    await installAllowList(this, ['template1', 'postgres', 'azure_sys']);
   }
 
   async setPassword(login: string, password: string): Promise<void> {
@@ -323,6 +353,7 @@ export class PgInstance {
       if (known.length) locale = collation;
     }
     await this.sql(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(owner)} ENCODING ${quoteLiteral(charset)} LC_COLLATE ${quoteLiteral(locale)} LC_CTYPE ${quoteLiteral(locale)} TEMPLATE template0`);
+    await this.sql(allowListTriggerSql(), name);
   }
 
   async dropDatabase(name: string): Promise<void> {

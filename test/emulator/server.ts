@@ -45,6 +45,8 @@ export interface EmulatorAdmin {
    * Returns the server's new ARM body.
    */
   azureChange(serverName: string, change: { highAvailabilityMode?: 'SameZone' | 'ZoneRedundant' | 'Disabled'; storageSizeGB?: number }): Record<string, unknown>;
+  /** Azure's start of a stopped server after 7 days, now. Returns the server's new ARM body. */
+  autoStart(serverName: string): Promise<Record<string, unknown>>;
   /** Whether firewall rules decide which clients may connect to public servers' PostgreSQL. */
   firewallEnforcement(): boolean;
   /** Turns that on or off for every server (rewrites their pg_hba). */
@@ -363,7 +365,7 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
             'GET /admin/info', 'GET /admin/resources', 'GET /admin/requests', 'DELETE /admin/requests', 'GET /admin/faults',
             'PUT /admin/faults (FaultOptions)', 'POST /admin/faults (FaultRule)', 'DELETE /admin/faults', 'GET /admin/throttling',
             'PUT /admin/throttling (false | {reads,writes,deletes})', 'PUT /admin/timing ({provisioningDelayMs,operationPollIntervalSeconds,retryAfterProfile})',
-            'GET /admin/firewall', 'PUT /admin/firewall ({enforce})', 'POST /admin/servers/{name}/azure-change ({highAvailabilityMode,storageSizeGB})', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
+            'GET /admin/firewall', 'PUT /admin/firewall ({enforce})', 'POST /admin/servers/{name}/azure-change ({highAvailabilityMode,storageSizeGB})', 'POST /admin/servers/{name}/auto-start', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
             'POST /admin/clients ({clientId,clientSecret,federatedCredentials})',
           ],
         }, headers, method);
@@ -436,6 +438,11 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
         send(res, 204, undefined, headers, method);
         return;
       default: {
+        const started = /^POST \/admin\/servers\/([^/]+)\/auto-start$/.exec(route);
+        if (started) {
+          send(res, 200, await a.autoStart(decodeURIComponent(started[1])), headers, method);
+          return;
+        }
         const change = /^POST \/admin\/servers\/([^/]+)\/azure-change$/.exec(route);
         if (change) {
           send(res, 200, a.azureChange(decodeURIComponent(change[1]), (body ?? {}) as Parameters<EmulatorAdmin['azureChange']>[1]), headers, method);

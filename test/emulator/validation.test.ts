@@ -164,10 +164,10 @@ describe('validation errors', () => {
     },
     {
       name: 'unsupported createMode',
-      body: smallServer({ createMode: 'PointInTimeRestore' }),
+      body: smallServer({ createMode: 'GeoRestore' }),
       status: 400,
       code: 'UnsupportedCreateMode',
-      message: "The emulator does not support createMode 'PointInTimeRestore'.",
+      message: "The emulator does not support createMode 'GeoRestore'.",
     },
   ];
 

@@ -192,6 +192,10 @@ export interface ServerModel {
   availabilityZone: string;
   identity?: Record<string, unknown>;
   createMode?: string;
+  /** Replica and PointInTimeRestore: the server whose data the new one starts from. */
+  sourceServerResourceId?: string;
+  /** PointInTimeRestore: the time (ISO 8601, UTC) to restore to. */
+  pointInTimeUTC?: string;
 }
 
 export function defaultServerModel(): ServerModel {
@@ -326,11 +330,22 @@ export function applyServerRequest(base: ServerModel, body: Record<string, unkno
   }
   if (props.createMode !== undefined) {
     const mode = enumValue('createMode', props.createMode, ['Default', 'Create', 'Update', 'PointInTimeRestore', 'GeoRestore', 'Replica', 'ReviveDropped']);
-    if (!['Default', 'Create', 'Update'].includes(mode)) {
+    if (!['Default', 'Create', 'Update', 'Replica', 'PointInTimeRestore'].includes(mode)) {
       throw new ApiError(400, 'UnsupportedCreateMode', `The emulator does not support createMode '${mode}'.`);
     }
     m.createMode = mode;
+    if (!existing && (mode === 'Replica' || mode === 'PointInTimeRestore')) {
+      if (typeof props.sourceServerResourceId !== 'string' || !/\/flexibleServers\/[^/]+$/i.test(props.sourceServerResourceId)) {
+        throw invalidParameter('sourceServerResourceId');
+      }
+      m.sourceServerResourceId = props.sourceServerResourceId;
+      if (mode === 'PointInTimeRestore') {
+        if (typeof props.pointInTimeUTC !== 'string' || Number.isNaN(Date.parse(props.pointInTimeUTC))) throw invalidParameter('pointInTimeUTC');
+        m.pointInTimeUTC = new Date(props.pointInTimeUTC).toISOString();
+      }
+    }
   }
+  const fromSource = !existing && !!m.sourceServerResourceId;
   if (body.identity !== undefined) {
     if (body.identity !== null && !isObj(body.identity)) throw invalidParameter('identity');
     m.identity = (body.identity ?? undefined) as Record<string, unknown> | undefined;
@@ -343,7 +358,9 @@ export function applyServerRequest(base: ServerModel, body: Record<string, unkno
 
   let password: string | undefined;
   const passwordAuth = m.authConfig.passwordAuth === 'Enabled';
-  if (!existing) {
+  if (!existing && fromSource) {
+    // A replica or a restore has its source's administrator (and password); a password sent is ignored.
+  } else if (!existing) {
     if (passwordAuth && !m.administratorLogin) throw invalidParameter('administratorLogin');
     if (passwordAuth || props.administratorLoginPassword !== undefined) {
       password = validatePassword(props.administratorLoginPassword, m.administratorLogin);

@@ -104,4 +104,11 @@ export class PostgresArm {
   startDeleteAdministrator(rg: string, server: string, objectId: string, generation?: number): Promise<LroStep<unknown>> {
     return startLro((o) => this.pg.administratorsMicrosoftEntra.beginDelete(rg, server, objectId, o), { type: 'Update', generation });
   }
+
+  // ---- server actions ----
+
+  /** POST start or stop on a server: a long-running operation, recorded (and resumed) like an update. */
+  startServerAction(rg: string, server: string, action: 'start' | 'stop', generation?: number): Promise<LroStep<unknown>> {
+    return startLro<unknown>((o) => (action === 'start' ? this.pg.servers.beginStart(rg, server, o) : this.pg.servers.beginStop(rg, server, o)), { type: 'Update', generation });
+  }
 }

@@ -19,8 +19,10 @@ export const Reason = {
   Deleting: 'Deleting',
   /** Azure reports the server busy with something we did not start (Provisioning, Updating, Starting...). */
   Provisioning: 'Provisioning',
-  /** Azure reports the server Stopped/Stopping/Disabled/Inaccessible; the reconciler does not start servers. */
+  /** Azure reports the server Disabled or Inaccessible (or in a state the reconciler cannot act on). */
   ServerNotRunning: 'ServerNotRunning',
+  /** Ready=True: the server is stopped, as its spec.stopped asks. */
+  Stopped: 'Stopped',
   InvalidSpec: 'InvalidSpec',
   UnsupportedChange: 'UnsupportedChange',
   /** The Azure resource exists and was not created by this resource (adoption needs the annotation). */
@@ -34,6 +36,8 @@ export const Reason = {
   OutOfScope: 'OutOfScope',
   WaitingForServer: 'WaitingForServer',
   WaitingForDatabase: 'WaitingForDatabase',
+  /** A database waits for its server's azure.extensions to allow-list its extensions. */
+  WaitingForAllowList: 'WaitingForAllowList',
   PostgresUnreachable: 'PostgresUnreachable',
   PostgresError: 'PostgresError',
   ReconcileError: 'ReconcileError',
@@ -43,8 +47,8 @@ export const Reason = {
 
 /** Reasons that are a problem for the user (Warning Events); the others are progress (Normal Events). */
 const PROGRESS_REASONS = new Set<string>([
-  Reason.Available, Reason.Creating, Reason.Updating, Reason.Deleting, Reason.Provisioning,
-  Reason.WaitingForServer, Reason.WaitingForDatabase,
+  Reason.Available, Reason.Stopped, Reason.Creating, Reason.Updating, Reason.Deleting, Reason.Provisioning,
+  Reason.WaitingForServer, Reason.WaitingForDatabase, Reason.WaitingForAllowList,
 ]);
 
 export function isWarningReason(reason: string): boolean {

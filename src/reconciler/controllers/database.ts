@@ -4,6 +4,7 @@
  * A descriptor of the one Azure lifecycle; the lock-down is its step.
  */
 import { Reason, type Timing } from './common';
+import { DatabaseExtensions } from './database-extensions';
 import { adminTarget, lookupServer } from './parents';
 import { childOperations, serverChild } from './server-child';
 import type { PostgresDatabaseSpec } from '../../../imports/cdk8s-azure.dev';
@@ -62,7 +63,7 @@ export const DATABASE: ArmKindDescriptor<NormalizedDatabaseSpec, Database, Datab
     return { changes: [], unsupported };
   },
   availableMessage: (ctx) => `Database ${ctx.at.name} is ready on server ${ctx.at.parents[0]}`,
-  steps: (ctx) => [new LockDown(ctx)],
+  steps: (ctx) => [new LockDown(ctx), new DatabaseExtensions(ctx)],
 };
 
 export class PostgresDatabaseController extends ArmLifecycleController {

@@ -23,7 +23,7 @@ import { decodeSecretData, postgresTokenScope } from '../secret-contract';
 /** The ARM type of a flexible server. */
 export const SERVER_ARM_TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers';
 
-/** Azure states in which a server takes no change (the reconciler does not start servers). */
+/** Azure states in which a server takes no change (a stopped one is started only by its PostgresServer's spec). */
 const UNREACHABLE_STATES = new Set(['stopped', 'stopping', 'disabled', 'dropping', 'inaccessible']);
 
 export interface ServerRef {
@@ -60,7 +60,9 @@ const serverRef = perObject((obj: PostgresServerObject): ServerRef => {
     ? 'being deleted'
     : !azure
       ? `not in Azure yet (${ready ? ready.reason : 'not reconciled yet'})`
-      : UNREACHABLE_STATES.has(azureState) ? `${obj.status?.state} in Azure` : undefined;
+      : UNREACHABLE_STATES.has(azureState)
+        ? `${obj.status?.state} in Azure${azureState === 'stopped' ? '; waiting until it is started (its spec.stopped)' : ''}`
+        : undefined;
   return {
     obj,
     spec: normalizeServerSpec(obj.spec),

@@ -4,9 +4,18 @@
  * configurations, set one at a time once the server matches).
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
-import { azureParameterName, formatProblem, privateDnsZoneName, privateDnsZonePrefix, type NormalizedServerSpec } from '../../api';
+import {
+  azureParameterName,
+  formatProblem,
+  normalizeDatabaseSpec,
+  parametersWithExtensions,
+  privateDnsZoneName,
+  privateDnsZonePrefix,
+  type NormalizedServerSpec,
+} from '../../api';
 import { parameterDrift, ownerTags } from '../azure/server-mapping';
-import type { ReconcileResult } from '../contracts';
+import type { ControllerEnvironment, Dependency, PostgresDatabaseObject, ReconcileResult } from '../contracts';
+import { isBeingDeleted } from './common';
 import { classifyAzureError } from '../errors/classify';
 import type { LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { afterStart } from './lifecycle/operations';
@@ -69,6 +78,24 @@ export class ResourceGroup implements LifecycleStep<Server, Server, ServerForPat
   }
 }
 
+/** The databases of a server (not being deleted), from the cache. */
+function databasesOf(env: ControllerEnvironment, namespace: string, serverName: string): PostgresDatabaseObject[] {
+  return env.kube
+    .list<PostgresDatabaseObject>('PostgresDatabase', namespace)
+    .filter((d) => d.spec?.serverRef?.name === serverName && !isBeingDeleted(d));
+}
+
+/** A change of a database's extensions requeues its server, which keeps azure.extensions. */
+export function serverOfDatabases(): Dependency {
+  return {
+    kind: 'PostgresDatabase',
+    mapToKeys: (db) => {
+      const server = (db.spec as { serverRef?: { name?: string } } | undefined)?.serverRef?.name;
+      return server ? [{ namespace: db.metadata.namespace, name: server }] : [];
+    },
+  };
+}
+
 export class ServerParameters implements LifecycleStep<Server, Server, ServerForPatch> {
   readonly name = 'server parameters';
 
@@ -76,10 +103,13 @@ export class ServerParameters implements LifecycleStep<Server, Server, ServerFor
 
   /**
    * Parameters not in the spec keep Azure's values; those in it are compared (all read in one list call: a resync
-   * costs one read, not one per parameter) and set one at a time.
+   * costs one read, not one per parameter) and set one at a time. azure.extensions is the spec's list plus every
+   * extension the server's databases ask for.
    */
   async whenInSync(): Promise<ReconcileResult | undefined> {
-    const { arm, at, spec, status } = this.ctx;
+    const { arm, at, status, env, object } = this.ctx;
+    const asked = databasesOf(env, object.metadata.namespace, object.metadata.name).flatMap((d) => normalizeDatabaseSpec(d.spec).extensions);
+    const spec = { ...this.ctx.spec, parameters: parametersWithExtensions(this.ctx.spec.parameters, asked) };
     const names = Object.keys(spec.parameters).sort();
     if (names.length === 0) return undefined;
     let listed;

@@ -7,27 +7,32 @@ import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeServerSpec, validateServerSpec, type NormalizedServerSpec } from '../../api';
 import type { PostgresArm, Server, ServerForPatch } from '../azure/postgres-arm';
 import { diffServer, toArmServer } from '../azure/server-mapping';
-import type { ControllerEnvironment } from '../contracts';
+import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
 import { Reason, type Timing } from './common';
 import type { ArmKindDescriptor, AzureState } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
 import { SERVER_ARM_TYPE } from './parents';
 import { AdministratorCredentials } from './server-credentials';
 import { EntraSignIn } from './server-entra';
-import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, ServerParameters } from './server-extras';
+import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, serverOfDatabases, ServerParameters } from './server-extras';
+import { ServerPower } from './server-power';
+import { replicasOf, ServerSource } from './server-source';
 
 export { PASSWORD_SYNCED } from './server-credentials';
 
 const BUSY_STATES = new Set(['provisioning', 'updating', 'starting', 'restarting', 'dropping', 'stopping']);
 
-/** Azure busy with something the reconciler did not start (wait), or stopped (the reconciler does not start servers). */
+/**
+ * Azure busy with something the reconciler did not start (wait), or in a state it cannot act on (Disabled,
+ * Inaccessible). A Stopped server is the ServerPower step's: it stays stopped or is started, as the spec says.
+ */
 function serverState(server: Server): AzureState | undefined {
   const state = (server.state ?? '').toLowerCase();
   if (state === 'ready') return undefined;
   if (BUSY_STATES.has(state)) return { reason: Reason.Provisioning, message: `Azure reports the server ${server.state}; waiting` };
   return {
     reason: Reason.ServerNotRunning,
-    message: `Azure reports the server ${server.state ?? 'in an unknown state'}; the reconciler does not start servers, start it in Azure`,
+    message: `Azure reports the server ${server.state ?? 'in an unknown state'}; the reconciler cannot act on a server in this state`,
     failure: 'userError',
   };
 }
@@ -57,9 +62,30 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   statusOf: (server) => ({ fullyQualifiedDomainName: server.fullyQualifiedDomainName, state: server.state, version: server.version }),
   availableMessage: (ctx, server) => `Server ${ctx.at.name} is ready at ${server.fullyQualifiedDomainName}`,
   steps: (ctx) => [
-    new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new EntraSignIn(ctx), new ServerParameters(ctx),
+    new ServerSource(ctx), new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new EntraSignIn(ctx),
+    new ServerParameters(ctx), new ServerPower(ctx),
   ],
+  dependsOn: (env) => [serverOfDatabases(), sourceOfReplicas(env)],
+  deletionWaitsFor(env, obj) {
+    const replicas = replicasOf(env, obj);
+    return replicas.length > 0 ? `its read replicas (PostgresServer ${replicas.map((r) => r.metadata.name).join(', ')}) are deleted` : undefined;
+  },
 };
+
+/** A server's replicas and restores wait for it; its deletion waits for its replicas: either's change requeues the other. */
+function sourceOfReplicas(env: ControllerEnvironment): Dependency {
+  return {
+    kind: 'PostgresServer',
+    mapToKeys: (changed) => {
+      const source = normalizeServerSpec(changed.spec as PostgresServerSpec).source;
+      const keys = source ? [{ namespace: changed.metadata.namespace, name: source.serverName }] : [];
+      const made = env.kube.list<AnyObject>('PostgresServer', changed.metadata.namespace)
+        .filter((o) => normalizeServerSpec(o.spec as PostgresServerSpec).source?.serverName === changed.metadata.name)
+        .map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name }));
+      return [...keys, ...made];
+    },
+  };
+}
 
 export class PostgresServerController extends ArmLifecycleController {
   constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing) {

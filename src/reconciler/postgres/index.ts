@@ -2,3 +2,4 @@
 export * from './connect';
 export * from './roles';
 export * from './isolation';
+export * from './extensions';

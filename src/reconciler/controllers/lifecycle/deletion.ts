@@ -88,6 +88,8 @@ export class Deletion {
         return end('NotDeleted', `${name} is managed by ${d.kind} ${manager.metadata.namespace}/${manager.metadata.name}; left in Azure`);
       }
     }
+    const waitFor = d.deletionWaitsFor?.(env, obj);
+    if (waitFor) return progress(status, Reason.Deleting, `${name} is deleted after ${waitFor}`, timing);
     return this.deleteInAzure(ctx, resource, name, end);
   }
 

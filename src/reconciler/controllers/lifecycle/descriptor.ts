@@ -150,6 +150,8 @@ export interface ArmKindDescriptor<Spec, Resource extends { id?: string; tags?: 
   availableMessage(ctx: LifecycleContext<Spec>, resource: Resource): string;
   /** The kind's extras, in order. */
   steps?(ctx: LifecycleContext<Spec>): Array<LifecycleStep<Resource, Body, Patch>>;
+  /** What must go before this resource is deleted in Azure (a server's read replicas); undefined: nothing. */
+  deletionWaitsFor?(env: ControllerEnvironment, obj: ArmObject): string | undefined;
   /** Other kinds whose changes requeue objects of this one (a child's server). */
   dependsOn?(env: ControllerEnvironment): Dependency[];
 }
