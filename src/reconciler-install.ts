@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-34';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
 import { CLUSTER_ID, formatResourceGroupScopes, RESOURCE_GROUP_PATTERN } from './api';
+import { RECONCILER_IMAGE_REPOSITORY } from './image';
 import { crdFiles, packageVersion } from './package-info';
 import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
 
@@ -65,7 +66,7 @@ export interface ReconcilerProps {
   /**
    * The reconciler image.
    *
-   * @default - ghcr.io/cdk8s-azure/reconciler:<version of this package>
+   * @default - ghcr.io/cdk8s-azure/reconciler:<version of this package>, the image each release publishes
    */
   readonly image?: string;
 
@@ -213,7 +214,7 @@ export class Reconciler extends Construct {
     super(scope, id);
     validateReconcilerProps(this, props);
     this.namespace = props.namespace ?? 'cdk8s-azure-system';
-    this.image = props.image ?? `ghcr.io/cdk8s-azure/reconciler:${packageVersion()}`;
+    this.image = props.image ?? `${RECONCILER_IMAGE_REPOSITORY}:${packageVersion()}`;
     const labels = {
       'app.kubernetes.io/name': RECONCILER_NAME,
       'app.kubernetes.io/part-of': 'cdk8s-azure',
