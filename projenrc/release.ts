@@ -5,6 +5,9 @@
 import { cdk8s, DependencyType, github, release } from 'projen';
 import { RECONCILER_IMAGE_REPOSITORY } from '../src/image';
 
+/** Where each release pushes the Helm chart (README's install command uses it). */
+const HELM_CHART_REPOSITORY = 'ghcr.io/cdk8s-azure/charts';
+
 /**
  * The oldest peers the construct tests pass with: the package accepts `^` these, and `test:peer-minimums` runs the
  * construct tests against exactly these. (cdk8s-plus-34 2.0.20 needs cdk8s ^2.68.11; 2.68.12 is the oldest such cdk8s
@@ -85,6 +88,25 @@ export function setUpRelease(project: cdk8s.ConstructLibraryCdk8s): void {
   project.packageTask.spawn(testPeerMinimums);
 
   addImageJob(project);
+  setUpHelmChart(project);
+}
+
+/**
+ * The Helm chart, generated from the Reconciler construct into charts/cdk8s-azure on every build (CI fails when the
+ * committed chart is stale), then linted and templated with values by a helm built from its Go module.
+ */
+function setUpHelmChart(project: cdk8s.ConstructLibraryCdk8s): void {
+  const chart = project.addTask('helm:chart', {
+    description: 'Generate the Helm chart (charts/cdk8s-azure) from the Reconciler construct',
+    exec: 'tsx scripts/helm-chart.ts',
+  });
+  project.postCompileTask.spawn(chart);
+  const testHelm = project.addTask('test:helm', {
+    description: 'helm lint --strict and helm template of the chart, with the defaults and with every value set',
+    exec: 'bash test/helm/run.sh',
+  });
+  project.testTask.spawn(testHelm);
+  project.gitignore.exclude('/.helm/');
 }
 
 /**
@@ -130,6 +152,18 @@ function addImageJob(project: cdk8s.ConstructLibraryCdk8s): void {
             'sbom': true,
             'provenance': 'mode=max',
           },
+        },
+        // The Helm chart of the same version (generated from the same commit), as an OCI artifact beside the image;
+        // its appVersion is the image tag it defaults to.
+        { uses: 'azure/setup-helm@v4' },
+        {
+          name: 'Push the Helm chart',
+          env: { VERSION: version },
+          run: [
+            'helm package charts/cdk8s-azure --version "$VERSION" --app-version "$VERSION"',
+            'echo "${{ secrets.GITHUB_TOKEN }}" | helm registry login ghcr.io --username "${{ github.actor }}" --password-stdin',
+            `helm push "cdk8s-azure-$VERSION.tgz" oci://${HELM_CHART_REPOSITORY}`,
+          ].join('\n'),
         },
         {
           uses: 'actions/attest-build-provenance@v3',

@@ -55,6 +55,30 @@ describe('the reconciler image', () => {
   });
 });
 
+describe('the Helm chart', () => {
+  test('is pushed with the release version as chart and app version, so it defaults to that image', () => {
+    const push = imageJob.steps.find((s: any) => s.name === 'Push the Helm chart');
+    expect(push.env.VERSION).toBe('${{ steps.version.outputs.version }}');
+    expect(push.run).toContain('helm package charts/cdk8s-azure --version "$VERSION" --app-version "$VERSION"');
+    expect(push.run).toMatch(/helm push "cdk8s-azure-\$VERSION.tgz" oci:\/\/\S+/);
+    const deployment = fs.readFileSync(path.join(REPO_ROOT, 'charts', 'cdk8s-azure', 'templates', 'deployment-cdk8s-azure-reconciler.yaml'), 'utf-8');
+    expect(deployment).toContain('image: "{{ $.Values.image.repository }}:{{ $.Values.image.tag | default $.Chart.AppVersion }}"');
+    const values = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'charts', 'cdk8s-azure', 'values.yaml'), 'utf-8'));
+    expect(values.image).toMatchObject({ repository: RECONCILER_IMAGE_REPOSITORY, tag: '' });
+  });
+
+  test('keeps the CRDs in crds/ (installed, never deleted by helm uninstall), the same files as the repository', () => {
+    const chartCrds = path.join(REPO_ROOT, 'charts', 'cdk8s-azure', 'crds');
+    const repoCrds = fs.readdirSync(path.join(REPO_ROOT, 'crds')).filter(f => f.endsWith('.yaml')).sort();
+    expect(fs.readdirSync(chartCrds).sort()).toEqual(repoCrds);
+    for (const file of repoCrds) {
+      expect(fs.readFileSync(path.join(chartCrds, file), 'utf-8')).toBe(fs.readFileSync(path.join(REPO_ROOT, 'crds', file), 'utf-8'));
+    }
+    const templates = fs.readdirSync(path.join(REPO_ROOT, 'charts', 'cdk8s-azure', 'templates'));
+    expect(templates.filter(t => /customresourcedefinition/i.test(t))).toEqual([]);
+  });
+});
+
 describe('the release', () => {
   test('publishes to npm, PyPI, Maven Central, Go and NuGet, npm with provenance', () => {
     for (const job of ['release_npm', 'release_pypi', 'release_maven', 'release_golang', 'release_nuget', 'release_github']) {
