@@ -32,6 +32,8 @@ export const releaseOptions = {
   githubOptions: { mergify: false, pullRequestLint: false },
   pullRequestTemplate: false,
   depsUpgradeOptions: { workflow: false },
+  // The release job runs the whole build, integration suites included: they need Go and PostgreSQL 15.
+  releaseWorkflowSetupSteps: [{ name: 'Install test prerequisites', run: 'bash scripts/install-prerequisites.sh' }],
 
   // Trusted publishing (OIDC, no long-lived tokens) with provenance wherever the registry supports it.
   releaseToNpm: true,
