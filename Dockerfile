@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # The reconciler image: Node 22 on distroless (no shell, no package manager), one file of JavaScript.
-# Build the bundle first (the release workflow does): npx projen bundle:reconciler   ->  bundle/reconciler.js (+ .map)
-# then:                               docker build -t cdk8s-azure-reconciler .
+# Build the bundle first (the release workflow does):  npx projen bundle:reconciler  ->  bundle/reconciler.js (+ .map)
+# then:                                                docker build -t cdk8s-azure-reconciler .
 #
 # Runs as uid/gid 65532 (distroless "nonroot") and writes nothing to disk: it works with
 # readOnlyRootFilesystem: true (mount an emptyDir at /tmp if a future dependency ever needs scratch space).
