@@ -1,4 +1,5 @@
 import { cdk8s, javascript } from 'projen';
+import { releaseOptions, setUpRelease } from './projenrc/release';
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-azure',
@@ -18,7 +19,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 
   // Node 22 LTS for every script: the `node` package puts a Node 22 binary in node_modules/.bin,
   // which npm puts first on PATH for every script it runs (and so for projen tasks and jest workers).
-  minNodeVersion: '22.0.0',
+  // The library (synth) runs on Node >= 20 (test/package synthesizes on the machine's Node 20); the reconciler
+  // needs Node 22, which its image brings.
+  minNodeVersion: '20.0.0',
+  // Releases, language targets, the package's contents and peer minimums: projenrc/release.ts.
+  ...releaseOptions,
   workflowNodeVersion: '22',
   devDeps: [
     'node@^22.23.0',
@@ -43,9 +48,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'prom-client@^15.1.3',
   ],
 
-  // No GitHub here: CI is .ci/run. Releases are not automated yet.
-  github: false,
-  release: false,
+  // CI is .ci/run; GitHub Actions only release (projenrc/release.ts).
   buildWorkflow: false,
 
   jestOptions: {
@@ -156,5 +159,7 @@ project.addTask('cluster:stop', {
 // projen appends its default testMatch; jest must run only the construct suites (the rest run on node:test).
 project.tryFindObjectFile('package.json')!.addOverride('jest.testMatch', ['<rootDir>/test/constructs/**/*.test.ts']);
 project.package.addField('types', 'lib/src/index.d.ts');
+
+setUpRelease(project);
 
 project.synth();

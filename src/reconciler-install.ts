@@ -2,7 +2,8 @@ import { ApiObject, JsonPatch, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { CLUSTER_ID, formatResourceGroupScopes, RESOURCE_GROUP_PATTERN } from './api';
+import { CLUSTER_ID, formatResourceGroupScopes, LOG_LEVELS, RESOURCE_GROUP_PATTERN } from './api';
+import { RECONCILER_IMAGE_REPOSITORY } from './image';
 import { crdFiles, packageVersion } from './package-info';
 import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
 
@@ -65,7 +66,7 @@ export interface ReconcilerProps {
   /**
    * The reconciler image.
    *
-   * @default - ghcr.io/cdk8s-azure/reconciler:<version of this package>
+   * @default - ghcr.io/cdk8s-azure/reconciler:<version of this package>, the image each release publishes
    */
   readonly image?: string;
 
@@ -175,6 +176,80 @@ export interface ReconcilerProps {
    * @default - none
    */
   readonly env?: { [name: string]: string };
+
+  /**
+   * The reconciler's log level (LOG_LEVEL): trace, debug, info, warn, error, fatal or silent.
+   *
+   * @default 'info'
+   */
+  readonly logLevel?: string;
+
+  /**
+   * Whether to create a Service `cdk8s-azure-reconciler-metrics` in front of the Prometheus endpoint (port `metrics`,
+   * 8080, path `/metrics`), for a scraper or a ServiceMonitor.
+   *
+   * @default true
+   */
+  readonly metricsService?: boolean;
+
+  /**
+   * Whether to create a Prometheus Operator ServiceMonitor (monitoring.coreos.com/v1) that scrapes the metrics Service.
+   * The cluster needs the Prometheus Operator's CRDs. Needs `metricsService`.
+   *
+   * @default false
+   */
+  readonly serviceMonitor?: boolean;
+
+  /**
+   * Labels of the ServiceMonitor, for a Prometheus whose serviceMonitorSelector picks monitors by label (e.g.
+   * `{ release: 'prometheus' }`).
+   *
+   * @default - the install's labels only
+   */
+  readonly serviceMonitorLabels?: { [key: string]: string };
+
+  /**
+   * Whether to create a PodDisruptionBudget (minAvailable 1), so that a node drain never takes the last reconciler
+   * Pod. With one replica it would block drains, so it is created by default only with two or more.
+   *
+   * @default - true when replicas is 2 or more
+   */
+  readonly podDisruptionBudget?: boolean;
+
+  /**
+   * Node labels the reconciler Pods must run on (nodeSelector).
+   *
+   * @default - any node
+   */
+  readonly nodeSelector?: { [key: string]: string };
+
+  /**
+   * Tolerations of the reconciler Pods, e.g. to run on a tainted system node pool.
+   *
+   * @default - none
+   */
+  readonly tolerations?: k8s.Toleration[];
+
+  /**
+   * Affinity of the reconciler Pods, e.g. anti-affinity to spread replicas over nodes or zones.
+   *
+   * @default - none
+   */
+  readonly affinity?: k8s.Affinity;
+
+  /**
+   * More annotations of the reconciler Pods.
+   *
+   * @default - none
+   */
+  readonly podAnnotations?: { [key: string]: string };
+
+  /**
+   * More labels of the reconciler Pods (the install's own labels and the workload identity label are kept).
+   *
+   * @default - none
+   */
+  readonly podLabels?: { [key: string]: string };
 }
 
 /**
@@ -208,12 +283,18 @@ export class Reconciler extends Construct {
   public readonly roles: k8s.KubeRole[] = [];
   /** The Deployment. */
   public readonly deployment: k8s.KubeDeployment;
+  /** The Service in front of the metrics endpoint (undefined with `metricsService: false`). */
+  public readonly metricsService?: k8s.KubeService;
+  /** The Prometheus Operator ServiceMonitor (undefined unless `serviceMonitor` is true). */
+  public readonly serviceMonitor?: ApiObject;
+  /** The PodDisruptionBudget (undefined when not created, see `podDisruptionBudget`). */
+  public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
 
   public constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
     validateReconcilerProps(this, props);
     this.namespace = props.namespace ?? 'cdk8s-azure-system';
-    this.image = props.image ?? `ghcr.io/cdk8s-azure/reconciler:${packageVersion()}`;
+    this.image = props.image ?? `${RECONCILER_IMAGE_REPOSITORY}:${packageVersion()}`;
     const labels = {
       'app.kubernetes.io/name': RECONCILER_NAME,
       'app.kubernetes.io/part-of': 'cdk8s-azure',
@@ -293,16 +374,22 @@ export class Reconciler extends Construct {
       subjects,
     });
 
+    const replicas = props.replicas ?? 1;
+    const selector = { matchLabels: { 'app.kubernetes.io/name': RECONCILER_NAME } };
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name: RECONCILER_NAME, namespace: this.namespace, labels: { ...labels, 'app.kubernetes.io/version': versionLabel(this.image) } },
       spec: {
-        replicas: props.replicas ?? 1,
-        selector: { matchLabels: { 'app.kubernetes.io/name': RECONCILER_NAME } },
+        replicas,
+        selector,
         template: {
           metadata: {
-            labels: { ...labels, ...(props.clientId !== undefined ? { 'azure.workload.identity/use': 'true' } : {}) },
+            labels: { ...props.podLabels, ...labels, ...(props.clientId !== undefined ? { 'azure.workload.identity/use': 'true' } : {}) },
+            annotations: props.podAnnotations === undefined ? undefined : nonEmpty({ ...props.podAnnotations }),
           },
           spec: {
+            nodeSelector: props.nodeSelector === undefined ? undefined : nonEmpty({ ...props.nodeSelector }),
+            tolerations: props.tolerations,
+            affinity: props.affinity,
             serviceAccountName: this.serviceAccountName,
             // The reconciler talks to the Kubernetes API with this ServiceAccount's token.
             automountServiceAccountToken: true,
@@ -342,6 +429,34 @@ export class Reconciler extends Construct {
         },
       },
     });
+
+    if (props.metricsService ?? true) {
+      this.metricsService = new k8s.KubeService(this, 'MetricsService', {
+        metadata: { name: `${RECONCILER_NAME}-metrics`, namespace: this.namespace, labels },
+        spec: {
+          selector: selector.matchLabels,
+          ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }],
+        },
+      });
+    }
+    if (props.serviceMonitor ?? false) {
+      this.serviceMonitor = new ApiObject(this, 'ServiceMonitor', {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: RECONCILER_NAME, namespace: this.namespace, labels: { ...props.serviceMonitorLabels, ...labels } },
+        spec: {
+          selector: { matchLabels: labels },
+          namespaceSelector: { matchNames: [this.namespace] },
+          endpoints: [{ port: 'metrics', path: '/metrics' }],
+        },
+      });
+    }
+    if (props.podDisruptionBudget ?? replicas >= 2) {
+      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+        metadata: { name: RECONCILER_NAME, namespace: this.namespace, labels },
+        spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector },
+      });
+    }
   }
 }
 
@@ -384,6 +499,7 @@ function reconcilerEnv(props: ReconcilerProps, watchNamespaces: string[] | undef
     ['CLUSTER_ID', props.clusterId],
     ['ADOPTION_NAMESPACES', props.adoptionNamespaces?.join(',')],
     ['RESOURCE_GROUP_SCOPES', props.resourceGroupScopes === undefined ? undefined : formatResourceGroupScopes(props.resourceGroupScopes)],
+    ['LOG_LEVEL', props.logLevel],
   ];
   for (const [name, value] of optional) {
     if (value !== undefined) {
@@ -494,6 +610,12 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
   if (props.replicas !== undefined) {
     checkInteger(problems, 'replicas', props.replicas, 0);
   }
+  if (props.logLevel !== undefined) {
+    checkOneOf(problems, 'logLevel', props.logLevel, LOG_LEVELS);
+  }
+  if (props.serviceMonitor === true && props.metricsService === false) {
+    problems.add('serviceMonitor', props.serviceMonitor, 'scrapes the metrics Service, which metricsService: false leaves out; keep metricsService or drop serviceMonitor');
+  }
   for (const [field, value] of [
     ['resourceManagerEndpoint', props.resourceManagerEndpoint],
     ['authorityHost', props.authorityHost],
@@ -504,10 +626,10 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
     }
   }
   // The install sets these, and the reconciler's RBAC follows the namespaces it is given.
-  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES', 'CLUSTER_ID', 'ADOPTION_NAMESPACES', 'RESOURCE_GROUP_SCOPES']);
+  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES', 'CLUSTER_ID', 'ADOPTION_NAMESPACES', 'RESOURCE_GROUP_SCOPES', 'LOG_LEVEL']);
   for (const name of Object.keys(props.env ?? {})) {
     if (checkString(problems, 'env name', name, ENV_VAR_NAME) && ours.has(name)) {
-      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces, clusterId, adoptionNamespaces, resourceGroupScopes); use those');
+      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces, clusterId, adoptionNamespaces, resourceGroupScopes, logLevel); use those');
     }
   }
   problems.throwIfAny();

@@ -20,3 +20,4 @@ export * from './database';
 export * from './firewall-rule';
 export * from './role';
 export * from './scope';
+export * from './log-level';

@@ -4,9 +4,9 @@
  */
 import pino from 'pino';
 import type { Logger } from './contracts';
+import { LOG_LEVELS, type LogLevel } from '../api/log-level';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel };
 
 const SENSITIVE = [
   'password',

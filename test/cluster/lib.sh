@@ -30,7 +30,13 @@ tc_build() {
   # go build touches an up-to-date output, so compare Go build IDs, not mtimes.
   [ -e "$TC_BIN" ] && before="$(go tool buildid "$TC_BIN" 2>/dev/null || true)"
   echo "testcluster: go build ($(go env GOVERSION)) -> $TC_BIN"
-  (cd "$TC_SCRIPT_DIR" && nice -n 10 go build -buildvcs=false -ldflags "$TC_LDFLAGS" -o "$TC_BIN" .) || return 1
+  # A first build compiles Kubernetes from source (minutes, more on a loaded machine): say so, and show it is alive.
+  [ -n "$before" ] || echo "testcluster: first build: compiling kube-apiserver, etcd and controllers from Go modules (several minutes)"
+  ( while sleep 30; do echo "testcluster: still building ($((SECONDS - t0))s)"; done ) &
+  local ticker=$! rc=0
+  (cd "$TC_SCRIPT_DIR" && nice -n 10 go build -buildvcs=false -ldflags "$TC_LDFLAGS" -o "$TC_BIN" .) || rc=$?
+  kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+  [ "$rc" = 0 ] || return 1
   after="$(go tool buildid "$TC_BIN" 2>/dev/null || true)"
   ln -sfn testcluster "$TC_BIN_DIR/kubectl"
   if [ "$before" = "$after" ]; then

@@ -297,13 +297,15 @@ describe('Reconciler install', () => {
       resourceManagerEndpoint: 'https://management.chinacloudapi.cn',
       authorityHost: 'https://login.chinacloudapi.cn',
       armScope: 'https://management.chinacloudapi.cn/.default',
-      env: { LOG_LEVEL: 'debug' },
+      logLevel: 'debug',
+      env: { WORKERS: '8' },
     }));
     expect(china).toMatchObject({
       AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://management.chinacloudapi.cn',
       AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn',
       ARM_SCOPE: 'https://management.chinacloudapi.cn/.default',
       LOG_LEVEL: 'debug',
+      WORKERS: '8',
     });
   });
 
