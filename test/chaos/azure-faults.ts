@@ -5,13 +5,15 @@
  * conditions seen on the way carry Azure's code and message.
  */
 import type { Emulator, RequestLogEntry } from '../emulator';
-import { createNamespace, kubectl, sleep, waitFor } from '../integration/harness';
+import { kubectl, sleep, waitFor } from '../integration/harness';
 import { app, App, applyAll, databaseCr, readyNames, serverCr } from './fixtures';
-import { azureServers, Checks, log, ReconcilerSupervisor, RequestRecorder, wipeNamespace } from './stack';
+import { azureServers, Checks, freshNamespace, log, ReconcilerSupervisor, RequestRecorder, wipeNamespace } from './stack';
 
 export interface AzureFaultOptions {
   readonly servers: number;
   readonly databasesPerServer: number;
+  /** How long the faults last; then the run must converge without them within timeoutMs. */
+  readonly faultWindowMs: number;
   readonly timeoutMs: number;
 }
 
@@ -43,7 +45,7 @@ export function retryAfterViolations(entries: RequestLogEntry[], slackMs = 50): 
 }
 
 export async function azureFaults(emulator: Emulator, clientId: string, checks: Checks, recorder: RequestRecorder, opts: AzureFaultOptions) {
-  createNamespace(NAMESPACE);
+  freshNamespace(NAMESPACE);
   const sup = new ReconcilerSupervisor(emulator, clientId, 'azure-faults', [`--namespace=${NAMESPACE}`]);
   sup.start();
   const apps: App[] = Array.from({ length: opts.servers }, (_, i) => app(NAMESPACE, 'fault', i, 'chaos-faults-rg'));
@@ -57,6 +59,13 @@ export async function azureFaults(emulator: Emulator, clientId: string, checks: 
     operationCancelRate: 0.15,
     slowOperationRate: 0.2,
     slowOperationMs: 8000,
+    // The rates above, and at least one of each whatever the dice say.
+    rules: [
+      { kind: 'cancelOperation', count: 1, match: 'PUT .*/databases/' },
+      { kind: 'slowOperation', count: 1, ms: 8000, match: 'PATCH .*/flexibleServers/' },
+      { kind: 'drop', count: 1, match: 'GET .*/flexibleServers/[^/]+$' },
+      { kind: 'drop', phase: 'response', count: 1, match: 'PUT .*/databases/' },
+    ],
   });
   const conditions = new Map<string, string>();
   const watchConditions = setInterval(() => {
@@ -72,34 +81,48 @@ export async function azureFaults(emulator: Emulator, clientId: string, checks: 
     bursts++;
   }, 15_000);
   const started = Date.now();
+  const converged = () => readyNames('postgresservers', NAMESPACE).size === apps.length
+    && readyNames('postgresdatabases', NAMESPACE).size === apps.length * opts.databasesPerServer;
+  let convergedUnderFaults = false;
+  let faultsEndedAt = 0;
   try {
     applyAll(apps.map((a) => serverCr(a)));
-    await waitFor('servers Ready under faults', () => readyNames('postgresservers', NAMESPACE).size === apps.length, opts.timeoutMs, 1000);
+    await waitFor('servers Ready under faults', () => readyNames('postgresservers', NAMESPACE).size === apps.length, opts.faultWindowMs / 2, 1000)
+      .catch(() => undefined);
     // A tag change (the server is Updating for a while) and databases at the same time: their writes reach a busy
     // server and their operations fail with ServerIsBusy, as in Azure.
     applyAll(apps.flatMap((a) => [
       serverCr(a, { tags: { chaos: 'faults' } }),
       ...Array.from({ length: opts.databasesPerServer }, (_, d) => databaseCr(a, `db${d}`)),
     ]));
-    await waitFor('servers and databases Ready under faults', () =>
-      readyNames('postgresservers', NAMESPACE).size === apps.length
-      && readyNames('postgresdatabases', NAMESPACE).size === apps.length * opts.databasesPerServer, opts.timeoutMs, 1000);
+    convergedUnderFaults = await waitFor('servers and databases Ready under faults', converged, Math.max(1000, started + opts.faultWindowMs - Date.now()), 1000)
+      .then(() => true, () => false);
   } finally {
     clearInterval(burstTimer);
-    clearInterval(watchConditions);
     emulator.admin.clearFaults();
+    faultsEndedAt = Date.now();
   }
+  // What the faults left behind (backoffs, operations to poll) drains without them.
+  await waitFor('servers and databases Ready after the faults', converged, opts.timeoutMs, 1000).finally(() => clearInterval(watchConditions));
   const convergedSeconds = (Date.now() - started) / 1000;
+  const drainSeconds = convergedUnderFaults ? 0 : (Date.now() - faultsEndedAt) / 1000;
   recorder.poll();
   const entries = recorder.entries.slice(firstEntry);
   const counts = emulator.admin.requests();
   const tagged = azureServers(emulator).filter((s) => apps.some((a) => a.azureName === s.name) && s.tags?.chaos === 'faults').length;
   const retry = retryAfterViolations(entries);
+  // Conditions are sampled every second; Warning Events keep every report.
+  for (const e of JSON.parse(kubectl(['get', 'events', '-n', NAMESPACE, '-o', 'json']).stdout || '{"items":[]}').items ?? []) {
+    if (e.type === 'Warning') conditions.set(`${e.reason}: ${e.message}`, `event of ${e.involvedObject?.name}`);
+  }
   const withAzureCode = [...conditions.keys()].filter((c) => AZURE_CODES.some((code) => c.includes(code)));
   const figures = {
     servers: apps.length,
     databases: apps.length * opts.databasesPerServer,
+    faultWindowSeconds: opts.faultWindowMs / 1000,
+    convergedUnderFaults,
     convergedSeconds,
+    drainSeconds,
     armRequests: entries.length,
     injected: {
       errors500: entries.filter((e) => e.outcome === 'fault' && e.status === 500).length,
@@ -118,7 +141,7 @@ export async function azureFaults(emulator: Emulator, clientId: string, checks: 
     distinctFalseConditions: conditions.size,
     conditionsWithAzureCode: withAzureCode.slice(0, 20),
   };
-  log(`azure faults: converged in ${convergedSeconds.toFixed(1)} s; injected ${JSON.stringify(figures.injected)}`);
+  log(`azure faults: converged in ${convergedSeconds.toFixed(1)} s (${convergedUnderFaults ? 'under the faults' : `${drainSeconds.toFixed(1)} s after they ended`}); injected ${JSON.stringify(figures.injected)}; ${conditions.size} distinct Ready=False conditions and Warning Events`);
   checks.check(tagged === apps.length, `azure faults: every server's update reached Azure (${tagged}/${apps.length})`);
   checks.check(figures.injected.errors500 > 0 && figures.injected.errors503 > 0 && figures.injected.errors429 > 0
     && figures.injected.cancelledOperations > 0 && figures.injected.dropped + figures.injected.droppedResponses > 0,

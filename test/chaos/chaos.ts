@@ -22,20 +22,20 @@ import { controlPlane } from './control-plane';
 import { crashes } from './crashes';
 import { hostileInput } from './hostile';
 import { secretHygiene } from './hygiene';
-import { Checks, log, RequestRecorder } from './stack';
+import { Checks, log, ReconcilerSupervisor, RequestRecorder } from './stack';
 
 const SCENARIOS = ['crashes', 'control-plane', 'azure-faults', 'hostile', 'hygiene'] as const;
 
 const FULL = {
   crashes: { servers: 50, kills: [14, 8, 10] as [number, number, number], killIntervalMs: [3000, 20000] as [number, number], timeoutMs: 60 * 60_000 },
   controlPlane: { servers: 6, apiserverRestarts: 3, etcdRestarts: 3, watchCuts: 10 },
-  azureFaults: { servers: 10, databasesPerServer: 3, timeoutMs: 30 * 60_000 },
+  azureFaults: { servers: 10, databasesPerServer: 3, faultWindowMs: 5 * 60_000, timeoutMs: 15 * 60_000 },
   hostile: { stride: 1 },
 };
 const QUICK = {
   crashes: { servers: 5, kills: [2, 1, 2] as [number, number, number], killIntervalMs: [1500, 6000] as [number, number], timeoutMs: 8 * 60_000 },
   controlPlane: { servers: 2, apiserverRestarts: 1, etcdRestarts: 1, watchCuts: 3 },
-  azureFaults: { servers: 2, databasesPerServer: 2, timeoutMs: 8 * 60_000 },
+  azureFaults: { servers: 2, databasesPerServer: 2, faultWindowMs: 40_000, timeoutMs: 8 * 60_000 },
   hostile: { stride: 2 },
 };
 
@@ -58,6 +58,15 @@ async function main(): Promise<void> {
   // Each emulated server's operations take a little while, so that kills and restarts land while they are in flight.
   const emulator: Emulator = await startEmulator({ provisioningDelayMs: 3000, operationPollIntervalSeconds: 1 });
   const recorder = new RequestRecorder(emulator);
+  // Interrupted: no reconciler or PostgreSQL of the run may outlive it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the reconcilers and the emulator`);
+      void Promise.all([...ReconcilerSupervisor.all].map((s) => s.current?.stop('SIGKILL')))
+        .then(() => emulator.stop())
+        .finally(() => process.exit(130));
+    });
+  }
   try {
     trustEmulatorCa(emulator);
     installReconcilerManifests(emulator.subscriptionId);
@@ -91,6 +100,7 @@ async function main(): Promise<void> {
     checks.check(false, `the run finished (${(e as Error).stack ?? e})`);
   } finally {
     recorder.stop();
+    for (const s of ReconcilerSupervisor.all) await s.stop();
     await emulator.stop();
   }
   delete figures.secretsIssued;

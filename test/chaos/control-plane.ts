@@ -6,9 +6,9 @@
  */
 import { restartComponent } from '../cluster/cluster';
 import type { Emulator } from '../emulator';
-import { createNamespace, kubectl, sleep, waitFor } from '../integration/harness';
+import { kubectl, sleep, waitFor } from '../integration/harness';
 import { app, applyAll, databaseCr, readyNames, serverCr } from './fixtures';
-import { apiserverPort, ApiserverRelay, apiserverTraffic, Checks, log, random, ReconcilerSupervisor, relayedKubeconfig, wipeNamespace } from './stack';
+import { apiserverPort, ApiserverRelay, apiserverTraffic, Checks, freshNamespace, log, random, ReconcilerSupervisor, relayedKubeconfig, wipeNamespace } from './stack';
 
 export interface ControlPlaneOptions {
   readonly servers: number;
@@ -23,7 +23,7 @@ const WATCHED = 5;
 const QUIET_SECONDS = 30;
 
 export async function controlPlane(emulator: Emulator, clientId: string, checks: Checks, opts: ControlPlaneOptions) {
-  createNamespace(NAMESPACE);
+  freshNamespace(NAMESPACE);
   const relay = new ApiserverRelay(apiserverPort());
   await relay.start();
   const sup = new ReconcilerSupervisor(emulator, clientId, 'control-plane', [`--namespace=${NAMESPACE}`], { KUBECONFIG: relayedKubeconfig(relay) });

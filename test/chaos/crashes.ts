@@ -5,9 +5,9 @@
  */
 import { Client } from 'pg';
 import type { Emulator } from '../emulator';
-import { createNamespace, kubectl, secretData, waitFor } from '../integration/harness';
+import { kubectl, secretData, waitFor } from '../integration/harness';
 import { app, App, applyAll, databaseCr, readyNames, roleCr, serverCr } from './fixtures';
-import { azureServers, Checks, connectWithSecret, log, ReconcilerSupervisor } from './stack';
+import { azureServers, Checks, connectWithSecret, freshNamespace, log, ReconcilerSupervisor, wipeNamespace } from './stack';
 
 export interface CrashOptions {
   readonly servers: number;
@@ -45,7 +45,7 @@ async function phase(name: string, sup: ReconcilerSupervisor, kills: number, opt
 }
 
 export async function crashes(emulator: Emulator, clientId: string, checks: Checks, opts: CrashOptions): Promise<{ figures: CrashFigures; logs: string }> {
-  createNamespace(NAMESPACE);
+  freshNamespace(NAMESPACE);
   const apps: App[] = Array.from({ length: opts.servers }, (_, i) => app(NAMESPACE, 'crash', i, `chaos-crash-rg-${i % 3}`));
   const sup = new ReconcilerSupervisor(emulator, clientId, 'crash', [`--namespace=${NAMESPACE}`]);
   sup.start();
@@ -122,5 +122,6 @@ export async function crashes(emulator: Emulator, clientId: string, checks: Chec
   checks.check(!sup.crashed(), 'crash: the reconciler never died by itself');
   const logs = sup.logs();
   await sup.stop();
+  wipeNamespace(NAMESPACE);
   return { figures, logs };
 }

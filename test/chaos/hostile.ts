@@ -10,10 +10,10 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { CLUSTER_DIR } from '../cluster/cluster';
 import type { Emulator } from '../emulator';
-import { createNamespace, kubectl, readyCondition, secretData, waitFor } from '../integration/harness';
+import { kubectl, readyCondition, secretData, waitFor } from '../integration/harness';
 import { app, applyAll, databaseCr, isReady, roleCr, RUN_ID, serverCr } from './fixtures';
 import { generateHostileInputs, HostileInput } from './hostile-inputs';
-import { azureServers, Checks, connectWithSecret, listJson, log, ReconcilerSupervisor, RequestRecorder, wipeNamespace } from './stack';
+import { azureServers, Checks, connectWithSecret, freshNamespace, listJson, log, ReconcilerSupervisor, RequestRecorder, wipeNamespace } from './stack';
 
 const HOSTILE = 'chaos-hostile';
 const VICTIM = 'chaos-victim';
@@ -75,8 +75,8 @@ function fingerprint(namespace: string): string {
 }
 
 export async function hostileInput(emulator: Emulator, clientId: string, checks: Checks, recorder: RequestRecorder, opts: { stride: number }) {
-  createNamespace(VICTIM);
-  createNamespace(HOSTILE);
+  freshNamespace(VICTIM);
+  freshNamespace(HOSTILE);
   const sup = new ReconcilerSupervisor(emulator, clientId, 'hostile', [
     `--namespaces=${VICTIM},${HOSTILE}`,
     `--adoption-namespaces=${HOSTILE}`,

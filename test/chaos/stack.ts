@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { CLUSTER_DIR, serviceAccountKubeconfig } from '../cluster/cluster';
 import type { Emulator, RequestLogEntry } from '../emulator';
 import {
-  kubectl, metricSum, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, RunningReconciler, sleep, startReconciler,
+  createNamespace, kubectl, metricSum, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, RunningReconciler, sleep, startReconciler,
 } from '../integration/harness';
 
 export const KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'];
@@ -109,7 +109,11 @@ export class ReconcilerSupervisor {
     private readonly env: Record<string, string> = {},
   ) {}
 
+  /** Every supervisor of the run, to stop them all when the run is interrupted. */
+  static readonly all = new Set<ReconcilerSupervisor>();
+
   start(): RunningReconciler {
+    ReconcilerSupervisor.all.add(this);
     const r = startReconciler(this.emulator, this.clientId, { name: `${this.label}-${++this.starts}`, args: this.args, env: this.env });
     this.current = r;
     this.outputs.push(() => r.logs());
@@ -204,12 +208,16 @@ export function listJson(kind: string, namespace?: string): any[] {
 
 /** Removes what is left in a namespace (finalizers included) and the namespace. */
 export function wipeNamespace(namespace: string): void {
+  releaseAll(namespace);
+  kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
+}
+
+function releaseAll(namespace: string): void {
   for (const kind of KINDS) {
     for (const item of JSON.parse(kubectl(['get', kind, '-n', namespace, '-o', 'json']).stdout || '{"items":[]}').items ?? []) {
       kubectl(['patch', kind, item.metadata.name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
     }
   }
-  kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
 }
 
 /** The reconciler's ServiceAccount kubeconfig through the relay. */
@@ -230,4 +238,10 @@ export async function apiserverTraffic(r: RunningReconciler): Promise<{ requests
 /** The servers in the emulated Azure, as ARM answers them (name, tags, ...). */
 export function azureServers(emulator: Emulator): { name: string; id: string; tags?: Record<string, string> }[] {
   return ((emulator.admin.resources() as any).servers ?? []) as { name: string; id: string; tags?: Record<string, string> }[];
+}
+
+/** An empty namespace: what a previous, interrupted run left in it is released (finalizers) and deleted first. */
+export function freshNamespace(namespace: string): string {
+  releaseAll(namespace);
+  return createNamespace(namespace);
 }
