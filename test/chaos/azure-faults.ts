@@ -62,7 +62,7 @@ export async function azureFaults(emulator: Emulator, clientId: string, checks: 
     // The rates above, and at least one of each whatever the dice say.
     rules: [
       { kind: 'cancelOperation', count: 1, match: 'PUT .*/databases/' },
-      { kind: 'slowOperation', count: 1, ms: 8000, match: 'PATCH .*/flexibleServers/' },
+      { kind: 'slowOperation', count: 1, ms: 8000 },
       { kind: 'drop', count: 1, match: 'GET .*/flexibleServers/[^/]+$' },
       { kind: 'drop', phase: 'response', count: 1, match: 'PUT .*/databases/' },
     ],
@@ -144,8 +144,8 @@ export async function azureFaults(emulator: Emulator, clientId: string, checks: 
   log(`azure faults: converged in ${convergedSeconds.toFixed(1)} s (${convergedUnderFaults ? 'under the faults' : `${drainSeconds.toFixed(1)} s after they ended`}); injected ${JSON.stringify(figures.injected)}; ${conditions.size} distinct Ready=False conditions and Warning Events`);
   checks.check(tagged === apps.length, `azure faults: every server's update reached Azure (${tagged}/${apps.length})`);
   checks.check(figures.injected.errors500 > 0 && figures.injected.errors503 > 0 && figures.injected.errors429 > 0
-    && figures.injected.cancelledOperations > 0 && figures.injected.dropped + figures.injected.droppedResponses > 0,
-    'azure faults: 500, 503, 429, cancelled operations and dropped connections were all served');
+    && figures.injected.cancelledOperations > 0 && figures.injected.slowedOperations > 0 && figures.injected.dropped > 0 && figures.injected.droppedResponses > 0,
+    'azure faults: 500, 503, 429, cancelled and slow operations, connections dropped before and after the request were all served');
   checks.check(retry.checked > 0 && retry.violations.length === 0,
     `azure faults: every Retry-After waited out (${retry.checked} retried answers checked, ${retry.violations.length} too early${retry.violations.length ? `: ${retry.violations.slice(0, 3).join('; ')}` : ''})`);
   checks.check(withAzureCode.length > 0 && withAzureCode.every((c) => /: .*\w{3,}.*\w{3,}/.test(c)),
