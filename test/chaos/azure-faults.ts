@@ -61,10 +61,11 @@ export async function azureFaults(emulator: Emulator, clientId: string, checks: 
     slowOperationMs: 8000,
     // The rates above, and at least one of each whatever the dice say.
     rules: [
-      { kind: 'cancelOperation', count: 1, match: 'PUT .*/databases/' },
+      { kind: 'cancelOperation', count: 1, match: 'PUT .*/flexibleServers/[^/]+$' },
       { kind: 'slowOperation', count: 1, ms: 8000 },
       { kind: 'drop', count: 1, match: 'GET .*/flexibleServers/[^/]+$' },
-      { kind: 'drop', phase: 'response', count: 1, match: 'PUT .*/databases/' },
+      // A create that took effect although its answer was lost.
+      { kind: 'drop', phase: 'response', count: 1, match: 'PUT .*/flexibleServers/[^/]+$' },
     ],
   });
   const conditions = new Map<string, string>();

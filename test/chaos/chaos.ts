@@ -27,13 +27,13 @@ import { Checks, log, ReconcilerSupervisor, RequestRecorder } from './stack';
 const SCENARIOS = ['crashes', 'control-plane', 'azure-faults', 'hostile', 'hygiene'] as const;
 
 const FULL = {
-  crashes: { servers: 50, kills: [14, 8, 10] as [number, number, number], killIntervalMs: [3000, 20000] as [number, number], timeoutMs: 60 * 60_000 },
+  crashes: { servers: 50, kills: [15, 8, 10] as [number, number, number], minKills: 30, killIntervalMs: [2000, 10000] as [number, number], timeoutMs: 40 * 60_000 },
   controlPlane: { servers: 6, apiserverRestarts: 3, etcdRestarts: 3, watchCuts: 10 },
   azureFaults: { servers: 10, databasesPerServer: 3, faultWindowMs: 5 * 60_000, timeoutMs: 15 * 60_000 },
   hostile: { stride: 1 },
 };
 const QUICK = {
-  crashes: { servers: 5, kills: [2, 1, 2] as [number, number, number], killIntervalMs: [1500, 6000] as [number, number], timeoutMs: 8 * 60_000 },
+  crashes: { servers: 5, kills: [2, 1, 2] as [number, number, number], minKills: 4, killIntervalMs: [1500, 5000] as [number, number], timeoutMs: 8 * 60_000 },
   controlPlane: { servers: 2, apiserverRestarts: 1, etcdRestarts: 1, watchCuts: 3 },
   azureFaults: { servers: 2, databasesPerServer: 2, faultWindowMs: 40_000, timeoutMs: 8 * 60_000 },
   hostile: { stride: 2 },

@@ -60,7 +60,8 @@ export async function controlPlane(emulator: Emulator, clientId: string, checks:
   await sleep(QUIET_SECONDS * 1000);
   const quiet = await apiserverTraffic(r);
   const disruptionCount = downtimes.length + relay.cuts;
-  const relists = afterWork.lists - before.lists;
+  const relists = afterWork.relists - before.relists;
+  const watchesEnded = afterWork.watchesEnded - before.watchesEnded;
   const quietRate = (quiet.requests - afterWork.requests) / QUIET_SECONDS;
   const figures = {
     servers: apps.length + 1,
@@ -69,13 +70,14 @@ export async function controlPlane(emulator: Emulator, clientId: string, checks:
     convergedSeconds,
     apiserverRequests: afterWork.requests - before.requests,
     relists,
+    watchesEnded,
     relistsPerDisruptionAndResource: relists / (disruptionCount * WATCHED),
     quietRequestsPerSecond: quietRate,
   };
-  log(`control plane: ${figures.apiserverRequests} apiserver requests, ${relists} LISTs, ${quietRate.toFixed(2)} req/s when quiet`);
+  log(`control plane: ${figures.apiserverRequests} apiserver requests, ${relists} re-LISTs, ${watchesEnded} WATCHes ended, ${quietRate.toFixed(2)} req/s when quiet`);
   // A re-list storm would list each resource again and again; recovery costs at most one LIST per watched resource and
   // disruption, plus one retry each.
-  checks.check(relists <= 2 * disruptionCount * WATCHED, `control plane: ${relists} LISTs for ${disruptionCount} disruptions of ${WATCHED} watches (bound ${2 * disruptionCount * WATCHED})`);
+  checks.check(relists <= 2 * disruptionCount * WATCHED, `control plane: ${relists} re-LISTs for ${disruptionCount} disruptions of ${WATCHED} watches (bound ${2 * disruptionCount * WATCHED})`);
   checks.check(quietRate < 1, `control plane: quiet afterwards, ${quietRate.toFixed(2)} requests/s to the apiserver over ${QUIET_SECONDS} s (bound 1)`);
 
   kubectlDeleteAll();

@@ -13,6 +13,8 @@ export interface CrashOptions {
   readonly servers: number;
   /** Kills per phase: create, update, delete. */
   readonly kills: [number, number, number];
+  /** Fewer kills than this (phases that converged before their kills) fail the run. */
+  readonly minKills: number;
   /** Range of the random wait between a (re)start and the next kill, ms. */
   readonly killIntervalMs: [number, number];
   readonly timeoutMs: number;
@@ -119,6 +121,7 @@ export async function crashes(emulator: Emulator, clientId: string, checks: Chec
   const servers = new Set(azureServers(emulator).map((s) => s.name));
   figures.orphansInAzure = apps.map((a) => a.azureName).filter((n) => servers.has(n));
   checks.check(figures.orphansInAzure.length === 0, `crash: no orphan server in Azure (${figures.orphansInAzure.join(', ') || 'none'})`);
+  checks.check(sup.kills >= opts.minKills, `crash: ${sup.kills} SIGKILLs (create ${create.kills}, update ${update.kills}, delete ${del.kills}; at least ${opts.minKills})`);
   checks.check(!sup.crashed(), 'crash: the reconciler never died by itself');
   const logs = sup.logs();
   await sup.stop();

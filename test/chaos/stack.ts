@@ -127,13 +127,16 @@ export class ReconcilerSupervisor {
     this.start();
   }
 
-  /** Kills at random intervals (uniform within the range) until stopKilling(). */
+  /**
+   * Kills at random intervals (uniform within the range) until stopKilling(); the first one soon (within 0.3-2 s), so
+   * that even a short phase gets one.
+   */
   startKilling(minMs: number, maxMs: number, maxKills = Infinity): void {
     this.killing = true;
     this.loop = (async () => {
       let n = 0;
       while (this.killing && n < maxKills) {
-        await sleep(random(minMs, maxMs));
+        await sleep(n === 0 ? random(300, 2000) : random(minMs, maxMs));
         if (!this.killing) break;
         await this.killAndRestart();
         n++;
@@ -225,13 +228,13 @@ export function relayedKubeconfig(relay: ApiserverRelay): string {
   return relay.kubeconfig(serviceAccountKubeconfig(RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, { duration: '2h' }));
 }
 
-/** Requests to kube-apiserver and full LISTs, from the reconciler's own metrics. */
-export async function apiserverTraffic(r: RunningReconciler): Promise<{ requests: number; lists: number; watches: number }> {
+/** Requests to kube-apiserver, full LISTs after the first ones, and ended WATCHes, from the reconciler's own metrics. */
+export async function apiserverTraffic(r: RunningReconciler): Promise<{ requests: number; relists: number; watchesEnded: number }> {
   const text = await r.metrics();
   return {
     requests: metricSum(text, 'rest_client_requests_total'),
-    lists: metricSum(text, 'cdk8s_azure_informer_lists_total'),
-    watches: metricSum(text, 'cdk8s_azure_informer_watches_total'),
+    relists: metricSum(text, 'cdk8s_azure_informer_lists_total') - metricSum(text, 'cdk8s_azure_informer_lists_total', { reason: 'initial' }),
+    watchesEnded: metricSum(text, 'cdk8s_azure_informer_watches_total'),
   };
 }
 
