@@ -5,9 +5,9 @@
  * conditions seen on the way carry Azure's code and message.
  */
 import type { Emulator, RequestLogEntry } from '../emulator';
-import { kubectl, sleep, waitFor } from '../integration/harness';
 import { app, App, applyAll, databaseCr, readyNames, serverCr } from './fixtures';
 import { azureServers, Checks, freshNamespace, log, ReconcilerSupervisor, RequestRecorder, wipeNamespace } from './stack';
+import { kubectl, sleep, waitFor } from '../integration/harness';
 
 export interface AzureFaultOptions {
   readonly servers: number;
@@ -145,8 +145,9 @@ export async function azureFaults(emulator: Emulator, clientId: string, checks: 
   log(`azure faults: converged in ${convergedSeconds.toFixed(1)} s (${convergedUnderFaults ? 'under the faults' : `${drainSeconds.toFixed(1)} s after they ended`}); injected ${JSON.stringify(figures.injected)}; ${conditions.size} distinct Ready=False conditions and Warning Events`);
   checks.check(tagged === apps.length, `azure faults: every server's update reached Azure (${tagged}/${apps.length})`);
   checks.check(figures.injected.errors500 > 0 && figures.injected.errors503 > 0 && figures.injected.errors429 > 0
-    && figures.injected.cancelledOperations > 0 && figures.injected.slowedOperations > 0 && figures.injected.dropped > 0 && figures.injected.droppedResponses > 0,
-    'azure faults: 500, 503, 429, cancelled and slow operations, connections dropped before and after the request were all served');
+    && figures.injected.cancelledOperations > 0 && figures.injected.slowedOperations > 0
+    && figures.injected.dropped > 0 && figures.injected.droppedResponses > 0,
+  'azure faults: 500, 503, 429, cancelled and slow operations, connections dropped before and after the request were all served');
   checks.check(retry.checked > 0 && retry.violations.length === 0,
     `azure faults: every Retry-After waited out (${retry.checked} retried answers checked, ${retry.violations.length} too early${retry.violations.length ? `: ${retry.violations.slice(0, 3).join('; ')}` : ''})`);
   checks.check(withAzureCode.length > 0 && withAzureCode.every((c) => /: .*\w{3,}.*\w{3,}/.test(c)),

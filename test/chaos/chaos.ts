@@ -16,24 +16,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLUSTER_DIR } from '../cluster/cluster';
 import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
-import { buildBundle, ensureCluster, installReconcilerManifests, registerWorkloadIdentity, ROOT } from '../integration/harness';
 import { azureFaults } from './azure-faults';
 import { controlPlane } from './control-plane';
 import { crashes } from './crashes';
 import { hostileInput } from './hostile';
 import { secretHygiene } from './hygiene';
 import { Checks, log, ReconcilerSupervisor, RequestRecorder } from './stack';
+import { buildBundle, ensureCluster, installReconcilerManifests, registerWorkloadIdentity, ROOT } from '../integration/harness';
 
 const SCENARIOS = ['crashes', 'control-plane', 'azure-faults', 'hostile', 'hygiene'] as const;
 
 const FULL = {
-  crashes: { servers: 50, kills: [15, 8, 10] as [number, number, number], minKills: 30, killIntervalMs: [2000, 10000] as [number, number], timeoutMs: 40 * 60_000 },
+  crashes: {
+    servers: 50,
+    kills: [15, 8, 10] as [number, number, number],
+    minKills: 30,
+    killIntervalMs: [2000, 10000] as [number, number],
+    timeoutMs: 40 * 60_000,
+  },
   controlPlane: { servers: 6, apiserverRestarts: 3, etcdRestarts: 3, watchCuts: 10 },
   azureFaults: { servers: 10, databasesPerServer: 3, faultWindowMs: 5 * 60_000, timeoutMs: 15 * 60_000 },
   hostile: { stride: 1 },
 };
 const QUICK = {
-  crashes: { servers: 5, kills: [2, 1, 2] as [number, number, number], minKills: 4, killIntervalMs: [1500, 5000] as [number, number], timeoutMs: 8 * 60_000 },
+  crashes: {
+    servers: 5, kills: [2, 1, 2] as [number, number, number], minKills: 4, killIntervalMs: [1500, 5000] as [number, number], timeoutMs: 8 * 60_000,
+  },
   controlPlane: { servers: 2, apiserverRestarts: 1, etcdRestarts: 1, watchCuts: 3 },
   azureFaults: { servers: 2, databasesPerServer: 2, faultWindowMs: 40_000, timeoutMs: 8 * 60_000 },
   hostile: { stride: 2 },
@@ -109,9 +117,16 @@ async function main(): Promise<void> {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   const date = new Date().toISOString().slice(0, 10);
   const result = {
-    suite: 'chaos', quick, commit, date, seconds, scenarios: only ?? SCENARIOS,
+    suite: 'chaos',
+    quick,
+    commit,
+    date,
+    seconds,
+    scenarios: only ?? SCENARIOS,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), loadavg: os.loadavg() },
-    passed: checks.passed, failures: checks.failures, figures,
+    passed: checks.passed,
+    failures: checks.failures,
+    figures,
   };
   const dir = quick ? path.join(CLUSTER_DIR, 'chaos') : path.join(ROOT, 'test', 'chaos', 'results');
   mkdirSync(dir, { recursive: true });

@@ -6,9 +6,9 @@
  */
 import { restartComponent } from '../cluster/cluster';
 import type { Emulator } from '../emulator';
-import { kubectl, sleep, waitFor } from '../integration/harness';
 import { app, applyAll, databaseCr, readyNames, serverCr } from './fixtures';
 import { apiserverPort, ApiserverRelay, apiserverTraffic, Checks, freshNamespace, log, random, ReconcilerSupervisor, relayedKubeconfig, wipeNamespace } from './stack';
+import { kubectl, sleep, waitFor } from '../integration/harness';
 
 export interface ControlPlaneOptions {
   readonly servers: number;
@@ -65,7 +65,9 @@ export async function controlPlane(emulator: Emulator, clientId: string, checks:
   const quietRate = (quiet.requests - afterWork.requests) / QUIET_SECONDS;
   const figures = {
     servers: apps.length + 1,
-    apiserverRestarts: opts.apiserverRestarts, etcdRestarts: opts.etcdRestarts, watchCuts: relay.cuts,
+    apiserverRestarts: opts.apiserverRestarts,
+    etcdRestarts: opts.etcdRestarts,
+    watchCuts: relay.cuts,
     downtimesMs: downtimes,
     convergedSeconds,
     apiserverRequests: afterWork.requests - before.requests,

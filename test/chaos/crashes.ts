@@ -5,9 +5,9 @@
  */
 import { Client } from 'pg';
 import type { Emulator } from '../emulator';
-import { kubectl, secretData, waitFor } from '../integration/harness';
 import { app, App, applyAll, databaseCr, readyNames, roleCr, serverCr } from './fixtures';
 import { azureServers, Checks, connectWithSecret, freshNamespace, log, ReconcilerSupervisor, wipeNamespace } from './stack';
+import { kubectl, secretData, waitFor } from '../integration/harness';
 
 export interface CrashOptions {
   readonly servers: number;
@@ -34,7 +34,14 @@ export interface CrashFigures {
 
 const NAMESPACE = 'chaos-crash';
 
-async function phase(name: string, sup: ReconcilerSupervisor, kills: number, opts: CrashOptions, done: () => boolean): Promise<{ kills: number; seconds: number }> {
+interface CrashResult {
+  readonly figures: CrashFigures;
+  readonly logs: string;
+}
+
+type Phase = { kills: number; seconds: number };
+
+async function phase(name: string, sup: ReconcilerSupervisor, kills: number, opts: CrashOptions, done: () => boolean): Promise<Phase> {
   const started = Date.now();
   const before = sup.kills;
   // The kills are spread over the phase: each waits a random time after the previous (re)start.
@@ -46,7 +53,7 @@ async function phase(name: string, sup: ReconcilerSupervisor, kills: number, opt
   return { kills: n, seconds };
 }
 
-export async function crashes(emulator: Emulator, clientId: string, checks: Checks, opts: CrashOptions): Promise<{ figures: CrashFigures; logs: string }> {
+export async function crashes(emulator: Emulator, clientId: string, checks: Checks, opts: CrashOptions): Promise<CrashResult> {
   freshNamespace(NAMESPACE);
   const apps: App[] = Array.from({ length: opts.servers }, (_, i) => app(NAMESPACE, 'crash', i, `chaos-crash-rg-${i % 3}`));
   const sup = new ReconcilerSupervisor(emulator, clientId, 'crash', [`--namespace=${NAMESPACE}`]);

@@ -19,27 +19,39 @@ export function app(namespace: string, prefix: string, i: number, resourceGroup:
 
 export function serverCr(a: App, spec: Record<string, unknown> = {}) {
   return {
-    apiVersion: GROUP, kind: 'PostgresServer', metadata: { name: a.name, namespace: a.namespace },
+    apiVersion: GROUP,
+    kind: 'PostgresServer',
+    metadata: { name: a.name, namespace: a.namespace },
     spec: {
-      azureName: a.azureName, resourceGroup: { name: a.resourceGroup, create: true }, location: 'westeurope',
-      writeConnectionSecretToRef: { name: `${a.name}-admin` }, ...spec,
+      azureName: a.azureName,
+      resourceGroup: { name: a.resourceGroup, create: true },
+      location: 'westeurope',
+      writeConnectionSecretToRef: { name: `${a.name}-admin` },
+      ...spec,
     },
   };
 }
 
 export function databaseCr(a: App, suffix = 'db') {
   return {
-    apiVersion: GROUP, kind: 'PostgresDatabase', metadata: { name: `${a.name}-${suffix}`, namespace: a.namespace },
+    apiVersion: GROUP,
+    kind: 'PostgresDatabase',
+    metadata: { name: `${a.name}-${suffix}`, namespace: a.namespace },
     spec: { serverRef: { name: a.name }, azureName: `app_${suffix}` },
   };
 }
 
 export function roleCr(a: App, spec: Record<string, unknown> = {}) {
   return {
-    apiVersion: GROUP, kind: 'PostgresRole', metadata: { name: `${a.name}-app`, namespace: a.namespace },
+    apiVersion: GROUP,
+    kind: 'PostgresRole',
+    metadata: { name: `${a.name}-app`, namespace: a.namespace },
     spec: {
-      serverRef: { name: a.name }, databaseRef: { name: `${a.name}-db` }, roleName: 'app_user',
-      writeConnectionSecretToRef: { name: `${a.name}-app` }, ...spec,
+      serverRef: { name: a.name },
+      databaseRef: { name: `${a.name}-db` },
+      roleName: 'app_user',
+      writeConnectionSecretToRef: { name: `${a.name}-app` },
+      ...spec,
     },
   };
 }

@@ -64,7 +64,8 @@ export function generateHostileInputs(t: HostileTargets, stride = 1): HostileInp
   const add = (plural: string, probe: string, spec: Record<string, any>, metadata: Record<string, any> = {}) => {
     const id = out.length;
     const name = metadata.name ?? `h${id}`;
-    out.push({ id, plural, name, probe, body: { apiVersion: GROUP, kind: KIND[plural], metadata: { namespace: t.namespace, ...metadata, name }, spec } });
+    const body = { apiVersion: GROUP, kind: KIND[plural], metadata: { namespace: t.namespace, ...metadata, name }, spec };
+    out.push({ id, plural, name, probe, body });
   };
   const base = (plural: string, id: number): Record<string, any> => {
     const azureName = `hx${id}-${t.runId}`;

@@ -10,10 +10,10 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { CLUSTER_DIR } from '../cluster/cluster';
 import type { Emulator } from '../emulator';
-import { kubectl, readyCondition, secretData, waitFor } from '../integration/harness';
 import { app, applyAll, databaseCr, isReady, roleCr, RUN_ID, serverCr } from './fixtures';
 import { generateHostileInputs, HostileInput } from './hostile-inputs';
 import { azureServers, Checks, connectWithSecret, freshNamespace, listJson, log, ReconcilerSupervisor, RequestRecorder, wipeNamespace } from './stack';
+import { kubectl, readyCondition, secretData, waitFor } from '../integration/harness';
 
 const HOSTILE = 'chaos-hostile';
 const VICTIM = 'chaos-victim';

@@ -7,8 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CLUSTER_DIR } from '../cluster/cluster';
 import type { Emulator } from '../emulator';
-import { kubectl, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, synthWithTsx } from '../integration/harness';
 import { Checks, KINDS, log } from './stack';
+import { kubectl, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, synthWithTsx } from '../integration/harness';
 
 /** A JWT (access or ServiceAccount token) anywhere in a text. */
 const JWT = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g;

@@ -93,6 +93,9 @@ export function apiserverPort(): number {
  * instance's output is kept for the Secret scan.
  */
 export class ReconcilerSupervisor {
+  /** Every supervisor of the run, to stop them all when the run is interrupted. */
+  static readonly all = new Set<ReconcilerSupervisor>();
+
   current: RunningReconciler | undefined;
   kills = 0;
   starts = 0;
@@ -108,9 +111,6 @@ export class ReconcilerSupervisor {
     private readonly args: string[],
     private readonly env: Record<string, string> = {},
   ) {}
-
-  /** Every supervisor of the run, to stop them all when the run is interrupted. */
-  static readonly all = new Set<ReconcilerSupervisor>();
 
   start(): RunningReconciler {
     ReconcilerSupervisor.all.add(this);
@@ -193,8 +193,13 @@ export class RequestRecorder {
 /** Connects with a connection Secret's own fields (its password), runs `select current_user`, and returns it. */
 export async function connectWithSecret(secret: Record<string, string>, caPem: string): Promise<string> {
   const client = new Client({
-    host: secret.host, port: Number(secret.port), user: secret.username, password: secret.password, database: secret.dbname,
-    ssl: { ca: caPem }, connectionTimeoutMillis: 15_000,
+    host: secret.host,
+    port: Number(secret.port),
+    user: secret.username,
+    password: secret.password,
+    database: secret.dbname,
+    ssl: { ca: caPem },
+    connectionTimeoutMillis: 15_000,
   });
   await client.connect();
   try {
