@@ -5,6 +5,7 @@
  *   npm run chaos                  the full run (see docs/reliability.md for its size and duration)
  *   npm run chaos -- --quick       a bounded run (CI)
  *   npm run chaos -- --only=crashes,hostile   some scenarios only
+ *   npm run chaos -- --crash-servers=20 --crash-kills=30   another size of crash run
  *
  * Prints every check, writes the figures as JSON (test/chaos/results/ for a full run, .cluster/chaos/ for --quick)
  * and exits 1 when a check failed. Starts the test cluster if needed and leaves it running, as the integration tests
@@ -54,7 +55,22 @@ async function main(): Promise<void> {
   const unknown = only?.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
   if (unknown?.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
   const run = (s: typeof SCENARIOS[number]) => !only || only.includes(s);
-  const size = quick ? QUICK : FULL;
+  const base = quick ? QUICK : FULL;
+  // --crash-servers=N --crash-kills=N: a smaller (or larger) crash run than the full one, kills spread 45/25/30 %.
+  const flag = (name: string) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? NaN);
+  const crashServers = flag('crash-servers');
+  const crashKills = flag('crash-kills');
+  const size = {
+    ...base,
+    crashes: {
+      ...base.crashes,
+      ...(crashServers > 0 ? { servers: crashServers } : {}),
+      ...(crashKills > 0 ? {
+        kills: [Math.ceil(crashKills * 0.45), Math.ceil(crashKills * 0.25), Math.ceil(crashKills * 0.3)] as [number, number, number],
+        minKills: crashKills,
+      } : {}),
+    },
+  };
   const started = Date.now();
   const checks = new Checks();
   const figures: Record<string, unknown> = {};
@@ -120,6 +136,8 @@ async function main(): Promise<void> {
     suite: 'chaos',
     quick,
     commit,
+    argv,
+    sizes: size,
     date,
     seconds,
     scenarios: only ?? SCENARIOS,
