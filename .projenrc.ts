@@ -156,6 +156,20 @@ project.addTask('cluster:stop', {
   description: 'Stop the test control plane',
   exec: 'bash test/cluster/stop.sh',
 });
+// The chaos suite (test/chaos, docs/reliability.md): crashes, control-plane restarts, Azure faults, hostile input and
+// Secret hygiene on the real stack. `npm run chaos` is the full run; `--quick` is the bounded run CI does after the
+// integration suites (same cluster).
+const chaos = project.addTask('chaos', {
+  description: 'Chaos suite on the real stack (full run; --quick for the bounded one, --only=crashes,hostile,... for some)',
+  exec: 'node --import tsx test/chaos/chaos.ts',
+  receiveArgs: true,
+});
+const chaosQuick = project.addTask('test:chaos', {
+  description: 'The bounded chaos run (the same as npm run chaos -- --quick)',
+  exec: `${chaos.steps[0].exec} --quick`,
+});
+project.testTask.spawn(chaosQuick);
+
 // projen appends its default testMatch; jest must run only the construct suites (the rest run on node:test).
 project.tryFindObjectFile('package.json')!.addOverride('jest.testMatch', ['<rootDir>/test/constructs/**/*.test.ts']);
 project.package.addField('types', 'lib/src/index.d.ts');

@@ -8,7 +8,7 @@
 //   kubectl(['auth', 'can-i', 'list', 'configmaps'], { kubeconfig: saKubeconfig });
 //   await stopCluster();
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Repository root (this file is <root>/test/cluster/cluster.ts). */
@@ -160,4 +160,37 @@ export function serviceAccountKubeconfig(namespace: string, name: string, opts: 
   };
   writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
   return file;
+}
+
+/** A component of the control plane that restartComponent can restart. */
+export type ClusterComponent = 'etcd' | 'kube-apiserver';
+
+/**
+ * Kills one component of the running control plane (SIGKILL: a crash, not a shutdown) and starts it again with the
+ * same command line, log file and data, as a supervisor would; returns when `testcluster status` is healthy again.
+ * State (state.json) follows the new PID, so cluster:stop and status keep working. Returns the downtime in ms.
+ */
+export async function restartComponent(component: ClusterComponent, timeoutMs = 120_000): Promise<number> {
+  const stateFile = path.join(CLUSTER_DIR, 'state.json');
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { pids: Record<string, number> };
+  const pid = state.pids[component];
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  if (argv[1] !== component) throw new Error(`pid ${pid} is not ${component}: ${argv.join(' ')}`);
+  const started = Date.now();
+  process.kill(-pid, 'SIGKILL'); // its own process group (the supervisor starts each component with setsid)
+  while (existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const log = openSync(path.join(CLUSTER_DIR, `${component}.log`), 'a');
+  const child = spawn(argv[0], argv.slice(1), { cwd: CLUSTER_DIR, env: env(), detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  state.pids[component] = child.pid!;
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  const deadline = Date.now() + timeoutMs;
+  while (!healthy()) {
+    if (Date.now() > deadline) throw new Error(`${component} not healthy ${timeoutMs} ms after its restart; see ${CLUSTER_DIR}/${component}.log`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return Date.now() - started;
 }

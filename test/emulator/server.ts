@@ -107,6 +107,9 @@ export function createHandler(o: FrontOptions): (req: IncomingMessage, res: Serv
   };
 }
 
+/** The Retry-After each answer carried (headers given to writeHead are not readable back from the response). */
+const retryAfterSent = new WeakMap<ServerResponse, number>();
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, method = 'GET'): void {
   const h: Record<string, string> = { ...headers };
   let payload: Buffer | undefined;
@@ -115,6 +118,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     h['Content-Type'] ??= 'application/json; charset=utf-8';
   }
   h['Content-Length'] = String(payload?.length ?? 0);
+  if (h['Retry-After'] !== undefined) retryAfterSent.set(res, Number(h['Retry-After']));
   res.writeHead(status, h);
   res.end(method === 'HEAD' ? undefined : payload);
 }
@@ -143,6 +147,7 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
       outcome: entry.outcome,
       principal: entry.principal,
       durationMs: Date.now() - started,
+      retryAfterSeconds: retryAfterSent.get(res),
     });
   });
 

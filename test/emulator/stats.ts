@@ -14,6 +14,8 @@ export interface RequestLogEntry {
   outcome?: 'throttled' | 'fault' | 'dropped' | 'responseDropped';
   principal?: string;
   durationMs: number;
+  /** The Retry-After (seconds) of the answer, when it had one: to check that clients wait it out. */
+  retryAfterSeconds?: number;
 }
 
 export interface RequestCounts {
