@@ -87,7 +87,8 @@ export async function hostileInput(emulator: Emulator, clientId: string, checks:
   // The victim: a live server with a database and a role.
   const victim = { ...app(VICTIM, 'victim', 0, VICTIM_GROUP), name: 'victim' };
   applyAll([serverCr(victim), databaseCr(victim), roleCr(victim)]);
-  await waitFor('the victim is Ready', () => isReady('postgresservers', VICTIM, 'victim') && isReady('postgresroles', VICTIM, 'victim-app'), 10 * 60_000, 1000);
+  await waitFor('the victim is Ready', () => isReady('postgresservers', VICTIM, 'victim') && isReady('postgresdatabases', VICTIM, 'victim-db')
+    && isReady('postgresroles', VICTIM, 'victim-app'), 10 * 60_000, 1000);
   const victimAdmin = secretData(VICTIM, 'victim-admin');
   const victimRole = secretData(VICTIM, 'victim-app');
   const victimTags = JSON.stringify(azureServers(emulator).find((s) => s.name === victim.azureName)?.tags);
@@ -152,7 +153,13 @@ export async function hostileInput(emulator: Emulator, clientId: string, checks:
   recorder.poll();
   const entries = recorder.entries.slice(firstEntry).filter((e) => e.path.toLowerCase().startsWith('/subscriptions'));
   const writes = entries.filter((e) => e.method !== 'GET');
-  const notAboutVictim = entries.filter((e) => !e.path.toLowerCase().includes(`/flexibleservers/${victim.azureName}`));
+  // A poll of an operation names the operation, not the resource: the emulator knows which resource it is about.
+  const operations = ((emulator.admin.resources() as any).operations ?? []) as { id: string; name: string; resourceId: string }[];
+  const resourceOf = (p: string) => {
+    const op = /\/(?:azureasyncoperation|operationresults)\/([^/]+)$/i.exec(p)?.[1]?.toLowerCase();
+    return (op && operations.find((o) => o.id.toLowerCase() === op)?.resourceId) || p;
+  };
+  const notAboutVictim = entries.filter((e) => !resourceOf(e.path).toLowerCase().includes(`/flexibleservers/${victim.azureName}`));
 
   const foreignAfter = JSON.stringify(listJson('secrets', HOSTILE).find((s) => s.metadata.name === 'foreign')?.data);
   const victimTagsAfter = JSON.stringify(azureServers(emulator).find((s) => s.name === victim.azureName)?.tags);
