@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { environment, ROOT } from './common';
+import { environment, Environment, ROOT } from './common';
 
 export interface Goal {
   /** What is measured, e.g. "synth, 1000 stacks, a chart each". */
@@ -32,9 +32,8 @@ export interface BenchResult {
 
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
-/** Writes the result file and returns its path. */
-export function writeResult(bench: string, quick: boolean, goals: Goal[], data?: unknown): string {
-  const env = environment();
+/** Writes the result file and returns its path; `env` is the one taken when the run started (the commit may move on). */
+export function writeResult(bench: string, quick: boolean, goals: Goal[], data?: unknown, env: Environment = environment()): string {
   const result: BenchResult = {
     bench,
     quick,

@@ -336,7 +336,7 @@ function main(): void {
     stacks: results,
     cold: coldResults,
   };
-  const file = writeResult(flags.validateOnce ? 'synth-validate-once' : 'synth', flags.quick, goals, data);
+  const file = writeResult(flags.validateOnce ? 'synth-validate-once' : 'synth', flags.quick, goals, data, env);
   process.stdout.write('\n| Stacks | Layout | Objects | Constructs (raw) | Constructs: CPU / wall (synth part) | Raw ApiObjects: CPU / wall | Ratio (CPU) |\n| --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of results) {
     process.stdout.write(`| ${r.stacks} | ${r.layout} | ${r.objects} | ${r.constructs} (${r.rawConstructs}) | ${seconds(r.azure.cpuMs.median)} / ${seconds(r.azure.totalMs.median)} s (${seconds(r.azure.synthMs.median)} s) | ${seconds(r.raw.cpuMs.median)} / ${seconds(r.raw.totalMs.median)} s | ${r.ratio} |\n`);
