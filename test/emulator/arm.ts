@@ -1692,12 +1692,16 @@ export class Arm {
         emulator: {
           address: s.address,
           port: PG_PORT,
+          postgresPort: PG_BACKEND_PORT,
           postgresRunning: !!s.pg?.running,
           postgresPid: s.pg?.pid,
           dataDir: s.pg?.dataDir,
           logFile: s.pg?.logPath,
           databases: [...s.databases.values()].map((d) => ({ name: d.name, charset: d.charset, collation: d.collation })),
           firewallRules: [...s.firewallRules.values()].map((r) => ({ name: r.name, startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress })),
+          administrators: [...s.administrators.values()].map((a) => ({
+            objectId: a.objectId, principalName: a.principalName, principalType: a.principalType,
+          })),
           configurations: Object.fromEntries([...s.configs.entries()].map(([k, v]) => [k, v])),
           operationInProgress: s.current?.status === 'InProgress' ? s.current.name : undefined,
         },

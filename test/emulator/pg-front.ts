@@ -379,7 +379,9 @@ export class PgFront {
       client.end(fatal('28P01', `password authentication failed for user "${user}"`));
       throw new Refusal(why);
     };
-    const objectId = await this.o.objectIdOf(user);
+    // With Entra sign-in off no Entra role may sign in, and none can by password (only the front knows their
+    // credential): the mapping need not be looked up.
+    const objectId = policy.activeDirectoryAuth ? await this.o.objectIdOf(user) : undefined;
     if (policy.activeDirectoryAuth && looksLikeJwt(presented)) {
       const v = this.o.validateToken(presented, policy.tenantId);
       if ('refusal' in v) return refuse(`token: ${v.refusal}`);
