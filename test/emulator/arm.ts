@@ -6,7 +6,10 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, upsertAdministratorRole, validateAdministrator } from './administrators';
+import {
+  administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, setPgaadauthTenant,
+  upsertAdministratorRole, validateAdministrator,
+} from './administrators';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { Faults } from './faults';
@@ -1099,7 +1102,7 @@ export class Arm {
     if (this.stopped) throw new Error('emulator stopped');
     await pg.start();
     await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
-    await installPgaadauth(pg);
+    await installPgaadauth(pg, this.entraTenantOf(s));
   }
 
   /** The wire-protocol front clients reach on address:5432 (pg-front.ts): sign-in as Azure does it. */
@@ -1154,7 +1157,9 @@ export class Arm {
           for (const c of s.configs.values()) c.pendingRestart = false;
         }
         return async () => {
+          const tenantBefore = this.entraTenantOf(s);
           s.model = model;
+          if (this.entraTenantOf(s) !== tenantBefore) await setPgaadauthTenant(pg, this.entraTenantOf(s));
           s.tags = tags;
           s.systemData = this.systemData(req.appId, s.systemData);
           s.haState = model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';

@@ -192,6 +192,12 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
       // As any CREATEROLE role on PostgreSQL 15: member of the role it makes a database's owner.
       await c.query(`GRANT orders_app TO "${adminName}"`);
       await c.query('CREATE DATABASE orders OWNER orders_app');
+      const listed = (await c.query('SELECT * FROM pgaadauth_list_principals(false)')).rows;
+      assert.deepEqual(listed, [
+        { rolname: adminName, principalType: 'service', objectId: adminOid, tenantId: emu.tenantId, isMfa: 0, isAdmin: 1 },
+        { rolname: 'orders_app', principalType: 'service', objectId: appOid, tenantId: emu.tenantId, isMfa: 0, isAdmin: 0 },
+      ]);
+      assert.deepEqual((await c.query('SELECT rolname FROM pgaadauth_list_principals(true)')).rows, [{ rolname: adminName }]);
     } finally {
       await c.end();
     }
