@@ -189,7 +189,8 @@ export class PgFront {
 
   async start(): Promise<void> {
     if (this.server) return;
-    const server = net.createServer((socket) => this.accept(socket));
+    // No Nagle: the handshake is many small messages each waiting for an answer.
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: this.o.address, port: this.o.port, exclusive: true }, () => {
@@ -399,7 +400,7 @@ export class PgFront {
   private async connectBackend(encrypted: boolean, clientAddress: string): Promise<net.Socket> {
     // From the client's own address, so pg_hba (the firewall rules) judges the real client.
     const local = net.isIPv4(clientAddress) ? clientAddress : undefined;
-    const plain = net.connect({ host: this.o.address, port: this.o.backendPort, localAddress: local });
+    const plain = net.connect({ host: this.o.address, port: this.o.backendPort, localAddress: local, noDelay: true });
     plain.on('error', () => undefined);
     this.track(plain);
     await new Promise<void>((resolve, reject) => {
