@@ -288,6 +288,30 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
     await refused('orders_app', token({ clientId: app.clientId }));
   });
 
+  test('a server created with Entra sign-in only (no administratorLogin): its Entra admin signs in by token, nobody by password', async () => {
+    const entraOnly = 'entra-only-server';
+    const { administratorLogin: _login, administratorLoginPassword: _password, ...rest } = smallServer();
+    const created = await pg.servers.beginCreateOrUpdateAndWait(rg, entraOnly, {
+      ...rest, authConfig: { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId: emu.tenantId },
+    });
+    assert.equal(created.administratorLogin, undefined);
+    assert.deepEqual(created.authConfig, { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId: emu.tenantId });
+    await pg.administratorsMicrosoftEntra.beginCreateOrUpdateAndWait(rg, entraOnly, adminOid, { principalType: 'ServicePrincipal', principalName: adminName });
+    const c = new Client({ host: created.fullyQualifiedDomainName, port: 5432, user: adminName, password: token(), database: 'postgres', ssl: { ca: emu.caCertPem } });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      assert.deepEqual((await c.query('SELECT current_user AS u')).rows, [{ u: adminName }]);
+    } finally {
+      await c.end();
+    }
+    const byPassword = new Client({ host: created.fullyQualifiedDomainName, port: 5432, user: adminName, password: PASSWORD, database: 'postgres', ssl: { ca: emu.caCertPem } });
+    byPassword.on('error', () => undefined);
+    const e = await rejection(() => byPassword.connect());
+    assert.equal(e.code, '28P01');
+    await pg.servers.beginDeleteAndWait(rg, entraOnly);
+  });
+
   test('administrators DELETE is an LRO and drops the role', async () => {
     const path = `${serverPath(emu, rg, name)}/administrators/${adminOid}?${API}`;
     const del = await raw(emu, 'DELETE', path);
