@@ -13,7 +13,7 @@ import {
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { Faults } from './faults';
-import { PgFront } from './pg-front';
+import { PgFront, PgFrontOptions } from './pg-front';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_BACKEND_PORT, PG_PORT, PgInstance, PgStartError, RunAs, scramVerifier, SUPERUSER, quoteIdent, quoteLiteral } from './postgres';
 import { RequestStats } from './stats';
@@ -91,7 +91,7 @@ export interface ArmOptions {
   stats: RequestStats;
   log: (msg: string) => void;
   /** Checks a token presented as a PostgreSQL password (EntraService.validateDatabaseToken). */
-  validateDatabaseToken: (token: string, tenantId: string) => { claims: { oid: string } } | { refusal: string };
+  validateDatabaseToken: PgFrontOptions['validateToken'];
 }
 
 type ServerState = 'Provisioning' | 'Updating' | 'Ready' | 'Dropping' | 'Stopped' | 'Starting' | 'Stopping' | 'Restarting';

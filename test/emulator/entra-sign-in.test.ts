@@ -16,6 +16,7 @@ import { Client } from 'pg';
 import { OSSRDBMS_RESOURCE } from './entra';
 import { PASSWORD, pgClient, raw, rejection, serverPath, smallServer, waitForOperation } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
+import { TOKEN_ERRORS } from './pg-front';
 
 const run = promisify(execFile);
 const SCOPE = `${OSSRDBMS_RESOURCE}/.default`;
@@ -82,12 +83,12 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
     }
   }
 
-  /** Expects the sign-in refused as Azure refuses it: FATAL 28P01, password authentication failed. */
-  async function refused(user: string, password: string): Promise<void> {
+  /** Expects the sign-in refused as Azure refuses it: FATAL 28P01 with `text` (default: password authentication failed). */
+  async function refused(user: string, password: string, text = `password authentication failed for user "${user}"`): Promise<void> {
     const e = await rejection(() => signIn(user, password));
     assert.equal(e.code, '28P01', e.message);
     assert.equal(e.severity, 'FATAL');
-    assert.equal(e.message, `password authentication failed for user "${user}"`);
+    assert.equal(e.message, text);
   }
 
   before(async () => {
@@ -219,11 +220,12 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
   });
 
   test('refused: an expired token', async () => {
-    await refused('orders_app', token({ clientId: app.clientId, lifetimeSeconds: -60 }));
+    await refused('orders_app', token({ clientId: app.clientId, lifetimeSeconds: -60 }), 'The access token has expired. Please acquire a new token and retry.');
   });
 
   test('refused: a token for another audience (ARM)', async () => {
-    await refused('orders_app', token({ clientId: app.clientId, resource: 'https://management.azure.com' }));
+    await refused('orders_app', token({ clientId: app.clientId, resource: 'https://management.azure.com' }),
+      'The access token does not have a valid audience claim. Please acquire a new token for the resource "https://ossrdbms-aad.database.windows.net".');
   });
 
   test('refused: a token from another tenant', async () => {
@@ -239,13 +241,14 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
     const good = token({ clientId: app.clientId });
     const [h, p] = good.split('.');
     const forged = `${h}.${p}.${Buffer.from('not the signature').toString('base64url')}`;
-    await refused('orders_app', forged);
+    await refused('orders_app', forged, TOKEN_ERRORS.invalid);
     await refused('appadmin', token());
   });
 
   test('refused: a password for an Entra role', async () => {
-    await refused('orders_app', 'any-password-at-all');
-    await refused(adminName, PASSWORD);
+    // Azure reads an Entra role's password as a token.
+    await refused('orders_app', 'any-password-at-all', TOKEN_ERRORS.format);
+    await refused(adminName, PASSWORD, TOKEN_ERRORS.format);
   });
 
   test('verified TLS: verify-full by the FQDN with the emulator CA (node-postgres and libpq)', async () => {
