@@ -37,6 +37,8 @@ export const PGAADAUTH_SQL = [
     isadmin boolean NOT NULL,
     ismfa boolean NOT NULL
   )`,
+  // The tenant of the server's Entra sign-in (pgaadauth_list_principals answers it), kept by setPgaadauthTenant.
+  'CREATE TABLE pgaadauth.tenant (tenantid text NOT NULL)',
   // SECURITY DEFINER (owned by the superuser): an Entra administrator has CREATEROLE but may not write the mapping.
   `CREATE FUNCTION public.pgaadauth_create_principal_with_oid(rolename text, objectid text, objecttype text, isadmin boolean, ismfa boolean)
   RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
@@ -62,13 +64,28 @@ export const PGAADAUTH_SQL = [
     RETURN format('Created role for "%s"', rolename);
   END
   $fn$`,
+  `CREATE FUNCTION public.pgaadauth_list_principals(isadminvalue boolean)
+  RETURNS TABLE (rolname name, "principalType" text, "objectId" text, "tenantId" text, "isMfa" integer, "isAdmin" integer)
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT a.rolname, p.objecttype, p.objectid, (SELECT t.tenantid FROM pgaadauth.tenant t), p.ismfa::integer, p.isadmin::integer
+    FROM pgaadauth.principals p JOIN pg_authid a ON a.oid = p.roleid
+    WHERE p.isadmin OR NOT isadminvalue
+    ORDER BY a.rolname
+  $fn$`,
+  'REVOKE ALL ON FUNCTION public.pgaadauth_list_principals(boolean) FROM PUBLIC',
+  'GRANT EXECUTE ON FUNCTION public.pgaadauth_list_principals(boolean) TO azure_pg_admin',
   'REVOKE ALL ON FUNCTION public.pgaadauth_create_principal_with_oid(text, text, text, boolean, boolean) FROM PUBLIC',
   'GRANT EXECUTE ON FUNCTION public.pgaadauth_create_principal_with_oid(text, text, text, boolean, boolean) TO azure_pg_admin',
 ];
 
-/** Installs pgaadauth's functions (after the admin role layout exists). */
-export async function installPgaadauth(pg: PgInstance): Promise<void> {
-  await pg.sql(PGAADAUTH_SQL);
+/** Installs pgaadauth's functions (after the admin role layout exists), for Entra sign-in from `tenantId`. */
+export async function installPgaadauth(pg: PgInstance, tenantId: string): Promise<void> {
+  await pg.sql([...PGAADAUTH_SQL, `INSERT INTO pgaadauth.tenant VALUES (${quoteLiteral(tenantId)})`]);
+}
+
+/** Records the tenant the server's Entra sign-in uses (authConfig.tenantId, else the subscription's). */
+export async function setPgaadauthTenant(pg: PgInstance, tenantId: string): Promise<void> {
+  await pg.sql(`UPDATE pgaadauth.tenant SET tenantid = ${quoteLiteral(tenantId)}`);
 }
 
 /** The Entra object id a role is mapped to (undefined: none). */

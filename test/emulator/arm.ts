@@ -6,7 +6,10 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, upsertAdministratorRole, validateAdministrator } from './administrators';
+import {
+  administratorJson, EntraAdministrator, entraDisabledError, installPgaadauth, objectIdOfRole, removeAdministratorRole, setPgaadauthTenant,
+  upsertAdministratorRole, validateAdministrator,
+} from './administrators';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { EXTENSIONS_PARAMETER, extensionSettings, setAllowList } from './extensions';
@@ -14,7 +17,7 @@ import { autoStart } from './server-actions';
 import { initReplica, promote, replicationJson } from './replicas';
 import { archiveSettings, archiveUpTo, initRestore, takeBaseBackup } from './restore';
 import { Faults } from './faults';
-import { PgFront } from './pg-front';
+import { PgFront, PgFrontOptions } from './pg-front';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_BACKEND_PORT, PG_PORT, PgInstance, PgStartError, RunAs, scramVerifier, SUPERUSER, quoteIdent, quoteLiteral } from './postgres';
 import { RequestStats } from './stats';
@@ -92,7 +95,7 @@ export interface ArmOptions {
   stats: RequestStats;
   log: (msg: string) => void;
   /** Checks a token presented as a PostgreSQL password (EntraService.validateDatabaseToken). */
-  validateDatabaseToken: (token: string, tenantId: string) => { claims: { oid: string } } | { refusal: string };
+  validateDatabaseToken: PgFrontOptions['validateToken'];
 }
 
 type ServerState = 'Provisioning' | 'Updating' | 'Ready' | 'Dropping' | 'Stopped' | 'Starting' | 'Stopping' | 'Restarting';
@@ -1114,7 +1117,7 @@ export class Arm {
     if (this.stopped) throw new Error('emulator stopped');
     await pg.start();
     await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
-    await installPgaadauth(pg);
+    await installPgaadauth(pg, this.entraTenantOf(s));
     await takeBaseBackup(pg);
   }
 
@@ -1211,7 +1214,9 @@ export class Arm {
           for (const c of s.configs.values()) c.pendingRestart = false;
         }
         return async () => {
+          const tenantBefore = this.entraTenantOf(s);
           s.model = model;
+          if (this.entraTenantOf(s) !== tenantBefore) await setPgaadauthTenant(pg, this.entraTenantOf(s));
           s.tags = tags;
           s.systemData = this.systemData(req.appId, s.systemData);
           s.haState = model.highAvailability.mode === 'Disabled' ? 'NotEnabled' : 'Healthy';
@@ -1787,12 +1792,16 @@ export class Arm {
         emulator: {
           address: s.address,
           port: PG_PORT,
+          postgresPort: PG_BACKEND_PORT,
           postgresRunning: !!s.pg?.running,
           postgresPid: s.pg?.pid,
           dataDir: s.pg?.dataDir,
           logFile: s.pg?.logPath,
           databases: [...s.databases.values()].map((d) => ({ name: d.name, charset: d.charset, collation: d.collation })),
           firewallRules: [...s.firewallRules.values()].map((r) => ({ name: r.name, startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress })),
+          administrators: [...s.administrators.values()].map((a) => ({
+            objectId: a.objectId, principalName: a.principalName, principalType: a.principalType,
+          })),
           configurations: Object.fromEntries([...s.configs.entries()].map(([k, v]) => [k, v])),
           operationInProgress: s.current?.status === 'InProgress' ? s.current.name : undefined,
         },

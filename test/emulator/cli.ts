@@ -13,8 +13,9 @@ const HELP = `Azure Resource Manager emulator for Azure Database for PostgreSQL 
 Usage: npx projen emulator -- [flags]        (or: tsx test/emulator/cli.ts [flags])
 
 Serves, on one HTTPS port: ARM (resource groups; Microsoft.DBforPostgreSQL flexibleServers with databases,
-firewallRules, configurations; api-versions 2025-08-01, 2024-08-01, 2021-06-01), an Entra ID token service (the
-authority host) and an admin endpoint (/admin). Every flexible server is a real PostgreSQL 15 on 127.0.10.N:5432.
+firewallRules, configurations, administrators; api-versions 2025-08-01, 2024-08-01, 2021-06-01), an Entra ID token
+service (the authority host) and an admin endpoint (/admin). Every flexible server is a real PostgreSQL 15 reached on
+127.0.10.N:5432, where the emulator's front signs clients in as Azure does (passwords; Microsoft Entra tokens).
 
 Listening
   --host ADDR                    address to listen on (default 127.0.0.1)

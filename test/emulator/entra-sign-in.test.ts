@@ -16,6 +16,7 @@ import { Client } from 'pg';
 import { OSSRDBMS_RESOURCE } from './entra';
 import { PASSWORD, pgClient, raw, rejection, serverPath, smallServer, waitForOperation } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
+import { TOKEN_ERRORS } from './pg-front';
 
 const run = promisify(execFile);
 const SCOPE = `${OSSRDBMS_RESOURCE}/.default`;
@@ -82,12 +83,12 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
     }
   }
 
-  /** Expects the sign-in refused as Azure refuses it: FATAL 28P01, password authentication failed. */
-  async function refused(user: string, password: string): Promise<void> {
+  /** Expects the sign-in refused as Azure refuses it: FATAL 28P01 with `text` (default: password authentication failed). */
+  async function refused(user: string, password: string, text = `password authentication failed for user "${user}"`): Promise<void> {
     const e = await rejection(() => signIn(user, password));
     assert.equal(e.code, '28P01', e.message);
     assert.equal(e.severity, 'FATAL');
-    assert.equal(e.message, `password authentication failed for user "${user}"`);
+    assert.equal(e.message, text);
   }
 
   before(async () => {
@@ -192,6 +193,12 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
       // As any CREATEROLE role on PostgreSQL 15: member of the role it makes a database's owner.
       await c.query(`GRANT orders_app TO "${adminName}"`);
       await c.query('CREATE DATABASE orders OWNER orders_app');
+      const listed = (await c.query('SELECT * FROM pgaadauth_list_principals(false)')).rows;
+      assert.deepEqual(listed, [
+        { rolname: adminName, principalType: 'service', objectId: adminOid, tenantId: emu.tenantId, isMfa: 0, isAdmin: 1 },
+        { rolname: 'orders_app', principalType: 'service', objectId: appOid, tenantId: emu.tenantId, isMfa: 0, isAdmin: 0 },
+      ]);
+      assert.deepEqual((await c.query('SELECT rolname FROM pgaadauth_list_principals(true)')).rows, [{ rolname: adminName }]);
     } finally {
       await c.end();
     }
@@ -213,11 +220,12 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
   });
 
   test('refused: an expired token', async () => {
-    await refused('orders_app', token({ clientId: app.clientId, lifetimeSeconds: -60 }));
+    await refused('orders_app', token({ clientId: app.clientId, lifetimeSeconds: -60 }), 'The access token has expired. Please acquire a new token and retry.');
   });
 
   test('refused: a token for another audience (ARM)', async () => {
-    await refused('orders_app', token({ clientId: app.clientId, resource: 'https://management.azure.com' }));
+    await refused('orders_app', token({ clientId: app.clientId, resource: 'https://management.azure.com' }),
+      'The access token does not have a valid audience claim. Please acquire a new token for the resource "https://ossrdbms-aad.database.windows.net".');
   });
 
   test('refused: a token from another tenant', async () => {
@@ -233,13 +241,14 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
     const good = token({ clientId: app.clientId });
     const [h, p] = good.split('.');
     const forged = `${h}.${p}.${Buffer.from('not the signature').toString('base64url')}`;
-    await refused('orders_app', forged);
+    await refused('orders_app', forged, TOKEN_ERRORS.invalid);
     await refused('appadmin', token());
   });
 
   test('refused: a password for an Entra role', async () => {
-    await refused('orders_app', 'any-password-at-all');
-    await refused(adminName, PASSWORD);
+    // Azure reads an Entra role's password as a token.
+    await refused('orders_app', 'any-password-at-all', TOKEN_ERRORS.format);
+    await refused(adminName, PASSWORD, TOKEN_ERRORS.format);
   });
 
   test('verified TLS: verify-full by the FQDN with the emulator CA (node-postgres and libpq)', async () => {
@@ -280,6 +289,30 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
       await c.end();
     }
     await refused('orders_app', token({ clientId: app.clientId }));
+  });
+
+  test('a server created with Entra sign-in only (no administratorLogin): its Entra admin signs in by token, nobody by password', async () => {
+    const entraOnly = 'entra-only-server';
+    const { administratorLogin: _login, administratorLoginPassword: _password, ...rest } = smallServer();
+    const created = await pg.servers.beginCreateOrUpdateAndWait(rg, entraOnly, {
+      ...rest, authConfig: { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId: emu.tenantId },
+    });
+    assert.equal(created.administratorLogin, undefined);
+    assert.deepEqual(created.authConfig, { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId: emu.tenantId });
+    await pg.administratorsMicrosoftEntra.beginCreateOrUpdateAndWait(rg, entraOnly, adminOid, { principalType: 'ServicePrincipal', principalName: adminName });
+    const c = new Client({ host: created.fullyQualifiedDomainName, port: 5432, user: adminName, password: token(), database: 'postgres', ssl: { ca: emu.caCertPem } });
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      assert.deepEqual((await c.query('SELECT current_user AS u')).rows, [{ u: adminName }]);
+    } finally {
+      await c.end();
+    }
+    const byPassword = new Client({ host: created.fullyQualifiedDomainName, port: 5432, user: adminName, password: PASSWORD, database: 'postgres', ssl: { ca: emu.caCertPem } });
+    byPassword.on('error', () => undefined);
+    const e = await rejection(() => byPassword.connect());
+    assert.equal(e.code, '28P01');
+    await pg.servers.beginDeleteAndWait(rg, entraOnly);
   });
 
   test('administrators DELETE is an LRO and drops the role', async () => {

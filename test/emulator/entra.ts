@@ -43,6 +43,9 @@ export interface OAuthError {
 /** The resource (audience) of tokens for Azure Database for PostgreSQL: scope `${OSSRDBMS_RESOURCE}/.default`. */
 export const OSSRDBMS_RESOURCE = 'https://ossrdbms-aad.database.windows.net';
 
+/** Why a token presented to PostgreSQL is refused (each kind has its own error text, see pg-front.ts). */
+export type DatabaseTokenRefusal = 'format' | 'invalid' | 'expired' | 'audience' | 'tenant';
+
 const B64URL = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
 export interface DecodedJwt {
@@ -352,19 +355,23 @@ export class EntraService {
   /**
    * Validates a token presented as a PostgreSQL password (Microsoft Entra sign-in to a flexible server): signed by
    * this service, within its lifetime, for the audience of Azure's OSS RDBMS resource, from `tenantId`. Returns the
-   * claims or why it is refused (for the emulator's log; the client only learns that authentication failed).
+   * claims, or why it is refused: `kind` picks the client's error, `refusal` is for the emulator's log.
    */
-  validateDatabaseToken(token: string, tenantId: string): { claims: TokenClaims } | { refusal: string } {
+  validateDatabaseToken(token: string, tenantId: string): { claims: TokenClaims } | { kind: DatabaseTokenRefusal; refusal: string } {
     const jwt = decodeJwt(token);
-    if (!jwt || jwt.header.alg !== 'RS256') return { refusal: 'not a JWT signed with RS256' };
-    if (!verify('RSA-SHA256', Buffer.from(jwt.signingInput), this.publicKey, jwt.signature)) return { refusal: 'bad signature' };
+    if (!jwt || jwt.header.alg !== 'RS256') return { kind: 'format', refusal: 'not a JWT signed with RS256' };
+    if (!verify('RSA-SHA256', Buffer.from(jwt.signingInput), this.publicKey, jwt.signature)) return { kind: 'invalid', refusal: 'bad signature' };
     const c = jwt.payload as TokenClaims;
     const now = Math.floor(Date.now() / 1000);
-    if (typeof c.exp !== 'number' || c.exp < now) return { refusal: `expired at ${new Date(Number(c.exp) * 1000 || 0).toISOString()}` };
-    if (typeof c.nbf === 'number' && c.nbf - 300 > now) return { refusal: 'not yet valid' };
-    if (String(c.aud ?? '').replace(/\/+$/, '').toLowerCase() !== OSSRDBMS_RESOURCE) return { refusal: `audience '${String(c.aud)}' is not ${OSSRDBMS_RESOURCE}` };
-    if (String(c.tid ?? '').toLowerCase() !== tenantId.toLowerCase()) return { refusal: `tenant '${String(c.tid)}' is not the server's tenant '${tenantId}'` };
-    if (typeof c.oid !== 'string' || !c.oid) return { refusal: 'no oid claim' };
+    if (typeof c.exp !== 'number' || c.exp < now) return { kind: 'expired', refusal: `expired at ${new Date(Number(c.exp) * 1000 || 0).toISOString()}` };
+    if (typeof c.nbf === 'number' && c.nbf - 300 > now) return { kind: 'invalid', refusal: 'not yet valid' };
+    if (String(c.aud ?? '').replace(/\/+$/, '').toLowerCase() !== OSSRDBMS_RESOURCE) {
+      return { kind: 'audience', refusal: `audience '${String(c.aud)}' is not ${OSSRDBMS_RESOURCE}` };
+    }
+    if (String(c.tid ?? '').toLowerCase() !== tenantId.toLowerCase()) {
+      return { kind: 'tenant', refusal: `tenant '${String(c.tid)}' is not the server's tenant '${tenantId}'` };
+    }
+    if (typeof c.oid !== 'string' || !c.oid) return { kind: 'invalid', refusal: 'no oid claim' };
     return { claims: c };
   }
 }

@@ -38,6 +38,7 @@ export type { RequestCounts, RequestLogEntry } from './stats';
 export type { RetryAfterProfile } from './arm';
 export type { EmulatorClient } from './entra';
 export { CONFIG_SPECS } from './configurations';
+export { OSSRDBMS_RESOURCE } from './entra';
 
 export interface EmulatorOptions {
   /** Address to listen on (default 127.0.0.1; loopback only is the intended use). */

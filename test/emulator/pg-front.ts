@@ -13,18 +13,33 @@
  *   credential only it knows;
  * - anything else: refused when password sign-in is disabled or the role is an Entra role; else PostgreSQL checks it
  *   (SCRAM, done by the front with the client's password).
- * Refusals are FATAL 28P01 "password authentication failed for user", PostgreSQL's own text: Azure's documentation
- * and the recordings give no other text for Entra refusals, so the emulator's log carries the reason.
+ * Refusals are FATAL with Azure's texts where public issues quote them (TOKEN_ERRORS), else PostgreSQL's
+ * "password authentication failed for user"; SQLSTATE 28P01 for all (Azure's codes are not public). The emulator's
+ * log (EMULATOR_DEBUG=1) says why each refusal happened.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { DatabaseTokenRefusal } from './entra';
 
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 const PROTOCOL_3 = 196608;
 const HANDSHAKE_TIMEOUT_MS = 60_000;
+
+/**
+ * Azure's FATAL texts for refused tokens, as quoted in public issues: expired (darold/ora2pg#1851), audience
+ * (microsoft/azuredatastudio-postgresql#505), format (Azure-Samples/rag-postgres-openai-python#161), a token that
+ * does not validate (cyrilgdn/terraform-provider-postgresql#60). No text is public for another tenant, or for a
+ * token of another identity: those get PostgreSQL's password failure.
+ */
+export const TOKEN_ERRORS: Record<Exclude<DatabaseTokenRefusal, 'tenant'>, string> = {
+  expired: 'The access token has expired. Please acquire a new token and retry.',
+  audience: 'The access token does not have a valid audience claim. Please acquire a new token for the resource "https://ossrdbms-aad.database.windows.net".',
+  format: 'The access token has invalid format. Please ensure the token is passed exactly as returned by the authentication endpoint and retry.',
+  invalid: 'An error occurred while validating the access token. Please acquire a new token and retry.',
+};
 
 export interface SignInPolicy {
   activeDirectoryAuth: boolean;
@@ -42,7 +57,7 @@ export interface PgFrontOptions {
   keyPem: string;
   caPem: string;
   policy: () => SignInPolicy;
-  validateToken: (token: string, tenantId: string) => { claims: { oid: string } } | { refusal: string };
+  validateToken: (token: string, tenantId: string) => { claims: { oid: string } } | { kind: DatabaseTokenRefusal; refusal: string };
   /** The Entra object id a role is mapped to; undefined for a role without one (a password role). */
   objectIdOf: (role: string) => Promise<string | undefined>;
   /** Makes `password` the role's password in PostgreSQL (the front's own credential for token sign-ins). */
@@ -189,7 +204,8 @@ export class PgFront {
 
   async start(): Promise<void> {
     if (this.server) return;
-    const server = net.createServer((socket) => this.accept(socket));
+    // No Nagle: the handshake is many small messages each waiting for an answer.
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: this.o.address, port: this.o.port, exclusive: true }, () => {
@@ -374,15 +390,17 @@ export class PgFront {
   /** Whether the presented password may sign in as `user`; the password to give PostgreSQL. Refuses otherwise. */
   private async decide(user: string, presented: string, client: net.Socket): Promise<{ password: string; viaToken: boolean }> {
     const policy = this.o.policy();
-    const refuse = (why: string): never => {
+    const refuse = (why: string, text = `password authentication failed for user "${user}"`): never => {
       this.o.log(`sign-in as "${user}" to ${this.o.address} refused: ${why}`);
-      client.end(fatal('28P01', `password authentication failed for user "${user}"`));
+      client.end(fatal('28P01', text));
       throw new Refusal(why);
     };
-    const objectId = await this.o.objectIdOf(user);
+    // With Entra sign-in off no Entra role may sign in, and none can by password (only the front knows their
+    // credential): the mapping need not be looked up.
+    const objectId = policy.activeDirectoryAuth ? await this.o.objectIdOf(user) : undefined;
     if (policy.activeDirectoryAuth && looksLikeJwt(presented)) {
       const v = this.o.validateToken(presented, policy.tenantId);
-      if ('refusal' in v) return refuse(`token: ${v.refusal}`);
+      if ('refusal' in v) return refuse(`token: ${v.refusal}`, v.kind === 'tenant' ? undefined : TOKEN_ERRORS[v.kind]);
       if (!objectId) return refuse('the role is not mapped to a Microsoft Entra principal');
       if (objectId.toLowerCase() !== v.claims.oid.toLowerCase()) return refuse(`the token's oid ${v.claims.oid} is not the role's (${objectId})`);
       const password = this.internalPassword(user);
@@ -390,14 +408,15 @@ export class PgFront {
       return { password, viaToken: true };
     }
     if (!policy.passwordAuth) return refuse('password sign-in is disabled on this server');
-    if (objectId) return refuse('a Microsoft Entra role signs in with a token only');
+    // Azure reads an Entra role's password as a token.
+    if (objectId) return refuse('a Microsoft Entra role signs in with a token only', TOKEN_ERRORS.format);
     return { password: presented, viaToken: false };
   }
 
   private async connectBackend(encrypted: boolean, clientAddress: string): Promise<net.Socket> {
     // From the client's own address, so pg_hba (the firewall rules) judges the real client.
     const local = net.isIPv4(clientAddress) ? clientAddress : undefined;
-    const plain = net.connect({ host: this.o.address, port: this.o.backendPort, localAddress: local });
+    const plain = net.connect({ host: this.o.address, port: this.o.backendPort, localAddress: local, noDelay: true });
     plain.on('error', () => undefined);
     this.track(plain);
     await new Promise<void>((resolve, reject) => {

@@ -352,7 +352,11 @@ export class PgInstance {
       const known = await this.sql(`SELECT 1 FROM pg_collation WHERE collname = ${quoteLiteral(collation)} AND collencoding IN (-1, 6) AND collprovider = 'c'`);
       if (known.length) locale = collation;
     }
-    await this.sql(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(owner)} ENCODING ${quoteLiteral(charset)} LC_COLLATE ${quoteLiteral(locale)} LC_CTYPE ${quoteLiteral(locale)} TEMPLATE template0`);
+    // Two PUTs of one database may run at once (a client retrying a PUT whose answer it lost): the later finds it made.
+    await this.sql(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(owner)} ENCODING ${quoteLiteral(charset)} LC_COLLATE ${quoteLiteral(locale)} LC_CTYPE ${quoteLiteral(locale)} TEMPLATE template0`)
+      .catch((e: { code?: string }) => {
+        if (e.code !== '42P04' && e.code !== '23505') throw e;
+      });
     await this.sql(allowListTriggerSql(), name);
   }
 
