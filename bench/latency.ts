@@ -135,7 +135,8 @@ async function main(): Promise<void> {
     // When each server is Ready in ARM: sampled from the emulator (in this process) every 20 ms.
     const readyInArm = new Map<string, number>();
     const deadline = Date.now() + 5 * 60_000;
-    while (names.some((n) => !secrets.addedAt.has(`${n}-admin`)) && Date.now() < deadline) {
+    // The Secret holds the password from before the create; it gets the server's host once the server is there.
+    while (names.some((n) => !secrets.hostAt.has(`${n}-admin`)) && Date.now() < deadline) {
       const servers = (stack.emulator.admin.resources() as { servers: Array<{ name: string; properties?: { state?: string } }> }).servers;
       for (const s of servers) if (s.properties?.state === 'Ready' && !readyInArm.has(s.name)) readyInArm.set(s.name, Date.now());
       await sleep(20);
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
     const readyToSecret: number[] = [];
     for (const n of names) {
       const ready = readyInArm.get(n);
-      const secretAt = secrets.addedAt.get(`${n}-admin`);
+      const secretAt = secrets.hostAt.get(`${n}-admin`);
       if (ready && secretAt) readyToSecret.push((secretAt - ready) / 1000);
     }
     secrets.stop();

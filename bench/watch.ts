@@ -7,7 +7,7 @@ import { ensureCluster } from '../test/cluster/cluster';
 
 const SEP = '|';
 const JSONPATH = `{.type}${SEP}{.object.metadata.name}${SEP}{.object.metadata.generation}${SEP}{.object.status.observedGeneration}${SEP}`
-  + `{.object.status.conditions[?(@.type=="Ready")].status}${SEP}{.object.metadata.deletionTimestamp}{"\\n"}`;
+  + `{.object.status.conditions[?(@.type=="Ready")].status}${SEP}{.object.metadata.deletionTimestamp}${SEP}{.object.data.host}{"\\n"}`;
 
 export class ReadyWatch {
   /** Name -> first time (Date.now()) seen Ready for its generation. */
@@ -16,6 +16,8 @@ export class ReadyWatch {
   readonly deletedAt = new Map<string, number>();
   /** Name -> first time seen (ADDED). */
   readonly addedAt = new Map<string, number>();
+  /** Secrets: name -> first time it had a `host` key (a connection Secret written with the server's address). */
+  readonly hostAt = new Map<string, number>();
   private child?: ChildProcess;
   private buffer = '';
 
@@ -43,8 +45,9 @@ export class ReadyWatch {
     const lines = this.buffer.split('\n');
     this.buffer = lines.pop() ?? '';
     for (const line of lines) {
-      const [type, name, generation, observed, ready] = line.split(SEP);
+      const [type, name, generation, observed, ready, , host] = line.split(SEP);
       if (!name) continue;
+      if (host && !this.hostAt.has(name)) this.hostAt.set(name, now);
       if (type === 'ADDED' && !this.addedAt.has(name)) this.addedAt.set(name, now);
       if (type === 'DELETED') {
         this.deletedAt.set(name, now);

@@ -2,10 +2,10 @@
 /** An operation in flight is not polled before the delay its last answer asked for, whatever requeues its object. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { OperationStatus } from '../../src/reconciler/contracts';
 import { DEFAULT_TIMING } from '../../src/reconciler/controllers/common';
 import { followRecordedOperation, recordRunning } from '../../src/reconciler/controllers/lifecycle/operations';
 import { PollSchedule } from '../../src/reconciler/controllers/lifecycle/poll-schedule';
-import type { OperationStatus } from '../../src/reconciler/contracts';
 
 const operation: OperationStatus = { type: 'Create', startedAt: '2026-01-01T00:00:00Z', resumeToken: '{"state":{"status":"running","config":{"operationLocation":"https://x/op"}}}' };
 

@@ -196,7 +196,9 @@ export async function startLro<T>(begin: Begin<T>, opts: StartOptions): Promise<
       // Accepted, and the poll cut or failed: follow the operation from its initial answer, never send it again.
       const token = tokenFromInitialResponse(capture.first);
       if (token) {
-        const retryAfterMs = isArmThrottledError(e) ? e.retryAfterMs : isAbort(e) && capture.first ? parseRetryAfterMs(capture.first.headers) : undefined;
+        const retryAfterMs = isArmThrottledError(e)
+          ? e.retryAfterMs
+          : isAbort(e) && capture.first ? parseRetryAfterMs(capture.first.headers) : undefined;
         return {
           status: 'running',
           operation: operationStatus(opts.type, token, capture, undefined, opts.generation),
