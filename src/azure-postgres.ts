@@ -325,7 +325,9 @@ export class AzurePostgres extends Construct {
         ...(props.readReplicaOf
           ? { replica: { sourceServerRef: { name: props.readReplicaOf.name }, ...(props.promote !== undefined ? { promote: props.promote } : {}) } }
           : {}),
-        ...(props.restoreOf ? { restore: { sourceServerRef: { name: props.restoreOf.name }, pointInTimeUtc: props.restorePointInTime as string } } : {}),
+        ...(props.restoreOf
+          ? { restore: { sourceServerRef: { name: props.restoreOf.name }, pointInTimeUtc: props.restorePointInTime as string } }
+          : {}),
       },
     });
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.connectionSecretName);

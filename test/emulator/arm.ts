@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { EXTENSIONS_PARAMETER, extensionSettings, setAllowList } from './extensions';
-import { autoStart } from './server-actions';
-import { initReplica, promote, replicationJson } from './replicas';
-import { archiveSettings, archiveUpTo, initRestore, takeBaseBackup } from './restore';
 import { Faults } from './faults';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_PORT, PgInstance, PgStartError, RunAs, SUPERUSER } from './postgres';
+import { initReplica, promote, replicationJson } from './replicas';
+import { archiveSettings, archiveUpTo, initRestore, takeBaseBackup } from './restore';
+import { autoStart } from './server-actions';
 import { RequestStats } from './stats';
 import {
   applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS,
