@@ -205,7 +205,7 @@ export interface AzurePostgresProps {
 
   /**
    * Create this server as a point-in-time restore of another (ARM createMode PointInTimeRestore), at
-   * `restorePointInTime`. It gets its own administrator Secret; roles declared on it get their passwords set again.
+   * `restorePointInTime`. It gets its own administrator Secret (the restored administrator password is replaced).
    *
    * @default - not a restore
    */
