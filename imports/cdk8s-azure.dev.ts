@@ -1083,7 +1083,7 @@ export interface PostgresServerSpec {
   readonly replica?: PostgresServerSpecReplica;
 
   /**
-   * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret; roles declared on it get their passwords set again.
+   * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret (the restored data's administrator password is replaced by the Secret's).
    *
    * @schema PostgresServerSpec#restore
    */
@@ -1535,7 +1535,7 @@ export function toJson_PostgresServerSpecReplica(obj: PostgresServerSpecReplica 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret; roles declared on it get their passwords set again.
+ * This server is created as a point-in-time restore of another PostgresServer (ARM createMode PointInTimeRestore): its data as of pointInTimeUTC, which must be within the source's backup retention. It gets its own administrator Secret (the restored data's administrator password is replaced by the Secret's).
  *
  * @schema PostgresServerSpecRestore
  */

@@ -214,7 +214,7 @@ export interface AzurePostgresProps {
 
   /**
    * Create this server as a point-in-time restore of another (ARM createMode PointInTimeRestore), at
-   * `restorePointInTime`. It gets its own administrator Secret; roles declared on it get their passwords set again.
+   * `restorePointInTime`. It gets its own administrator Secret (the restored administrator password is replaced).
    *
    * @default - not a restore
    */
@@ -350,7 +350,9 @@ export class AzurePostgres extends Construct {
         ...(props.readReplicaOf
           ? { replica: { sourceServerRef: { name: props.readReplicaOf.name }, ...(props.promote !== undefined ? { promote: props.promote } : {}) } }
           : {}),
-        ...(props.restoreOf ? { restore: { sourceServerRef: { name: props.restoreOf.name }, pointInTimeUtc: props.restorePointInTime as string } } : {}),
+        ...(props.restoreOf
+          ? { restore: { sourceServerRef: { name: props.restoreOf.name }, pointInTimeUtc: props.restorePointInTime as string } }
+          : {}),
       },
     });
     this.connectionSecret = kplus.Secret.fromSecretName(this, 'ConnectionSecret', this.connectionSecretName);

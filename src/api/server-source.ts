@@ -40,11 +40,11 @@ export function normalizeServerSource(s: ServerSourceInput | undefined): Normali
 }
 
 /**
- * Problems with the source of a server. `retention` (the source's backup retention in days) and `now`, when known,
- * also check the restore time against the source's backups (at synth; the reconciler asks Azure for its earliest
- * restore time).
+ * Problems with the source of a server that the spec alone shows. The restore time against the source's backups is
+ * checked where they are known: at synth (the source's backup.retentionDays) and by the reconciler (Azure's earliest
+ * restore point), with pointInTimeProblem.
  */
-export function checkServerSource(input: ServerSourceInput | undefined, selfName: string | undefined, retention?: { days: number; now: Date }): Problem[] {
+export function checkServerSource(input: ServerSourceInput | undefined): Problem[] {
   if (input?.replica && input?.restore) {
     return [{ field: 'restore', value: 'restore and replica', expected: 'a server is either a read replica or a restore; remove one of them' }];
   }
@@ -53,10 +53,7 @@ export function checkServerSource(input: ServerSourceInput | undefined, selfName
   const field = source.mode === 'Replica' ? 'replica' : 'restore';
   return problemsOf(
     checkStringRule(`${field}.sourceServerRef.name`, source.serverName, DNS_SUBDOMAIN),
-    source.serverName !== undefined && source.serverName === selfName
-      ? { field: `${field}.sourceServerRef.name`, value: source.serverName, expected: 'must name another PostgresServer, not this one' }
-      : undefined,
-    source.mode === 'Replica' ? checkBoolean('replica.promote', source.promote) : pointInTimeProblem(source.pointInTimeUTC, retention),
+    source.mode === 'Replica' ? checkBoolean('replica.promote', source.promote) : pointInTimeProblem(source.pointInTimeUTC),
   );
 }
 

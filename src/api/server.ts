@@ -7,7 +7,6 @@ import { authenticationProblems, normalizeAuthentication, type NormalizedAuthent
 import { checkServerParameter, MAX_SERVER_PARAMETERS } from './parameters';
 import { isPlainObject, problemsOf, type Problem } from './problem';
 import { isReservedAdministratorLogin, RESERVED_ADMINISTRATOR_LOGINS } from './reserved';
-import { checkServerSource, normalizeServerSource, type NormalizedServerSource, type ServerSourceInput } from './server-source';
 import {
   ADMINISTRATOR_LOGIN,
   AZURE_SERVER_NAME,
@@ -24,6 +23,7 @@ import {
   RESOURCE_GROUP_NAME,
   type DeletionPolicyName,
 } from './rules';
+import { checkServerSource, normalizeServerSource, type NormalizedServerSource, type ServerSourceInput } from './server-source';
 import { checkSku, tierSupportsHighAvailability } from './sku';
 import { checkStorage } from './storage';
 import { validateTags } from './tags';
@@ -193,7 +193,7 @@ export function validateServerSpec(n: NormalizedServerSpec): Problem[] {
     checkOneOf('deletionPolicy', n.deletionPolicy, DELETION_POLICIES),
     checkStringRule('writeConnectionSecretToRef.name', n.secretName, DNS_SUBDOMAIN),
     checkBoolean('stopped', n.stopped),
-    checkServerSource(n.sourceInput, undefined),
+    checkServerSource(n.sourceInput),
   );
 }
 

@@ -13,13 +13,13 @@ import {
 import { configSpec, CONFIG_SPECS, ConfigSpec, defaultOf, validateConfigValue } from './configurations';
 import { ApiError, invalidParameter } from './errors';
 import { EXTENSIONS_PARAMETER, extensionSettings, setAllowList } from './extensions';
-import { autoStart } from './server-actions';
-import { initReplica, promote, replicationJson } from './replicas';
-import { archiveSettings, archiveUpTo, initRestore, takeBaseBackup } from './restore';
 import { Faults } from './faults';
 import { PgFront, PgFrontOptions } from './pg-front';
 import { CertificateAuthority, issueServerCertificate } from './pki';
 import { addressFree, PG_BACKEND_PORT, PG_PORT, PgInstance, PgStartError, RunAs, scramVerifier, SUPERUSER, quoteIdent, quoteLiteral } from './postgres';
+import { initReplica, promote, replicationJson } from './replicas';
+import { archiveSettings, archiveUpTo, initRestore, prepareArchive, takeBaseBackup } from './restore';
+import { autoStart } from './server-actions';
 import { RequestStats } from './stats';
 import {
   applyServerRequest, CHARSETS, DEFAULT_STORAGE_TIER, defaultServerModel, enumValue, ipv4ToNumber, locationNotAvailable, MINOR_VERSIONS,
@@ -148,6 +148,8 @@ export interface ServerRecord {
   childOps: Set<Operation>;
   /** pg_hba rewrites, one at a time (each reads the rules when it runs). */
   hbaChain?: Promise<void>;
+  /** The base backup point-in-time restores start from, taken in the background once the server is up (restore.ts). */
+  baseBackup?: Promise<void>;
 }
 
 /** The CIDR blocks covering an IPv4 range (both ends included). */
@@ -1114,11 +1116,17 @@ export class Arm {
       return;
     }
     await pg.init();
+    await prepareArchive(pg);
     if (this.stopped) throw new Error('emulator stopped');
     await pg.start();
     await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
     await installPgaadauth(pg, this.entraTenantOf(s));
-    await takeBaseBackup(pg);
+    this.backUp(s, pg);
+  }
+
+  /** Starts the base backup of a server in the background (a restore waits for it; a server gone meanwhile ends it). */
+  private backUp(s: ServerRecord, pg: PgInstance): void {
+    s.baseBackup = takeBaseBackup(pg).catch((e) => this.o.log(`base backup of ${s.name} failed: ${(e as Error).message}`));
   }
 
   /** The wire-protocol front clients reach on address:5432 (pg-front.ts): sign-in as Azure does it. */
@@ -1150,11 +1158,12 @@ export class Arm {
       await pg.start();
       return;
     }
+    await this.sourceOf(s.model)?.baseBackup;
     await archiveUpTo(source);
     await initRestore(pg, source, s.model.pointInTimeUTC!);
     await pg.start();
     for (let i = 0; i < 600 && (await pg.sql('SELECT pg_is_in_recovery() AS r'))[0].r === true; i++) await new Promise((r) => setTimeout(r, 100));
-    await takeBaseBackup(pg);
+    this.backUp(s, pg);
   }
 
   /** A replica or a restore needs its source to exist (and, for a restore, a time within its backups). */
@@ -1248,7 +1257,7 @@ export class Arm {
       apiVersion,
       work: async () => {
         await promote(s.pg!);
-        await takeBaseBackup(s.pg!);
+        this.backUp(s, s.pg!);
         return () => {
           s.model = { ...s.model, createMode: 'Default', sourceServerResourceId: undefined };
           s.state = 'Ready';

@@ -6,9 +6,9 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { AZURE_EXTENSIONS } from '../../src/api';
 import { connect, PASSWORD, pgClient, rmClient, smallServer } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
+import { AZURE_EXTENSIONS } from '../../src/api';
 
 describe('extensions and the azure.extensions allow-list', () => {
   let emu: Emulator;

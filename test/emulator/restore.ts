@@ -19,11 +19,19 @@ export function archiveSettings(dir: string): Record<string, string> {
   };
 }
 
-/** Right after a server is created: the archive directory and the base backup restores start from. */
-export async function takeBaseBackup(pg: PgInstance): Promise<void> {
+/**
+ * The archive directory, before PostgreSQL first starts: an archive_command that fails makes the archiver back off
+ * for a minute, and a base backup waits for the archiver.
+ */
+export async function prepareArchive(pg: PgInstance): Promise<void> {
   await pg.runTool('/bin/mkdir', ['-p', archiveDir(pg)]);
+}
+
+/** Right after a server is created: the base backup restores start from. */
+export async function takeBaseBackup(pg: PgInstance): Promise<void> {
+  await prepareArchive(pg);
   await pg.runTool('pg_basebackup', ['-d', `host=${pg.opts.address} port=${pg.opts.port} user=azuresu sslmode=require`, '-D', baseBackupDir(pg),
-    '-X', 'none', '--no-sync', '-c', 'fast'], { PGPASSWORD: pg.superuserPassword });
+    '-X', 'stream', '--no-sync', '-c', 'fast'], { PGPASSWORD: pg.superuserPassword });
 }
 
 /**

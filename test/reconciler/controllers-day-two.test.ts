@@ -41,8 +41,12 @@ before(async () => {
   h = await startHarness({ emulator: { provisioningDelayMs: 50 } });
   arm = new PostgresArm(createArmClients({ subscriptionId: h.emu.subscriptionId, endpoint: h.emu.armEndpoint, scope: `${h.emu.armEndpoint}/.default`, credential: credentialFor(h.emu) }));
   h.kube.create('PostgresServer', NS, 'server', {
-    azureName: SRV, resourceGroup: { name: RG, create: true }, location: 'eastus', version: '16',
-    writeConnectionSecretToRef: { name: 'server-admin' }, parameters: { 'azure.extensions': 'pgcrypto' },
+    azureName: SRV,
+    resourceGroup: { name: RG, create: true },
+    location: 'eastus',
+    version: '16',
+    writeConnectionSecretToRef: { name: 'server-admin' },
+    parameters: { 'azure.extensions': 'pgcrypto' },
   });
   await h.until('PostgresServer', k('server'), ready('PostgresServer', 'server'), 'server Ready');
 });
@@ -174,8 +178,12 @@ describe('read replicas and point-in-time restore', () => {
   it('a replica (spec.replica) is created from its source, reports its own status, and serves the primary\'s row with the same credentials on its own host', async () => {
     await sqlOn('server-admin', 'search', 'CREATE TABLE orders (id int PRIMARY KEY, item text)');
     h.kube.create('PostgresServer', NS, 'replica', {
-      azureName: `${SRV}-replica`, resourceGroup: { name: RG }, location: 'westus2', version: '16',
-      writeConnectionSecretToRef: { name: 'replica-admin' }, replica: { sourceServerRef: { name: 'server' } },
+      azureName: `${SRV}-replica`,
+      resourceGroup: { name: RG },
+      location: 'westus2',
+      version: '16',
+      writeConnectionSecretToRef: { name: 'replica-admin' },
+      replica: { sourceServerRef: { name: 'server' } },
     });
     await h.until('PostgresServer', k('replica'), ready('PostgresServer', 'replica'), 'replica Ready');
     assert.equal(statusOf('PostgresServer', 'replica').replicationRole, 'AsyncReplica');
@@ -202,8 +210,12 @@ describe('read replicas and point-in-time restore', () => {
     await new Promise((r) => setTimeout(r, 1100));
     await sqlOn('server-admin', 'search', 'DELETE FROM orders WHERE id = 2');
     h.kube.create('PostgresServer', NS, 'restored', {
-      azureName: `${SRV}-restored`, resourceGroup: { name: RG }, location: 'eastus', version: '16',
-      writeConnectionSecretToRef: { name: 'restored-admin' }, restore: { sourceServerRef: { name: 'server' }, pointInTimeUTC: beforeDelete },
+      azureName: `${SRV}-restored`,
+      resourceGroup: { name: RG },
+      location: 'eastus',
+      version: '16',
+      writeConnectionSecretToRef: { name: 'restored-admin' },
+      restore: { sourceServerRef: { name: 'server' }, pointInTimeUTC: beforeDelete },
     });
     await h.until('PostgresServer', k('restored'), () => ready('PostgresServer', 'restored')() &&
       h.kube.get<AnyObject & { status: any }>('PostgresServer', k('restored'))!.status.conditions.some((c: any) => c.type === 'PasswordSynced' && c.status === 'True'), 'restored Ready');
@@ -214,7 +226,10 @@ describe('read replicas and point-in-time restore', () => {
 
   it('a restore time outside the source\'s backups is InvalidSpec before anything is created', async () => {
     h.kube.create('PostgresServer', NS, 'too-early', {
-      azureName: `${SRV}-early`, resourceGroup: { name: RG }, location: 'eastus', writeConnectionSecretToRef: { name: 'early-admin' },
+      azureName: `${SRV}-early`,
+      resourceGroup: { name: RG },
+      location: 'eastus',
+      writeConnectionSecretToRef: { name: 'early-admin' },
       restore: { sourceServerRef: { name: 'server' }, pointInTimeUTC: '2020-01-01T00:00:00Z' },
     });
     await h.until('PostgresServer', k('too-early'), () => h.ready('PostgresServer', k('too-early'))?.reason === 'InvalidSpec', 'InvalidSpec');

@@ -9,13 +9,13 @@
  *
  * status.extensions records what this database created and is still there.
  */
+import { Reason } from './common';
 import { formatProblems, missingFromAllowList, EXTENSIONS_PARAMETER, validateDatabaseSpec, type NormalizedDatabaseSpec } from '../../api';
 import type { Database } from '../azure/postgres-arm';
 import type { ReconcileResult } from '../contracts';
 import { classifyAzureError, classifyPostgresError } from '../errors/classify';
 import { isConnectionError, withClient } from '../postgres/connect';
 import { createExtension, dropExtension, installedExtensions } from '../postgres/extensions';
-import { Reason } from './common';
 import type { LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { failed, invalidSpec, waiting } from './lifecycle/outcome';
 import { adminTarget, lookupServer } from './parents';

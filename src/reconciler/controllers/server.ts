@@ -62,8 +62,15 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   statusOf: (server) => ({ fullyQualifiedDomainName: server.fullyQualifiedDomainName, state: server.state, version: server.version }),
   availableMessage: (ctx, server) => `Server ${ctx.at.name} is ready at ${server.fullyQualifiedDomainName}`,
   steps: (ctx) => [
-    new ServerSource(ctx), new PrivateDnsZoneSuffix(ctx), new ResourceGroup(ctx), new AdministratorCredentials(ctx), new EntraSignIn(ctx),
-    new ServerParameters(ctx), new ServerPower(ctx),
+    // ServerSource first: a replica's Secret gets its source's password before the credentials step reads it.
+    new ServerSource(ctx),
+    new PrivateDnsZoneSuffix(ctx),
+    new ResourceGroup(ctx),
+    new AdministratorCredentials(ctx),
+    new EntraSignIn(ctx),
+    new ServerParameters(ctx),
+    // Last: a server is stopped only once everything else matches (Azure takes no change while it is stopped).
+    new ServerPower(ctx),
   ],
   dependsOn: (env) => [serverOfDatabases(), sourceOfReplicas(env)],
   deletionWaitsFor(env, obj) {
