@@ -216,6 +216,10 @@ async function main(): Promise<void> {
     failure = (e as Error).stack ?? String(e);
     log(`FAILED: ${failure}\nreconciler logs (tail):\n${stack.reconciler.logs().slice(-6000)}`);
   } finally {
+    // Deleted while the reconciler runs, so that it releases them: the teardown would otherwise strip each finalizer
+    // with a kubectl call of its own.
+    log('deleting the roles');
+    kubectl(['delete', 'postgresroles', '--all', '-n', NS, '--wait=true', '--timeout=600s'], { timeoutMs: 660_000 });
     log('teardown (deleting the namespace and everything in it)');
     await stack.teardown();
   }
