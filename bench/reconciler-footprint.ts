@@ -216,6 +216,15 @@ async function main(): Promise<void> {
     failure = (e as Error).stack ?? String(e);
     log(`FAILED: ${failure}\nreconciler logs (tail):\n${stack.reconciler.logs().slice(-6000)}`);
   } finally {
+    // The roles keep their finalizer (their server never existed: the reconciler asks for a manual drop), and the
+    // teardown would strip them with a kubectl call each: delete them, then drop every finalizer in one replace.
+    log('deleting the roles');
+    kubectl(['delete', 'postgresroles', '--all', '-n', NS, '--wait=false'], { timeoutMs: 300_000 });
+    const left = JSON.parse(kubectl(['get', 'postgresroles', '-n', NS, '-o', 'json'], { timeoutMs: 120_000 }).stdout || '{"items":[]}');
+    if (left.items?.length) {
+      for (const item of left.items) item.metadata.finalizers = [];
+      kubectl(['replace', '-f', '-'], { input: JSON.stringify(left), timeoutMs: 300_000 });
+    }
     log('teardown (deleting the namespace and everything in it)');
     await stack.teardown();
   }

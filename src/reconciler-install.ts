@@ -166,7 +166,8 @@ export interface ReconcilerProps {
   /**
    * CPU and memory of the reconciler container.
    *
-   * @default - requests 50m CPU and 128Mi memory, limits 256Mi memory (no CPU limit): ~100 MiB resident when idle
+   * @default - requests 50m CPU and 128Mi memory, limits 256Mi memory (no CPU limit): ~72 MiB resident when idle,
+   * ~93 MiB with 1000 resources and their Secrets cached, more during a burst of new resources (docs/benchmarks.md)
    */
   readonly resources?: kplus.ContainerResources;
 
