@@ -39,7 +39,7 @@ export function writeResult(bench: string, quick: boolean, goals: Goal[], data?:
     quick,
     commit: env.commit + (env.dirtySrc.length > 0 ? '+dirty' : ''),
     date: env.date,
-    machine: { cpus: env.cpus, cpuModel: env.cpuModel, memTotalMiB: env.memTotalMiB, node: env.node, loadAtEnd: os.loadavg().map(l => l.toFixed(2)).join(' ') },
+    machine: { cpus: env.cpus, cpuModel: env.cpuModel, memTotalMiB: env.memTotalMiB, node: env.node, loadAtStart: env.loadAtStart, loadAtEnd: os.loadavg().map(l => l.toFixed(2)).join(' ') },
     goals,
     data,
   };

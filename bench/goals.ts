@@ -1,53 +1,17 @@
 /**
- * The result contract every bench script ends with: a table of its goals beside their figures on stdout, and JSON in
- * bench/results/<bench>[-quick]-<short-sha>-<YYYY-MM-DD>.json.
+ * What the reconciler benches share on top of the result contract (bench/contract.ts): printing their goals as they
+ * write them, and percentiles.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type Environment, percentile, ROOT, round } from './common';
+import { type Goal, goalTable, writeResult as writeContractResult } from './contract';
 
-export interface Goal {
-  readonly goal: string;
-  readonly target: string;
-  readonly value: number | string;
-  readonly unit: string;
-  /** null: reported, no target to meet. */
-  readonly met: boolean | null;
-  readonly note?: string;
-}
+export type { Goal } from './contract';
 
-export interface BenchResult {
-  readonly bench: string;
-  readonly quick: boolean;
-  readonly commit: string;
-  readonly date: string;
-  readonly machine: Record<string, unknown>;
-  readonly goals: readonly Goal[];
-  readonly data?: unknown;
-}
-
-/** Prints the goals table and writes the JSON; returns the file written. */
+/** Writes the result (bench/contract.ts), prints its goals table, and returns the file written. */
 export function writeResult(bench: string, quick: boolean, env: Environment, goals: readonly Goal[], data?: unknown): string {
-  const result: BenchResult = {
-    bench,
-    quick,
-    commit: env.commit + (env.dirtySrc.length ? '+dirty' : ''),
-    date: env.date,
-    machine: { node: env.node, cpus: env.cpus, cpuModel: env.cpuModel, memTotalMiB: env.memTotalMiB, loadAtStart: env.loadAtStart, command: env.command },
-    goals,
-    data,
-  };
-  const dir = path.join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${bench}${quick ? '-quick' : ''}-${env.commit}-${env.date.slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-  process.stdout.write(`\n### ${bench}${quick ? ' (quick)' : ''}: goals\n`);
-  process.stdout.write('| goal | target | value | met |\n|---|---|---|---|\n');
-  for (const g of goals) {
-    const met = g.met === null ? 'n/a' : g.met ? 'yes' : 'NO';
-    process.stdout.write(`| ${g.goal} | ${g.target} | ${g.value} ${g.unit}${g.note ? ` (${g.note})` : ''} | ${met} |\n`);
-  }
-  process.stdout.write(`\nJSON: ${path.relative(ROOT, file)}\n`);
+  const file = writeContractResult(bench, quick, [...goals], data, env);
+  process.stdout.write(`\n### ${bench}${quick ? ' (quick)' : ''}: goals\n${goalTable(goals)}\n\nJSON: ${path.relative(ROOT, file)}\n`);
   return file;
 }
 
