@@ -224,6 +224,23 @@ describe('read replicas and point-in-time restore', () => {
     assert.deepEqual(await sqlOn('server-admin', 'search', 'SELECT item FROM orders WHERE id = 2'), [], 'the source is unchanged');
   });
 
+  it('a role declared on the restore takes over the role the restored data copied from the source, with a password of its own', async () => {
+    h.kube.create('PostgresDatabase', NS, 'restored-search', { serverRef: { name: 'restored' }, azureName: 'search' });
+    h.kube.create('PostgresRole', NS, 'restored-reader', {
+      serverRef: { name: 'restored' }, databaseRef: { name: 'restored-search' }, roleName: 'reader', writeConnectionSecretToRef: { name: 'restored-reader-pg' },
+    });
+    await h.until('PostgresRole', k('restored-reader'), ready('PostgresRole', 'restored-reader'), 'restored-reader Ready');
+    const restored = h.kube.secretData(NS, 'restored-reader-pg')!;
+    assert.notEqual(restored.password, h.kube.secretData(NS, 'reader-pg')!.password, 'a password of its own');
+    assert.notEqual(restored.host, h.kube.secretData(NS, 'reader-pg')!.host, 'on the restored server');
+    assert.deepEqual(await sqlOn('restored-reader-pg', 'search', 'SELECT current_user AS u'), [{ u: 'reader' }]);
+    assert.deepEqual(await sqlOn('reader-pg', 'search', 'SELECT current_user AS u'), [{ u: 'reader' }], 'the source\'s role and Secret are untouched');
+    h.kube.delete('PostgresRole', k('restored-reader'));
+    await h.until('PostgresRole', k('restored-reader'), () => !h.kube.get('PostgresRole', k('restored-reader')), 'restored-reader gone');
+    h.kube.delete('PostgresDatabase', k('restored-search'));
+    await h.until('PostgresDatabase', k('restored-search'), () => !h.kube.get('PostgresDatabase', k('restored-search')), 'restored-search gone');
+  });
+
   it('a restore time outside the source\'s backups is InvalidSpec before anything is created', async () => {
     h.kube.create('PostgresServer', NS, 'too-early', {
       azureName: `${SRV}-early`,

@@ -161,6 +161,11 @@ export interface RoleClaim {
    * Without it, any other owner counts as live.
    */
   liveOwner?: (owner: RoleOwner) => string | undefined;
+  /**
+   * Whether a marker came with the server's data from the server it was restored from, naming the PostgresRole that
+   * manages the same role there: the role is this PostgresRole's to manage here (its password is set again).
+   */
+  restoredFrom?: (owner: RoleOwner) => boolean;
 }
 
 export type RoleVerdict = 'create' | 'update' | 'adopt';
@@ -178,6 +183,10 @@ export function judgeRole(roleName: string, info: RoleInfo, claim: RoleClaim): R
   const ours = info.owner?.uid === claim.owner.uid;
   const beyond = info.beyondAppRole ?? [];
   if (ours) {
+    if (beyond.includes('SUPERUSER')) throw new RoleConflictError('Conflict', `role ${roleName} has been made a superuser; it cannot be managed as an app role`);
+    return 'update';
+  }
+  if (info.owner && claim.restoredFrom?.(info.owner)) {
     if (beyond.includes('SUPERUSER')) throw new RoleConflictError('Conflict', `role ${roleName} has been made a superuser; it cannot be managed as an app role`);
     return 'update';
   }

@@ -4,7 +4,8 @@
  * a namespace the cluster admin lets adopt. The decision on the role itself is postgres/roles.ts judgeRole; this
  * gives it what only Kubernetes knows.
  */
-import type { AnyObject, ControllerEnvironment, PostgresRoleObject } from '../../contracts';
+import { normalizeRoleSpec, normalizeServerSpec } from '../../../api';
+import type { AnyObject, ControllerEnvironment, PostgresRoleObject, PostgresServerObject } from '../../contracts';
 import { ADOPT_ANNOTATION } from '../../contracts';
 import type { RoleClaim, RoleOwner } from '../../postgres/roles';
 import { adoptionAllowed } from '../lifecycle/adoption';
@@ -39,5 +40,23 @@ export function claimOf(env: ControllerEnvironment, obj: PostgresRoleObject): Ro
     adopt: obj.metadata.annotations?.[ADOPT_ANNOTATION] === 'true',
     mayAdopt: adoptionAllowed(env, namespace),
     liveOwner: (owner) => liveOwner(env, owner),
+    restoredFrom: (owner) => restoredFromSource(env, obj, owner),
   };
+}
+
+/**
+ * A point-in-time restore copies the source server's roles with their markers: a marker naming the PostgresRole of
+ * this namespace that manages the same role name on the server this role's server was restored from belongs to the
+ * copied data, not to a live claim on this server.
+ */
+export function restoredFromSource(env: ControllerEnvironment, obj: PostgresRoleObject, marker: RoleOwner): boolean {
+  const namespace = obj.metadata.namespace;
+  const role = normalizeRoleSpec(obj.spec);
+  const server = env.kube.get<PostgresServerObject>('PostgresServer', { namespace, name: role.serverName });
+  const source = server ? normalizeServerSpec(server.spec).source : undefined;
+  if (source?.mode !== 'PointInTimeRestore') return false;
+  const holder = env.kube.list<PostgresRoleObject>('PostgresRole', namespace).find((o) => o.metadata.uid === marker.uid);
+  if (!holder || holder.metadata.uid === obj.metadata.uid) return false;
+  const held = normalizeRoleSpec(holder.spec);
+  return held.serverName === source.serverName && held.roleName === role.roleName;
 }
