@@ -211,15 +211,19 @@ describe('a delete is done only when it is done', () => {
     const server = await readyServer('stopped', 'srv-stopped');
     const db = h.kube.create('PostgresDatabase', 'stopped', 'reports', { serverRef: { name: 'server' }, azureName: 'reports', deletionPolicy: 'Delete' });
     await h.until('PostgresDatabase', db, ready('PostgresDatabase', db), 'database Ready');
-    await arm.clients.postgres.servers.beginStopAndWait(RG, 'srv-stopped');
-    await h.reconcile('PostgresServer', server);
+    h.kube.updateSpec<any>('PostgresServer', server, (spec) => {
+      spec.stopped = true;
+    });
+    await h.until('PostgresServer', server, () => reason('PostgresServer', server) === 'Stopped', 'server Stopped');
     h.kube.delete('PostgresDatabase', db);
     for (let i = 0; i < 3; i++) await h.reconcile('PostgresDatabase', db);
     assert.ok(h.kube.exists('PostgresDatabase', db), 'not reported deleted');
     assert.equal(reason('PostgresDatabase', db), 'ServerStopped');
     assert.match(h.ready('PostgresDatabase', db)!.message, /deleting database reports failed: Azure ServerStopped/);
     assert.ok(await arm.getDatabase(RG, 'srv-stopped', 'reports'));
-    await arm.clients.postgres.servers.beginStartAndWait(RG, 'srv-stopped');
+    h.kube.updateSpec<any>('PostgresServer', server, (spec) => {
+      spec.stopped = false;
+    });
     await h.until('PostgresDatabase', db, () => !h.kube.exists('PostgresDatabase', db), 'deleted once the server runs');
     assert.equal(await arm.getDatabase(RG, 'srv-stopped', 'reports'), undefined);
   });

@@ -266,9 +266,11 @@ describe('a delete is done only when it is done', () => {
     await h.until('PostgresRole', key, isReady('PostgresRole', 'sleeper'), 'Ready');
     const uri = h.kube.secretData(NS, 'sleeper-pg')!.uri;
     await admin.end();
-    await arm.clients.postgres.servers.beginStopAndWait(RG, SRV);
-    await h.reconcile('PostgresServer', k('server'));
-    assert.equal(h.ready('PostgresServer', k('server'))?.status, 'False');
+    h.kube.updateSpec<any>('PostgresServer', k('server'), (spec) => {
+      spec.stopped = true;
+    });
+    await h.until('PostgresServer', k('server'), () => h.ready('PostgresServer', k('server'))?.reason === 'Stopped', 'server Stopped');
+    assert.equal((await arm.getServer(RG, SRV))?.state, 'Stopped');
 
     h.kube.delete('PostgresRole', key);
     try {
@@ -284,13 +286,27 @@ describe('a delete is done only when it is done', () => {
       assert.ok(!h.kube.events.some((e) => e.name === 'sleeper' && e.reason === 'Deleted'));
       assert.ok(h.kube.secretData(NS, 'sleeper-pg'), 'the Secret stays while the role may exist');
     } finally {
-      await arm.clients.postgres.servers.beginStartAndWait(RG, SRV);
+      h.kube.updateSpec<any>('PostgresServer', k('server'), (spec) => {
+        spec.stopped = false;
+      });
+      await h.until('PostgresServer', k('server'), () => isReady('PostgresServer', 'server')() && h.ready('PostgresServer', k('server'))?.reason !== 'Stopped', 'server started');
       admin = await connectWithUri(h.kube.secretData(NS, 'server-admin')!.uri, h.emu.caCertPem);
     }
     await h.until('PostgresRole', key, () => !h.kube.exists('PostgresRole', key), 'dropped');
     assert.equal(await roleCount('sleeper_app'), 0);
     await expectPgError(loginWith(uri), '28P01', 'the deleted role\'s password');
     assert.ok(h.kube.events.some((e) => e.name === 'sleeper' && e.reason === 'Deleted' && /dropped role sleeper_app/.test(e.message)));
+  });
+
+  it('a role that never reached a server is done on delete even when its Secret name is a foreign Secret, which is left as it was', async () => {
+    h.kube.putForeignSecret(NS, 'someone-elses', { password: 'not ours' });
+    const key = role('stray', 'stray_app', { writeConnectionSecretToRef: { name: 'someone-elses' } }, undefined, 'no-such-server');
+    await h.reconcile('PostgresRole', key);
+    assert.equal(h.ready('PostgresRole', key)?.reason, 'WaitingForServer');
+    h.kube.delete('PostgresRole', key);
+    await h.until('PostgresRole', key, () => !h.kube.exists('PostgresRole', key), 'deleted');
+    assert.ok(h.kube.events.some((e) => e.name === 'stray' && e.reason === 'Deleted' && /never set up on a server/.test(e.message)));
+    assert.deepEqual(h.kube.secretData(NS, 'someone-elses'), { password: 'not ours' });
   });
 
   it('the PostgresServer being deleted is not proof; the server gone from Azure is', async () => {

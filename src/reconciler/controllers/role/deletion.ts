@@ -46,9 +46,11 @@ class RoleDeletion {
     }
     // A role name that is not a valid one was never created by this PostgresRole.
     if (checkRoleName('roleName', r.roleName)) return this.done('Deleted', 'spec.roleName was never valid: no role was created');
-    // Recorded before PostgreSQL is first touched; the Secret is written before the role is created.
+    // Recorded before PostgreSQL is first touched; the Secret is written (owned by this PostgresRole) before the role
+    // is created. A Secret of that name that this PostgresRole does not own is no sign of either.
+    const secret = r.secretName ? await ctx.env.kube.getSecret(obj.metadata.namespace, r.secretName) : undefined;
     const touched = obj.metadata.annotations?.[SERVER_ANNOTATION] !== undefined
-      || (!!r.secretName && !!(await ctx.env.kube.getSecret(obj.metadata.namespace, r.secretName)));
+      || !!secret?.metadata?.ownerReferences?.some((ref) => ref.uid === obj.metadata.uid);
     if (!touched && !server?.obj.status?.fullyQualifiedDomainName) {
       return this.done('Deleted', `role ${r.roleName} was never set up on a server: nothing to drop`);
     }
