@@ -129,6 +129,23 @@ describe('429 and Retry-After', () => {
     assert.ok(after429.every((r) => r.at - t0 >= 950), 'no request went out before Retry-After elapsed');
   });
 
+  it('a 503\'s Retry-After holds back the same request from every worker, not only the one that got it', async () => {
+    const fake = new FakeArm();
+    fake.on('GET', SERVER_URL, (_r, n) => (n === 0 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200, body: serverBody }));
+    fake.on('GET', /flexibleServers\/other\?/, { status: 200, body: serverBody });
+    const c = clients(fake);
+    const first = c.postgres.servers.get('rg', 'srv1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const answered503 = fake.requests[0].at;
+    // Another worker asks for the same server while the first waits out Retry-After; a different server is not held.
+    await Promise.all([first, c.postgres.servers.get('rg', 'srv1'), c.postgres.servers.get('rg', 'other')]);
+    const again = fake.requests.slice(1).filter((r) => SERVER_URL.test(r.url));
+    assert.equal(again.length, 2);
+    for (const r of again) assert.ok(r.at - answered503 >= 950, `GET srv1 again ${r.at - answered503} ms after the 503 with Retry-After: 1`);
+    const other = fake.requests.find((r) => /other\?/.test(r.url))!;
+    assert.ok(again.every((r) => other.at < r.at), 'a different request is not held back');
+  });
+
   it('retries a 429 without Retry-After (the SDK default does not)', async () => {
     const fake = new FakeArm();
     fake.on('GET', SERVER_URL, (_r, n) => (n < 2 ? { status: 429 } : { status: 200, body: serverBody }));

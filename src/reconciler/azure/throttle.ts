@@ -99,6 +99,12 @@ export class ArmPacer {
   private readonly remaining: Record<ArmBucket, number | undefined> = { reads: undefined, writes: undefined, deletes: undefined };
   private readonly nextSlot: Record<ArmBucket, number> = { reads: 0, writes: 0, deletes: 0 };
   private readonly blockedUntil: Record<ArmBucket, number> = { reads: 0, writes: 0, deletes: 0 };
+  /**
+   * Request (method and path) -> when Azure said it may be sent again. A Retry-After on a 503 is about the resource
+   * asked for, so it holds back every worker that asks for it (servers of one resource group all read that group),
+   * not only the request that got it.
+   */
+  private readonly notBefore = new Map<string, number>();
   /** Counters for tests and diagnostics. */
   readonly stats = { throttled: 0, retries: 0, pacedMs: 0 };
 
@@ -131,6 +137,29 @@ export class ArmPacer {
       this.stats.pacedMs += wait;
       await this.clock.sleep(wait);
     }
+  }
+
+  /** Waits until Azure's Retry-After for `request` has passed; throws ArmThrottledError when longer than maxInlineWaitMs. */
+  async awaitRetryAfter(request: string): Promise<void> {
+    const until = this.notBefore.get(request);
+    if (until === undefined) return;
+    const wait = until - this.clock.now();
+    if (wait <= 0) {
+      this.notBefore.delete(request);
+      return;
+    }
+    if (wait > this.options.maxInlineWaitMs) throw new ArmThrottledError(wait);
+    this.stats.pacedMs += wait;
+    await this.clock.sleep(wait);
+  }
+
+  /** Holds `request` back for `ms` (Azure's Retry-After on a retryable answer). */
+  holdRequest(request: string, ms: number): void {
+    const now = this.clock.now();
+    if (this.notBefore.size >= 1000) {
+      for (const [key, until] of this.notBefore) if (until <= now) this.notBefore.delete(key);
+    }
+    this.notBefore.set(request, Math.max(this.notBefore.get(request) ?? 0, now + ms));
   }
 
   observe(bucket: ArmBucket, headers: HeaderSource): void {
@@ -202,9 +231,11 @@ export function armThrottlePolicy(opts: ThrottlePolicyOptions): PipelinePolicy {
     async sendRequest(request: PipelineRequest, next): Promise<PipelineResponse> {
       const bucket = bucketOf(request.method);
       const resourceType = resourceTypeOf(request.url);
+      const requestKey = `${request.method} ${request.url.split('?')[0].toLowerCase()}`;
       for (let attempt = 0; ; attempt++) {
         // An aborted request takes no slot of the bucket (lro.ts aborts the SDK's immediate poll).
         if (request.abortSignal?.aborted) throw abortError();
+        await pacer.awaitRetryAfter(requestKey);
         await pacer.acquire(bucket);
         let response: PipelineResponse;
         try {
@@ -226,6 +257,7 @@ export function armThrottlePolicy(opts: ThrottlePolicyOptions): PipelinePolicy {
         pacer.observe(bucket, response.headers);
         if (!RETRYABLE_STATUS.has(response.status)) return response;
         const retryAfter = parseRetryAfterMs(response.headers);
+        if (retryAfter !== undefined && retryAfter > 0) pacer.holdRequest(requestKey, retryAfter);
         const delay = retryAfter ?? backoff(attempt, response.status === 429 ? o.baseBackoffMs : o.baseBackoffMs / 2);
         if (response.status === 429) pacer.block(bucket, delay);
         if (attempt >= o.maxRetries) {
