@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AZURE_EXTENSIONS } from '../../src/api/extensions';
 import { CONFIG_SPECS } from './configurations';
+import { AZURE_EXTENSIONS } from '../../src/api/extensions';
 
 test('the emulator\'s azure.extensions allows exactly the extensions of src/api\'s catalog', () => {
   const spec = CONFIG_SPECS.find((c) => c.name === 'azure.extensions');
