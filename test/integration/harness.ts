@@ -94,17 +94,22 @@ export function secretData(namespace: string, name: string): Record<string, stri
 /** The plural names of the project's custom resource kinds (kubectl get <kind>). */
 export const CR_KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'];
 
-/**
- * Deletes a namespace with what is in it, including custom resources whose finalizers no reconciler will honour (an
- * interrupted run's leftovers, or a suite's own once its reconciler is stopped).
- */
-export function cleanNamespace(namespace: string, opts: { wait?: boolean } = {}): void {
+/** Removes the finalizers of the custom resources in a namespace, which no reconciler may be left to honour. */
+export function releaseFinalizers(namespace: string): void {
   for (const kind of CR_KINDS) {
     const list = JSON.parse(kubectl(['get', kind, '-n', namespace, '-o', 'json']).stdout || '{"items":[]}');
     for (const item of list.items ?? []) {
       kubectl(['patch', kind, item.metadata.name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
     }
   }
+}
+
+/**
+ * Deletes a namespace with what is in it, including custom resources whose finalizers no reconciler will honour (an
+ * interrupted run's leftovers, or a suite's own once its reconciler is stopped).
+ */
+export function cleanNamespace(namespace: string, opts: { wait?: boolean } = {}): void {
+  releaseFinalizers(namespace);
   kubectl(['delete', 'namespace', namespace, '--ignore-not-found', ...(opts.wait === false ? ['--wait=false'] : ['--wait=true', '--timeout=120s'])]);
 }
 
