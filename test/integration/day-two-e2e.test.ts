@@ -5,7 +5,6 @@
  * serves the extensions, the replica and the restore, to keep the suite short.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { parseAllDocuments } from 'yaml';
@@ -14,6 +13,7 @@ import {
   apply, cleanNamespace, connect, CR_KINDS, expectRefused, getJson, kubectl, readyCondition, RunningReconciler, secretData, sleep,
   sql, startReconciler, startStack, stopReconciler, synthWithTsx, tryGetJson, waitFor, waitReady,
 } from './harness';
+import { ownLoopbackRange } from '../emulator/helpers';
 
 const NS = 'day-two-e2e';
 const RG = 'rg-day-two-e2e';
@@ -72,10 +72,7 @@ const roleSecret = (id: string) => secretData(NS, find('PostgresRole', (s) => s.
 
 describe('day two on the test control plane and the Azure emulator: extensions, a read replica, a restore, stop and start', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    // Loopback addresses of its own: a stopped server frees its address, and another emulator on the machine (each
-    // starts at the same default) could take it and answer in the stopped server's place.
-    const serverAddressBase = `127.${20 + randomInt(200)}.${randomInt(250)}.0`;
-    const stack = await startStack({ provisioningDelayMs: 500, operationPollIntervalSeconds: 1, serverAddressBase });
+    const stack = await startStack({ provisioningDelayMs: 500, operationPollIntervalSeconds: 1, serverAddressBase: ownLoopbackRange() });
     ({ emulator, arm } = stack);
     cleanNamespace(NS);
     kubectl(['create', 'namespace', NS], { check: true });
