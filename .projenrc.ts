@@ -67,6 +67,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     compilerOptions: { rootDir: '.' },
     include: ['imports/**/*.ts'],
   },
+  // test/tsconfig.json (ts-jest's, and the one the editor and typecheck:tests use for test/): the package name resolves to
+  // src, as jest's moduleNameMapper does, for the example and the package test's app that import it by name.
+  tsconfigDev: {
+    compilerOptions: { paths: { 'cdk8s-azure': ['../src'] } },
+  },
   // The reconciler is bundled by esbuild into one file for the image; it is not part of the jsii API.
   excludeTypescript: ['src/reconciler/**'],
 
@@ -96,6 +101,12 @@ const typecheckReconciler = project.addTask('typecheck:reconciler', {
   exec: 'tsc -p src/reconciler/tsconfig.json',
 });
 project.testTask.prependSpawn(typecheckReconciler);
+// Every file under test/ (jest's construct suites and the node:test ones) also type-checks as test/tsconfig.json sees it.
+const typecheckTests = project.addTask('typecheck:tests', {
+  description: 'Type-check test/ with test/tsconfig.json',
+  exec: 'tsc -p test/tsconfig.json --noEmit',
+});
+project.testTask.prependSpawn(typecheckTests);
 
 // Suites that need the reconciler's runtime dependencies (ESM-only @kubernetes/client-node), the ARM emulator, the
 // test control plane or PostgreSQL run on Node's own test runner through tsx; jest runs the construct tests.

@@ -6,7 +6,7 @@
  * Shape, as controller-runtime: informer cache -> rate-limited work queue (per-key de-duplication, never two
  * reconciles of one key at once) -> idempotent `Controller.reconcile(key)` returning when to look again.
  */
-import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import type {
   PostgresDatabaseSpec,
   PostgresFirewallRuleSpec,

@@ -11,10 +11,11 @@ import { Client } from 'pg';
 import { CLUSTER_DIR, serviceAccountKubeconfig } from '../cluster/cluster';
 import type { Emulator, RequestLogEntry } from '../emulator';
 import {
-  createNamespace, kubectl, metricSum, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT, RunningReconciler, sleep, startReconciler,
+  cleanNamespace, createNamespace, CR_KINDS, kubectl, metricSum, releaseFinalizers, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT,
+  RunningReconciler, sleep, startReconciler,
 } from '../integration/harness';
 
-export const KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'];
+export const KINDS = CR_KINDS;
 
 /** One failed expectation; the run goes on and reports them all. */
 export class Checks {
@@ -216,16 +217,7 @@ export function listJson(kind: string, namespace?: string): any[] {
 
 /** Removes what is left in a namespace (finalizers included) and the namespace. */
 export function wipeNamespace(namespace: string): void {
-  releaseAll(namespace);
-  kubectl(['delete', 'namespace', namespace, '--ignore-not-found', '--wait=false']);
-}
-
-function releaseAll(namespace: string): void {
-  for (const kind of KINDS) {
-    for (const item of JSON.parse(kubectl(['get', kind, '-n', namespace, '-o', 'json']).stdout || '{"items":[]}').items ?? []) {
-      kubectl(['patch', kind, item.metadata.name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-    }
-  }
+  cleanNamespace(namespace, { wait: false });
 }
 
 /** The reconciler's ServiceAccount kubeconfig through the relay. */
@@ -250,6 +242,6 @@ export function azureServers(emulator: Emulator): { name: string; id: string; ta
 
 /** An empty namespace: what a previous, interrupted run left in it is released (finalizers) and deleted first. */
 export function freshNamespace(namespace: string): string {
-  releaseAll(namespace);
+  releaseFinalizers(namespace);
   return createNamespace(namespace);
 }

@@ -3,13 +3,15 @@
  * and the reconciler run exactly as the image runs it (`node bundle/reconciler.js`), authenticated the way AKS
  * workload identity does it: a projected ServiceAccount token exchanged at the (emulated) Entra token endpoint.
  */
+import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { ClientSecretCredential } from '@azure/identity';
+import { Client } from 'pg';
 import { ensureCluster, kubectl, serviceAccountKubeconfig, CLUSTER_DIR } from '../cluster/cluster';
-import { Emulator } from '../emulator';
+import { Emulator, EmulatorOptions, startEmulator, trustEmulatorCa } from '../emulator';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BUNDLE = path.join(ROOT, 'bundle', 'reconciler.js');
@@ -89,6 +91,28 @@ export function secretData(namespace: string, name: string): Record<string, stri
   return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
 }
 
+/** The plural names of the project's custom resource kinds (kubectl get <kind>). */
+export const CR_KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'];
+
+/** Removes the finalizers of the custom resources in a namespace, which no reconciler may be left to honour. */
+export function releaseFinalizers(namespace: string): void {
+  for (const kind of CR_KINDS) {
+    const list = JSON.parse(kubectl(['get', kind, '-n', namespace, '-o', 'json']).stdout || '{"items":[]}');
+    for (const item of list.items ?? []) {
+      kubectl(['patch', kind, item.metadata.name, '-n', namespace, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    }
+  }
+}
+
+/**
+ * Deletes a namespace with what is in it, including custom resources whose finalizers no reconciler will honour (an
+ * interrupted run's leftovers, or a suite's own once its reconciler is stopped).
+ */
+export function cleanNamespace(namespace: string, opts: { wait?: boolean } = {}): void {
+  releaseFinalizers(namespace);
+  kubectl(['delete', 'namespace', namespace, '--ignore-not-found', ...(opts.wait === false ? ['--wait=false'] : ['--wait=true', '--timeout=120s'])]);
+}
+
 export function createNamespace(name: string): string {
   kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=60s']);
   kubectl(['create', 'namespace', name], { check: true });
@@ -113,9 +137,26 @@ export function installReconcilerManifests(subscriptionId: string): void {
   kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=cdk8s-azure'], { check: true });
 }
 
+/** An end-to-end suite's Azure side, with the control plane it runs on ready for the reconciler. */
 export interface Stack {
   readonly emulator: Emulator;
+  /** The client id of the reconciler's workload identity. */
   readonly clientId: string;
+  /** The test's own view of Azure. */
+  readonly arm: PostgreSQLManagementFlexibleServerClient;
+}
+
+/**
+ * Starts (or reuses) the control plane, builds the bundle, starts the ARM emulator, installs the reconciler's
+ * manifests and registers its workload identity: everything an e2e suite needs before it starts the reconciler.
+ */
+export async function startStack(emulatorOptions: EmulatorOptions): Promise<Stack> {
+  await ensureCluster();
+  buildBundle();
+  const emulator = await startEmulator(emulatorOptions);
+  trustEmulatorCa(emulator);
+  installReconcilerManifests(emulator.subscriptionId);
+  return { emulator, clientId: registerWorkloadIdentity(emulator), arm: armClient(emulator) };
 }
 
 /** Registers a federated application in the emulator that trusts the reconciler's ServiceAccount, as on AKS. */
@@ -203,6 +244,64 @@ export function startReconciler(emulator: Emulator, clientId: string, opts: Reco
       return code;
     },
   };
+}
+
+/** Stops a reconciler; when it did not exit cleanly, its last logs go to stderr. */
+export async function stopReconciler(reconciler: RunningReconciler | undefined): Promise<void> {
+  const code = await reconciler?.stop();
+  if (code !== 0 && code !== null && code !== undefined) process.stderr.write(`reconciler ${reconciler!.name} exited ${code}; last logs:\n${reconciler!.logs().slice(-5000)}\n`);
+}
+
+/** Waits until a custom resource is Ready=True and returns it; on timeout the error carries the reconciler's last logs. */
+export async function waitReady(kind: string, namespace: string, name: string, reconciler?: RunningReconciler, timeoutMs = 240_000): Promise<any> {
+  return waitFor(`${kind} ${namespace}/${name} Ready`, () => {
+    const obj = tryGetJson(kind, namespace, name);
+    return readyCondition(obj)?.status === 'True' ? obj : undefined;
+  }, timeoutMs, 1000).catch((e: Error) => {
+    throw new Error(`${e.message}${reconciler ? `\nreconciler logs:\n${reconciler.logs().slice(-4000)}` : ''}`);
+  });
+}
+
+/**
+ * Connects to real PostgreSQL as an app does from its connection Secret: host, port, dbname and username, over TLS
+ * verified against the Secret's ca.crt. The password is the Secret's unless given (a token, for passwordless roles).
+ */
+export async function connect(secret: Record<string, string>, opts: { database?: string; password?: string } = {}): Promise<Client> {
+  const client = new Client({
+    host: secret.host,
+    port: Number(secret.port),
+    user: secret.username,
+    password: opts.password ?? secret.password,
+    database: opts.database ?? secret.dbname,
+    ssl: { ca: secret['ca.crt'], rejectUnauthorized: true },
+    connectionTimeoutMillis: 10_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+  return client;
+}
+
+/** Runs one statement on a fresh connection and returns its rows. */
+export async function sql(secret: Record<string, string>, text: string, opts: { database?: string; password?: string } = {}): Promise<any[]> {
+  const client = await connect(secret, opts);
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Asserts that a connection attempt fails with the given PostgreSQL (or socket) error code. */
+export async function expectRefused(attempt: Promise<unknown>, code: string, what: string): Promise<void> {
+  await assert.rejects(attempt, (e: { code?: string; message?: string }) => {
+    assert.equal(e.code, code, `${what}: expected ${code}, got ${e.code} ${e.message}`);
+    return true;
+  }, what);
 }
 
 /** Sum of a Prometheus counter's samples whose labels include all of `labels`. */

@@ -9,18 +9,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WorkloadIdentityCredential } from '@azure/identity';
-import { Client } from 'pg';
 import { CLUSTER_DIR } from '../cluster/cluster';
-import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
+import { Emulator } from '../emulator';
 import {
-  apply, buildBundle, ensureCluster, getJson, installReconcilerManifests, kubectl, readyCondition, registerWorkloadIdentity,
-  RunningReconciler, secretData, startReconciler, synthWithTsx, tryGetJson, waitFor,
+  apply, cleanNamespace, connect, CR_KINDS, expectRefused, getJson, kubectl, readyCondition, RunningReconciler, secretData, startReconciler,
+  sql, startStack, stopReconciler, synthWithTsx, tryGetJson, waitFor, waitReady,
 } from './harness';
 import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 
 const NS = 'orders-e2e';
 const APP_CLIENT_ID = '0c7e5d3a-9b8f-4e21-a6d4-3f2e1d0c9b8a';
-const KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'];
 
 let emulator: Emulator;
 let reconciler: RunningReconciler;
@@ -57,52 +55,14 @@ function roleSecret(): string {
 }
 
 /** Signs in as an app does from its Secret: host, port, dbname, username, ca.crt; the password is the token. */
-async function signIn(secret: Record<string, string>, password: string, database?: string): Promise<Client> {
-  const client = new Client({
-    host: secret.host,
-    port: Number(secret.port),
-    user: secret.username,
-    password,
-    database: database ?? secret.dbname,
-    ssl: { ca: secret['ca.crt'], rejectUnauthorized: true },
-    connectionTimeoutMillis: 10_000,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (e) {
-    await client.end().catch(() => undefined);
-    throw e;
-  }
-  return client;
-}
-
-async function refused(p: Promise<Client>, code: string, what: string): Promise<void> {
-  await assert.rejects(p, (e: { code?: string; message?: string }) => {
-    assert.equal(e.code, code, `${what}: expected ${code}, got ${e.code} ${e.message}`);
-    return true;
-  }, what);
-}
-
-function cleanNamespace(ns: string): void {
-  for (const kind of KINDS) {
-    const list = JSON.parse(kubectl(['get', kind, '-n', ns, '-o', 'json']).stdout || '{"items":[]}');
-    for (const item of list.items ?? []) {
-      kubectl(['patch', kind, item.metadata.name, '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-    }
-  }
-  kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=120s']);
-}
+const signIn = (secret: Record<string, string>, password: string, database?: string) => connect(secret, { password, database });
 
 describe('passwordless: an app signs in with its workload identity, no password anywhere', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    await ensureCluster();
-    buildBundle();
-    emulator = await startEmulator({ provisioningDelayMs: 1000, operationPollIntervalSeconds: 1 });
-    trustEmulatorCa(emulator);
+    const stack = await startStack({ provisioningDelayMs: 1000, operationPollIntervalSeconds: 1 });
+    emulator = stack.emulator;
     cleanNamespace(NS);
-    installReconcilerManifests(emulator.subscriptionId);
-    reconciler = startReconciler(emulator, registerWorkloadIdentity(emulator), { name: 'passwordless-e2e' });
+    reconciler = startReconciler(emulator, stack.clientId, { name: 'passwordless-e2e' });
     // The app's identity, federated with the ServiceAccount the role makes (az identity federated-credential create).
     emulator.admin.addClient({
       clientId: APP_CLIENT_ID,
@@ -131,19 +91,13 @@ describe('passwordless: an app signs in with its workload identity, no password 
 
   after(async () => {
     if (process.env.E2E_LOG_DIR) writeFileSync(path.join(process.env.E2E_LOG_DIR, 'passwordless-e2e.log'), reconciler?.logs() ?? '');
-    const code = await reconciler?.stop();
-    if (code !== 0 && code !== null) process.stderr.write(`reconciler exited ${code}; last logs:\n${reconciler.logs().slice(-5000)}\n`);
+    await stopReconciler(reconciler);
     cleanNamespace(NS);
     await emulator?.stop();
   });
 
   test('every custom resource becomes Ready; the app runs as the annotated ServiceAccount', async () => {
-    for (const doc of docs.filter((d) => d.apiVersion === 'cdk8s-azure.dev/v1alpha1')) {
-      await waitFor(`${doc.kind} ${doc.metadata.name} Ready`, () => {
-        const obj = tryGetJson(doc.kind, NS, doc.metadata.name);
-        return readyCondition(obj)?.status === 'True' && obj;
-      }, 240_000, 1000);
-    }
+    for (const doc of docs.filter((d) => d.apiVersion === 'cdk8s-azure.dev/v1alpha1')) await waitReady(doc.kind, NS, doc.metadata.name, reconciler);
     const sa = getJson('serviceaccount', NS, 'orders-app');
     assert.equal(sa.metadata.annotations['azure.workload.identity/client-id'], APP_CLIENT_ID);
     const pod = getJson('deployment', NS, nameOf('Deployment', () => true)).spec.template;
@@ -158,7 +112,7 @@ describe('passwordless: an app signs in with its workload identity, no password 
     assert.doesNotMatch(secret.uri, /:[^/@]*@/);
     assert.equal(secret.sslmode, 'verify-full');
     assert.equal(secret['client-id'], APP_CLIENT_ID);
-    const crs = KINDS.map((k) => kubectl(['get', k, '-n', NS, '-o', 'json']).stdout).join('\n');
+    const crs = CR_KINDS.map((k) => kubectl(['get', k, '-n', NS, '-o', 'json']).stdout).join('\n');
     assert.doesNotMatch(crs, /password"\s*:\s*"[^"]/i);
     const logs = reconciler.logs();
     assert.doesNotMatch(logs, /eyJ[\w-]+\.[\w-]+\.[\w-]+/, 'a token in the logs');
@@ -177,15 +131,15 @@ describe('passwordless: an app signs in with its workload identity, no password 
     } finally {
       await c.end();
     }
-    await refused(signIn(secret, token, 'blog'), '42501', 'the blog database');
+    await expectRefused(signIn(secret, token, 'blog'), '42501', 'the blog database');
   });
 
   test('an expired token and a token of another tenant are refused', async () => {
     const secret = secretData(NS, roleSecret());
     const issue = (o: { lifetimeSeconds?: number; tenantId?: string }) =>
       emulator.admin.issueToken({ clientId: APP_CLIENT_ID, resource: OSSRDBMS_RESOURCE, objectId: appOid, ...o });
-    await refused(signIn(secret, issue({ lifetimeSeconds: -60 })), '28P01', 'expired token');
-    await refused(signIn(secret, issue({ tenantId: '3f0e9c2d-1b4a-4c8e-9d7f-6a5b4c3d2e1f' })), '28P01', 'another tenant\'s token');
+    await expectRefused(signIn(secret, issue({ lifetimeSeconds: -60 })), '28P01', 'expired token');
+    await expectRefused(signIn(secret, issue({ tenantId: '3f0e9c2d-1b4a-4c8e-9d7f-6a5b4c3d2e1f' })), '28P01', 'another tenant\'s token');
   });
 
   test('deleting the role removes it from PostgreSQL', async () => {
@@ -199,13 +153,8 @@ describe('passwordless: an app signs in with its workload identity, no password 
       return true;
     }, 120_000, 1000);
     const admin = secretData(NS, `${nameOf('PostgresServer', () => true)}-admin`);
-    const c = await signIn(admin, admin.password, 'postgres');
-    try {
-      assert.equal((await c.query("SELECT 1 FROM pg_roles WHERE rolname = 'orders_app'")).rowCount, 0);
-    } finally {
-      await c.end();
-    }
-    await refused(signIn(secret, token), '28P01', 'a dropped role');
+    assert.deepEqual(await sql(admin, "SELECT 1 FROM pg_roles WHERE rolname = 'orders_app'", { database: 'postgres' }), []);
+    await expectRefused(signIn(secret, token), '28P01', 'a dropped role');
   });
 
   test('with password sign-in off, the admin Secret holds no password and its old password no longer works', async () => {

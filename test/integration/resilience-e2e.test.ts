@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { Client } from 'pg';
-import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
+import { Emulator } from '../emulator';
 import {
-  apply, armClient, buildBundle, createNamespace, ensureCluster, getJson, installReconcilerManifests, kubectl, metricSum,
-  readyCondition, registerWorkloadIdentity, RunningReconciler, secretData, startReconciler, tryGetJson, waitFor,
+  apply, cleanNamespace, createNamespace, getJson, kubectl, metricSum, readyCondition, RunningReconciler, secretData, sql,
+  startReconciler, startStack, tryGetJson, waitFor, waitReady,
 } from './harness';
 
-const KINDS = 'postgresservers,postgresdatabases,postgresfirewallrules,postgresroles';
 const RG = 'resilience-rg';
 
 let emulator: Emulator;
@@ -63,36 +61,18 @@ function start(name: string, namespace: string, args: string[] = []): RunningRec
   return r;
 }
 
-async function ready(kind: string, namespace: string, name: string, r: () => RunningReconciler | undefined, timeoutMs = 180_000) {
-  return waitFor(`${kind} ${namespace}/${name} Ready`, () => {
-    const o = tryGetJson(kind, namespace, name);
-    return readyCondition(o)?.status === 'True' ? o : undefined;
-  }, timeoutMs).catch((e) => {
-    throw new Error(`${e.message}\nreconciler logs:\n${r()?.logs().slice(-4000)}`);
-  });
-}
+const ready = (kind: string, namespace: string, name: string, r: () => RunningReconciler | undefined, timeoutMs = 180_000) =>
+  waitReady(kind, namespace, name, r(), timeoutMs);
 
 describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => {
   before(async () => {
-    await ensureCluster();
-    buildBundle();
     // Long enough a provisioning delay that a crash can land while the create is in flight.
-    emulator = await startEmulator({ provisioningDelayMs: 5000, operationPollIntervalSeconds: 1 });
-    trustEmulatorCa(emulator);
-    arm = armClient(emulator);
-    installReconcilerManifests(emulator.subscriptionId);
-    clientId = registerWorkloadIdentity(emulator);
+    ({ emulator, clientId, arm } = await startStack({ provisioningDelayMs: 5000, operationPollIntervalSeconds: 1 }));
   });
 
   after(async () => {
     for (const r of running) await r.stop();
-    for (const n of namespaces) {
-      for (const kind of KINDS.split(',')) {
-        const list = JSON.parse(kubectl(['get', kind, '-n', n, '-o', 'json']).stdout || '{"items":[]}');
-        for (const item of list.items ?? []) kubectl(['patch', kind, item.metadata.name, '-n', n, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-      }
-      kubectl(['delete', 'namespace', n, '--ignore-not-found', '--wait=false']);
-    }
+    for (const n of namespaces) cleanNamespace(n, { wait: false });
     await emulator?.stop();
   });
 
@@ -116,16 +96,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     assert.equal(emulator.admin.requests().serverCreates[azureName], 1, 'exactly one create reached Azure');
     const secret = secretData(namespace, 'db-admin');
     assert.equal(secret.password, passwordBefore, 'the password written before the create is the one in use');
-    const client = new Client({
-      host: secret.host,
-      port: Number(secret.port),
-      user: secret.username,
-      password: secret.password,
-      database: secret.dbname,
-      ssl: { ca: emulator.caCertPem },
-    });
-    await client.connect();
-    await client.end();
+    assert.deepEqual(await sql(secret, 'SELECT current_user AS u'), [{ u: secret.username }]);
     await r2.stop();
   });
 

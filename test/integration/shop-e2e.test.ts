@@ -8,15 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { Client } from 'pg';
 import { parseAllDocuments } from 'yaml';
-import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
+import { Emulator } from '../emulator';
 import {
-  apply, armClient, buildBundle, ensureCluster, exampleYaml, getJson, installReconcilerManifests, kubectl, readyCondition,
-  registerWorkloadIdentity, RunningReconciler, secretData, startReconciler, tryGetJson, waitFor,
+  apply, cleanNamespace, connect, CR_KINDS as KINDS, exampleYaml, getJson, kubectl, readyCondition, RunningReconciler, secretData,
+  startReconciler, startStack, stopReconciler, tryGetJson, waitFor, waitReady,
 } from './harness';
 
 const NS = 'shop';
 const SECRET_KEYS = ['ca.crt', 'dbname', 'host', 'jdbc-uri', 'password', 'pgpass', 'port', 'sslmode', 'uri', 'username'];
-const KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'];
 
 let emulator: Emulator;
 let reconciler: RunningReconciler;
@@ -27,62 +26,26 @@ function ofKind(kind: string): any[] {
   return docs.filter((d) => d.kind === kind);
 }
 
-async function pgConnect(secret: Record<string, string>, database?: string): Promise<Client> {
-  const client = new Client({
-    host: secret.host,
-    port: Number(secret.port),
-    user: secret.username,
-    password: secret.password,
-    database: database ?? secret.dbname,
-    ssl: { ca: emulator.caCertPem, rejectUnauthorized: true },
-    connectionTimeoutMillis: 10_000,
-  });
-  await client.connect();
-  return client;
-}
-
-/** Removes what an earlier, interrupted run may have left (finalizers with no reconciler to honour them). */
-function cleanNamespace(ns: string): void {
-  for (const kind of KINDS) {
-    const list = JSON.parse(kubectl(['get', kind, '-n', ns, '-o', 'json']).stdout || '{"items":[]}');
-    for (const item of list.items ?? []) {
-      kubectl(['patch', kind, item.metadata.name, '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-    }
-  }
-  kubectl(['delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=120s']);
-}
-
 describe('the shop example on the test control plane and the Azure emulator', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    await ensureCluster();
-    buildBundle();
-    emulator = await startEmulator({ provisioningDelayMs: 1500, operationPollIntervalSeconds: 1 });
-    trustEmulatorCa(emulator);
-    arm = armClient(emulator);
+    const stack = await startStack({ provisioningDelayMs: 1500, operationPollIntervalSeconds: 1 });
+    ({ emulator, arm } = stack);
     cleanNamespace(NS);
-    installReconcilerManifests(emulator.subscriptionId);
-    const clientId = registerWorkloadIdentity(emulator);
-    reconciler = startReconciler(emulator, clientId, { name: 'shop-e2e' });
+    reconciler = startReconciler(emulator, stack.clientId, { name: 'shop-e2e' });
     const yaml = exampleYaml();
     docs = parseAllDocuments(yaml).map((d) => d.toJSON()).filter(Boolean);
     apply(yaml);
   });
 
   after(async () => {
-    const code = await reconciler?.stop();
-    if (code !== 0 && code !== null) process.stderr.write(`reconciler exited ${code}; last logs:\n${reconciler.logs().slice(-5000)}\n`);
+    await stopReconciler(reconciler);
     cleanNamespace(NS);
     await emulator?.stop();
   });
 
   test('every custom resource becomes Ready', async () => {
     for (const doc of docs.filter((d) => d.apiVersion === 'cdk8s-azure.dev/v1alpha1')) {
-      const obj = await waitFor(`${doc.kind} ${doc.metadata.name} Ready`, () => {
-        const o = tryGetJson(doc.kind, NS, doc.metadata.name);
-        return readyCondition(o)?.status === 'True' ? o : undefined;
-      }, 240_000).catch((e) => {
-        throw new Error(`${e.message}\nreconciler logs:\n${reconciler.logs().slice(-4000)}`);
-      });
+      const obj = await waitReady(doc.kind, NS, doc.metadata.name, reconciler);
       assert.equal(obj.status.observedGeneration, obj.metadata.generation, `${doc.kind} status describes the current spec`);
     }
     const server = getJson('postgresserver', NS, ofKind('PostgresServer')[0].metadata.name);
@@ -120,7 +83,7 @@ describe('the shop example on the test control plane and the Azure emulator', { 
       const secretName = refs[0].name;
       const secret = secretData(NS, secretName);
       for (const ref of refs) assert.ok(ref.key in secret, `Secret ${secretName} has key ${ref.key}`);
-      const client = await pgConnect(secret);
+      const client = await connect(secret);
       const { rows } = await client.query('select current_user as u, current_database() as d');
       await client.end();
       assert.equal(rows[0].u, secret.username);
@@ -139,20 +102,20 @@ describe('the shop example on the test control plane and the Azure emulator', { 
     assert.ok(orders && catalog);
 
     // orders_app has ALL on its database: it can create and use its own tables.
-    const o = await pgConnect(orders.secret);
+    const o = await connect(orders.secret);
     await o.query('create table if not exists orders (id int primary key, total numeric)');
     await o.query('insert into orders values (1, 42) on conflict do nothing');
     assert.equal((await o.query('select count(*)::int as n from orders')).rows[0].n, 1);
     await o.end();
 
     // catalog_app asked for SELECT/INSERT/UPDATE/DELETE: no CREATE in its schema.
-    const c = await pgConnect(catalog.secret);
+    const c = await connect(catalog.secret);
     await assert.rejects(c.query('create table sneaky (id int)'), /permission denied/);
     await c.end();
 
     // Neither can even connect to the other's database.
-    await assert.rejects(pgConnect(catalog.secret, orders.secret.dbname), /permission denied|not permitted|no pg_hba/);
-    await assert.rejects(pgConnect(orders.secret, catalog.secret.dbname), /permission denied|not permitted|no pg_hba/);
+    await assert.rejects(connect(catalog.secret, { database: orders.secret.dbname }), /permission denied|not permitted|no pg_hba/);
+    await assert.rejects(connect(orders.secret, { database: catalog.secret.dbname }), /permission denied|not permitted|no pg_hba/);
   });
 
   test('an update of storage, a parameter and a new firewall rule reaches Azure', async () => {

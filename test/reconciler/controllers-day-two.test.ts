@@ -10,6 +10,7 @@ import type { Client } from 'pg';
 import { connectWithUri, credentialFor, startHarness, type Harness } from './helpers/harness';
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
 import type { AnyObject } from '../../src/reconciler/contracts';
+import { ownLoopbackRange } from '../emulator/helpers';
 
 let h: Harness;
 let arm: PostgresArm;
@@ -38,7 +39,7 @@ function updateSpec(kind: Parameters<Harness['ready']>[0], name: string, change:
 }
 
 before(async () => {
-  h = await startHarness({ emulator: { provisioningDelayMs: 50 } });
+  h = await startHarness({ emulator: { provisioningDelayMs: 50, serverAddressBase: ownLoopbackRange() } });
   arm = new PostgresArm(createArmClients({ subscriptionId: h.emu.subscriptionId, endpoint: h.emu.armEndpoint, scope: `${h.emu.armEndpoint}/.default`, credential: credentialFor(h.emu) }));
   h.kube.create('PostgresServer', NS, 'server', {
     azureName: SRV,

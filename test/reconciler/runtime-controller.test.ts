@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { waitFor } from './helpers/kube-testing';
 import type { AnyObject, Controller, Kind, ObjectKey, ReconcileResult } from '../../src/reconciler/contracts';
 import { Store } from '../../src/reconciler/kube/cache';

@@ -2,7 +2,7 @@
  * What the four controllers share: the Ready condition and its reasons, status writes that only happen on change,
  * Events on transitions only, poll timing, and the guard that turns anything unexpected into a condition.
  */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { isArmThrottledError } from '../azure/throttle';
 import type { AnyObject, Condition, ControllerEnvironment, Kind, Logger, ObjectKey, OperationStatus, ReconcileResult } from '../contracts';
 import { keyString, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../contracts';

@@ -1,4 +1,4 @@
-import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 
 /** The informer's cache: the last state seen of every watched object, indexed by namespace then name. */
 

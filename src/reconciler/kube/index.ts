@@ -2,7 +2,7 @@
  * The Kubernetes module: one informer per watched kind (our four CRs, and only the Secrets labelled as ours), the
  * `Kube` implementation on top of their caches, and the Event recorder.
  */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { type AnyObject, type Kind, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../contracts';
 import type { ReconcilerLogger } from '../log';
 import type { Metrics } from '../metrics';

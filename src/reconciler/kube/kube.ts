@@ -8,7 +8,7 @@
  *    re-created object is not written with the old one's status);
  *  - Secrets: PUT with resourceVersion (optimistic concurrency), 409 -> fresh GET and retry.
  */
-import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import {
   API_GROUP,
   API_VERSION,

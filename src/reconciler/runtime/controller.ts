@@ -11,7 +11,7 @@
  *    workers of their own, so that a poll never waits behind creates held for ARM's write tokens;
  *  - nothing a reconcile throws (or rejects with) escapes: it is logged, counted, and retried.
  */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { API_GROUP, type AnyObject, type Controller, type Kind, type ObjectKey, keyString } from '../contracts';
 import type { InformerHandlers } from '../kube/informer';
 import { type IgnoreKey, jsonEqual } from '../kube/json-equal';

@@ -5,7 +5,7 @@
  * and PostgreSQL stay real in the tests that use it. The real implementation is src/reconciler/kube.
  */
 import { randomUUID } from 'node:crypto';
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import {
   API_GROUP,
   API_VERSION,

@@ -10,7 +10,7 @@
  * created or altered to that password; a crash in between is repaired by the next reconcile, which reuses the password
  * from the Secret.
  */
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
 import { entraRequiredProblem, formatProblem, formatProblems, normalizeRoleSpec, validateRoleSpec, type NormalizedRoleSpec } from '../../../api';
 import { createArmClients } from '../../azure/clients';
 import { PostgresArm } from '../../azure/postgres-arm';
