@@ -5,7 +5,8 @@
  */
 import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeServerSpec, validateServerSpec, type NormalizedServerSpec } from '../../api';
-import type { PostgresArm, Server, ServerForPatch } from '../azure/postgres-arm';
+import type { Server, ServerForPatch } from '../azure/postgres-arm';
+import type { AzureTenancy } from '../azure/tenancy';
 import { diffServer, toArmServer } from '../azure/server-mapping';
 import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
 import { Reason, type Timing } from './common';
@@ -95,7 +96,7 @@ function sourceOfReplicas(env: ControllerEnvironment): Dependency {
 }
 
 export class PostgresServerController extends ArmLifecycleController {
-  constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing) {
-    super(env, arm, timing, SERVER);
+  constructor(env: ControllerEnvironment, tenancy: AzureTenancy, timing: Timing) {
+    super(env, tenancy, timing, SERVER);
   }
 }
