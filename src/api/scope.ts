@@ -104,9 +104,11 @@ export function parseNamespaceScopes(text: string): { scopes: NamespaceScopes } 
   return problems.length > 0 ? { problems } : { scopes: value as NamespaceScopes };
 }
 
-/** The text form of `scopes` (JSON). */
+/** The text form of `scopes`: JSON with its keys sorted, as Helm's toJson writes it (the chart renders the same). */
 export function formatNamespaceScopes(scopes: NamespaceScopes): string {
-  return JSON.stringify(scopes);
+  const sorted = (v: unknown): unknown => Array.isArray(v) ? v.map(sorted)
+    : isPlainObject(v) ? Object.fromEntries(Object.keys(v).sort().map(k => [k, sorted(v[k])])) : v;
+  return JSON.stringify(sorted(scopes));
 }
 
 /**

@@ -134,6 +134,22 @@ describe('tenancy: a subscription and an identity per namespace', () => {
     await h.controllers.PostgresServer.reconcile(server);
   });
 
+  it('a server naming a subnet of another subscription is OutOfScope and makes no Azure call', async () => {
+    h.emu.admin.resetRequests();
+    const subnet = `/subscriptions/${SUB_B}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pg`;
+    const zone = `/subscriptions/${SUB_A}/resourceGroups/net/providers/Microsoft.Network/privateDnsZones/private.postgres.database.azure.com`;
+    const key = h.kube.create('PostgresServer', 'team-a', 'private', {
+      ...serverSpec('srv-private', 'rg-a'), network: { publicNetworkAccess: false, delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: zone },
+    });
+    assert.equal((await h.controllers.PostgresServer.reconcile(key)).failure, 'userError');
+    const ready = h.ready('PostgresServer', key)!;
+    assert.equal(ready.reason, 'OutOfScope', ready.message);
+    assert.match(ready.message, new RegExp(`spec\\.network\\.delegatedSubnetResourceId names subscription ${SUB_B}, but the resources of namespace team-a live in subscription ${SUB_A}`));
+    assert.deepEqual(h.emu.admin.requests().log.filter((r) => r.path.startsWith('/subscriptions/')), []);
+    h.kube.delete('PostgresServer', key);
+    await h.controllers.PostgresServer.reconcile(key);
+  });
+
   it('pacing is per subscription: subscription A throttled for minutes does not hold subscription B back', async () => {
     useControllers();
     // Subscription A answers its next request with 429 and a long Retry-After: its pacer closes that bucket.

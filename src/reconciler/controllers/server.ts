@@ -4,7 +4,7 @@
  * credentials and connection Secret, Microsoft Entra sign-in (tenant, administrators), and server parameters. See docs/reconciler-behaviour.md.
  */
 import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
-import { normalizeServerSpec, validateServerSpec, type NormalizedServerSpec } from '../../api';
+import { normalizeServerSpec, subscriptionOutOfScope, validateServerSpec, type NormalizedServerSpec } from '../../api';
 import type { Server, ServerForPatch } from '../azure/postgres-arm';
 import type { AzureTenancy } from '../azure/tenancy';
 import { diffServer, toArmServer } from '../azure/server-mapping';
@@ -51,6 +51,11 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   placeForDeletion: (_env, _obj, spec) =>
     (spec.resourceGroup.name && spec.azureName ? { resourceGroup: spec.resourceGroup.name, parents: [], name: spec.azureName } : undefined),
   deletionPolicy: (_env, _obj, spec) => ({ policy: spec.deletionPolicy === 'Retain' ? 'Retain' : 'Delete' }),
+  outOfSubscription: (obj, spec, subscriptionId) => {
+    const { delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: zone } = spec.network;
+    return (subnet ? subscriptionOutOfScope(obj.metadata.namespace, subscriptionId, 'spec.network.delegatedSubnetResourceId', subnet) : undefined) ??
+      (zone ? subscriptionOutOfScope(obj.metadata.namespace, subscriptionId, 'spec.network.privateDnsZoneResourceId', zone) : undefined);
+  },
   operations: (client, at) => ({
     get: () => client.servers.get(at.resourceGroup, at.name),
     beginCreate: (body, options) => client.servers.beginCreateOrUpdate(at.resourceGroup, at.name, body, options),

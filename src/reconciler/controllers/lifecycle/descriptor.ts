@@ -139,7 +139,7 @@ export interface ArmKindDescriptor<Spec, Resource extends { id?: string; tags?: 
   placeForDeletion(env: ControllerEnvironment, obj: ArmObject, spec: Spec): ArmAddress | undefined;
   /**
    * Why the spec names an Azure resource of a subscription other than its namespace's (`subscriptionId`), or
-   * undefined: OutOfScope, no Azure call (a server's subnet, private DNS zone or restore source).
+   * undefined. Asked only when namespace scopes are set: OutOfScope, no Azure call (a server's subnet, DNS zone).
    */
   outOfSubscription?(obj: ArmObject, spec: Spec, subscriptionId: string): string | undefined;
   /** For a child: whether its parent still exists in Azure (a 404 from the gateway is checked before a delete is done). */

@@ -92,7 +92,8 @@ export class ArmLifecycleController implements Controller {
     if (placement.kind === 'invalid') return invalidSpec(status, placement.message);
     const at = placement.at;
     const azure = tenancy.forNamespace(obj.metadata.namespace);
-    const outside = outOfScope(env.namespaceScopes, obj.metadata.namespace, at.resourceGroup) ?? d.outOfSubscription?.(obj, spec, azure.subscriptionId);
+    const outside = outOfScope(env.namespaceScopes, obj.metadata.namespace, at.resourceGroup) ??
+      (env.namespaceScopes ? d.outOfSubscription?.(obj, spec, azure.subscriptionId) : undefined);
     if (outside) {
       log.warn({ key: keyString(obj.metadata), resourceGroup: at.resourceGroup }, 'out of its namespace\'s scope: no Azure call');
       return userProblem(status, Reason.OutOfScope, `${d.noun} ${at.name} is not read, created or changed in Azure: ${outside}`);
