@@ -627,7 +627,7 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
     for (const problem of namespaceScopesProblems(props.namespaceScopes, 'namespaceScopes')) {
       problems.addProblem(problem);
     }
-    if (props.clientId === undefined && Object.values(props.namespaceScopes).some(scope => scope?.clientId !== undefined)) {
+    if (props.clientId === undefined && Object.values(props.namespaceScopes).some(namespaceScope => namespaceScope?.clientId !== undefined)) {
       problems.add('clientId', props.clientId,
         'must be set when namespaceScopes names identities (clientId): the reconciler exchanges its workload identity token for them, which the Pods get only with clientId');
     }

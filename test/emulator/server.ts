@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Arm, ArmResponse, RetryAfterProfile } from './arm';
-import { EntraService } from './entra';
 import { authorizationFailed, rbacAction } from './authorization';
+import { EmulatorClient, EntraService } from './entra';
 import { ApiError } from './errors';
 import { FaultOptions, FaultRule, Faults } from './faults';
 import { RequestCounts, RequestStats, resourceTypeOf } from './stats';
@@ -53,7 +53,7 @@ export interface EmulatorAdmin {
   /** Turns that on or off for every server (rewrites their pg_hba). */
   setFirewallEnforcement(on: boolean): Promise<void>;
   /** Registers another application (client) in the tenant. */
-  addClient(c: { clientId: string; clientSecret?: string; federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[]; subscriptions?: string[] }): void;
+  addClient(c: EmulatorClient): void;
 }
 
 export interface FrontOptions {

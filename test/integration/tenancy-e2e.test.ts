@@ -15,11 +15,11 @@ import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
 import * as YAML from 'yaml';
 import { Emulator, startEmulator, trustEmulatorCa } from '../emulator';
-import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 import {
   apply, buildBundle, createNamespace, ensureCluster, kubectl, readyCondition, RECONCILER_NAMESPACE, RECONCILER_SERVICE_ACCOUNT,
   registerWorkloadIdentity, RunningReconciler, secretData, startReconciler, synthWithTsx, tryGetJson, waitFor,
 } from './harness';
+import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 
 const SUB_A = 'aaaaaaaa-3333-4000-8000-00000000000a';
 const SUB_B = 'bbbbbbbb-3333-4000-8000-00000000000b';
@@ -44,7 +44,8 @@ function oidOf(clientId: string): string {
 
 /** ARM of a subscription as the emulator's first client (a role on every subscription): Azure seen from outside. */
 function observe(subscriptionId: string): PostgreSQLManagementFlexibleServerClient {
-  const credential = new ClientSecretCredential(emulator.tenantId, emulator.clientId, emulator.clientSecret, { authorityHost: emulator.authorityHost, disableInstanceDiscovery: true });
+  const credential = new ClientSecretCredential(emulator.tenantId, emulator.clientId, emulator.clientSecret,
+    { authorityHost: emulator.authorityHost, disableInstanceDiscovery: true });
   return new PostgreSQLManagementFlexibleServerClient(credential, subscriptionId, { endpoint: emulator.armEndpoint });
 }
 
@@ -60,7 +61,8 @@ function cleanNamespace(ns: string): void {
 
 /** The install, as the cluster admin writes it: the reconciler's own identity, and a scope per team. */
 function installYaml(reconcilerClientId: string): any[] {
-  const scopes = Object.fromEntries(TEAMS.map((t) => [t.ns, { subscriptionId: t.subscriptionId, resourceGroups: [t.resourceGroup], clientId: t.clientId }]));
+  const scopes = Object.fromEntries(TEAMS.map((t) =>
+    [t.ns, { subscriptionId: t.subscriptionId, resourceGroups: [t.resourceGroup], clientId: t.clientId }]));
   const yaml = synthWithTsx(`
     const { App, Chart, YamlOutputType } = require('cdk8s');
     const { Reconciler } = require('./src');
@@ -157,7 +159,8 @@ describe('tenancy: two namespaces, two subscriptions, two identities, one Servic
       const other = TEAMS.find((o) => o !== t)!;
       await assert.rejects(() => observe(other.subscriptionId).servers.get(t.resourceGroup, server.spec.azureName), (e: any) => e.statusCode === 404);
       const admins = [];
-      for await (const a of observe(t.subscriptionId).administratorsMicrosoftEntra.listByServer(t.resourceGroup, server.spec.azureName)) admins.push(a.objectId);
+      const listed = observe(t.subscriptionId).administratorsMicrosoftEntra.listByServer(t.resourceGroup, server.spec.azureName);
+      for await (const a of listed) admins.push(a.objectId);
       assert.deepEqual(admins, [oidOf(t.clientId)], 'the namespace\'s identity is the server\'s Entra administrator');
     }
     assert.equal(log.filter((r) => r.status === 403).length, 0, 'no identity was refused');

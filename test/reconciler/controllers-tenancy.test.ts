@@ -62,7 +62,10 @@ async function app(namespace: string, server: string, resourceGroup: string): Pr
   h.kube.create('PostgresDatabase', namespace, `${server}-db`, { serverRef: { name: server }, azureName: 'app' });
   // Passwordless: the reconciler creates it signed in to PostgreSQL as its Entra administrator, with its token.
   const role = h.kube.create('PostgresRole', namespace, `${server}-app`, {
-    serverRef: { name: server }, databaseRef: { name: `${server}-db` }, roleName: 'app_user', writeConnectionSecretToRef: { name: `${server}-app-pg` },
+    serverRef: { name: server },
+    databaseRef: { name: `${server}-db` },
+    roleName: 'app_user',
+    writeConnectionSecretToRef: { name: `${server}-app-pg` },
     identity: { clientId: OBSERVER.clientId, objectId: oid[OBSERVER.clientId] },
   });
   return { server: s, role };
@@ -71,7 +74,8 @@ async function app(namespace: string, server: string, resourceGroup: string): Pr
 before(async () => {
   h = await startHarness({ emulator: { subscriptions: [SUB_A, SUB_B], clients: [OBSERVER, A, B], provisioningDelayMs: 300 } });
   const secrets: Record<string, string> = { [A.clientId]: A.clientSecret, [B.clientId]: B.clientSecret };
-  h.configure({ namespaceScopes: SCOPES, credentialFor: (identity) => credential({ clientId: identity.clientId, clientSecret: secrets[identity.clientId] }) });
+  const credentialFor = (identity: { clientId: string }) => credential({ clientId: identity.clientId, clientSecret: secrets[identity.clientId] });
+  h.configure({ namespaceScopes: SCOPES, credentialFor });
   useControllers();
   for (const c of [A, B, OBSERVER]) oid[c.clientId] = identityFromToken((await credential(c).getToken(h.env.armScope))!.token)!.objectId;
 });
@@ -111,7 +115,8 @@ describe('tenancy: a subscription and an identity per namespace', () => {
     const appToken = h.emu.admin.issueToken({ clientId: OBSERVER.clientId, resource: OSSRDBMS_RESOURCE });
     for (const [ns, name] of [['team-a', 'shop-app-pg'], ['team-b', 'blog-app-pg']]) {
       const data = h.kube.secretData(ns, name)!;
-      const c = new Client({ host: data.host, port: 5432, user: data.username, password: appToken, database: data.dbname, ssl: { ca: h.emu.caCertPem, rejectUnauthorized: true } });
+      const ssl = { ca: h.emu.caCertPem, rejectUnauthorized: true };
+      const c = new Client({ host: data.host, port: 5432, user: data.username, password: appToken, database: data.dbname, ssl });
       await c.connect();
       assert.equal((await c.query('select current_user as u')).rows[0].u, 'app_user');
       await c.end();

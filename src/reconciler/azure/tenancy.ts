@@ -6,10 +6,10 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient } from '@azure/core-rest-pipeline';
-import { identityOf, scopeOf, type AzureIdentity, type NamespaceScopes } from '../../api';
 import { createArmClients } from './clients';
 import { PostgresArm } from './postgres-arm';
 import { ArmPacer, type PacingOptions } from './throttle';
+import { identityOf, scopeOf, type AzureIdentity, type NamespaceScopes } from '../../api';
 
 export interface TenancyOptions {
   readonly scopes?: NamespaceScopes;

@@ -3,12 +3,6 @@
  * (lifecycle/engine.ts). Its extras are steps: the private DNS zone's suffix, the resource group, the administrator
  * credentials and connection Secret, Microsoft Entra sign-in (tenant, administrators), and server parameters. See docs/reconciler-behaviour.md.
  */
-import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
-import { normalizeServerSpec, subscriptionOutOfScope, validateServerSpec, type NormalizedServerSpec } from '../../api';
-import type { Server, ServerForPatch } from '../azure/postgres-arm';
-import type { AzureTenancy } from '../azure/tenancy';
-import { diffServer, toArmServer } from '../azure/server-mapping';
-import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
 import { Reason, type Timing } from './common';
 import type { ArmKindDescriptor, AzureState } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
@@ -18,6 +12,12 @@ import { EntraSignIn } from './server-entra';
 import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, serverOfDatabases, ServerParameters } from './server-extras';
 import { ServerPower } from './server-power';
 import { replicasOf, ServerSource } from './server-source';
+import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
+import { normalizeServerSpec, subscriptionOutOfScope, validateServerSpec, type NormalizedServerSpec } from '../../api';
+import type { Server, ServerForPatch } from '../azure/postgres-arm';
+import { diffServer, toArmServer } from '../azure/server-mapping';
+import type { AzureTenancy } from '../azure/tenancy';
+import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
 
 export { PASSWORD_SYNCED } from './server-credentials';
 

@@ -67,7 +67,8 @@ export class ArmLifecycleController implements Controller {
     this.kind = descriptor.kind;
     this.dependsOn = descriptor.dependsOn?.(env);
     this.ownsSecrets = descriptor.ownsSecrets;
-    this.services = { env, tenancy, timing, log: env.log.child({ controller: descriptor.kind }), memory: new StatusMemory(), polls: new PollSchedule() };
+    const log = env.log.child({ controller: descriptor.kind });
+    this.services = { env, tenancy, timing, log, memory: new StatusMemory(), polls: new PollSchedule() };
     this.deletion = new Deletion(this.services, descriptor);
   }
 

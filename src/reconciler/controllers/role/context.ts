@@ -3,8 +3,8 @@
  * a role was last set up on, and how a failure becomes a condition and a retry.
  */
 import { outOfScope } from '../../../api';
-import type { NamespaceAzure } from '../../azure/tenancy';
 import { parseResourceId, type ArmAddress } from '../../azure/resource-id';
+import type { NamespaceAzure } from '../../azure/tenancy';
 import type { CommonStatus, ControllerEnvironment, ErrorClass, Logger, PostgresRoleObject, ReconcileResult } from '../../contracts';
 import { classifyPostgresError } from '../../errors/classify';
 import { isConnectionError } from '../../postgres/connect';

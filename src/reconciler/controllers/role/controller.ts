@@ -11,9 +11,12 @@
  * from the Secret.
  */
 import type { V1Secret } from '@kubernetes/client-node';
+import { notReady, postgresFailure, SERVER_ANNOTATION, serverAddressOf, type RoleContext, type RoleStatus } from './context';
+import { finalizeRole } from './deletion';
+import { administratorConflict, claimOf } from './ownership';
 import { entraRequiredProblem, formatProblem, formatProblems, normalizeRoleSpec, validateRoleSpec, type NormalizedRoleSpec } from '../../../api';
-import type { AzureTenancy } from '../../azure/tenancy';
 import { resourceIdOf } from '../../azure/resource-id';
+import type { AzureTenancy } from '../../azure/tenancy';
 import {
   FINALIZER,
   keyString,
@@ -33,9 +36,6 @@ import { applyGrants, ensureRole, judgeRole, roleInfo } from '../../postgres/rol
 import { connectionSecretData, decodeSecretData, passwordlessSecretData, postgresTokenScope, secretCaBundle } from '../../secret-contract';
 import { guard, hasFinalizer, isBeingDeleted, jitter, namespaceEnv, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
 import { adminTarget, childrenOf, lookupDatabase, lookupServer, SERVER_ARM_TYPE } from '../parents';
-import { notReady, postgresFailure, SERVER_ANNOTATION, serverAddressOf, type RoleContext, type RoleStatus } from './context';
-import { finalizeRole } from './deletion';
-import { administratorConflict, claimOf } from './ownership';
 
 interface Parents {
   readonly target: PgTarget;
