@@ -20,7 +20,10 @@ const HTTPS_URL = {
 
 /** Properties of the reconciler install. */
 export interface ReconcilerProps {
-  /** The Azure subscription (a GUID) the reconciler creates servers in. */
+  /**
+   * The Azure subscription (a GUID) the reconciler creates servers in, unless a namespace's `namespaceScopes` entry
+   * names one of its own.
+   */
   readonly subscriptionId: string;
 
   /**
@@ -28,6 +31,7 @@ export interface ReconcilerProps {
    * workload identity: the ServiceAccount gets the azure.workload.identity/client-id annotation and the Pods the
    * azure.workload.identity/use label. The identity needs a federated credential for
    * system:serviceaccount:<namespace>:cdk8s-azure-reconciler and rights on the subscription (or resource groups).
+   * Required when `namespaceScopes` names identities of their own: the Pods then get the token they exchange.
    *
    * @default - no workload identity; give the reconciler credentials another way (e.g. `env` with AZURE_CLIENT_ID,
    * AZURE_TENANT_ID and AZURE_CLIENT_SECRET from a Secret you manage)
