@@ -178,13 +178,31 @@ export function outOfScope(scopes: NamespaceScopes | undefined, namespace: strin
     `${WHO_SETS}; use a resource group of this namespace, or ask the cluster admin to add this one`;
 }
 
+/** The subscription a resource ID names, when it is not `subscriptionId` (ignoring case). */
+function otherSubscription(resourceId: string, subscriptionId: string): string | undefined {
+  const named = /^\/subscriptions\/([^/]+)\//i.exec(resourceId)?.[1];
+  return named === undefined || named.toLowerCase() === subscriptionId.toLowerCase() ? undefined : named;
+}
+
 /**
- * Why a resource ID a spec names (a subnet, a private DNS zone, a source server) is outside the subscription of its
+ * Why a resource that was made in another subscription than its namespace's (its status's resource ID) is not looked
+ * for in the namespace's: the cluster admin moved the namespace; it is left where it is, not created a second time.
+ */
+export function movedOutOfScope(namespace: string, subscriptionId: string, resourceId: string): string | undefined {
+  const named = otherSubscription(resourceId, subscriptionId);
+  if (named === undefined) return undefined;
+  return `it is in subscription ${named} (status.azureResourceId), but the resources of namespace ${namespace} now live in subscription ` +
+    `${subscriptionId}: it is left there and not made again in ${subscriptionId}. ${WHO_SETS}; to go on managing it, ask the cluster admin ` +
+    `to give namespace ${namespace} subscription ${named} again`;
+}
+
+/**
+ * Why a resource ID a spec names (a subnet, a private DNS zone) is outside the subscription of its
  * namespace, or undefined when it is inside it (or names no subscription).
  */
 export function subscriptionOutOfScope(namespace: string, subscriptionId: string, field: string, resourceId: string): string | undefined {
-  const named = /^\/subscriptions\/([^/]+)\//i.exec(resourceId)?.[1];
-  if (named === undefined || named.toLowerCase() === subscriptionId.toLowerCase()) return undefined;
+  const named = otherSubscription(resourceId, subscriptionId);
+  if (named === undefined) return undefined;
   return `${field} names subscription ${named}, but the resources of namespace ${namespace} live in subscription ${subscriptionId}. ` +
     `${WHO_SETS}; name a resource of subscription ${subscriptionId}`;
 }

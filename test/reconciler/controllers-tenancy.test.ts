@@ -33,6 +33,7 @@ const SCOPES: NamespaceScopes = {
 
 let h: Harness;
 let tenancy: AzureTenancy;
+let credentialFor: (identity: { clientId: string }) => ClientSecretCredential;
 const oid: Record<string, string> = {};
 
 const credential = (c: { clientId: string; clientSecret: string }) =>
@@ -74,7 +75,7 @@ async function app(namespace: string, server: string, resourceGroup: string): Pr
 before(async () => {
   h = await startHarness({ emulator: { subscriptions: [SUB_A, SUB_B], clients: [OBSERVER, A, B], provisioningDelayMs: 300 } });
   const secrets: Record<string, string> = { [A.clientId]: A.clientSecret, [B.clientId]: B.clientSecret };
-  const credentialFor = (identity: { clientId: string }) => credential({ clientId: identity.clientId, clientSecret: secrets[identity.clientId] });
+  credentialFor = (identity: { clientId: string }) => credential({ clientId: identity.clientId, clientSecret: secrets[identity.clientId] });
   h.configure({ namespaceScopes: SCOPES, credentialFor });
   useControllers();
   for (const c of [A, B, OBSERVER]) oid[c.clientId] = identityFromToken((await credential(c).getToken(h.env.armScope))!.token)!.objectId;
@@ -121,6 +122,25 @@ describe('tenancy: a subscription and an identity per namespace', () => {
       assert.equal((await c.query('select current_user as u')).rows[0].u, 'app_user');
       await c.end();
     }
+  });
+
+  it('a namespace moved to another subscription leaves its server where it was: OutOfScope, not made again, not deleted', async () => {
+    h.configure({ namespaceScopes: { ...SCOPES, 'team-a': { subscriptionId: SUB_B, resourceGroups: ['rg-a'], clientId: B.clientId } }, credentialFor });
+    useControllers();
+    h.emu.admin.resetRequests();
+    const key = { namespace: 'team-a', name: 'shop' };
+    assert.equal((await h.controllers.PostgresServer.reconcile(key)).failure, 'userError');
+    const ready = h.ready('PostgresServer', key)!;
+    assert.equal(ready.reason, 'OutOfScope', ready.message);
+    assert.match(ready.message, new RegExp(`it is in subscription ${SUB_A} \\(status\\.azureResourceId\\), but the resources of namespace team-a now live in subscription ${SUB_B}`));
+    h.kube.delete('PostgresServer', key);
+    await h.controllers.PostgresServer.reconcile(key);
+    assert.ok(!h.kube.exists('PostgresServer', key), 'the finalizer is removed');
+    assert.ok(h.kube.events.some((e) => e.name === 'shop' && e.reason === 'NotDeleted' && e.type === 'Warning'));
+    assert.deepEqual(h.emu.admin.requests().log.filter((r) => r.path.startsWith('/subscriptions/')), [], 'no Azure call in either subscription');
+    assert.ok(await observe(SUB_A).getServer('rg-a', 'srv-shop'), 'the server is still in subscription A');
+    h.configure({ namespaceScopes: SCOPES, credentialFor });
+    useControllers();
   });
 
   it('identity B cannot touch subscription A: Azure\'s AuthorizationFailed is the condition, and nothing is created there', async () => {

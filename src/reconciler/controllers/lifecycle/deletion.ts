@@ -14,7 +14,6 @@
  *    gone (the delete operation succeeded, or a read finds nothing), or reports its parent gone and the parent is
  *    indeed gone. A kind that writes without reading (descriptor.ts) is not read before its DELETE.
  */
-import { outOfScope } from '../../../api';
 import { ArmResource } from '../../azure/resource';
 import { resourceIdOf } from '../../azure/resource-id';
 import { FINALIZER, keyString, type ReconcileResult } from '../../contracts';
@@ -25,6 +24,7 @@ import type { AnyArmKindDescriptor, ArmObject, ArmStatus, DeletionEnding, Lifecy
 import { describeOperation, followRecordedOperation, recordRunning } from './operations';
 import { failed, progress } from './outcome';
 import { managedByAnother } from './ownership';
+import { outsideScope } from './scope';
 
 type Ending = DeletionEnding;
 
@@ -57,7 +57,7 @@ export class Deletion {
     const end = (ending: Ending, message: string) => this.end(ctx, ending, message);
     const name = `${d.noun} ${ctx.at.name}`;
     if (!at) return end('Deleted', 'nothing was created in Azure');
-    const outside = outOfScope(env.namespaceScopes, obj.metadata.namespace, at.resourceGroup);
+    const outside = outsideScope(env, d, obj, spec, at, azure.subscriptionId, true);
     if (outside) {
       await status.commit();
       return this.end(ctx, 'NotDeleted', `nothing was deleted in Azure (${name} is left there, if it exists): ${outside}`, 'Warning');

@@ -19,7 +19,7 @@
  *
  * Deletion by policy is deletion.ts. Results say what happened (contracts.ts ReconcileResult); the runtime retries.
  */
-import { formatProblems, outOfScope } from '../../../api';
+import { formatProblems } from '../../../api';
 import { guard, hasFinalizer, isBeingDeleted, namespaceEnv, Reason, StatusBuilder, type Timing } from '../common';
 import { judgeOwnership } from './adoption';
 import { Deletion } from './deletion';
@@ -36,6 +36,7 @@ import { afterStart, describeOperation, followRecordedOperation } from './operat
 import { available, failed, invalidSpec, progress, userProblem, waiting } from './outcome';
 import { managedByAnother } from './ownership';
 import { PollSchedule } from './poll-schedule';
+import { outsideScope } from './scope';
 import { StatusMemory } from './status-memory';
 import { ArmResource, type ReadResult } from '../../azure/resource';
 import { resourceIdOf } from '../../azure/resource-id';
@@ -93,8 +94,7 @@ export class ArmLifecycleController implements Controller {
     if (placement.kind === 'invalid') return invalidSpec(status, placement.message);
     const at = placement.at;
     const azure = tenancy.forNamespace(obj.metadata.namespace);
-    const outside = outOfScope(env.namespaceScopes, obj.metadata.namespace, at.resourceGroup) ??
-      (env.namespaceScopes ? d.outOfSubscription?.(obj, spec, azure.subscriptionId) : undefined);
+    const outside = outsideScope(env, d, obj, spec, at, azure.subscriptionId);
     if (outside) {
       log.warn({ key: keyString(obj.metadata), resourceGroup: at.resourceGroup }, 'out of its namespace\'s scope: no Azure call');
       return userProblem(status, Reason.OutOfScope, `${d.noun} ${at.name} is not read, created or changed in Azure: ${outside}`);
