@@ -13,6 +13,7 @@ import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Reconciler, ReconcilerProps } from '../src';
+import { namespaceScopesJsonSchema } from '../src/api';
 import { RECONCILER_IMAGE_REPOSITORY } from '../src/image';
 import { packageVersion } from '../src/package-info';
 
@@ -34,6 +35,7 @@ const GUID_MARKERS = {
 const value = (name: string) => `helm-value-${name}`;
 const block = (name: string) => `helm-block-${name}`;
 const WATCHED = value('watched-namespace');
+const SCOPES = value('namespace-scopes');
 
 /** Scalars: marker -> Helm expression. */
 const SCALARS: Record<string, string> = {
@@ -50,6 +52,7 @@ const SCALARS: Record<string, string> = {
   [value('log-level')]: '{{ $.Values.logLevel | quote }}',
   [value('min-available')]: '{{ $.Values.podDisruptionBudget.minAvailable }}',
   [WATCHED]: '{{ join "," $.Values.watchNamespaces | quote }}',
+  [SCOPES]: '{{ toJson $.Values.namespaceScopes | quote }}',
 };
 /** Lines (or env entries) present only when a value is set. */
 const OPTIONAL: Record<string, string> = {
@@ -59,6 +62,7 @@ const OPTIONAL: Record<string, string> = {
   [`https://${value('authority-host')}`]: '$.Values.azure.authorityHost',
   [WATCHED]: '$.Values.watchNamespaces',
   [value('log-level')]: '$.Values.logLevel',
+  [SCOPES]: '$.Values.namespaceScopes',
   'azure.workload.identity/use': '$.Values.azure.clientId',
 };
 /** Blocks: marker -> the value whose YAML goes there. */
@@ -118,6 +122,7 @@ function templates(): Map<string, string> {
     authorityHost: `https://${value('authority-host')}`,
     watchNamespaces: [WATCHED],
     logLevel: 'info',
+    namespaceScopes: { marked: { resourceGroups: ['*'] } },
     metricsService: true,
     serviceMonitor: true,
     serviceMonitorLabels: { [block('service-monitor-labels')]: 'x' },
@@ -140,6 +145,7 @@ function templates(): Map<string, string> {
       c.imagePullPolicy = value('pull-policy');
       c.resources = { [block('resources')]: 'x' };
       c.env.find((e: any) => e.name === 'LOG_LEVEL').value = value('log-level');
+      c.env.find((e: any) => e.name === 'NAMESPACE_SCOPES').value = SCOPES;
       o.spec.replicas = value('replicas');
       o.spec.template.spec.tolerations = [block('tolerations')];
       o.spec.template.spec.affinity = { [block('affinity')]: 'x' };
@@ -224,6 +230,7 @@ function values(d: ReturnType<typeof defaults>): Value[] {
     { path: 'replicas', default: d.replicas, description: 'Reconciler Pods. Leader election (always on) keeps one active; 2 gives a warm standby.' },
     { path: 'resources', default: d.resources, description: 'CPU and memory requests and limits of the reconciler container.' },
     { path: 'watchNamespaces', default: [], description: 'A namespaced install: watch only these namespaces, with a Role and RoleBinding in each and no ClusterRole. Empty: all namespaces (ClusterRole).' },
+    { path: 'namespaceScopes', default: {}, description: 'What each namespace may touch in Azure, and the identity used for it: `{<namespace>: {subscriptionId, resourceGroups, clientId, tenantId}}` (only resourceGroups required; names or prefixes ending in `*`). A namespace not listed may then use nothing (OutOfScope). Each clientId needs a federated credential for the reconciler\'s ServiceAccount, and azure.clientId must be set. Empty: no restriction. values.schema.json checks it.' },
     { path: 'logLevel', default: '', description: "Log level: trace, debug, info, warn, error, fatal or silent. Empty: the reconciler's default, info." },
     { path: 'nodeSelector', default: {}, description: 'Node labels the reconciler Pods must run on.' },
     { path: 'tolerations', default: [], description: 'Tolerations of the reconciler Pods.' },
@@ -236,6 +243,15 @@ function values(d: ReturnType<typeof defaults>): Value[] {
     { path: 'podDisruptionBudget.enabled', default: false, description: 'A PodDisruptionBudget, so a drain never evicts the last reconciler Pod. Use it with 2 or more replicas (with 1 it blocks drains).' },
     { path: 'podDisruptionBudget.minAvailable', default: 1, description: 'Pods the budget keeps running.' },
   ];
+}
+
+/** The values Helm checks before it renders, with the rules of src/api (the other values are the construct's to check). */
+function valuesSchema(): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    type: 'object',
+    properties: { namespaceScopes: namespaceScopesJsonSchema() },
+  };
 }
 
 function valuesYaml(list: Value[]): string {
@@ -277,7 +293,8 @@ does not upgrade them either: after upgrading the chart, apply the new ones your
 (\`helm pull\` the chart and \`kubectl apply -f cdk8s-azure/crds/\`).
 
 The AKS workload identity's federated credential must name the reconciler's ServiceAccount:
-\`system:serviceaccount:<namespace>:cdk8s-azure-reconciler\`.
+\`system:serviceaccount:<namespace>:cdk8s-azure-reconciler\`. With \`namespaceScopes\` naming other identities, each
+of them needs a federated credential for that same subject.
 
 ## Values
 
@@ -306,6 +323,7 @@ function main(): void {
     keywords: ['azure', 'postgresql', 'operator', 'cdk8s'],
   }));
   fs.writeFileSync(path.join(OUT, 'values.yaml'), valuesYaml(list));
+  fs.writeFileSync(path.join(OUT, 'values.schema.json'), `${JSON.stringify(valuesSchema(), null, 2)}\n`);
   fs.writeFileSync(path.join(OUT, 'README.md'), readme(list));
   for (const [name, text] of templates()) {
     fs.writeFileSync(path.join(OUT, 'templates', name), `# Generated by scripts/helm-chart.ts from the Reconciler construct.\n${text}`);

@@ -2,7 +2,7 @@ import { ApiObject, JsonPatch, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-34';
 import { k8s } from 'cdk8s-plus-34';
 import { Construct } from 'constructs';
-import { CLUSTER_ID, formatResourceGroupScopes, LOG_LEVELS, RESOURCE_GROUP_PATTERN } from './api';
+import { CLUSTER_ID, formatNamespaceScopes, LOG_LEVELS, namespaceScopesProblems } from './api';
 import { RECONCILER_IMAGE_REPOSITORY } from './image';
 import { crdFiles, packageVersion } from './package-info';
 import { checkInteger, checkOneOf, checkString, DNS_LABEL, DNS_SUBDOMAIN, ENV_VAR_NAME, GUID, Problems } from './validation';
@@ -20,7 +20,10 @@ const HTTPS_URL = {
 
 /** Properties of the reconciler install. */
 export interface ReconcilerProps {
-  /** The Azure subscription (a GUID) the reconciler creates servers in. */
+  /**
+   * The Azure subscription (a GUID) the reconciler creates servers in, unless a namespace's `namespaceScopes` entry
+   * names one of its own.
+   */
   readonly subscriptionId: string;
 
   /**
@@ -28,6 +31,7 @@ export interface ReconcilerProps {
    * workload identity: the ServiceAccount gets the azure.workload.identity/client-id annotation and the Pods the
    * azure.workload.identity/use label. The identity needs a federated credential for
    * system:serviceaccount:<namespace>:cdk8s-azure-reconciler and rights on the subscription (or resource groups).
+   * Required when `namespaceScopes` names identities of their own: the Pods then get the token they exchange.
    *
    * @default - no workload identity; give the reconciler credentials another way (e.g. `env` with AZURE_CLIENT_ID,
    * AZURE_TENANT_ID and AZURE_CLIENT_SECRET from a Secret you manage)
@@ -121,15 +125,20 @@ export interface ReconcilerProps {
   readonly adoptionNamespaces?: string[];
 
   /**
-   * The Azure resource groups each namespace's resources may use, as RESOURCE_GROUP_SCOPES: namespace -> resource-group
-   * names, or prefixes ending in `*` (`['*']`: any). Names are compared ignoring case, as Azure does. Once set, a
-   * namespace not listed may use no resource group: a resource outside its namespace's scope gets Ready=False
-   * `OutOfScope`, a Warning Event, and makes no Azure call (when deleted, nothing is deleted in Azure).
+   * What each namespace's resources may touch in Azure, and the Azure identity the reconciler uses for them, as
+   * NAMESPACE_SCOPES (the cluster admin's choice; a namespace's users cannot change it). Once set, a namespace not
+   * listed may use nothing in Azure: a resource outside its namespace's scope gets Ready=False `OutOfScope`, a Warning
+   * Event, and makes no Azure call (when deleted, nothing is deleted in Azure).
    *
-   * @example { shop: ['shop-rg', 'shop-rg-2'], billing: ['billing-*'] }
-   * @default - no restriction: every namespace may use every resource group of the subscription
+   * A scope's `clientId` is signed in as through AKS workload identity, with the reconciler's one ServiceAccount: give
+   * that identity a federated credential for system:serviceaccount:<namespace>:cdk8s-azure-reconciler (the reconciler's
+   * namespace), and rights on the scope's subscription or resource groups. Set `clientId` here too, so that the Pods
+   * get the workload identity token.
+   *
+   * @example { shop: { subscriptionId: '<guid>', resourceGroups: ['shop-*'], clientId: '<guid>' } }
+   * @default - no restriction: every namespace may use every resource group of `subscriptionId`, as `clientId`
    */
-  readonly resourceGroupScopes?: { [namespace: string]: string[] };
+  readonly namespaceScopes?: { [namespace: string]: NamespaceScope };
 
   /**
    * One namespace to watch: the same as `watchNamespaces: [watchNamespace]`.
@@ -251,6 +260,37 @@ export interface ReconcilerProps {
    * @default - none
    */
   readonly podLabels?: { [key: string]: string };
+}
+
+/** What one namespace's resources may touch in Azure, and the identity the reconciler uses for them. */
+export interface NamespaceScope {
+  /**
+   * The Azure subscription (a GUID) the namespace's resources live in.
+   *
+   * @default - the install's `subscriptionId`
+   */
+  readonly subscriptionId?: string;
+
+  /**
+   * The resource groups the namespace's resources may use: names, or prefixes ending in `*` (`['*']`: any of the
+   * subscription). Compared ignoring case, as Azure does. `[]`: none.
+   */
+  readonly resourceGroups: string[];
+
+  /**
+   * Client ID (a GUID) of the managed identity the reconciler signs in as for this namespace, through workload
+   * identity (a federated credential for the reconciler's ServiceAccount).
+   *
+   * @default - the reconciler's own identity (the install's `clientId`)
+   */
+  readonly clientId?: string;
+
+  /**
+   * Tenant ID (a GUID) of that identity, when it is not the reconciler's tenant. Needs `clientId`.
+   *
+   * @default - the tenant of the reconciler's own identity
+   */
+  readonly tenantId?: string;
 }
 
 /**
@@ -499,7 +539,7 @@ function reconcilerEnv(props: ReconcilerProps, watchNamespaces: string[] | undef
     ['WATCH_NAMESPACES', watchNamespaces?.join(',')],
     ['CLUSTER_ID', props.clusterId],
     ['ADOPTION_NAMESPACES', props.adoptionNamespaces?.join(',')],
-    ['RESOURCE_GROUP_SCOPES', props.resourceGroupScopes === undefined ? undefined : formatResourceGroupScopes(props.resourceGroupScopes)],
+    ['NAMESPACE_SCOPES', props.namespaceScopes === undefined ? undefined : formatNamespaceScopes(props.namespaceScopes)],
     ['LOG_LEVEL', props.logLevel],
   ];
   for (const [name, value] of optional) {
@@ -587,18 +627,13 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
       checkString(problems, `adoptionNamespaces[${i}]`, name, DNS_LABEL);
     }
   });
-  if (props.resourceGroupScopes !== undefined) {
-    const namespaces = Object.entries(props.resourceGroupScopes);
-    if (namespaces.length === 0) {
-      problems.add('resourceGroupScopes', props.resourceGroupScopes, 'must bind at least one namespace, e.g. { shop: [\'shop-rg\'] }; leave it unset for no restriction');
+  if (props.namespaceScopes !== undefined) {
+    for (const problem of namespaceScopesProblems(props.namespaceScopes, 'namespaceScopes')) {
+      problems.addProblem(problem);
     }
-    for (const [namespace, groups] of namespaces) {
-      checkString(problems, `resourceGroupScopes key ${JSON.stringify(namespace)}`, namespace, DNS_LABEL);
-      if (!Array.isArray(groups)) {
-        problems.add(`resourceGroupScopes.${namespace}`, groups, 'must be a list of resource-group names or prefixes ending in *');
-        continue;
-      }
-      groups.forEach((group, i) => checkString(problems, `resourceGroupScopes.${namespace}[${i}]`, group, RESOURCE_GROUP_PATTERN));
+    if (props.clientId === undefined && Object.values(props.namespaceScopes).some(namespaceScope => namespaceScope?.clientId !== undefined)) {
+      problems.add('clientId', props.clientId,
+        'must be set when namespaceScopes names identities (clientId): the reconciler exchanges its workload identity token for them, which the Pods get only with clientId');
     }
   }
   if (props.image !== undefined) {
@@ -627,10 +662,10 @@ function validateReconcilerProps(scope: Construct, props: ReconcilerProps): void
     }
   }
   // The install sets these, and the reconciler's RBAC follows the namespaces it is given.
-  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES', 'CLUSTER_ID', 'ADOPTION_NAMESPACES', 'RESOURCE_GROUP_SCOPES', 'LOG_LEVEL']);
+  const ours = new Set(['AZURE_SUBSCRIPTION_ID', 'POD_NAMESPACE', 'POD_NAME', 'AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_AUTHORITY_HOST', 'ARM_SCOPE', 'WATCH_NAMESPACE', 'WATCH_NAMESPACES', 'CLUSTER_ID', 'ADOPTION_NAMESPACES', 'NAMESPACE_SCOPES', 'LOG_LEVEL']);
   for (const name of Object.keys(props.env ?? {})) {
     if (checkString(problems, 'env name', name, ENV_VAR_NAME) && ours.has(name)) {
-      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces, clusterId, adoptionNamespaces, resourceGroupScopes, logLevel); use those');
+      problems.add('env', name, 'is set by the install from its own properties (subscriptionId, resourceManagerEndpoint, authorityHost, armScope, watchNamespaces, clusterId, adoptionNamespaces, namespaceScopes, logLevel); use those');
     }
   }
   problems.throwIfAny();

@@ -3,7 +3,7 @@
  * is a clear error naming the flag, the value and the fix (exit code 2), never a failure minutes later.
  */
 import * as fs from 'node:fs';
-import { CLUSTER_ID, DEFAULT_ENTRA_PRINCIPAL_NAME, DNS_LABEL, ENTRA_PRINCIPAL_NAME, POSTGRES_ENTRA_SCOPE, RESOURCE_GROUP_PATTERN, type ResourceGroupScopes } from '../api';
+import { CLUSTER_ID, DEFAULT_ENTRA_PRINCIPAL_NAME, ENTRA_PRINCIPAL_NAME, formatScopeProblems, parseNamespaceScopes, POSTGRES_ENTRA_SCOPE, type NamespaceScopes } from '../api';
 import { type BindAddress, parseBindAddress } from './health';
 import { LOG_LEVELS, type LogLevel } from './log';
 
@@ -32,10 +32,10 @@ export interface Config {
   /** Namespaces whose resources may adopt existing Azure resources; ['*'] for all; [] (default) for none. */
   readonly adoptionNamespaces: readonly string[];
   /**
-   * Namespace -> the resource groups (names, or prefixes ending in *) its resources may use; a namespace not listed
-   * may use none. undefined: no restriction.
+   * Namespace -> its subscription, resource groups (names, or prefixes ending in *) and Azure identity; a namespace
+   * not listed may use nothing in Azure. undefined: no restriction, the one subscription and identity for all.
    */
-  readonly resourceGroupScopes?: ResourceGroupScopes;
+  readonly namespaceScopes?: NamespaceScopes;
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace?: string;
   readonly leaderElectionId: string;
@@ -63,7 +63,7 @@ interface Flag {
 
 export const FLAGS: readonly Flag[] = [
   { name: 'kubeconfig', env: 'KUBECONFIG', default: 'in-cluster, then ~/.kube/config', help: 'Path to a kubeconfig file (a KUBECONFIG list is merged as kubectl does).' },
-  { name: 'subscription-id', env: 'AZURE_SUBSCRIPTION_ID', default: '(required)', help: 'Azure subscription (GUID) the reconciler manages resources in.' },
+  { name: 'subscription-id', env: 'AZURE_SUBSCRIPTION_ID', default: '(required)', help: 'Azure subscription (GUID) the reconciler manages resources in (for a namespace whose scope names another, that one).' },
   { name: 'arm-endpoint', env: 'AZURE_RESOURCE_MANAGER_ENDPOINT', default: 'https://management.azure.com', help: 'Azure Resource Manager endpoint (sovereign clouds, emulators).' },
   { name: 'arm-scope', env: 'ARM_SCOPE', default: '<arm-endpoint>/.default', help: 'OAuth scope of ARM access tokens.' },
   { name: 'authority-host', env: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', help: 'Microsoft Entra authority host for tokens.' },
@@ -76,7 +76,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'resync-period', env: 'RESYNC_PERIOD', default: '10m', help: 'Reconcile every object this long after its last successful reconcile (jittered +-10%) to repair drift in Azure; 0 disables.' },
   { name: 'cluster-id', env: 'CLUSTER_ID', default: "the kube-system namespace's UID", help: 'This cluster\'s identity, tagged on what it creates in Azure; resources tagged with another cluster are never adopted. Required when kube-system cannot be read.' },
   { name: 'adoption-namespaces', env: 'ADOPTION_NAMESPACES', default: '(none: adoption off)', help: 'Comma-separated namespaces whose resources may adopt existing Azure resources (annotation cdk8s-azure.dev/adopt); * for all.' },
-  { name: 'resource-group-scopes', env: 'RESOURCE_GROUP_SCOPES', default: '(none: no restriction)', help: 'The Azure resource groups each namespace may use: namespace=group|group;namespace=prefix* (names compared ignoring case; a trailing * matches a prefix). A namespace not listed may use none: its resources get Ready=False OutOfScope and make no Azure call.' },
+  { name: 'namespace-scopes', env: 'NAMESPACE_SCOPES', default: '(none: no restriction)', help: 'What each namespace may touch in Azure, as JSON: {"<namespace>":{"subscriptionId":"<guid>","resourceGroups":["<group>","<prefix>*"],"clientId":"<guid>","tenantId":"<guid>"}} (only resourceGroups required; subscriptionId defaults to --subscription-id; clientId/tenantId: the workload identity used for that namespace, default the reconciler\'s own). A namespace not listed may use nothing: its resources get Ready=False OutOfScope and make no Azure call.' },
   { name: 'leader-elect', env: 'LEADER_ELECT', boolean: true, default: 'false', help: 'Elect a leader through a Lease; only the leader reconciles (run 2+ replicas).' },
   { name: 'leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', default: "POD_NAMESPACE, else the ServiceAccount's namespace", help: 'Namespace of the leader election Lease.' },
   { name: 'leader-election-id', env: 'LEADER_ELECTION_ID', default: 'cdk8s-azure-reconciler', help: 'Name of the leader election Lease.' },
@@ -255,8 +255,19 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
     if (n !== '*' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) throw bad('adoption-namespaces', adopt!, `"${n}" is not a namespace name (or *)`);
   }
 
-  const scopes = get('resource-group-scopes');
-  const resourceGroupScopes = scopes ? parseResourceGroupScopes(scopes.value, (why) => bad('resource-group-scopes', scopes, why)) : undefined;
+  const scopes = get('namespace-scopes');
+  let namespaceScopes: NamespaceScopes | undefined;
+  if (scopes) {
+    const parsed = parseNamespaceScopes(scopes.value);
+    if ('problems' in parsed) {
+      throw new ConfigError(`invalid ${scopes.src}: ${formatScopeProblems(parsed.problems)}; e.g. --namespace-scopes='${example('namespace-scopes')}'`);
+    }
+    namespaceScopes = parsed.scopes;
+    if (Object.values(namespaceScopes).some((s) => s.clientId !== undefined) && !env.AZURE_FEDERATED_TOKEN_FILE) {
+      throw new ConfigError(`${scopes.src} gives namespaces their own Azure identity (clientId), which the reconciler signs in as through workload identity: ` +
+        'AZURE_FEDERATED_TOKEN_FILE is not set. Run it with AKS workload identity (the azure.workload.identity/use label), or drop clientId');
+    }
+  }
 
   const le = get('leader-elect');
   let leaderElect = false;
@@ -320,7 +331,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
       resyncPeriodMs: resync,
       clusterId: cid?.value,
       adoptionNamespaces,
-      resourceGroupScopes,
+      namespaceScopes,
       leaderElect,
       leaderElectionNamespace,
       leaderElectionId: leId?.value ?? 'cdk8s-azure-reconciler',
@@ -356,31 +367,6 @@ function watchedNamespaces(
   return [...new Set(names)];
 }
 
-/**
- * `namespace=group|group;namespace=prefix*` (spaces around the separators are ignored; a trailing ; too). Each
- * namespace once; a namespace with no group (`ns=`) may use none, as one not listed.
- */
-export function parseResourceGroupScopes(value: string, bad: (why: string) => ConfigError): ResourceGroupScopes {
-  const scopes: Record<string, string[]> = {};
-  const entries = value.split(';').map((e) => e.trim()).filter((e) => e);
-  if (entries.length === 0) throw bad('must list at least one namespace=group (leave it unset for no restriction)');
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    if (eq < 0) throw bad(`"${entry}" is not namespace=group|group`);
-    const ns = entry.slice(0, eq).trim();
-    if (!DNS_LABEL.pattern!.test(ns) || ns.length > 63) throw bad(`"${ns}" in "${entry}" is not ${DNS_LABEL.description}`);
-    if (Object.prototype.hasOwnProperty.call(scopes, ns)) throw bad(`namespace ${ns} is listed twice; give all its groups once, as ${ns}=a|b`);
-    const groups = entry.slice(eq + 1).split('|').map((g) => g.trim()).filter((g) => g);
-    for (const g of groups) {
-      if (g.length > RESOURCE_GROUP_PATTERN.maxLength! || !RESOURCE_GROUP_PATTERN.pattern!.test(g)) {
-        throw bad(`"${g}" (namespace ${ns}) is not ${RESOURCE_GROUP_PATTERN.description}`);
-      }
-    }
-    scopes[ns] = groups;
-  }
-  return scopes;
-}
-
 function example(name: string): string {
   const examples: Record<string, string> = {
     'kubeconfig': '$HOME/.kube/config',
@@ -395,7 +381,7 @@ function example(name: string): string {
     'resync-period': '10m',
     'cluster-id': 'prod-westeurope-1',
     'adoption-namespaces': 'team-a,team-b',
-    'resource-group-scopes': 'shop=shop-rg|shop-rg-2;billing=billing-*',
+    'namespace-scopes': '{"shop":{"subscriptionId":"00000000-0000-0000-0000-000000000000","resourceGroups":["shop-rg","shop-*"],"clientId":"00000000-0000-0000-0000-000000000000"}}',
     'leader-elect': 'true',
     'leader-election-namespace': 'cdk8s-azure-system',
     'leader-election-id': 'cdk8s-azure-reconciler',

@@ -188,12 +188,13 @@ export interface Logger {
 export interface ControllerEnvironment {
   readonly kube: Kube;
   readonly log: Logger;
+  /** The subscription of a namespace whose scope names none (`--subscription-id`). */
   readonly subscriptionId: string;
   /** Azure Resource Manager endpoint, e.g. https://management.azure.com (sovereign clouds and the emulator differ). */
   readonly armEndpoint: string;
   /** OAuth scope for ARM tokens, e.g. https://management.azure.com/.default */
   readonly armScope: string;
-  /** From @azure/identity (DefaultAzureCredential: workload identity on AKS). */
+  /** The reconciler's own credential, for a namespace whose scope names no identity (DefaultAzureCredential). */
   readonly credential: import('@azure/core-auth').TokenCredential;
   /**
    * PEM bundle that verifies PostgreSQL server certificates; undefined means Node's default roots (as on Azure). It is
@@ -217,11 +218,14 @@ export interface ControllerEnvironment {
    */
   readonly adoptionNamespaces?: readonly string[];
   /**
-   * The Azure resource groups each namespace's resources may use (`--resource-group-scopes`): namespace -> names, or
-   * prefixes ending in `*`, compared ignoring case. A namespace not listed may use none. undefined: no restriction.
-   * The lifecycle checks it before any Azure call (lifecycle/engine.ts, deletion.ts).
+   * What each namespace's resources may touch in Azure (`--namespace-scopes`, src/api/scope.ts): its subscription
+   * (default `subscriptionId`), its resource groups, and the Azure identity used for it (default `credential`). A
+   * namespace not listed may use nothing. undefined: no restriction. The lifecycle checks it before any Azure call
+   * (lifecycle/engine.ts, deletion.ts); azure/tenancy.ts picks the clients.
    */
-  readonly resourceGroupScopes?: import('../api').ResourceGroupScopes;
+  readonly namespaceScopes?: import('../api').NamespaceScopes;
+  /** The credential of a namespace's own identity (main.ts: workload identity with that client ID). */
+  readonly credentialFor?: (identity: import('../api').AzureIdentity) => import('@azure/core-auth').TokenCredential;
   /** The namespaces watched (`--namespaces`); undefined: all. Owner checks cannot see objects outside them. */
   readonly watchNamespaces?: readonly string[];
 }

@@ -4,7 +4,8 @@
  *
  * Exit codes: 0 graceful shutdown or --help; 1 fatal error or lost leadership; 2 bad flags (or no cluster identity).
  */
-import { DefaultAzureCredential } from '@azure/identity';
+import { DefaultAzureCredential, WorkloadIdentityCredential } from '@azure/identity';
+import type { AzureIdentity } from '../api';
 import { ConfigError, helpText, parseConfig, type Config } from './config';
 import { createControllers } from './controllers';
 import { type RunningServer, probeRoutes, serve } from './health';
@@ -43,6 +44,16 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
     disableInstanceDiscovery: !KNOWN_AUTHORITIES.includes(authorityHost),
   });
 
+  // A namespace's own identity (--namespace-scopes): the same projected ServiceAccount token, exchanged for that
+  // client ID (on AKS each identity has a federated credential trusting this ServiceAccount).
+  const credentialFor = (identity: AzureIdentity) => new WorkloadIdentityCredential({
+    clientId: identity.clientId,
+    tenantId: identity.tenantId ?? process.env.AZURE_TENANT_ID,
+    tokenFilePath: process.env.AZURE_FEDERATED_TOKEN_FILE,
+    authorityHost: config.authorityHost,
+    disableInstanceDiscovery: !KNOWN_AUTHORITIES.includes(authorityHost),
+  });
+
   let stopping = false;
   const manager = new Manager({
     client,
@@ -60,13 +71,14 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
         armEndpoint: config.armEndpoint,
         armScope: config.armScope,
         credential,
+        credentialFor,
         postgresCa: config.postgresCa,
         postgresTokenScope: config.postgresTokenScope,
         entraPrincipalName: config.entraPrincipalName,
         onArmResponse: metrics.onArmResponse,
         clusterId,
         adoptionNamespaces: config.adoptionNamespaces,
-        resourceGroupScopes: config.resourceGroupScopes,
+        namespaceScopes: config.namespaceScopes,
         watchNamespaces: config.namespaces,
       }),
     leaderElection: config.leaderElect
@@ -167,7 +179,7 @@ function main(): void {
       resyncPeriodMs: config.resyncPeriodMs,
       clusterId: config.clusterId ?? '(kube-system namespace UID)',
       adoptionNamespaces: config.adoptionNamespaces.length ? config.adoptionNamespaces : '(none)',
-      resourceGroupScopes: config.resourceGroupScopes ?? '(no restriction)',
+      namespaceScopes: config.namespaceScopes ?? '(no restriction)',
       leaderElect: config.leaderElect,
       leaderElectionNamespace: config.leaderElectionNamespace,
       leaderElectionId: config.leaderElectionId,

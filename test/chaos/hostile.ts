@@ -80,7 +80,7 @@ export async function hostileInput(emulator: Emulator, clientId: string, checks:
   const sup = new ReconcilerSupervisor(emulator, clientId, 'hostile', [
     `--namespaces=${VICTIM},${HOSTILE}`,
     `--adoption-namespaces=${HOSTILE}`,
-    `--resource-group-scopes=${VICTIM}=${VICTIM_GROUP};${HOSTILE}=${VICTIM_GROUP}|${HOSTILE_GROUP}`,
+    `--namespace-scopes=${JSON.stringify({ [VICTIM]: { resourceGroups: [VICTIM_GROUP] }, [HOSTILE]: { resourceGroups: [VICTIM_GROUP, HOSTILE_GROUP] } })}`,
   ]);
   sup.start();
 

@@ -126,20 +126,26 @@ describe('Reconciler cluster identity (owner tag cdk8s-azure.dev-cluster)', () =
     expect(envOf(install({ adoptionNamespaces: ['shop', 'billing'] })).ADOPTION_NAMESPACES).toBe('shop,billing');
   });
 
-  test('resourceGroupScopes is passed as RESOURCE_GROUP_SCOPES; no restriction by default', () => {
-    expect(envOf(install()).RESOURCE_GROUP_SCOPES).toBeUndefined();
-    expect(envOf(install({ resourceGroupScopes: { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], audit: [] } })).RESOURCE_GROUP_SCOPES)
-      .toBe('shop=shop-rg|Shop-RG-2;billing=billing-*;audit=');
+  test('namespaceScopes is passed as NAMESPACE_SCOPES (JSON); no restriction by default', () => {
+    expect(envOf(install()).NAMESPACE_SCOPES).toBeUndefined();
+    const scopes = {
+      shop: { subscriptionId: 'aaaaaaaa-0000-0000-0000-000000000001', resourceGroups: ['shop-rg', 'Shop-*'], clientId: 'cccccccc-0000-0000-0000-000000000001' },
+      audit: { resourceGroups: [] },
+    };
+    expect(JSON.parse(envOf(install({ clientId: 'cccccccc-0000-0000-0000-000000000000', namespaceScopes: scopes })).NAMESPACE_SCOPES)).toEqual(scopes);
   });
 
-  test('synth fails on a bad resource-group scope, naming the field, the value and the fix', () => {
-    expect(() => install({ resourceGroupScopes: {} })).toThrow(/resourceGroupScopes = \{\}: must bind at least one namespace, e\.g\. \{ shop: \['shop-rg'\] \}; leave it unset for no restriction/);
-    expect(() => install({ resourceGroupScopes: { Shop: ['rg'] } })).toThrow(/resourceGroupScopes key "Shop" = "Shop": a Kubernetes namespace name/);
-    expect(() => install({ resourceGroupScopes: { shop: ['ok', 'bad/rg'] } })).toThrow(/resourceGroupScopes\.shop\[1\] = "bad\/rg": a resource-group name .* or a prefix of one followed by \*/);
-    expect(() => install({ resourceGroupScopes: { shop: ['a*b'] } })).toThrow(/resourceGroupScopes\.shop\[0\] = "a\*b": /);
-    expect(() => install({ resourceGroupScopes: { shop: ['rg.'] } })).toThrow(/resourceGroupScopes\.shop\[0\] = "rg\.": /);
-    expect(() => install({ resourceGroupScopes: { shop: 'shop-rg' as any } })).toThrow(/resourceGroupScopes\.shop = "shop-rg": must be a list/);
-    expect(() => install({ env: { RESOURCE_GROUP_SCOPES: 'x=y' } })).toThrow(/env = "RESOURCE_GROUP_SCOPES": is set by the install .*resourceGroupScopes/);
+  test('synth fails on a bad namespace scope, naming the field, the value and the fix', () => {
+    expect(() => install({ namespaceScopes: {} })).toThrow(/namespaceScopes = \{\}: must bind at least one namespace, e\.g\. .*; leave it unset for no restriction/);
+    expect(() => install({ namespaceScopes: { Shop: { resourceGroups: ['rg'] } } })).toThrow(/namespaceScopes\.Shop = "Shop": the key must be a Kubernetes namespace name/);
+    expect(() => install({ namespaceScopes: { shop: { resourceGroups: ['ok', 'bad/rg'] } } })).toThrow(/namespaceScopes\.shop\.resourceGroups\[1\] = "bad\/rg": a resource-group name .* or a prefix of one followed by \*/);
+    expect(() => install({ namespaceScopes: { shop: { resourceGroups: ['a*b'] } } })).toThrow(/namespaceScopes\.shop\.resourceGroups\[0\] = "a\*b": /);
+    expect(() => install({ namespaceScopes: { shop: { resourceGroups: 'shop-rg' as any } } })).toThrow(/namespaceScopes\.shop\.resourceGroups = "shop-rg": must be a list/);
+    expect(() => install({ namespaceScopes: { shop: { resourceGroups: [], subscriptionId: 'sub-1' } } })).toThrow(/namespaceScopes\.shop\.subscriptionId = "sub-1": a GUID/);
+    expect(() => install({ namespaceScopes: { shop: { resourceGroups: [], tenantId: 'aaaaaaaa-0000-0000-0000-000000000001' } } })).toThrow(/namespaceScopes\.shop\.tenantId = .*: needs clientId/);
+    expect(() => install({ namespaceScopes: { shop: { resourceGroups: [], clientId: 'aaaaaaaa-0000-0000-0000-000000000001' } } }))
+      .toThrow(/clientId = undefined: must be set when namespaceScopes names identities/);
+    expect(() => install({ env: { NAMESPACE_SCOPES: '{}' } })).toThrow(/env = "NAMESPACE_SCOPES": is set by the install .*namespaceScopes/);
   });
 
   test('synth fails on a bad clusterId or adoption namespace, naming the field, the value and the fix', () => {

@@ -16,6 +16,11 @@ export interface EmulatorClient {
    * unexpired JWT whose audience is api://AzureADTokenExchange is accepted. Each field left out matches anything.
    */
   federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[];
+  /**
+   * The subscriptions on which the client's service principal holds a role (its role assignments, at subscription
+   * scope). Undefined: every subscription of the emulator. Elsewhere ARM answers 403 AuthorizationFailed.
+   */
+  subscriptions?: string[];
 }
 
 export interface TokenClaims {
@@ -121,6 +126,13 @@ export class EntraService {
 
   addClient(c: EmulatorClient): void {
     this.clients.set(c.clientId.toLowerCase(), c);
+  }
+
+  /** Whether the client `appId` holds a role on `subscription` (an unknown client: none). */
+  mayAccess(appId: string, subscription: string): boolean {
+    const client = this.clients.get(appId.toLowerCase());
+    if (!client) return false;
+    return client.subscriptions === undefined || client.subscriptions.some((s) => s.toLowerCase() === subscription.toLowerCase());
   }
 
   isTenant(t: string): boolean {

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Arm, ArmResponse, RetryAfterProfile } from './arm';
-import { EntraService } from './entra';
+import { authorizationFailed, rbacAction } from './authorization';
+import { EmulatorClient, EntraService } from './entra';
 import { ApiError } from './errors';
 import { FaultOptions, FaultRule, Faults } from './faults';
 import { RequestCounts, RequestStats, resourceTypeOf } from './stats';
@@ -52,7 +53,7 @@ export interface EmulatorAdmin {
   /** Turns that on or off for every server (rewrites their pg_hba). */
   setFirewallEnforcement(on: boolean): Promise<void>;
   /** Registers another application (client) in the tenant. */
-  addClient(c: { clientId: string; clientSecret?: string; federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[] }): void;
+  addClient(c: EmulatorClient): void;
 }
 
 export interface FrontOptions {
@@ -243,6 +244,13 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
   }
   claims = v.claims;
   entry.principal = claims.oid;
+
+  // ---- ARM: authorization (role assignments per subscription), at the front door: nothing is looked up or counted
+  if (lower[0] === 'subscriptions' && segments.length >= 3 && !o.entra.mayAccess(String(claims.appid ?? ''), segments[1])) {
+    await readBody(req).catch(() => undefined);
+    send(res, 403, authorizationFailed(claims.oid, rbacAction(method, segments), path), { ...armHeaders, 'x-ms-failure-cause': 'gateway' }, method);
+    return;
+  }
 
   // ---- ARM: throttling
   const sub = segments[1] ?? 'tenant';

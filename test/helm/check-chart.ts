@@ -59,6 +59,7 @@ const withValues = construct({
     memory: { request: Size.mebibytes(200), limit: Size.mebibytes(400) },
   },
   watchNamespaces: values.watchNamespaces,
+  namespaceScopes: values.namespaceScopes,
   logLevel: values.logLevel,
   nodeSelector: values.nodeSelector,
   tolerations: values.tolerations,

@@ -17,4 +17,16 @@ if "$HELM" template cdk8s-azure "$CHART" > /dev/null 2> "$out/error"; then
   exit 1
 fi
 grep -q 'azure.subscriptionId is required' "$out/error"
+# values.schema.json (the rules of src/api/scope.ts) refuses a bad namespace scope before anything is rendered.
+if "$HELM" template cdk8s-azure "$CHART" --set azure.subscriptionId=11111111-2222-3333-4444-555555555555 \
+  --set 'namespaceScopes.shop.resourceGroups[0]=bad/rg' > /dev/null 2> "$out/error"; then
+  echo "helm template with a bad namespaceScopes resource group succeeded; it must fail" >&2
+  exit 1
+fi
+grep -q 'namespaceScopes' "$out/error"
+if "$HELM" template cdk8s-azure "$CHART" --set azure.subscriptionId=11111111-2222-3333-4444-555555555555 \
+  --set 'namespaceScopes.shop.subscriptionId=not-a-guid' > /dev/null 2> "$out/error"; then
+  echo "helm template with a namespaceScopes scope without resourceGroups and a bad subscriptionId succeeded; it must fail" >&2
+  exit 1
+fi
 npx node --import tsx test/helm/check-chart.ts "$out/defaults.yaml" "$out/values.yaml"

@@ -1,5 +1,5 @@
 /**
- * Resource-group scopes (the cluster admin's --resource-group-scopes) against the real ARM emulator: a namespace's
+ * Namespace scopes' resource groups (the cluster admin's --namespace-scopes) against the real ARM emulator: a namespace's
  * resources act only in the resource groups it is bound to; out of scope is Ready=False OutOfScope with a Warning
  * Event, and the emulator sees no request for it (nor for its children), also on delete.
  */
@@ -10,7 +10,7 @@ import { armFor, startHarness, type Harness } from './helpers/harness';
 import type { AnyObject, Kind, ObjectKey } from '../../src/reconciler/contracts';
 
 let h: Harness;
-const SCOPES = { shop: ['shop-*', 'shared-rg'], billing: ['billing-rg'] };
+const SCOPES = { shop: { resourceGroups: ['shop-*', 'shared-rg'] }, billing: { resourceGroups: ['billing-rg'] } };
 
 function serverSpec(azureName: string, resourceGroup: string) {
   return { azureName, resourceGroup: { name: resourceGroup, create: true }, location: 'eastus', writeConnectionSecretToRef: { name: `${azureName}-admin` } };
@@ -29,16 +29,16 @@ async function reconcileAll(namespace: string, rounds = 3): Promise<void> {
 
 before(async () => {
   h = await startHarness({ emulator: { provisioningDelayMs: 300 } });
-  h.configure({ resourceGroupScopes: SCOPES });
+  h.configure({ namespaceScopes: SCOPES });
 });
 after(async () => {
   await h?.stop();
 });
 afterEach(() => {
-  h.configure({ resourceGroupScopes: SCOPES });
+  h.configure({ namespaceScopes: SCOPES });
 });
 
-describe('resource-group scopes', () => {
+describe('namespace scopes: resource groups', () => {
   it('an out-of-scope server is OutOfScope with a Warning Event, and neither it nor its database makes an Azure call', async () => {
     h.emu.admin.resetRequests();
     const server = h.kube.create('PostgresServer', 'shop', 'elsewhere', serverSpec('srv-elsewhere', 'billing-rg'));
@@ -50,7 +50,7 @@ describe('resource-group scopes', () => {
     const ready = h.ready('PostgresServer', server)!;
     assert.equal(ready.status, 'False');
     assert.equal(ready.reason, 'OutOfScope');
-    for (const part of [/namespace shop/, /resource group billing-rg/, /may use only shop-\*, shared-rg/, /cluster admin/, /--resource-group-scopes/]) {
+    for (const part of [/namespace shop/, /resource group billing-rg/, /may use only shop-\*, shared-rg/, /cluster admin/, /--namespace-scopes/]) {
       assert.match(ready.message, part);
     }
     assert.ok(h.kube.events.some((e) => e.name === 'elsewhere' && e.type === 'Warning' && e.reason === 'OutOfScope'), 'a Warning Event');
@@ -71,12 +71,12 @@ describe('resource-group scopes', () => {
     assert.deepEqual(requestsNaming('billing-rg'), [], 'no request on delete either');
   });
 
-  it('a namespace not listed may use no resource group', async () => {
+  it('a namespace not listed may use nothing in Azure', async () => {
     h.emu.admin.resetRequests();
     const server = h.kube.create('PostgresServer', 'unlisted', 'server', serverSpec('srv-unlisted', 'shop-main'));
     await reconcileAll('unlisted', 1);
     assert.equal(reason('PostgresServer', server), 'OutOfScope');
-    assert.match(h.ready('PostgresServer', server)!.message, /namespace unlisted, which may use no resource group/);
+    assert.match(h.ready('PostgresServer', server)!.message, /namespace unlisted has no scope: it may use no subscription or resource group/);
     assert.deepEqual(requestsNaming('srv-unlisted'), []);
   });
 
@@ -86,7 +86,7 @@ describe('resource-group scopes', () => {
     await h.until('PostgresDatabase', db, () => h.ready('PostgresDatabase', db)?.status === 'True' && h.ready('PostgresServer', server)?.status === 'True', 'server and database Ready');
     assert.equal(h.emu.admin.requests().serverCreates['srv-shop-main'], 1);
 
-    h.configure({ resourceGroupScopes: { shop: ['shared-rg'] } });
+    h.configure({ namespaceScopes: { shop: { resourceGroups: ['shared-rg'] } } });
     h.emu.admin.resetRequests();
     await reconcileAll('shop', 2);
     assert.equal(reason('PostgresServer', server), 'OutOfScope');

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatResourceGroupScopes } from '../../src/api';
+import { formatNamespaceScopes } from '../../src/api';
 import { ConfigError, FLAGS, SA_NAMESPACE_FILE, helpText, parseConfig, parseDuration } from '../../src/reconciler/config';
 import { parseBindAddress } from '../../src/reconciler/health';
 
@@ -76,24 +76,29 @@ describe('config', () => {
     assert.equal(f.armScope, 'api://x/.default');
   });
 
-  it('resource-group scopes: namespace=group|group;namespace=prefix*, unset for no restriction', () => {
-    assert.equal(parse([`--subscription-id=${SUB}`]).resourceGroupScopes, undefined, 'no restriction by default');
-    const c = parse([`--subscription-id=${SUB}`, '--resource-group-scopes', ' shop = shop-rg | Shop-RG-2 ; billing=billing-*;nothing=;']);
-    assert.deepEqual(c.resourceGroupScopes, { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], nothing: [] });
-    assert.deepEqual(parse([], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'all=*' }).resourceGroupScopes, { all: ['*'] });
-    const installs = { shop: ['shop-rg', 'Shop-RG-2'], billing: ['billing-*'], audit: [] };
-    assert.deepEqual(parse([`--resource-group-scopes=${formatResourceGroupScopes(installs)}`], { AZURE_SUBSCRIPTION_ID: SUB }).resourceGroupScopes, installs,
+  it('namespace scopes: JSON of subscription, resource groups and identity per namespace, unset for no restriction', () => {
+    const A = 'aaaaaaaa-0000-0000-0000-000000000001';
+    const CLIENT = 'cccccccc-0000-0000-0000-000000000001';
+    assert.equal(parse([`--subscription-id=${SUB}`]).namespaceScopes, undefined, 'no restriction by default');
+    const scopes = { shop: { subscriptionId: A, resourceGroups: ['shop-rg', 'Shop-*'], clientId: CLIENT }, audit: { resourceGroups: [] } };
+    const withToken = { AZURE_SUBSCRIPTION_ID: SUB, AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token' };
+    assert.deepEqual(parse([`--namespace-scopes=${formatNamespaceScopes(scopes)}`], withToken).namespaceScopes, scopes,
       'what the install renders reads back the same');
-    assert.deepEqual(parse(['--resource-group-scopes=a=x'], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'b=y' }).resourceGroupScopes, { a: ['x'] }, 'the flag wins');
-    const bad = (value: string, why: RegExp) => fails([`--subscription-id=${SUB}`, `--resource-group-scopes=${value}`], {}, why);
-    bad(';', /invalid value ";" for --resource-group-scopes: must list at least one namespace=group .*; e\.g\. --resource-group-scopes=shop=shop-rg\|shop-rg-2;billing=billing-\*/);
-    bad('shop', /--resource-group-scopes: "shop" is not namespace=group\|group; e\.g\./);
-    bad('Shop=rg', /"Shop" in "Shop=rg" is not a Kubernetes namespace name/);
-    bad('shop=rg;shop=rg2', /namespace shop is listed twice; give all its groups once, as shop=a\|b/);
-    bad('shop=rg.', /"rg\." \(namespace shop\) is not a resource-group name/);
-    bad('shop=a*b', /"a\*b" \(namespace shop\) is not a resource-group name .* or a prefix of one followed by \*/);
-    bad(`shop=${'r'.repeat(91)}`, /\(namespace shop\) is not a resource-group name \(1-90/);
-    fails([], { AZURE_SUBSCRIPTION_ID: SUB, RESOURCE_GROUP_SCOPES: 'shop=a/b' }, /for --resource-group-scopes \(from env RESOURCE_GROUP_SCOPES\): "a\/b"/);
+    assert.deepEqual(parse([], { ...withToken, NAMESPACE_SCOPES: '{"all":{"resourceGroups":["*"]}}' }).namespaceScopes, { all: { resourceGroups: ['*'] } });
+    assert.deepEqual(parse(['--namespace-scopes={"a":{"resourceGroups":["x"]}}'], { ...withToken, NAMESPACE_SCOPES: '{"b":{"resourceGroups":["y"]}}' }).namespaceScopes,
+      { a: { resourceGroups: ['x'] } }, 'the flag wins');
+    const bad = (value: string, why: RegExp) => fails([`--subscription-id=${SUB}`, `--namespace-scopes=${value}`], withToken, why);
+    bad('shop=rg', /invalid --namespace-scopes: "shop=rg": must be JSON .*; e\.g\. --namespace-scopes='\{"shop"/);
+    bad('{}', /must bind at least one namespace/);
+    bad('{"Shop":{"resourceGroups":["rg"]}}', /Shop = "Shop": the key must be a Kubernetes namespace name/);
+    bad('{"shop":{"resourceGroups":["rg."]}}', /shop\.resourceGroups\[0\] = "rg\.": a resource-group name/);
+    bad('{"shop":{"resourceGroups":["a*b"]}}', /or a prefix of one followed by \*/);
+    bad('{"shop":{"resourceGroups":"rg"}}', /shop\.resourceGroups = "rg": must be a list/);
+    bad('{"shop":{"resourceGroups":[],"subscriptionId":"nope"}}', /shop\.subscriptionId = "nope": a GUID/);
+    bad(`{"shop":{"resourceGroups":[],"tenantId":"${A}"}}`, /shop\.tenantId = .*: needs clientId/);
+    bad('{"shop":{"resourceGroup":["rg"]}}', /shop\.resourceGroup = \["rg"\]: is not a field of a namespace scope; use subscriptionId, resourceGroups, clientId, tenantId/);
+    fails([], { AZURE_SUBSCRIPTION_ID: SUB, NAMESPACE_SCOPES: `{"shop":{"resourceGroups":["rg"],"clientId":"${CLIENT}"}}` },
+      /--namespace-scopes \(from env NAMESPACE_SCOPES\) gives namespaces their own Azure identity .* AZURE_FEDERATED_TOKEN_FILE is not set/);
   });
 
   it('cluster identity and adoption namespaces', () => {

@@ -3,6 +3,7 @@
  * Events on transitions only, poll timing, and the guard that turns anything unexpected into a condition.
  */
 import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import type { NamespaceAzure } from '../azure/tenancy';
 import { isArmThrottledError } from '../azure/throttle';
 import type { AnyObject, Condition, ControllerEnvironment, Kind, Logger, ObjectKey, OperationStatus, ReconcileResult } from '../contracts';
 import { keyString, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../contracts';
@@ -32,7 +33,10 @@ export const Reason = {
   /** Another resource already manages the same Azure child (same server, same name); this one changes nothing. */
   Conflict: 'Conflict',
   SecretConflict: 'SecretConflict',
-  /** Its resource group is outside its namespace's scope (the cluster admin's --resource-group-scopes): no Azure call. */
+  /**
+   * Its namespace has no scope, or its resource group (or a subscription it names) is outside it (the cluster admin's
+   * --namespace-scopes): no Azure call.
+   */
   OutOfScope: 'OutOfScope',
   WaitingForServer: 'WaitingForServer',
   WaitingForDatabase: 'WaitingForDatabase',
@@ -180,6 +184,11 @@ export class StatusBuilder<S extends { conditions?: Condition[]; observedGenerat
 
 export function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** The environment as one namespace sees it: its subscription and the credential of its identity (azure/tenancy.ts). */
+export function namespaceEnv(env: ControllerEnvironment, azure: NamespaceAzure): ControllerEnvironment {
+  return { ...env, subscriptionId: azure.subscriptionId, credential: azure.credential };
 }
 
 export function isBeingDeleted(obj: AnyObject): boolean {

@@ -9,7 +9,8 @@ import { adminTarget, lookupServer } from './parents';
 import { childOperations, serverChild } from './server-child';
 import type { PostgresDatabaseSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeDatabaseSpec, validateDatabaseSpec, type NormalizedDatabaseSpec } from '../../api';
-import type { Database, PostgresArm } from '../azure/postgres-arm';
+import type { Database } from '../azure/postgres-arm';
+import type { AzureTenancy } from '../azure/tenancy';
 import type { ControllerEnvironment, ReconcileResult } from '../contracts';
 import { classifyPostgresError } from '../errors/classify';
 import { perObject } from '../kube/cache';
@@ -67,7 +68,7 @@ export const DATABASE: ArmKindDescriptor<NormalizedDatabaseSpec, Database, Datab
 };
 
 export class PostgresDatabaseController extends ArmLifecycleController {
-  constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing) {
-    super(env, arm, timing, DATABASE);
+  constructor(env: ControllerEnvironment, tenancy: AzureTenancy, timing: Timing) {
+    super(env, tenancy, timing, DATABASE);
   }
 }

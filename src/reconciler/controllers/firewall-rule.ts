@@ -6,7 +6,7 @@ import type { FirewallRule } from '@azure/arm-postgresql-flexible';
 import type { Timing } from './common';
 import type { PostgresFirewallRuleSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeFirewallRuleSpec, validateFirewallRuleSpec, type NormalizedFirewallRuleSpec } from '../../api';
-import type { PostgresArm } from '../azure/postgres-arm';
+import type { AzureTenancy } from '../azure/tenancy';
 import type { ControllerEnvironment } from '../contracts';
 import { perObject } from '../kube/cache';
 import type { ArmKindDescriptor, ArmObject } from './lifecycle/descriptor';
@@ -42,7 +42,7 @@ export const FIREWALL_RULE: ArmKindDescriptor<NormalizedFirewallRuleSpec, Firewa
 };
 
 export class PostgresFirewallRuleController extends ArmLifecycleController {
-  constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing) {
-    super(env, arm, timing, FIREWALL_RULE);
+  constructor(env: ControllerEnvironment, tenancy: AzureTenancy, timing: Timing) {
+    super(env, tenancy, timing, FIREWALL_RULE);
   }
 }

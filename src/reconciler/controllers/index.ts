@@ -7,8 +7,7 @@ import { PostgresDatabaseController } from './database';
 import { PostgresFirewallRuleController } from './firewall-rule';
 import { PostgresRoleController } from './role';
 import { PostgresServerController } from './server';
-import { createArmClients } from '../azure/clients';
-import { PostgresArm } from '../azure/postgres-arm';
+import { AzureTenancy } from '../azure/tenancy';
 import type { PacingOptions } from '../azure/throttle';
 import type { Controller, ControllerEnvironment, ControllerFactory } from '../contracts';
 
@@ -17,21 +16,14 @@ export { PASSWORD_SYNCED } from './server';
 export { PostgresDatabaseController, PostgresFirewallRuleController, PostgresRoleController, PostgresServerController };
 
 export interface ControllerOptions {
-  /** ARM access; built from the environment when absent. */
-  readonly arm?: PostgresArm;
+  /** ARM access per namespace; built from the environment when absent. */
+  readonly tenancy?: AzureTenancy;
   readonly timing?: Partial<Timing>;
   readonly pacing?: Partial<PacingOptions>;
 }
 
 export function createControllersWith(env: ControllerEnvironment, opts: ControllerOptions = {}): Controller[] {
-  const arm = opts.arm ?? new PostgresArm(createArmClients({
-    subscriptionId: env.subscriptionId,
-    endpoint: env.armEndpoint,
-    scope: env.armScope,
-    credential: env.credential,
-    onArmResponse: env.onArmResponse,
-    pacing: opts.pacing,
-  }));
+  const arm = opts.tenancy ?? tenancyOf(env, opts.pacing);
   const timing: Timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
   return [
     new PostgresServerController(env, arm, timing),
@@ -39,6 +31,20 @@ export function createControllersWith(env: ControllerEnvironment, opts: Controll
     new PostgresFirewallRuleController(env, arm, timing),
     new PostgresRoleController(env, timing, arm),
   ];
+}
+
+/** The subscriptions, identities and ARM clients of the namespaces, as the environment says. */
+export function tenancyOf(env: ControllerEnvironment, pacing?: Partial<PacingOptions>): AzureTenancy {
+  return new AzureTenancy({
+    scopes: env.namespaceScopes,
+    subscriptionId: env.subscriptionId,
+    credential: env.credential,
+    credentialFor: env.credentialFor,
+    endpoint: env.armEndpoint,
+    armScope: env.armScope,
+    onArmResponse: env.onArmResponse,
+    pacing,
+  });
 }
 
 export const createControllers: ControllerFactory = (env) => createControllersWith(env);

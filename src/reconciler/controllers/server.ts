@@ -3,11 +3,6 @@
  * (lifecycle/engine.ts). Its extras are steps: the private DNS zone's suffix, the resource group, the administrator
  * credentials and connection Secret, Microsoft Entra sign-in (tenant, administrators), and server parameters. See docs/reconciler-behaviour.md.
  */
-import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
-import { normalizeServerSpec, validateServerSpec, type NormalizedServerSpec } from '../../api';
-import type { PostgresArm, Server, ServerForPatch } from '../azure/postgres-arm';
-import { diffServer, toArmServer } from '../azure/server-mapping';
-import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
 import { Reason, type Timing } from './common';
 import type { ArmKindDescriptor, AzureState } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
@@ -17,6 +12,12 @@ import { EntraSignIn } from './server-entra';
 import { ownerOf, PrivateDnsZoneSuffix, ResourceGroup, serverOfDatabases, ServerParameters } from './server-extras';
 import { ServerPower } from './server-power';
 import { replicasOf, ServerSource } from './server-source';
+import type { PostgresServerSpec } from '../../../imports/cdk8s-azure.dev';
+import { normalizeServerSpec, subscriptionOutOfScope, validateServerSpec, type NormalizedServerSpec } from '../../api';
+import type { Server, ServerForPatch } from '../azure/postgres-arm';
+import { diffServer, toArmServer } from '../azure/server-mapping';
+import type { AzureTenancy } from '../azure/tenancy';
+import type { AnyObject, ControllerEnvironment, Dependency } from '../contracts';
 
 export { PASSWORD_SYNCED } from './server-credentials';
 
@@ -50,6 +51,11 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   placeForDeletion: (_env, _obj, spec) =>
     (spec.resourceGroup.name && spec.azureName ? { resourceGroup: spec.resourceGroup.name, parents: [], name: spec.azureName } : undefined),
   deletionPolicy: (_env, _obj, spec) => ({ policy: spec.deletionPolicy === 'Retain' ? 'Retain' : 'Delete' }),
+  outOfSubscription: (obj, spec, subscriptionId) => {
+    const { delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: zone } = spec.network;
+    return (subnet ? subscriptionOutOfScope(obj.metadata.namespace, subscriptionId, 'spec.network.delegatedSubnetResourceId', subnet) : undefined) ??
+      (zone ? subscriptionOutOfScope(obj.metadata.namespace, subscriptionId, 'spec.network.privateDnsZoneResourceId', zone) : undefined);
+  },
   operations: (client, at) => ({
     get: () => client.servers.get(at.resourceGroup, at.name),
     beginCreate: (body, options) => client.servers.beginCreateOrUpdate(at.resourceGroup, at.name, body, options),
@@ -95,7 +101,7 @@ function sourceOfReplicas(env: ControllerEnvironment): Dependency {
 }
 
 export class PostgresServerController extends ArmLifecycleController {
-  constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing) {
-    super(env, arm, timing, SERVER);
+  constructor(env: ControllerEnvironment, tenancy: AzureTenancy, timing: Timing) {
+    super(env, tenancy, timing, SERVER);
   }
 }

@@ -30,7 +30,7 @@ export interface Harness {
   /** A new set of controllers over the same Kubernetes state and Azure: what a restarted process has. */
   restart(pacing?: Partial<PacingOptions>): void;
   /** New controllers with other reconciler settings (a restart with other flags). */
-  configure(settings: Pick<ControllerEnvironment, 'adoptionNamespaces' | 'clusterId' | 'watchNamespaces' | 'resourceGroupScopes'> & { staleCache?: boolean }): void;
+  configure(settings: Pick<ControllerEnvironment, 'adoptionNamespaces' | 'clusterId' | 'watchNamespaces' | 'namespaceScopes' | 'credentialFor'> & { staleCache?: boolean }): void;
   reconcile(kind: Kind, key: ObjectKey): Promise<number | undefined>;
   /** Reconciles `key` (and, each round, every other object) until `done` holds; returns the rounds it took. */
   until(kind: Kind, key: ObjectKey, done: () => boolean, what?: string, timeoutMs?: number): Promise<number>;

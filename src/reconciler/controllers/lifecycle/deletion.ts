@@ -3,7 +3,7 @@
  * when it is: the resource (or its whole server) is gone from Azure. While Azure cannot be asked (the server stopped,
  * busy, unreachable), the finalizer stays and the Ready condition says why.
  *
- *  - A resource group outside the namespace's scope (--resource-group-scopes): nothing is asked of Azure and nothing
+ *  - A resource group outside the namespace's scope (--namespace-scopes): nothing is asked of Azure and nothing
  *    is deleted there; the finalizer goes with a Warning Event that says so (the namespace cannot change the scope, and
  *    a finalizer kept would hold the object, and its namespace, until the cluster admin does).
  *  - An operation in flight is followed to its end first.
@@ -14,17 +14,17 @@
  *    gone (the delete operation succeeded, or a read finds nothing), or reports its parent gone and the parent is
  *    indeed gone. A kind that writes without reading (descriptor.ts) is not read before its DELETE.
  */
-import { outOfScope } from '../../../api';
 import { ArmResource } from '../../azure/resource';
 import { resourceIdOf } from '../../azure/resource-id';
 import { FINALIZER, keyString, type ReconcileResult } from '../../contracts';
 import { classifyAzureError } from '../../errors/classify';
-import { hasFinalizer, Reason, StatusBuilder } from '../common';
+import { hasFinalizer, namespaceEnv, Reason, StatusBuilder } from '../common';
 import { isOwnedBy } from './adoption';
 import type { AnyArmKindDescriptor, ArmObject, ArmStatus, DeletionEnding, LifecycleContext, LifecycleServices } from './descriptor';
 import { describeOperation, followRecordedOperation, recordRunning } from './operations';
 import { failed, progress } from './outcome';
 import { managedByAnother } from './ownership';
+import { outsideScope } from './scope';
 
 type Ending = DeletionEnding;
 
@@ -33,22 +33,23 @@ export class Deletion {
 
   async run(obj: ArmObject): Promise<ReconcileResult> {
     if (!hasFinalizer(obj, FINALIZER)) return {};
-    const { env, arm, log, timing, memory, polls } = this.services;
+    const { env, tenancy, log, timing, memory, polls } = this.services;
+    const azure = tenancy.forNamespace(obj.metadata.namespace);
     const d = this.descriptor;
     const spec = d.normalize(obj);
     const status = new StatusBuilder<ArmStatus>(env, obj, memory);
     const at = d.placeForDeletion(env, obj, spec);
     const { policy, inheritedFrom } = d.deletionPolicy(env, obj, spec);
     const ctx: LifecycleContext<unknown> = {
-      env,
-      arm,
+      env: namespaceEnv(env, azure),
+      arm: azure.arm,
       log,
       timing,
       object: obj,
       spec,
       status,
       at: at ?? { resourceGroup: '', parents: [], name: d.azureName(spec) ?? '' },
-      resourceId: at ? resourceIdOf(env.subscriptionId, d.armType, at) : '',
+      resourceId: at ? resourceIdOf(azure.subscriptionId, d.armType, at) : '',
       adopting: false,
       secrets: [],
       polls,
@@ -56,13 +57,13 @@ export class Deletion {
     const end = (ending: Ending, message: string) => this.end(ctx, ending, message);
     const name = `${d.noun} ${ctx.at.name}`;
     if (!at) return end('Deleted', 'nothing was created in Azure');
-    const outside = outOfScope(env.resourceGroupScopes, obj.metadata.namespace, at.resourceGroup);
+    const outside = outsideScope(env, d, obj, spec, at, azure.subscriptionId, true);
     if (outside) {
       await status.commit();
       return this.end(ctx, 'NotDeleted', `nothing was deleted in Azure (${name} is left there, if it exists): ${outside}`, 'Warning');
     }
 
-    const resource = new ArmResource(d.operations(arm.clients.postgres, at), at.parents.length > 0);
+    const resource = new ArmResource(d.operations(ctx.arm.clients.postgres, at), at.parents.length > 0);
     const followed = await followRecordedOperation(ctx, resource, d.noun, (op) =>
       op.type === 'Delete'
         ? `${describeOperation('Delete', d.noun, at.name)} (Azure operation in progress)`

@@ -10,6 +10,7 @@ import type { Problem } from '../../../api';
 import type { PostgresArm } from '../../azure/postgres-arm';
 import type { Comparison, SdkOperations } from '../../azure/resource';
 import type { ArmAddress } from '../../azure/resource-id';
+import type { AzureTenancy } from '../../azure/tenancy';
 import type {
   ControllerEnvironment,
   Dependency,
@@ -53,7 +54,8 @@ export interface AzureState {
 /** What the lifecycle of every kind uses: Kubernetes and Azure access, logging, poll timing, its own status writes. */
 export interface LifecycleServices {
   readonly env: ControllerEnvironment;
-  readonly arm: PostgresArm;
+  /** Each namespace's subscription, identity and ARM clients. */
+  readonly tenancy: AzureTenancy;
   readonly log: Logger;
   readonly timing: Timing;
   readonly memory: StatusMemory;
@@ -62,7 +64,9 @@ export interface LifecycleServices {
 
 /** What one reconcile of one object knows; steps read it and add to it. */
 export interface LifecycleContext<Spec> {
+  /** The environment as the object's namespace sees it: its subscription and credential (namespaceEnv). */
   readonly env: ControllerEnvironment;
+  /** ARM with the namespace's subscription and identity. */
   readonly arm: PostgresArm;
   readonly log: Logger;
   readonly timing: Timing;
@@ -133,6 +137,11 @@ export interface ArmKindDescriptor<Spec, Resource extends { id?: string; tags?: 
   place(env: ControllerEnvironment, obj: ArmObject, spec: Spec): Placement;
   /** Where to delete it from, also when the parent object is gone (from status.azureResourceId); undefined: never created. */
   placeForDeletion(env: ControllerEnvironment, obj: ArmObject, spec: Spec): ArmAddress | undefined;
+  /**
+   * Why the spec names an Azure resource of a subscription other than its namespace's (`subscriptionId`), or
+   * undefined. Asked only when namespace scopes are set: OutOfScope, no Azure call (a server's subnet, DNS zone).
+   */
+  outOfSubscription?(obj: ArmObject, spec: Spec, subscriptionId: string): string | undefined;
   /** For a child: whether its parent still exists in Azure (a 404 from the gateway is checked before a delete is done). */
   parentExists?(arm: PostgresArm, at: ArmAddress): Promise<boolean>;
   /** Its deletion policy; a child without one inherits its server's. */

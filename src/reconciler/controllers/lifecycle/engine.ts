@@ -5,7 +5,8 @@
  *  1. observe     the cached object, seen with this controller's own last status write (status-memory.ts); the
  *                 finalizer; validation (InvalidSpec: no Azure call, no retry until the spec changes)
  *  2. place       where it lives in Azure; a child waits until its server exists there and can be reached; a
- *                 resource group outside the namespace's scope (--resource-group-scopes) is OutOfScope: no Azure call
+ *                 resource group or subscription outside the namespace's scope (--namespace-scopes) is OutOfScope: no
+ *                 Azure call; then the namespace's subscription and identity (azure/tenancy.ts)
  *  3. conflict    a child that another object already manages is Conflict (ownership.ts)
  *  4. poll        the operation in flight, polled once; its request is never sent again (operations.ts)
  *  5. read        the resource in Azure; a child whose server is gone waits for it. Skipped for a kind that writes
@@ -18,8 +19,8 @@
  *
  * Deletion by policy is deletion.ts. Results say what happened (contracts.ts ReconcileResult); the runtime retries.
  */
-import { formatProblems, outOfScope } from '../../../api';
-import { guard, hasFinalizer, isBeingDeleted, Reason, StatusBuilder, type Timing } from '../common';
+import { formatProblems } from '../../../api';
+import { guard, hasFinalizer, isBeingDeleted, namespaceEnv, Reason, StatusBuilder, type Timing } from '../common';
 import { judgeOwnership } from './adoption';
 import { Deletion } from './deletion';
 import type {
@@ -35,10 +36,11 @@ import { afterStart, describeOperation, followRecordedOperation } from './operat
 import { available, failed, invalidSpec, progress, userProblem, waiting } from './outcome';
 import { managedByAnother } from './ownership';
 import { PollSchedule } from './poll-schedule';
+import { outsideScope } from './scope';
 import { StatusMemory } from './status-memory';
-import type { PostgresArm } from '../../azure/postgres-arm';
 import { ArmResource, type ReadResult } from '../../azure/resource';
 import { resourceIdOf } from '../../azure/resource-id';
+import type { AzureTenancy } from '../../azure/tenancy';
 import {
   FINALIZER,
   keyString,
@@ -62,11 +64,12 @@ export class ArmLifecycleController implements Controller {
   private readonly services: LifecycleServices;
   private readonly deletion: Deletion;
 
-  constructor(env: ControllerEnvironment, arm: PostgresArm, timing: Timing, private readonly descriptor: AnyArmKindDescriptor) {
+  constructor(env: ControllerEnvironment, tenancy: AzureTenancy, timing: Timing, private readonly descriptor: AnyArmKindDescriptor) {
     this.kind = descriptor.kind;
     this.dependsOn = descriptor.dependsOn?.(env);
     this.ownsSecrets = descriptor.ownsSecrets;
-    this.services = { env, arm, timing, log: env.log.child({ controller: descriptor.kind }), memory: new StatusMemory(), polls: new PollSchedule() };
+    const log = env.log.child({ controller: descriptor.kind });
+    this.services = { env, tenancy, timing, log, memory: new StatusMemory(), polls: new PollSchedule() };
     this.deletion = new Deletion(this.services, descriptor);
   }
 
@@ -79,7 +82,7 @@ export class ArmLifecycleController implements Controller {
     if (!observed) return {};
     if (isBeingDeleted(observed)) return this.deletion.run(observed);
     const d = this.descriptor;
-    const { env, arm, log, timing, memory, polls } = this.services;
+    const { env, tenancy, log, timing, memory, polls } = this.services;
     const obj = hasFinalizer(observed, FINALIZER) ? observed : memory.view(await env.kube.addFinalizer(observed, FINALIZER));
     const spec = d.normalize(obj);
     const status = new StatusBuilder<ArmStatus>(env, obj, memory);
@@ -90,13 +93,16 @@ export class ArmLifecycleController implements Controller {
     if (placement.kind === 'waiting') return waiting(status, Reason.WaitingForServer, placement.message, timing);
     if (placement.kind === 'invalid') return invalidSpec(status, placement.message);
     const at = placement.at;
-    const outside = outOfScope(env.resourceGroupScopes, obj.metadata.namespace, at.resourceGroup);
+    const azure = tenancy.forNamespace(obj.metadata.namespace);
+    const outside = outsideScope(env, d, obj, spec, at, azure.subscriptionId);
     if (outside) {
       log.warn({ key: keyString(obj.metadata), resourceGroup: at.resourceGroup }, 'out of its namespace\'s scope: no Azure call');
       return userProblem(status, Reason.OutOfScope, `${d.noun} ${at.name} is not read, created or changed in Azure: ${outside}`);
     }
-    const resourceId = resourceIdOf(env.subscriptionId, d.armType, at);
-    const ctx: Context = { env, arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [], polls };
+    const resourceId = resourceIdOf(azure.subscriptionId, d.armType, at);
+    const ctx: Context = {
+      env: namespaceEnv(env, azure), arm: azure.arm, log, timing, object: obj, spec, status, at, resourceId, adopting: false, secrets: [], polls,
+    };
 
     const conflict = await this.refuseIfAnotherManages(ctx);
     if (conflict) return conflict;
@@ -105,7 +111,7 @@ export class ArmLifecycleController implements Controller {
       const stop = await step.beforeAzure?.();
       if (stop) return stop;
     }
-    const resource: AzureResource = new ArmResource(d.operations(arm.clients.postgres, at), at.parents.length > 0);
+    const resource: AzureResource = new ArmResource(d.operations(ctx.arm.clients.postgres, at), at.parents.length > 0);
     const inFlight = await this.pollOperationInFlight(ctx, resource);
     if (inFlight) return inFlight;
 

@@ -2,8 +2,9 @@
  * What the PostgresRole phases share: the environment, ARM (to tell whether a server is gone from Azure), the server
  * a role was last set up on, and how a failure becomes a condition and a retry.
  */
-import type { PostgresArm } from '../../azure/postgres-arm';
+import { outOfScope } from '../../../api';
 import { parseResourceId, type ArmAddress } from '../../azure/resource-id';
+import type { NamespaceAzure } from '../../azure/tenancy';
 import type { CommonStatus, ControllerEnvironment, ErrorClass, Logger, PostgresRoleObject, ReconcileResult } from '../../contracts';
 import { classifyPostgresError } from '../../errors/classify';
 import { isConnectionError } from '../../postgres/connect';
@@ -17,8 +18,8 @@ export interface RoleContext {
   readonly env: ControllerEnvironment;
   readonly log: Logger;
   readonly timing: Timing;
-  /** ARM, built on first use. */
-  arm(): PostgresArm;
+  /** The subscription, identity and ARM clients of a namespace (azure/tenancy.ts). */
+  azure(namespace: string): NamespaceAzure;
 }
 
 /**
@@ -38,9 +39,13 @@ export function recordedServerAddress(obj: PostgresRoleObject, server: ServerRef
   return server ? serverAddressOf(server) : parseResourceId(SERVER_ARM_TYPE, obj.metadata.annotations?.[SERVER_ANNOTATION]);
 }
 
-/** Whether Azure answers 404 for the server (or its resource group): the only proof that it is gone. */
-export async function serverGoneFromAzure(ctx: RoleContext, at: ArmAddress): Promise<boolean> {
-  return (await ctx.arm().getServer(at.resourceGroup, at.name)) === undefined;
+/**
+ * Whether Azure answers 404 for the server (or its resource group), asked with the namespace's identity: the only
+ * proof that it is gone. Outside the namespace's scope Azure is not asked, and nothing is known to be gone.
+ */
+export async function serverGoneFromAzure(ctx: RoleContext, namespace: string, at: ArmAddress): Promise<boolean> {
+  if (outOfScope(ctx.env.namespaceScopes, namespace, at.resourceGroup)) return false;
+  return (await ctx.azure(namespace).arm.getServer(at.resourceGroup, at.name)) === undefined;
 }
 
 /** Ready=False, written, and what the runtime should do next. */

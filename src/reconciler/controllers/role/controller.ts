@@ -11,10 +11,12 @@
  * from the Secret.
  */
 import type { V1Secret } from '@kubernetes/client-node' with { 'resolution-mode': 'import' };
+import { notReady, postgresFailure, SERVER_ANNOTATION, serverAddressOf, type RoleContext, type RoleStatus } from './context';
+import { finalizeRole } from './deletion';
+import { administratorConflict, claimOf } from './ownership';
 import { entraRequiredProblem, formatProblem, formatProblems, normalizeRoleSpec, validateRoleSpec, type NormalizedRoleSpec } from '../../../api';
-import { createArmClients } from '../../azure/clients';
-import { PostgresArm } from '../../azure/postgres-arm';
 import { resourceIdOf } from '../../azure/resource-id';
+import type { AzureTenancy } from '../../azure/tenancy';
 import {
   FINALIZER,
   keyString,
@@ -32,11 +34,8 @@ import { withClient, type PgTarget } from '../../postgres/connect';
 import { closeToPublic, reachableDatabases } from '../../postgres/isolation';
 import { applyGrants, ensureRole, judgeRole, roleInfo } from '../../postgres/roles';
 import { connectionSecretData, decodeSecretData, passwordlessSecretData, postgresTokenScope, secretCaBundle } from '../../secret-contract';
-import { guard, hasFinalizer, isBeingDeleted, jitter, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
+import { guard, hasFinalizer, isBeingDeleted, jitter, namespaceEnv, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
 import { adminTarget, childrenOf, lookupDatabase, lookupServer, SERVER_ARM_TYPE } from '../parents';
-import { notReady, postgresFailure, SERVER_ANNOTATION, serverAddressOf, type RoleContext, type RoleStatus } from './context';
-import { finalizeRole } from './deletion';
-import { administratorConflict, claimOf } from './ownership';
 
 interface Parents {
   readonly target: PgTarget;
@@ -55,22 +54,10 @@ export class PostgresRoleController implements Controller {
   readonly dependsOn: Dependency[];
   private readonly ctx: RoleContext;
 
-  /** `arm`: shared with the other controllers (one pacer); built from the environment when absent. */
-  constructor(private readonly env: ControllerEnvironment, timing: Timing, arm?: PostgresArm) {
+  /** `tenancy`: shared with the other controllers (one pacer per subscription). */
+  constructor(private readonly env: ControllerEnvironment, timing: Timing, tenancy: AzureTenancy) {
     const log: Logger = env.log.child({ controller: this.kind });
-    let shared = arm;
-    this.ctx = {
-      env,
-      log,
-      timing,
-      arm: () => (shared ??= new PostgresArm(createArmClients({
-        subscriptionId: env.subscriptionId,
-        endpoint: env.armEndpoint,
-        scope: env.armScope,
-        credential: env.credential,
-        onArmResponse: env.onArmResponse,
-      }))),
-    };
+    this.ctx = { env, log, timing, azure: (namespace) => tenancy.forNamespace(namespace) };
     this.dependsOn = [
       childrenOf(env, 'PostgresServer', this.kind, 'serverRef'),
       childrenOf(env, 'PostgresDatabase', this.kind, 'databaseRef'),
@@ -187,11 +174,13 @@ export class PostgresRoleController implements Controller {
       return wait(Reason.WaitingForDatabase, `waiting for PostgresDatabase ${r.databaseName} to exist (${database ? database.state : 'not found'})`);
     }
     const dbname = database.obj.spec.azureName;
-    const target = await adminTarget(this.env, server, dbname);
+    // As the identity of the namespace, which its server made an Entra administrator (server-entra.ts).
+    const env = namespaceEnv(this.env, this.ctx.azure(ns));
+    const target = await adminTarget(env, server, dbname);
     if ('missing' in target) return wait(Reason.WaitingForServer, target.missing);
-    const entraTarget = r.identity ? await adminTarget(this.env, server, 'postgres', { entra: true }) : undefined;
+    const entraTarget = r.identity ? await adminTarget(env, server, 'postgres', { entra: true }) : undefined;
     if (entraTarget && 'missing' in entraTarget) return wait(Reason.WaitingForServer, entraTarget.missing);
-    const serverId = resourceIdOf(this.env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server));
+    const serverId = resourceIdOf(env.subscriptionId, SERVER_ARM_TYPE, serverAddressOf(server));
     return { target, ...(entraTarget ? { entraTarget } : {}), dbname, serverId };
   }
 }

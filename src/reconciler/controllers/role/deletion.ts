@@ -11,7 +11,7 @@ import type { ArmAddress } from '../../azure/resource-id';
 import { FINALIZER, type ErrorClass, type PostgresRoleObject, type ReconcileResult } from '../../contracts';
 import { withClient, type PgTarget } from '../../postgres/connect';
 import { dropRole } from '../../postgres/roles';
-import { hasFinalizer, Reason, StatusBuilder } from '../common';
+import { hasFinalizer, namespaceEnv, Reason, StatusBuilder } from '../common';
 import { adminTarget, lookupDatabase, lookupServer } from '../parents';
 import {
   notReady,
@@ -60,7 +60,7 @@ class RoleDeletion {
     const database = lookupDatabase(ctx.env, obj.metadata.namespace, r.databaseName);
     const dbname = database?.obj.spec.azureName ?? 'postgres';
     const target = server.obj.status?.fullyQualifiedDomainName
-      ? await adminTarget(ctx.env, server, dbname)
+      ? await adminTarget(namespaceEnv(ctx.env, ctx.azure(obj.metadata.namespace)), server, dbname)
       : { missing: `PostgresServer ${r.serverName} has no FQDN` };
     if ('missing' in target) return this.unreachable(at, target.missing);
     try {
@@ -82,7 +82,7 @@ class RoleDeletion {
         `role ${r.roleName} is not dropped: PostgresServer ${r.serverName} is gone and this PostgresRole does not record which Azure server ` +
         'it was on. Drop the role by hand if it exists, then remove the finalizer', { failure: 'userError' });
     }
-    if (await serverGoneFromAzure(this.ctx, at)) return this.done('Deleted', `server ${at.name} is gone from Azure; role ${r.roleName} went with it`);
+    if (await serverGoneFromAzure(this.ctx, this.obj.metadata.namespace, at)) return this.done('Deleted', `server ${at.name} is gone from Azure; role ${r.roleName} went with it`);
     if (r.deletionPolicy === undefined) {
       return this.retain(`PostgresServer ${r.serverName} is gone and server ${at.name} is still in Azure (retained): the role follows its server's policy`);
     }
@@ -95,7 +95,7 @@ class RoleDeletion {
   /** The server cannot be reached: done if it is gone from Azure, else the finalizer stays and the condition says why. */
   private async unreachable(at: ArmAddress | undefined, why: string, failure: ErrorClass = 'transient'): Promise<ReconcileResult> {
     const { r } = this;
-    if (at && (await serverGoneFromAzure(this.ctx, at))) return this.done('Deleted', `server ${at.name} is gone from Azure; role ${r.roleName} went with it`);
+    if (at && (await serverGoneFromAzure(this.ctx, this.obj.metadata.namespace, at))) return this.done('Deleted', `server ${at.name} is gone from Azure; role ${r.roleName} went with it`);
     return notReady(this.sb, Reason.PostgresUnreachable,
       `role ${r.roleName} is not dropped yet: ${why}. The finalizer stays until the server can be reached, or is gone from Azure`,
       { failure });
