@@ -166,9 +166,9 @@ export interface ReconcilerProps {
   /**
    * CPU and memory of the reconciler container.
    *
-   * @default - requests 50m CPU and 96Mi memory, limits 192Mi memory (no CPU limit): ~64 MiB resident when idle,
-   * ~76 MiB with 1000 resources and their Secrets cached, ~86 MiB at the peak of a burst of 1000 new resources
-   * (docs/benchmarks.md)
+   * @default - requests 50m CPU and 96Mi memory, limits 192Mi memory (no CPU limit): ~63 MiB resident when idle,
+   * ~73 MiB with 1000 resources and their Secrets cached, ~90 MiB at the peak of creating and deleting 1000 resources
+   * at once (docs/benchmarks.md)
    */
   readonly resources?: kplus.ContainerResources;
 
