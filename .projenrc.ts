@@ -120,7 +120,7 @@ project.testTask.spawn(integrationTests);
 // only when all of it is Latin-1. Not --minify-syntax: it broke @azure/identity's workload identity (measured).
 project.addTask('bundle:reconciler', {
   description: 'Bundle the reconciler into bundle/reconciler.js, the file the image runs',
-  exec: 'esbuild src/reconciler/main.ts --bundle --platform=node --target=node22 --sourcemap --legal-comments=none --minify-whitespace --charset=ascii --outfile=bundle/reconciler.js',
+  exec: 'esbuild src/reconciler/main.ts --bundle --platform=node --target=node22 --sourcemap --legal-comments=none --minify-whitespace --charset=ascii --outfile=bundle/reconciler.js && node scripts/ascii-bundle.mjs bundle/reconciler.js',
 });
 project.addTask('reconciler', {
   description: 'Run the reconciler locally against $KUBECONFIG (flags after --)',

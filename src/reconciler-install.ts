@@ -175,8 +175,9 @@ export interface ReconcilerProps {
   /**
    * CPU and memory of the reconciler container.
    *
-   * @default - requests 50m CPU and 128Mi memory, limits 256Mi memory (no CPU limit): ~72 MiB resident when idle,
-   * ~93 MiB with 1000 resources and their Secrets cached, more during a burst of new resources (docs/benchmarks.md)
+   * @default - requests 50m CPU and 96Mi memory, limits 192Mi memory (no CPU limit): ~63 MiB resident when idle,
+   * ~73 MiB with 1000 resources and their Secrets cached, ~90 MiB at the peak of creating and deleting 1000 resources
+   * at once (docs/benchmarks.md)
    */
   readonly resources?: kplus.ContainerResources;
 
@@ -556,8 +557,8 @@ function reconcilerEnv(props: ReconcilerProps, watchNamespaces: string[] | undef
 function toKubeResources(resources: kplus.ContainerResources | undefined): k8s.ResourceRequirements {
   if (resources === undefined) {
     return {
-      requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('128Mi') },
-      limits: { memory: k8s.Quantity.fromString('256Mi') },
+      requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('96Mi') },
+      limits: { memory: k8s.Quantity.fromString('192Mi') },
     };
   }
   const requests: { [key: string]: k8s.Quantity } = {};

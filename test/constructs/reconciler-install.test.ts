@@ -315,8 +315,8 @@ describe('Reconciler install', () => {
     });
   });
 
-  test('resources: requests 50m/128Mi and a 256Mi memory limit by default', () => {
-    expect(containerOf(install()).resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+  test('resources: requests 50m/96Mi and a 192Mi memory limit by default', () => {
+    expect(containerOf(install()).resources).toEqual({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '192Mi' } });
   });
 
   test('hardened: non-root, read-only root filesystem, no privilege escalation, no capabilities, RuntimeDefault seccomp, /tmp emptyDir', () => {

@@ -57,6 +57,7 @@ export function buildBundle(): void {
     'src/reconciler/main.ts', '--bundle', '--platform=node', '--target=node22', '--sourcemap', '--legal-comments=none',
     '--minify-whitespace', '--charset=ascii', `--outfile=${BUNDLE}`, '--log-level=warning',
   ], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'ascii-bundle.mjs'), BUNDLE], { cwd: ROOT, stdio: 'ignore' });
 }
 
 /** Synthesizes a cdk8s program with tsx from the repository root and returns its YAML. */

@@ -83,6 +83,12 @@ after(() => {
 });
 
 describe('bundle/reconciler.js run as the image entrypoint', () => {
+  it('is pure ASCII, so V8 holds its source at one byte per character (one other character doubles it)', () => {
+    const source = fs.readFileSync(path.join(appDir, 'reconciler.js'), 'latin1');
+    const offending = /[^\x00-\x7f]/.exec(source);
+    assert.equal(offending, null, `non-ASCII byte at offset ${offending?.index}: ${source.slice((offending?.index ?? 0) - 60, (offending?.index ?? 0) + 20)}`);
+  });
+
   it('--help exits 0 and documents every flag', async () => {
     const r = await run(['--help']);
     assert.equal(r.code, 0, r.stderr);
