@@ -13,7 +13,7 @@ import type { Database, PostgresArm } from '../azure/postgres-arm';
 import type { ControllerEnvironment, ReconcileResult } from '../contracts';
 import { classifyPostgresError } from '../errors/classify';
 import { perObject } from '../kube/cache';
-import { isConnectionError, withClient } from '../postgres/connect';
+import { withClient } from '../postgres/connect';
 import { lockDownDatabase } from '../postgres/roles';
 import type { ArmKindDescriptor, ArmObject, LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
@@ -38,7 +38,7 @@ class LockDown implements LifecycleStep<Database, Database, Database> {
       await withClient(target, (c) => lockDownDatabase(c, spec.azureName));
     } catch (e) {
       const error = classifyPostgresError(e);
-      status.ready('False', isConnectionError(e) ? Reason.PostgresUnreachable : Reason.PostgresError,
+      status.ready('False', error.reason,
         `locking database ${spec.azureName} against PUBLIC failed: ${error.code}: ${error.message}`);
       await status.commit();
       return { failure: error.class };
