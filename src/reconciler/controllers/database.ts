@@ -5,7 +5,7 @@
  */
 import { Reason, type Timing } from './common';
 import { DatabaseExtensions } from './database-extensions';
-import { adminTarget, lookupServer } from './parents';
+import { adminTarget, lookupServer, onFirewallRuleChange } from './parents';
 import { childOperations, serverChild } from './server-child';
 import type { PostgresDatabaseSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeDatabaseSpec, validateDatabaseSpec, type NormalizedDatabaseSpec } from '../../api';
@@ -47,8 +47,12 @@ class LockDown implements LifecycleStep<Database, Database, Database> {
   }
 }
 
+const DATABASE_PARTS = serverChild('PostgresDatabase', 'databases', normalize);
+
 export const DATABASE: ArmKindDescriptor<NormalizedDatabaseSpec, Database, Database, Database> = {
-  ...serverChild('PostgresDatabase', 'databases', normalize),
+  ...DATABASE_PARTS,
+  // It connects to lock the database down: a firewall rule that starts admitting the reconciler lets it.
+  dependsOn: (env) => [...(DATABASE_PARTS.dependsOn?.(env) ?? []), onFirewallRuleChange(env, 'PostgresDatabase')],
   noun: 'database',
   normalize,
   validate: validateDatabaseSpec,

@@ -33,7 +33,7 @@ import { closeToPublic, reachableDatabases } from '../../postgres/isolation';
 import { applyGrants, ensureRole, judgeRole, roleInfo } from '../../postgres/roles';
 import { connectionSecretData, decodeSecretData, passwordlessSecretData, postgresTokenScope, secretCaBundle } from '../../secret-contract';
 import { guard, hasFinalizer, isBeingDeleted, jitter, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
-import { adminTarget, childrenOf, lookupDatabase, lookupServer, SERVER_ARM_TYPE } from '../parents';
+import { adminTarget, childrenOf, lookupDatabase, lookupServer, onFirewallRuleChange, SERVER_ARM_TYPE } from '../parents';
 import { notReady, postgresFailure, SERVER_ANNOTATION, serverAddressOf, type RoleContext, type RoleStatus } from './context';
 import { finalizeRole } from './deletion';
 import { administratorConflict, claimOf } from './ownership';
@@ -74,6 +74,7 @@ export class PostgresRoleController implements Controller {
     this.dependsOn = [
       childrenOf(env, 'PostgresServer', this.kind, 'serverRef'),
       childrenOf(env, 'PostgresDatabase', this.kind, 'databaseRef'),
+      onFirewallRuleChange(env, this.kind),
     ];
   }
 
