@@ -74,6 +74,11 @@ export interface EmulatorOptions {
    * client in, for a suite that is not about network access and says so.
    */
   enforceFirewall?: boolean;
+  /**
+   * Client networks (CIDR, e.g. `127.0.0.1/32`) that count as inside Azure, as an AKS cluster's egress address is: the
+   * firewall rule 0.0.0.0 ("allow Azure services") admits them. Default none: loopback clients are outside Azure.
+   */
+  azureClientNetworks?: string[];
   /** ARM throttling: token buckets per subscription and principal (default: ARM's); false turns it off. */
   throttling?: false | ThrottlingOptions;
   /** Faults injected from the start (change them at runtime with admin.setFaults). */
@@ -249,6 +254,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     operationPollIntervalSeconds: opts.operationPollIntervalSeconds ?? 1,
     retryAfterProfile: opts.retryAfterProfile ?? 'fast',
     enforceFirewall: opts.enforceFirewall ?? true,
+    azureClientNetworks: opts.azureClientNetworks ?? [],
     postgresBinDir,
     serverAddressBase: opts.serverAddressBase ?? '127.0.10.0',
     privateDnsZoneSuffix: opts.privateDnsZoneSuffix ?? 'postgres.database.azure.com',
