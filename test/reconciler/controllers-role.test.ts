@@ -380,6 +380,7 @@ describe('a firewall that does not admit the reconciler', () => {
       await h.until('PostgresDatabase', db, () => h.ready('PostgresDatabase', db)?.reason === 'PostgresUnreachable', 'the database refused');
       const refusal = /no pg_hba\.conf entry for host "127\.0\.0\.1", user "[^"]+", database "(fenced_db|postgres)", SSL encryption/;
       assert.match(h.ready('PostgresDatabase', db)!.message, refusal);
+      assert.match(h.ready('PostgresDatabase', db)!.message, /do not admit 127\.0\.0\.1, the address the reconciler connects from: add a PostgresFirewallRule/);
       const key = role('fenced-app', 'fenced_app', {}, undefined, 'fenced', 'fenced-db');
       const result = await h.controllers.PostgresRole.reconcile(key);
       assert.deepEqual([result.failure, h.ready('PostgresRole', key)?.reason], ['userError', 'PostgresUnreachable']);

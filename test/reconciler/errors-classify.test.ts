@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { RestError } from '@azure/core-rest-pipeline';
 import { createHttpHeaders } from './helpers/fake-arm';
 import { ArmThrottledError } from '../../src/reconciler/azure/throttle';
-import { classifyAzureError, classifyError, classifyKubernetesError, classifyPostgresError } from '../../src/reconciler/errors/classify';
+import { classifyAzureError, classifyError, classifyKubernetesError, classifyPostgresError, postgresConditionMessage } from '../../src/reconciler/errors/classify';
 import { KubeApiError } from '../../src/reconciler/kube/client';
 
 function restError(status: number, code: string, message: string, headers: Record<string, string> = {}): RestError {
@@ -170,6 +170,14 @@ describe('classifyPostgresError', () => {
       assert.equal(c.message, message);
     }
     assert.equal(classifyPostgresError(pg('42501', 'permission denied')).reason, 'PostgresError');
+  });
+  it('a refusal by the firewall (pg_hba) says which address to admit, and how', () => {
+    const refused = classifyPostgresError(pg('28000', 'no pg_hba.conf entry for host "203.0.113.7", user "pgadmin", database "shop", SSL encryption'));
+    assert.equal(postgresConditionMessage('locking database shop against PUBLIC failed', refused),
+      'locking database shop against PUBLIC failed: 28000: no pg_hba.conf entry for host "203.0.113.7", user "pgadmin", database "shop", SSL encryption'
+      + ' (the server\'s firewall rules do not admit 203.0.113.7, the address the reconciler connects from: add a PostgresFirewallRule for it, or use private access)');
+    const login = classifyPostgresError(pg('28P01', 'password authentication failed for user "pgadmin"'));
+    assert.equal(postgresConditionMessage('setting up role x', login), 'setting up role x: 28P01: password authentication failed for user "pgadmin"');
     assert.equal(classifyPostgresError(pg('22003', 'out of range')).reason, 'InvalidSpec');
   });
 });

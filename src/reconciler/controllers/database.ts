@@ -11,7 +11,7 @@ import type { PostgresDatabaseSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeDatabaseSpec, validateDatabaseSpec, type NormalizedDatabaseSpec } from '../../api';
 import type { Database, PostgresArm } from '../azure/postgres-arm';
 import type { ControllerEnvironment, ReconcileResult } from '../contracts';
-import { classifyPostgresError } from '../errors/classify';
+import { classifyPostgresError, postgresConditionMessage } from '../errors/classify';
 import { perObject } from '../kube/cache';
 import { withClient } from '../postgres/connect';
 import { lockDownDatabase } from '../postgres/roles';
@@ -39,7 +39,7 @@ class LockDown implements LifecycleStep<Database, Database, Database> {
     } catch (e) {
       const error = classifyPostgresError(e);
       status.ready('False', error.reason,
-        `locking database ${spec.azureName} against PUBLIC failed: ${error.code}: ${error.message}`);
+        postgresConditionMessage(`locking database ${spec.azureName} against PUBLIC failed`, error));
       await status.commit();
       return { failure: error.class };
     }

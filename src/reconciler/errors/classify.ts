@@ -202,6 +202,18 @@ function postgresClass(code: string, message: string): ErrorClass {
   }
 }
 
+/**
+ * A PostgreSQL failure as a condition message: `<context>: <code>: <PostgreSQL's message>`, and, when the server's
+ * firewall refused the connection (no pg_hba.conf entry for the address), which address to admit and how.
+ */
+export function postgresConditionMessage(context: string, error: ClassifiedError): string {
+  const refused = error.code === '28000' ? /no pg_hba\.conf entry for host "([^"]+)"/.exec(error.message) : null;
+  const fix = refused
+    ? ` (the server's firewall rules do not admit ${refused[1]}, the address the reconciler connects from: add a PostgresFirewallRule for it, or use private access)`
+    : '';
+  return `${context}: ${error.code}: ${error.message}${fix}`;
+}
+
 /** Any failure: dispatched on its shape. */
 export function classifyError(error: unknown): ClassifiedError {
   if (isArmThrottledError(error) || isAzureError(error) || isSdkRestError(error)) return classifyAzureError(error);

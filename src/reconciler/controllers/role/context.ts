@@ -5,7 +5,7 @@
 import type { PostgresArm } from '../../azure/postgres-arm';
 import { parseResourceId, type ArmAddress } from '../../azure/resource-id';
 import type { CommonStatus, ControllerEnvironment, ErrorClass, Logger, PostgresRoleObject, ReconcileResult } from '../../contracts';
-import { classifyPostgresError } from '../../errors/classify';
+import { classifyPostgresError, postgresConditionMessage } from '../../errors/classify';
 import { RoleConflictError } from '../../postgres/roles';
 import type { StatusBuilder, Timing } from '../common';
 import { SERVER_ARM_TYPE, type ServerRef } from '../parents';
@@ -62,5 +62,5 @@ export interface PostgresFailure {
 export function postgresFailure(e: unknown, context: string): PostgresFailure {
   if (e instanceof RoleConflictError) return { reason: e.reason, message: e.message, failure: 'userError' };
   const c = classifyPostgresError(e);
-  return { reason: c.reason, message: `${context}: ${c.code}: ${c.message}`, failure: c.class };
+  return { reason: c.reason, message: postgresConditionMessage(context, c), failure: c.class };
 }
