@@ -136,7 +136,7 @@ export interface Kube {
 
 /**
  * What kind of failure a reconcile met (src/reconciler/errors/classify.ts decides): the runtime retries by class.
- *  - transient: per-key exponential backoff, growing across consecutive failures;
+ *  - transient: per-key exponential backoff, growing across consecutive failures (a poll in between resets it);
  *  - throttled: after Retry-After (`requeueAfterMs`), no error condition, the backoff does not grow;
  *  - userError: slowly (the runtime's user-error period), or at once when the object or its Secret changes;
  *  - invalidSpec: not at all until the object changes (a new generation).

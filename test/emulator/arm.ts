@@ -83,6 +83,8 @@ export interface ArmOptions {
   retryAfterProfile: RetryAfterProfile;
   /** Firewall rules decide which client addresses may connect to a public server's PostgreSQL. */
   enforceFirewall: boolean;
+  /** Client networks (CIDR) that count as inside Azure: the rule 0.0.0.0 ("allow Azure services") admits them. */
+  azureClientNetworks: string[];
   postgresBinDir: string;
   serverAddressBase: string;
   dataDir: string;
@@ -266,12 +268,14 @@ export class Arm {
    * Who may connect to a server's PostgreSQL (CIDRs; undefined: everyone). With enforcement on, a public server admits
    * the addresses of its firewall rules only (none: nobody, as on Azure). A server with private access admits every
    * client: here all clients are on loopback, which stands for the virtual network. The rule 0.0.0.0-0.0.0.0 ("allow
-   * Azure services") admits no loopback client.
+   * Azure services") admits the clients that count as inside Azure (`azureClientNetworks`, e.g. an AKS cluster's egress;
+   * by default none).
    */
   private allowedClients(s: ServerRecord): string[] | undefined {
     const n = s.model.network;
     if (!this.firewallEnforced || n.delegatedSubnetResourceId || n.publicNetworkAccess === 'Disabled') return undefined;
-    return [...s.firewallRules.values()].flatMap((r) => rangeToCidrs(r.startIpAddress, r.endIpAddress));
+    return [...s.firewallRules.values()].flatMap((r) =>
+      r.startIpAddress === '0.0.0.0' && r.endIpAddress === '0.0.0.0' ? this.o.azureClientNetworks : rangeToCidrs(r.startIpAddress, r.endIpAddress));
   }
 
   /** Rewrites the server's pg_hba from its current rules and reloads (queued: rewrites never overlap). */

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { expectError, PASSWORD, pgClient, query, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
+import { admitTestClient, expectError, PASSWORD, pgClient, query, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 
 const GP = { sku: { name: 'Standard_D2ds_v5', tier: 'GeneralPurpose' as const } };
@@ -169,6 +169,7 @@ describe("Azure's facts", () => {
   test('administrator logins: postgres is not reserved by Azure; the server is created and its admin connects', async () => {
     const s = await pg.servers.beginCreateOrUpdateAndWait(rg, 'facts-login', smallServer({ administratorLogin: 'postgres' }));
     assert.equal(s.administratorLogin, 'postgres');
+    await admitTestClient(pg, rg, 'facts-login');
     assert.deepEqual(await query(emu, s.fullyQualifiedDomainName!, 'postgres', PASSWORD, 'SELECT current_user AS u'), [{ u: 'postgres' }]);
     // azuresu is the name of the hidden superuser (Azure's too): validation passes, the create fails and leaves nothing.
     const err = await rejection(() => pg.servers.beginCreateOrUpdateAndWait(rg, 'facts-azuresu', smallServer({ administratorLogin: 'azuresu' })));

@@ -59,7 +59,7 @@ describe('the CLI', () => {
     for (const flag of ['--host', '--port', '--data-dir', '--tenant', '--subscription', '--client-id', '--client-secret', '--provisioning-delay',
       '--poll-interval', '--no-throttling', '--throttle-reads', '--throttle-writes', '--throttle-deletes', '--error-rate', '--error-statuses', '--latency',
       '--drop-rate', '--operation-failure-rate', '--operation-failure-code', '--operation-failure-message', '--fault-match', '--postgres-bin-dir',
-      '--retry-after', '--enforce-firewall', '--drop-response-rate', '--operation-cancel-rate', '--slow-operation-rate', '--slow-operation-delay',
+      '--retry-after', '--no-enforce-firewall', '--drop-response-rate', '--operation-cancel-rate', '--slow-operation-rate', '--slow-operation-delay',
       '--server-address-base', '--env-file', '--verbose', '--help']) {
       assert.ok(r.stdout.includes(`  ${flag}`), `--help lists ${flag}`);
     }
@@ -90,6 +90,8 @@ describe('the CLI', () => {
 
     const ca = readFileSync(e.NODE_EXTRA_CA_CERTS, 'utf8');
     tls.setDefaultCACertificates([...tls.getCACertificates('default'), ca]);
+    const firstInfo = await (await fetch(`${e.AZURE_RESOURCE_MANAGER_ENDPOINT}/admin/info`)).json() as Record<string, any>;
+    assert.equal(firstInfo.enforceFirewall, true, 'firewall rules are enforced by default, as on Azure');
     const cred = new ClientSecretCredential(e.AZURE_TENANT_ID, e.AZURE_CLIENT_ID, secret, {
       authorityHost: e.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true,
     });
@@ -107,12 +109,12 @@ describe('the CLI', () => {
     assert.equal(await stopCli(first), 0);
     assert.ok(!existsSync(join(dataDir, 'servers')));
 
-    const second = await startCli(['--port', '0', '--data-dir', dataDir, '--retry-after', 'azure', '--enforce-firewall', '--operation-cancel-rate', '0.5',
+    const second = await startCli(['--port', '0', '--data-dir', dataDir, '--retry-after', 'azure', '--no-enforce-firewall', '--operation-cancel-rate', '0.5',
       '--slow-operation-rate', '0.25', '--slow-operation-delay', '2s', '--drop-response-rate', '0.1']);
     try {
       const info = await (await fetch(`${second.env.AZURE_RESOURCE_MANAGER_ENDPOINT}/admin/info`)).json() as Record<string, any>;
       assert.equal(info.retryAfterProfile, 'azure');
-      assert.equal(info.enforceFirewall, true);
+      assert.equal(info.enforceFirewall, false);
       assert.deepEqual(info.faults.rules.map((r: any) => [r.kind, r.rate, r.ms, r.phase]),
         [['drop', 0.1, undefined, 'response'], ['cancelOperation', 0.5, undefined, undefined], ['slowOperation', 0.25, 2000, undefined]]);
       for (const k of ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_SUBSCRIPTION_ID', 'NODE_EXTRA_CA_CERTS']) assert.equal(second.env[k], e[k], k);

@@ -32,8 +32,8 @@ Behaviour
   --poll-interval SECONDS        Retry-After of long-running operations with --retry-after fast (default 1)
   --retry-after PROFILE          fast (default: --poll-interval everywhere) or azure (Azure's: 60s server operations
                                  and firewall rules, 10s databases and parameters, 15s server and group deletes)
-  --enforce-firewall             firewall rules decide which clients may connect to a public server's PostgreSQL
-                                 (default: every loopback client may)
+  --no-enforce-firewall          every loopback client may connect to a public server's PostgreSQL (default:
+                                 firewall rules decide, as on Azure; a server without rules admits nobody)
   --no-throttling                turn ARM throttling off
   --throttle-reads BURST/RATE    token bucket for reads (default 250/25: 250 burst, 25 per second)
   --throttle-writes BURST/RATE   token bucket for writes (default 200/10)
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       'provisioning-delay': { type: 'string' },
       'poll-interval': { type: 'string' },
       'retry-after': { type: 'string' },
-      'enforce-firewall': { type: 'boolean' },
+      'no-enforce-firewall': { type: 'boolean' },
       'drop-response-rate': { type: 'string' },
       'operation-cancel-rate': { type: 'string' },
       'slow-operation-rate': { type: 'string' },
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     provisioningDelayMs: duration('--provisioning-delay', values['provisioning-delay']),
     operationPollIntervalSeconds: pollInterval,
     retryAfterProfile: retryAfter,
-    enforceFirewall: values['enforce-firewall'],
+    enforceFirewall: !values['no-enforce-firewall'],
     throttling,
     faults,
     postgresBinDir: values['postgres-bin-dir'],

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { ResourceManagementClient } from '@azure/arm-resources';
-import { connect, credential, PASSWORD, pgClient, query, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
+import { admitTestClient, connect, credential, PASSWORD, pgClient, query, raw, rejection, rmClient, serverPath, smallServer } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 
 describe('flexible server CRUD through the SDK', () => {
@@ -65,6 +65,7 @@ describe('flexible server CRUD through the SDK', () => {
     assert.deepEqual(server.tags, { env: 'test' });
     assert.match(server.fullyQualifiedDomainName!, /^127\.0\.10\.\d+$/);
     host = server.fullyQualifiedDomainName!;
+    await admitTestClient(pg, rg, name);
 
     const byRg = [];
     for await (const s of pg.servers.listByResourceGroup(rg)) byRg.push(s.name);
@@ -150,7 +151,7 @@ describe('flexible server CRUD through the SDK', () => {
     assert.equal((await pg.firewallRules.get(rg, name, 'office')).endIpAddress, '10.0.0.20');
     const names = [];
     for await (const f of pg.firewallRules.listByServer(rg, name)) names.push(f.name);
-    assert.deepEqual(names, ['office']);
+    assert.deepEqual(names, ['office', 'test-client']);
     await pg.firewallRules.beginDeleteAndWait(rg, name, 'office');
     assert.equal((await rejection(() => pg.firewallRules.get(rg, name, 'office'))).statusCode, 404);
     // ARM answers 204 to a DELETE of something that is not there.

@@ -14,7 +14,7 @@ import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
 import { OSSRDBMS_RESOURCE } from './entra';
-import { PASSWORD, pgClient, raw, rejection, serverPath, smallServer, waitForOperation } from './helpers';
+import { admitTestClient, PASSWORD, pgClient, raw, rejection, serverPath, smallServer, waitForOperation } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 import { TOKEN_ERRORS } from './pg-front';
 
@@ -101,6 +101,7 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
     await raw(emu, 'PUT', `/subscriptions/${emu.subscriptionId}/resourcegroups/${rg}?api-version=2020-06-01`, { location: 'eastus' });
     const server = await pg.servers.beginCreateOrUpdateAndWait(rg, name, smallServer());
     host = server.fullyQualifiedDomainName!;
+    await admitTestClient(pg, rg, name);
   });
   after(async () => {
     await emu?.stop();
@@ -298,6 +299,7 @@ describe('Microsoft Entra sign-in to emulated servers', () => {
       ...rest, authConfig: { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId: emu.tenantId },
     });
     assert.equal(created.administratorLogin, undefined);
+    await admitTestClient(pg, rg, entraOnly);
     assert.deepEqual(created.authConfig, { activeDirectoryAuth: 'Enabled', passwordAuth: 'Disabled', tenantId: emu.tenantId });
     await pg.administratorsMicrosoftEntra.beginCreateOrUpdateAndWait(rg, entraOnly, adminOid, { principalType: 'ServicePrincipal', principalName: adminName });
     const c = new Client({ host: created.fullyQualifiedDomainName, port: 5432, user: adminName, password: token(), database: 'postgres', ssl: { ca: emu.caCertPem } });

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { connect, PASSWORD, pgClient, rmClient, smallServer } from './helpers';
+import { admitTestClient, connect, PASSWORD, pgClient, rmClient, smallServer } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 import { AZURE_EXTENSIONS } from '../../src/api';
 
@@ -23,6 +23,7 @@ describe('extensions and the azure.extensions allow-list', () => {
     pg = pgClient(emu);
     await rmClient(emu).resourceGroups.createOrUpdate(rg, { location: 'eastus' });
     host = (await pg.servers.beginCreateOrUpdateAndWait(rg, name, smallServer())).fullyQualifiedDomainName!;
+    await admitTestClient(pg, rg, name);
     await pg.databases.beginCreateAndWait(rg, name, 'app', { charset: 'UTF8', collation: 'en_US.utf8' });
   });
   after(async () => {

@@ -265,14 +265,14 @@ async function canConnect(emu: Emulator, host: string, from: string): Promise<tr
   }
 }
 
-describe('firewall rules enforced (enforceFirewall)', () => {
+describe('firewall rules enforced (by default, as on Azure)', () => {
   let emu: Emulator;
   let pg: PostgreSQLManagementFlexibleServerClient;
   const rg = 'rg-firewall';
   let host: string;
 
   before(async () => {
-    emu = await startEmulator({ provisioningDelayMs: 100, throttling: false, enforceFirewall: true });
+    emu = await startEmulator({ provisioningDelayMs: 100, throttling: false });
     trustEmulatorCa(emu);
     pg = pgClient(emu);
     await rmClient(emu).resourceGroups.createOrUpdate(rg, { location: 'eastus' });
@@ -326,5 +326,21 @@ describe('firewall rules enforced (enforceFirewall)', () => {
     const http = await fetch(`${emu.armEndpoint}/admin/firewall`, { method: 'PUT', body: JSON.stringify({ enforce: false }) });
     assert.deepEqual(await http.json(), { enforce: false });
     assert.equal(await canConnect(emu, host, '127.0.0.99'), true);
+  });
+
+  test('"allow Azure services" (0.0.0.0) admits the clients that count as inside Azure (azureClientNetworks), as an AKS cluster\'s egress, and no other', async () => {
+    const inAzure = await startEmulator({ provisioningDelayMs: 100, throttling: false, azureClientNetworks: ['127.0.0.7/32'] });
+    trustEmulatorCa(inAzure);
+    try {
+      const client = pgClient(inAzure);
+      await rmClient(inAzure).resourceGroups.createOrUpdate(rg, { location: 'eastus' });
+      const aksHost = (await client.servers.beginCreateOrUpdateAndWait(rg, 'fw-azure', smallServer())).fullyQualifiedDomainName!;
+      assert.match(String(await canConnect(inAzure, aksHost, '127.0.0.7')), /no pg_hba\.conf entry for host "127\.0\.0\.7"/, 'no rule yet');
+      await client.firewallRules.beginCreateOrUpdateAndWait(rg, 'fw-azure', 'AllowAllAzureServicesAndResourcesWithinAzureIps', { startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0' });
+      assert.equal(await canConnect(inAzure, aksHost, '127.0.0.7'), true);
+      assert.match(String(await canConnect(inAzure, aksHost, '127.0.0.8')), /no pg_hba\.conf entry for host "127\.0\.0\.8"/);
+    } finally {
+      await inAzure.stop();
+    }
   });
 });

@@ -66,6 +66,17 @@ export function smallServer(extra: Partial<Server> = {}): Server {
   };
 }
 
+/** The address the test's own PostgreSQL clients connect from (they do not bind their socket). */
+export const TEST_CLIENT_ADDRESS = '127.0.0.1';
+
+/**
+ * Adds the firewall rule `test-client` that admits the test's own address to a public server, as a user adds one for
+ * theirs: the emulator enforces firewall rules, as Azure does, and a public server without rules admits nobody.
+ */
+export async function admitTestClient(pg: PostgreSQLManagementFlexibleServerClient, resourceGroup: string, server: string): Promise<void> {
+  await pg.firewallRules.beginCreateOrUpdateAndWait(resourceGroup, server, 'test-client', { startIpAddress: TEST_CLIENT_ADDRESS, endIpAddress: TEST_CLIENT_ADDRESS });
+}
+
 /** Connects to a server's PostgreSQL over TLS, verifying the emulator CA (and the IP in the certificate). */
 export async function connect(emu: Emulator, host: string, user: string, password: string, database = 'postgres'): Promise<Client> {
   const c = new Client({ host, port: 5432, user, password, database, ssl: { ca: emu.caCertPem }, connectionTimeoutMillis: 5000 });

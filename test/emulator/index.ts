@@ -68,11 +68,17 @@ export interface EmulatorOptions {
    */
   retryAfterProfile?: RetryAfterProfile;
   /**
-   * Enforce firewall rules on PostgreSQL connections (default false: every loopback client may connect). With it, a
-   * public server admits only clients whose address a rule covers, as Azure does; bind the client socket to a loopback
-   * address (127.x.y.z) to connect "from" that address.
+   * Enforce firewall rules on PostgreSQL connections (default true, as Azure: a public server admits only clients whose
+   * address a rule covers, and nobody while it has no rule). Bind the client socket to a loopback address (127.x.y.z)
+   * to connect "from" that address; a client that does not bind connects from 127.0.0.1. False lets every loopback
+   * client in, for a suite that is not about network access and says so.
    */
   enforceFirewall?: boolean;
+  /**
+   * Client networks (CIDR, e.g. `127.0.0.1/32`) that count as inside Azure, as an AKS cluster's egress address is: the
+   * firewall rule 0.0.0.0 ("allow Azure services") admits them. Default none: loopback clients are outside Azure.
+   */
+  azureClientNetworks?: string[];
   /** ARM throttling: token buckets per subscription and principal (default: ARM's); false turns it off. */
   throttling?: false | ThrottlingOptions;
   /** Faults injected from the start (change them at runtime with admin.setFaults). */
@@ -247,7 +253,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     provisioningDelayMs: opts.provisioningDelayMs ?? 2000,
     operationPollIntervalSeconds: opts.operationPollIntervalSeconds ?? 1,
     retryAfterProfile: opts.retryAfterProfile ?? 'fast',
-    enforceFirewall: opts.enforceFirewall ?? false,
+    enforceFirewall: opts.enforceFirewall ?? true,
+    azureClientNetworks: opts.azureClientNetworks ?? [],
     postgresBinDir,
     serverAddressBase: opts.serverAddressBase ?? '127.0.10.0',
     privateDnsZoneSuffix: opts.privateDnsZoneSuffix ?? 'postgres.database.azure.com',
@@ -277,7 +284,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setFirewallEnforcement: (on) => arm.setFirewallEnforcement(on),
     reset: async () => {
       await arm.reset();
-      await arm.setFirewallEnforcement(opts.enforceFirewall ?? false);
+      await arm.setFirewallEnforcement(opts.enforceFirewall ?? true);
       stats.reset();
       throttler.reset();
       faults.set(opts.faults);

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { PASSWORD, pgClient, query, raw, rmClient, serverPath, smallServer } from './helpers';
+import { admitTestClient, PASSWORD, pgClient, query, raw, rmClient, serverPath, smallServer } from './helpers';
 import { startEmulator, trustEmulatorCa } from './index';
 
 function postgresProcesses(dataDir: string): string[] {
@@ -47,6 +47,7 @@ describe('lifecycle', () => {
         pg.servers.beginCreateOrUpdateAndWait('rg-life', 'life-b', smallServer({ administratorLogin: 'otheradmin', version: '15' })),
       ]);
       assert.notEqual(a.fullyQualifiedDomainName, b.fullyQualifiedDomainName);
+      await Promise.all([admitTestClient(pg, 'rg-life', 'life-a'), admitTestClient(pg, 'rg-life', 'life-b')]);
       assert.deepEqual(await query(emu, a.fullyQualifiedDomainName!, 'appadmin', PASSWORD, 'SELECT current_user AS u'), [{ u: 'appadmin' }]);
       assert.deepEqual(await query(emu, b.fullyQualifiedDomainName!, 'otheradmin', PASSWORD, 'SELECT current_user AS u'), [{ u: 'otheradmin' }]);
 

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import { expectError, PASSWORD, pgClient, query, rmClient, smallServer } from './helpers';
+import { admitTestClient, expectError, PASSWORD, pgClient, query, rmClient, smallServer } from './helpers';
 import { Emulator, startEmulator, trustEmulatorCa } from './index';
 
 describe('read replicas and point-in-time restore', () => {
@@ -27,6 +27,7 @@ describe('read replicas and point-in-time restore', () => {
     const primary = await pg.servers.beginCreateOrUpdateAndWait(rg, 'day2-primary', smallServer());
     primaryHost = primary.fullyQualifiedDomainName!;
     primaryId = primary.id!;
+    await admitTestClient(pg, rg, 'day2-primary');
     await pg.databases.beginCreateAndWait(rg, 'day2-primary', 'app', { charset: 'UTF8', collation: 'en_US.utf8' });
     await sql(primaryHost, 'CREATE TABLE orders (id int PRIMARY KEY, item text)');
   });
@@ -38,6 +39,7 @@ describe('read replicas and point-in-time restore', () => {
     const replica = await pg.servers.beginCreateOrUpdateAndWait(rg, 'day2-replica', { location: 'westus2', createMode: 'Replica', sourceServerResourceId: primaryId });
     assert.equal(replica.state, 'Ready');
     assert.equal(replica.replicationRole, 'AsyncReplica');
+    await admitTestClient(pg, rg, 'day2-replica');
     assert.equal(replica.replica?.role, 'AsyncReplica');
     assert.equal(replica.sourceServerResourceId, primaryId);
     assert.equal(replica.administratorLogin, 'appadmin');
@@ -73,6 +75,7 @@ describe('read replicas and point-in-time restore', () => {
     });
     assert.equal(restored.state, 'Ready');
     assert.equal(restored.sourceServerResourceId, primaryId);
+    await admitTestClient(pg, rg, 'day2-restored');
     assert.deepEqual(await sql(restored.fullyQualifiedDomainName!, 'SELECT item FROM orders WHERE id = 3'), [{ item: 'deleted by a bad migration' }]);
     await sql(restored.fullyQualifiedDomainName!, "INSERT INTO orders VALUES (4, 'the restore takes writes')");
     assert.deepEqual(await sql(primaryHost, 'SELECT item FROM orders WHERE id = 3'), [], 'the source is unchanged');

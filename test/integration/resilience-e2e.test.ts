@@ -40,6 +40,15 @@ function serverCr(namespace: string, name: string, azureName: string, spec: Reco
   };
 }
 
+/**
+ * A server with the firewall rule its user must declare: the reconciler (and the test) connect from 127.0.0.1, which
+ * stands for the cluster's egress address, and the emulator enforces firewall rules as Azure does.
+ */
+function serverWithEgressRule(namespace: string, name: string, azureName: string) {
+  const rule = { serverRef: { name }, azureName: 'cluster-egress', startIpAddress: '127.0.0.1', endIpAddress: '127.0.0.1' };
+  return { apiVersion: 'v1', kind: 'List', items: [serverCr(namespace, name, azureName), { apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresFirewallRule', metadata: { name: `${name}-egress`, namespace }, spec: rule }] };
+}
+
 function databaseCr(namespace: string, name: string, server: string, azureName: string) {
   return {
     apiVersion: 'cdk8s-azure.dev/v1alpha1',
@@ -80,7 +89,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     const namespace = ns('e2e-restart');
     const azureName = uniqueAzureName('restart');
     let r1: RunningReconciler | undefined = start('restart-1', namespace);
-    apply(JSON.stringify(serverCr(namespace, 'db', azureName)));
+    apply(JSON.stringify(serverWithEgressRule(namespace, 'db', azureName)));
     // The create is in flight: Azure accepted it and the reconciler recorded the operation.
     await waitFor('create accepted and recorded in status.operation', () => {
       const o = tryGetJson('postgresserver', namespace, 'db');
@@ -93,6 +102,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
 
     const r2 = start('restart-2', namespace);
     await ready('postgresserver', namespace, 'db', () => r2);
+    await ready('postgresfirewallrule', namespace, 'db-egress', () => r2);
     assert.equal(emulator.admin.requests().serverCreates[azureName], 1, 'exactly one create reached Azure');
     const secret = secretData(namespace, 'db-admin');
     assert.equal(secret.password, passwordBefore, 'the password written before the create is the one in use');
@@ -104,7 +114,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     const namespace = ns('e2e-throttle');
     const azureName = uniqueAzureName('throttle');
     const r = start('throttle', namespace);
-    apply(JSON.stringify(serverCr(namespace, 'db', azureName)));
+    apply(JSON.stringify(serverWithEgressRule(namespace, 'db', azureName)));
     await ready('postgresserver', namespace, 'db', () => r);
     emulator.admin.resetRequests();
     // The first three ARM requests about this server's databases get 429 with a 2 s Retry-After, the next two 503:
@@ -137,7 +147,7 @@ describe('the reconciler when things go wrong', { timeout: 20 * 60_000 }, () => 
     const namespace = ns('e2e-failed-op');
     const azureName = uniqueAzureName('failop');
     const r = start('failed-op', namespace);
-    apply(JSON.stringify(serverCr(namespace, 'db', azureName)));
+    apply(JSON.stringify(serverWithEgressRule(namespace, 'db', azureName)));
     await ready('postgresserver', namespace, 'db', () => r);
     const code = 'DatabaseCreationFailed';
     const message = 'The database could not be created because the server is being patched (emulated).';

@@ -34,7 +34,10 @@ describe('the shop example on the test control plane and the Azure emulator', { 
     reconciler = startReconciler(emulator, stack.clientId, { name: 'shop-e2e' });
     const yaml = exampleYaml();
     docs = parseAllDocuments(yaml).map((d) => d.toJSON()).filter(Boolean);
+    // The reconciler and the test connect from 127.0.0.1: the example's rule names its cluster's egress, this one ours.
+    docs.push({ apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresFirewallRule', metadata: { name: 'test-egress', namespace: NS }, spec: { serverRef: { name: docs.find((d) => d.kind === 'PostgresServer').metadata.name }, azureName: 'test-egress', startIpAddress: '127.0.0.1', endIpAddress: '127.0.0.1' } });
     apply(yaml);
+    apply(JSON.stringify(docs[docs.length - 1]));
   });
 
   after(async () => {

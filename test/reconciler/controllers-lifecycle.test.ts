@@ -88,6 +88,19 @@ describe('resource-model defects', () => {
     await h.until('PostgresServer', key, ready('PostgresServer', key), 'Ready after the cancelled operation');
   });
 
+  it('a connection Azure drops is a PascalCase reason (AzureConnectionLost), with the errno in the message', async () => {
+    const key = await readyServer('dropped', 'srv-dropped');
+    // More drops than the ARM pipeline retries (4), so the reconcile itself sees the failure.
+    h.emu.admin.addFault({ kind: 'drop', match: 'GET .*/flexibleServers/srv-dropped$', count: 5 });
+    h.kube.updateSpec('PostgresServer', key, (s: any) => ({ ...s, tags: { team: 'dropped' } }));
+    const result = await h.controllers.PostgresServer.reconcile(key);
+    assert.equal(result.failure, 'transient');
+    const condition = h.ready('PostgresServer', key)!;
+    assert.equal(condition.reason, 'AzureConnectionLost');
+    assert.match(condition.message, /^reading server srv-dropped failed: Azure ECONNRESET: /);
+    await h.until('PostgresServer', key, ready('PostgresServer', key), 'Ready once Azure answers again');
+  });
+
   it('5.3: databases and firewall rules proceed while their server is UnsupportedChange or InvalidSpec', async () => {
     const key = await readyServer('proceed', 'srv-proceed', { storage: { sizeGB: 64 } });
     h.kube.updateSpec('PostgresServer', key, (s: any) => ({ ...s, storage: { sizeGB: 32 } }));

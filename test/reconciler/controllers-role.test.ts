@@ -370,6 +370,40 @@ describe('Retain keeps credentials', () => {
   });
 });
 
+describe('a firewall that does not admit the reconciler', () => {
+  it('database and role say PostgresUnreachable with PostgreSQL\'s refusal; a rule for the reconciler\'s address wakes them, and they become Ready', async () => {
+    await h.emu.admin.setFirewallEnforcement(true);
+    try {
+      // Azure's management path is not behind the firewall: the server and the database are created.
+      await server('fenced', 'srv-fenced');
+      const db = h.kube.create('PostgresDatabase', NS, 'fenced-db', { serverRef: { name: 'fenced' }, azureName: 'fenced_db' });
+      await h.until('PostgresDatabase', db, () => h.ready('PostgresDatabase', db)?.reason === 'PostgresUnreachable', 'the database refused');
+      const refusal = /no pg_hba\.conf entry for host "127\.0\.0\.1", user "[^"]+", database "(fenced_db|postgres)", SSL encryption/;
+      assert.match(h.ready('PostgresDatabase', db)!.message, refusal);
+      assert.match(h.ready('PostgresDatabase', db)!.message, /do not admit 127\.0\.0\.1, the address the reconciler connects from: add a PostgresFirewallRule/);
+      const key = role('fenced-app', 'fenced_app', {}, undefined, 'fenced', 'fenced-db');
+      const result = await h.controllers.PostgresRole.reconcile(key);
+      assert.deepEqual([result.failure, h.ready('PostgresRole', key)?.reason], ['userError', 'PostgresUnreachable']);
+      assert.match(h.ready('PostgresRole', key)!.message, refusal);
+
+      const rule = h.kube.create('PostgresFirewallRule', NS, 'fenced-reconciler', {
+        serverRef: { name: 'fenced' }, azureName: 'reconciler', startIpAddress: '127.0.0.1', endIpAddress: '127.0.0.1',
+      });
+      // A change of the rule (created, Ready) enqueues what connects to its server, and nothing on other servers.
+      for (const [kind, name] of [['PostgresRole', 'fenced-app'], ['PostgresDatabase', 'fenced-db']] as const) {
+        const dependency = h.controllers[kind].dependsOn?.find((d) => d.kind === 'PostgresFirewallRule');
+        assert.deepEqual(dependency?.mapToKeys(h.kube.get<AnyObject>('PostgresFirewallRule', rule)!), [k(name)], kind);
+      }
+      await h.until('PostgresFirewallRule', rule, isReady('PostgresFirewallRule', 'fenced-reconciler'), 'rule Ready');
+      await h.until('PostgresDatabase', db, isReady('PostgresDatabase', 'fenced-db'), 'database Ready once admitted');
+      await h.until('PostgresRole', key, isReady('PostgresRole', 'fenced-app'), 'role Ready once admitted');
+      (await connectAs('fenced-app-pg')).end();
+    } finally {
+      await h.emu.admin.setFirewallEnforcement(false);
+    }
+  });
+});
+
 describe('PostgreSQL errors', () => {
   it('connection errors are transient; a refused login, permissions and conflicts are the user\'s', () => {
     const cases: Array<[unknown, string, string]> = [

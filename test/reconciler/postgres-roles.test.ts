@@ -12,6 +12,7 @@ import {
   applyGrants, closeToPublic, connect, dropRole, ensureRole, lockDownDatabase, ownerMarker, parseOwnerMarker, planPrivileges, reachableDatabases,
   RoleConflictError, scramSha256Verifier, withClient, type PgTarget,
 } from '../../src/reconciler/postgres';
+import { admitTestClient } from '../emulator/helpers';
 import { startEmulator, trustEmulatorCa, type Emulator } from '../emulator/index';
 
 const ADMIN_PW = 'Adm1n-Passw0rd!x';
@@ -34,6 +35,8 @@ before(async () => {
     storage: { storageSizeGB: 32 },
   });
   await arm.clients.postgres.databases.beginCreateAndWait('rg-pg', 'pg-module', 'app', { charset: 'UTF8', collation: 'en_US.utf8' });
+  // The firewall admits the test's (and the reconciler module's) address, as a user's rule would.
+  await admitTestClient(arm.clients.postgres, 'rg-pg', 'pg-module');
   host = s.fullyQualifiedDomainName!;
   admin = { host, user: 'pgadmin', password: ADMIN_PW, database: 'app', ca: emu.caCertPem };
   // From here on the process trusts only Node's roots again: PostgreSQL TLS is verified against `ca` alone.

@@ -10,6 +10,7 @@ import type { InformerHandlers } from '../../src/reconciler/kube/informer';
 import { silentLogger } from '../../src/reconciler/log';
 import { Metrics } from '../../src/reconciler/metrics';
 import { ControllerRunner, type EventSource } from '../../src/reconciler/runtime/controller';
+import { RetryPolicy } from '../../src/reconciler/runtime/retry';
 
 class FakeSource<T extends { metadata?: any }> implements EventSource<T> {
   readonly store = new Store<T>();
@@ -220,23 +221,29 @@ describe('ControllerRunner', () => {
     await r.stop(1000);
   });
 
-  it('reported failures retry by class: transient backoff grows across failures, even with polls between them', async () => {
+  it('reported failures retry by class: transient backoff grows across consecutive failures; a poll resets it (controller-runtime)', async () => {
     const src = sources();
     const metrics = new Metrics({ defaultMetrics: false });
-    // fail, poll, fail, poll, fail, fail, then success: as an Azure operation that ends ServerIsBusy again and again.
+    // fail, fail, poll, fail, fail, then success: an operation whose polls fail now and then (a 503 on the GET).
     const script: Array<{ requeueAfterMs?: number; failure?: 'transient' }> = [
-      { failure: 'transient' }, { requeueAfterMs: 10 }, { failure: 'transient' }, { requeueAfterMs: 10 }, { failure: 'transient' }, { failure: 'transient' }, {},
+      { failure: 'transient' }, { failure: 'transient' }, { requeueAfterMs: 10 }, { failure: 'transient' }, { failure: 'transient' }, {},
     ];
-    const c = new Recorder('PostgresServer', async (_key, n) => script[n - 1] ?? {});
-    const r = new ControllerRunner({ controller: c, sources: src, log, metrics, retry: { transientBaseMs: 40, jitter: 0 }, resyncPeriodMs: 0 });
+    const failuresSeen: number[] = [];
+    let r!: ControllerRunner;
+    const c = new Recorder('PostgresServer', async (key, n) => {
+      failuresSeen.push(r.retry.failures(`${key.namespace}/${key.name}`));
+      return script[n - 1] ?? {};
+    });
+    r = new ControllerRunner({ controller: c, sources: src, log, metrics, retry: { transientBaseMs: 40, jitter: 0 }, resyncPeriodMs: 0 });
     r.start();
-    src.PostgresServer.add(obj('PostgresServer', 'busy'));
-    await waitFor('all seven reconciles', () => c.count('ns/busy') === 7, 5000);
+    src.PostgresServer.add(obj('PostgresServer', 'flaky'));
+    await waitFor('all six reconciles', () => c.count('ns/flaky') === 6, 5000);
+    // The poll (progress, not a failure) forgets the backoff, as controller-runtime's RequeueAfter does.
+    assert.deepEqual(failuresSeen, [0, 1, 2, 0, 1, 2]);
     const t = c.calls.map((x) => x.at);
-    const afterFailure = [t[1] - t[0], t[3] - t[2], t[5] - t[4], t[6] - t[5]];
-    // 40, 80, 160, 320 ms: the polls in between did not reset the backoff.
-    [40, 80, 160, 320].forEach((want, i) => assert.ok(afterFailure[i] >= want - 2, `retry ${i} after ${afterFailure[i]} ms, want ${want}`));
-    assert.equal(r.retry.failures('ns/busy'), 0, 'success resets the backoff');
+    const afterFailure = [t[1] - t[0], t[2] - t[1], t[4] - t[3], t[5] - t[4]];
+    [40, 80, 40, 80].forEach((want, i) => assert.ok(afterFailure[i] >= want - 2, `retry ${i} after ${afterFailure[i]} ms, want ${want}`));
+    assert.equal(r.retry.failures('ns/flaky'), 0, 'success resets the backoff');
     const text = await metrics.registry.metrics();
     assert.match(text, /controller_runtime_reconcile_total\{controller="postgresserver",result="error"\} 4/);
     assert.match(text, /controller_runtime_reconcile_errors_total\{controller="postgresserver"\} 4/);
@@ -363,5 +370,29 @@ describe('ControllerRunner', () => {
     assert.equal(await r2.stop(300), false, 'grace period exceeded');
     assert.ok(Date.now() - t1 < 1000);
     assert.ok(r2.longestRunningSeconds() > 0.2);
+  });
+});
+
+describe('RetryPolicy', () => {
+  it('a transient failure after a poll backs off from the base again, not from where the last failure left it', () => {
+    const retry = new RetryPolicy({ transientBaseMs: 1000, jitter: 0 });
+    const delays = [
+      retry.next('k', { failure: 'transient' }),
+      retry.next('k', { failure: 'transient' }),
+      retry.next('k', { failure: 'transient' }),
+      retry.next('k', { requeueAfterMs: 10_000 }), // still running, look again in 10 s
+      retry.next('k', { failure: 'transient' }),
+    ].map((n) => (n.action === 'after' ? n.delayMs : n.action));
+    assert.deepEqual(delays, [1000, 2000, 4000, 10_000, 1000]);
+  });
+
+  it('throttling neither grows nor resets the backoff; a requeue at once (through the queue\'s limiter) keeps it', () => {
+    const retry = new RetryPolicy({ transientBaseMs: 1000, jitter: 0 });
+    retry.next('k', { failure: 'transient' });
+    retry.next('k', { failure: 'throttled', requeueAfterMs: 3000 });
+    retry.next('k', { requeueAfterMs: 0 });
+    assert.equal(retry.failures('k'), 1);
+    const next = retry.next('k', { failure: 'transient' });
+    assert.deepEqual(next, { action: 'after', delayMs: 2000, result: 'error' });
   });
 });

@@ -73,12 +73,6 @@ export function isNotFound(e: unknown): boolean {
   return err?.statusCode === 404 || err?.code === 'ResourceNotFound' || err?.code === 'ResourceGroupNotFound';
 }
 
-/** A condition reason from an Azure code: PascalCase letters, digits and underscores (the CRD's reason pattern). */
-export function reasonFromCode(code: string, fallback = 'AzureError'): string {
-  const cleaned = code.replace(/[^A-Za-z0-9_]/g, '');
-  return /^[A-Za-z]([A-Za-z0-9_]*[A-Za-z0-9_])?$/.test(cleaned) ? cleaned.slice(0, 128) : fallback;
-}
-
 /** Errors a user must fix (4xx other than 408/409/429): no point retrying soon. */
 export function isUserError(e: AzureError): boolean {
   const s = e.statusCode;

@@ -13,8 +13,8 @@ import { Reason } from './common';
 import { formatProblems, missingFromAllowList, EXTENSIONS_PARAMETER, validateDatabaseSpec, type NormalizedDatabaseSpec } from '../../api';
 import type { Database } from '../azure/postgres-arm';
 import type { ReconcileResult } from '../contracts';
-import { classifyAzureError, classifyPostgresError } from '../errors/classify';
-import { isConnectionError, withClient } from '../postgres/connect';
+import { classifyAzureError, classifyPostgresError, postgresConditionMessage } from '../errors/classify';
+import { withClient } from '../postgres/connect';
 import { createExtension, dropExtension, installedExtensions } from '../postgres/extensions';
 import type { LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { failed, invalidSpec, waiting } from './lifecycle/outcome';
@@ -69,7 +69,7 @@ export class DatabaseExtensions implements LifecycleStep<Database, Database, Dat
       status.set('extensions', managed.length > 0 ? managed : undefined);
     } catch (e) {
       const error = classifyPostgresError(e);
-      status.ready('False', isConnectionError(e) ? Reason.PostgresUnreachable : Reason.PostgresError, `${step} failed: ${error.code}: ${error.message}`);
+      status.ready('False', error.reason, postgresConditionMessage(`${step} failed`, error));
       await status.commit();
       return { failure: error.class };
     }

@@ -5,16 +5,16 @@
  */
 import { Reason, type Timing } from './common';
 import { DatabaseExtensions } from './database-extensions';
-import { adminTarget, lookupServer } from './parents';
+import { adminTarget, lookupServer, onFirewallRuleChange } from './parents';
 import { childOperations, serverChild } from './server-child';
 import type { PostgresDatabaseSpec } from '../../../imports/cdk8s-azure.dev';
 import { normalizeDatabaseSpec, validateDatabaseSpec, type NormalizedDatabaseSpec } from '../../api';
 import type { Database } from '../azure/postgres-arm';
 import type { AzureTenancy } from '../azure/tenancy';
 import type { ControllerEnvironment, ReconcileResult } from '../contracts';
-import { classifyPostgresError } from '../errors/classify';
+import { classifyPostgresError, postgresConditionMessage } from '../errors/classify';
 import { perObject } from '../kube/cache';
-import { isConnectionError, withClient } from '../postgres/connect';
+import { withClient } from '../postgres/connect';
 import { lockDownDatabase } from '../postgres/roles';
 import type { ArmKindDescriptor, ArmObject, LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
@@ -39,8 +39,8 @@ class LockDown implements LifecycleStep<Database, Database, Database> {
       await withClient(target, (c) => lockDownDatabase(c, spec.azureName));
     } catch (e) {
       const error = classifyPostgresError(e);
-      status.ready('False', isConnectionError(e) ? Reason.PostgresUnreachable : Reason.PostgresError,
-        `locking database ${spec.azureName} against PUBLIC failed: ${error.code}: ${error.message}`);
+      status.ready('False', error.reason,
+        postgresConditionMessage(`locking database ${spec.azureName} against PUBLIC failed`, error));
       await status.commit();
       return { failure: error.class };
     }
@@ -48,8 +48,12 @@ class LockDown implements LifecycleStep<Database, Database, Database> {
   }
 }
 
+const DATABASE_PARTS = serverChild('PostgresDatabase', 'databases', normalize);
+
 export const DATABASE: ArmKindDescriptor<NormalizedDatabaseSpec, Database, Database, Database> = {
-  ...serverChild('PostgresDatabase', 'databases', normalize),
+  ...DATABASE_PARTS,
+  // It connects to lock the database down: a firewall rule that starts admitting the reconciler lets it.
+  dependsOn: (env) => [...(DATABASE_PARTS.dependsOn?.(env) ?? []), onFirewallRuleChange(env, 'PostgresDatabase')],
   noun: 'database',
   normalize,
   validate: validateDatabaseSpec,

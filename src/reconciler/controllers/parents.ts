@@ -131,4 +131,23 @@ export function childrenOf(env: ControllerEnvironment, parentKind: Kind, childKi
   };
 }
 
+/**
+ * Enqueue the objects of `kind` on the same server as the changed PostgresFirewallRule: a rule that starts (or stops)
+ * admitting the reconciler's address decides whether they can connect, so a connection the firewall refused is tried
+ * again as soon as the rule is in place, not after the user-error period.
+ */
+export function onFirewallRuleChange(env: ControllerEnvironment, kind: Kind): Dependency {
+  return {
+    kind: 'PostgresFirewallRule',
+    mapToKeys(rule: AnyObject): ObjectKey[] {
+      const server = (rule.spec as { serverRef?: { name?: string } } | undefined)?.serverRef?.name;
+      if (!server) return [];
+      return env.kube
+        .list<AnyObject>(kind, rule.metadata.namespace)
+        .filter((o) => (o.spec as { serverRef?: { name?: string } } | undefined)?.serverRef?.name === server)
+        .map((o) => ({ namespace: o.metadata.namespace, name: o.metadata.name }));
+    },
+  };
+}
+
 export { keyString };

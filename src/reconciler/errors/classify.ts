@@ -14,6 +14,11 @@
  * fails with `ServerIsBusy` ("Try again later.") or `InternalServerError`; a cancelled operation ends `Canceled` with
  * `OperationCancelled`; a child read after its parent was deleted is a 404 answered by the ARM gateway
  * (`x-ms-failure-cause: gateway`).
+ *
+ * Each failure also gets the condition reason it shows as, in PascalCase: Azure's code, the Kubernetes reason, or,
+ * when the request got no answer at all, what happened to it (`networkReason`: `AzureUnreachable`,
+ * `AzureConnectionLost`, `AzureTimedOut`, `AzureTlsFailed`, and the same for Kubernetes); every failed PostgreSQL
+ * connection is `PostgresUnreachable`. Node's errno (`ECONNRESET`) stays in `code` and the message.
  */
 import { toAzureError, type AzureError } from '../azure/errors';
 import { isArmThrottledError } from '../azure/throttle';
@@ -27,6 +32,8 @@ export interface ClassifiedError {
   readonly source: 'azure' | 'kubernetes' | 'postgres' | 'reconciler';
   /** Azure's error code, the Kubernetes reason, the SQLSTATE or Node's error code. */
   readonly code: string;
+  /** The condition reason, PascalCase (the code when it is one, else what kind of failure this was). */
+  readonly reason: string;
   /** The message as the service wrote it (no request, no credential). */
   readonly message: string;
   /** Wait at least this long before trying again (Retry-After). */
@@ -68,13 +75,53 @@ const AZURE_USER_CODES_ON_CONFLICT = new Set(['serverstopped', 'serverdropping',
 /** Node's network error codes (the request never got an answer). */
 const NETWORK_CODE = /^(E[A-Z0-9_]+|UND_ERR_[A-Z_]+|REQUEST_SEND_ERROR|ERR_SOCKET_[A-Z_]+|ERR_STREAM_PREMATURE_CLOSE)$/;
 
+/** TLS failures: the peer's certificate is not trusted, or the handshake failed. */
+const TLS_CODE = /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_(GET|VERIFY)|^ERR_SSL_|^ERR_TLS_|^EPROTO$/;
+/** Certificate trust in particular: configuration (a CA bundle, a proxy), not something a retry fixes. */
+const UNTRUSTED_CERT_CODE = /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_(GET|VERIFY)/;
+
+/** An established connection that closed before the answer. */
+const CONNECTION_LOST_CODES = new Set([
+  'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_ABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE', 'ERR_SOCKET_CLOSED', 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION',
+]);
+const TIMEOUT_CODE = /TIMEDOUT|TIMEOUT/;
+
+/**
+ * What happened to a request that got no answer, as a condition reason of `service`: `<service>TimedOut`,
+ * `<service>ConnectionLost` (the connection closed under it), `<service>TlsFailed`, or `<service>Unreachable`
+ * (refused, not resolved, no route, not sent); without a service, `TimedOut`, `ConnectionLost`... Undefined when
+ * `code` is no network or TLS failure.
+ */
+export function networkReason(service: 'Azure' | 'Kubernetes' | '', code: string): string | undefined {
+  if (TLS_CODE.test(code)) return `${service}TlsFailed`;
+  if (!NETWORK_CODE.test(code)) return undefined;
+  if (TIMEOUT_CODE.test(code)) return `${service}TimedOut`;
+  if (CONNECTION_LOST_CODES.has(code)) return `${service}ConnectionLost`;
+  return `${service}Unreachable`;
+}
+
+/** A service's code as a PascalCase condition reason: letters and digits, the first one upper case. */
+function pascalReason(code: string, fallback: string): string {
+  const cleaned = code.replace(/[^A-Za-z0-9]/g, '').slice(0, 128);
+  return /^[A-Za-z]/.test(cleaned) ? cleaned[0].toUpperCase() + cleaned.slice(1) : fallback;
+}
+
 /** An Azure failure: anything the SDK threw, or an AzureError from lro.ts. */
 export function classifyAzureError(error: unknown): ClassifiedError {
   if (isArmThrottledError(error)) {
-    return { class: 'throttled', source: 'azure', code: 'TooManyRequests', message: error.message, retryAfterMs: error.retryAfterMs };
+    return { class: 'throttled', source: 'azure', code: 'TooManyRequests', reason: 'TooManyRequests', message: error.message, retryAfterMs: error.retryAfterMs };
   }
   const azure = isAzureError(error) ? error : toAzureError(error);
-  const base = { source: 'azure' as const, code: azure.code, message: azure.message, ...(azure.retryAfterMs !== undefined ? { retryAfterMs: azure.retryAfterMs } : {}) };
+  const network = azure.statusCode === undefined ? networkReason('Azure', azure.code) : undefined;
+  const base = {
+    source: 'azure' as const,
+    code: azure.code,
+    reason: network ?? pascalReason(azure.code, 'AzureError'),
+    message: azure.message,
+    ...(azure.retryAfterMs !== undefined ? { retryAfterMs: azure.retryAfterMs } : {}),
+  };
+  if (network && UNTRUSTED_CERT_CODE.test(azure.code)) return { ...base, class: 'userError' };
   const code = azure.code.toLowerCase();
   const status = azure.statusCode;
   if (status === 429 || code === 'toomanyrequests') return { ...base, class: 'throttled' };
@@ -96,7 +143,8 @@ export function classifyAzureError(error: unknown): ClassifiedError {
 /** A Kubernetes API failure (kube/client.ts's KubeApiError, or a network error). */
 export function classifyKubernetesError(error: unknown): ClassifiedError {
   if (error instanceof KubeApiError) {
-    const base = { source: 'kubernetes' as const, code: error.reason || `HTTP${error.statusCode}`, message: error.message };
+    const code = error.reason || `HTTP${error.statusCode}`;
+    const base = { source: 'kubernetes' as const, code, reason: pascalReason(code, 'KubernetesError'), message: error.message };
     if (error.statusCode === 429) return { ...base, class: 'throttled', retryAfterMs: 1000 };
     if (error.statusCode === 404) return { ...base, class: 'transient', notFound: true };
     if (error.statusCode >= 500 || error.statusCode === 409 || error.statusCode === 408) return { ...base, class: 'transient' };
@@ -104,7 +152,7 @@ export function classifyKubernetesError(error: unknown): ClassifiedError {
     return { ...base, class: 'userError' };
   }
   const { code, message } = codeAndMessage(error, 'KubernetesRequestFailed');
-  return { source: 'kubernetes', code, message, class: 'transient' };
+  return { source: 'kubernetes', code, reason: networkReason('Kubernetes', code) ?? pascalReason(code, 'KubernetesRequestFailed'), message, class: 'transient' };
 }
 
 /**
@@ -113,11 +161,25 @@ export function classifyKubernetesError(error: unknown): ClassifiedError {
  */
 export function classifyPostgresError(error: unknown): ClassifiedError {
   const { code, message } = codeAndMessage(error, 'PostgresError');
-  const base = { source: 'postgres' as const, code, message };
+  const errorClass = postgresClass(code, message);
+  const reason = isPostgresConnectionFailure(code, message) ? 'PostgresUnreachable' : errorClass === 'invalidSpec' ? 'InvalidSpec' : 'PostgresError';
+  return { source: 'postgres', code, reason, message, class: errorClass };
+}
+
+/**
+ * Whether the reconciler could not get a working session: no connection (network, TLS), a connection that broke, the
+ * server not accepting connections, or a login refused (password, or pg_hba: outside the firewall rules).
+ */
+function isPostgresConnectionFailure(code: string, message: string): boolean {
+  return NETWORK_CODE.test(code) || TLS_CODE.test(code) || /^(08|28)/.test(code) || code === '57P03'
+    || (code === 'PostgresError' && /^(connection terminated|timeout|connection timeout)/i.test(message));
+}
+
+function postgresClass(code: string, message: string): ErrorClass {
   // TLS: the server's certificate is not trusted (configuration: --postgres-ca-file).
-  if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_(GET|VERIFY)/.test(code)) return { ...base, class: 'userError' };
+  if (UNTRUSTED_CERT_CODE.test(code)) return 'userError';
   if (NETWORK_CODE.test(code) || (code === 'PostgresError' && /^(connection terminated|timeout|connection timeout)/i.test(message))) {
-    return { ...base, class: 'transient' };
+    return 'transient';
   }
   const sqlClass = /^[0-9A-Z]{5}$/.test(code) ? code.slice(0, 2) : '';
   switch (sqlClass) {
@@ -127,17 +189,29 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
     case '58': // system error
     case '40': // serialization failure, deadlock
     case 'XX': // internal error
-      return { ...base, class: 'transient' };
+      return 'transient';
     case '55': // object not in prerequisite state (e.g. lock not available)
-      return { ...base, class: code === '55P03' || code === '55006' ? 'transient' : 'userError' };
+      return code === '55P03' || code === '55006' ? 'transient' : 'userError';
     case '22': // data exception: a value from the spec does not fit (e.g. a number out of range)
-      return { ...base, class: 'invalidSpec' };
+      return 'invalidSpec';
     case '':
-      return { ...base, class: 'transient' };
+      return 'transient';
     default:
       // 28 (authentication), 42 (privilege, undefined object), 3D (no such database), 23, 25...: someone must act.
-      return { ...base, class: 'userError' };
+      return 'userError';
   }
+}
+
+/**
+ * A PostgreSQL failure as a condition message: `<context>: <code>: <PostgreSQL's message>`, and, when the server's
+ * firewall refused the connection (no pg_hba.conf entry for the address), which address to admit and how.
+ */
+export function postgresConditionMessage(context: string, error: ClassifiedError): string {
+  const refused = error.code === '28000' ? /no pg_hba\.conf entry for host "([^"]+)"/.exec(error.message) : null;
+  const fix = refused
+    ? ` (the server's firewall rules do not admit ${refused[1]}, the address the reconciler connects from: add a PostgresFirewallRule for it, or use private access)`
+    : '';
+  return `${context}: ${error.code}: ${error.message}${fix}`;
 }
 
 /** Any failure: dispatched on its shape. */
@@ -147,7 +221,7 @@ export function classifyError(error: unknown): ClassifiedError {
   const { code } = codeAndMessage(error, '');
   if (/^[0-9A-Z]{5}$/.test(code)) return classifyPostgresError(error);
   const reduced = codeAndMessage(error, 'ReconcileError');
-  return { source: 'reconciler', class: 'transient', code: reduced.code, message: reduced.message };
+  return { source: 'reconciler', class: 'transient', code: reduced.code, reason: networkReason('', reduced.code) ?? pascalReason(reduced.code, 'ReconcileError'), message: reduced.message };
 }
 
 /** Whether an Azure read's 404 means the child's parent is gone (not only the child). */

@@ -72,12 +72,6 @@ export function toPgError(e: unknown): PgError {
   return { code, message };
 }
 
-/** SQLSTATE classes of errors that mean "cannot reach or log in" rather than "the statement failed". */
-export function isConnectionError(e: unknown): boolean {
-  const code = (e as { code?: string })?.code ?? '';
-  return code.startsWith('08') || code.startsWith('28') || code === '57P03' || /^E[A-Z]+$/.test(code) || /CERT|SELF_SIGNED|ALTNAME/.test(code);
-}
-
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }

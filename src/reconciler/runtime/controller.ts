@@ -6,7 +6,8 @@
  *  - changes of dependencies (`dependsOn`) and of owned Secrets (`ownsSecrets`) enqueue the affected keys;
  *  - one key is never reconciled twice at once;
  *  - retries follow what the reconcile reported (runtime/retry.ts): polls after their delay, failures by class with
- *    per-key exponential backoff that grows across consecutive failures, throttling after Retry-After;
+ *    per-key exponential backoff that grows across consecutive failures (reset by a success or a poll), throttling
+ *    after Retry-After;
  *  - polls (a reconcile that reported progress to look at again) go to the queue's poll lane, served first and by
  *    workers of their own, so that a poll never waits behind creates held for ARM's write tokens;
  *  - nothing a reconcile throws (or rejects with) escapes: it is logged, counted, and retried.

@@ -5,7 +5,7 @@
  * | Reported                              | Next reconcile                                                       |
  * |---------------------------------------|----------------------------------------------------------------------|
  * | `{}`                                  | on a change, or after the resync period; the key's backoff is reset |
- * | `{ requeueAfterMs }` (polling)        | after that delay; the backoff is kept (progress, not success)        |
+ * | `{ requeueAfterMs }` (polling)        | after that delay; the key's backoff is reset                         |
  * | `{ requeueAfterMs: 0 }`               | at once, through the work queue's rate limiter                       |
  * | `failure: 'transient'`                | per-key exponential backoff (1 s doubling to 5 min), at least `requeueAfterMs` |
  * | `failure: 'throttled'`                | after `requeueAfterMs` (Retry-After); the backoff does not grow      |
@@ -13,8 +13,11 @@
  * | `failure: 'invalidSpec'`              | only when the object changes (a new generation)                      |
  * | thrown                                | the work queue's rate limiter (5 ms doubling, as controller-runtime) |
  *
- * The backoff of a key grows across consecutive failures whatever lies between them (polls of an operation that then
- * fails again), and is reset only by a reconcile that reports `{}`.
+ * As controller-runtime (a reconcile returning RequeueAfter is Forget()-ten): the backoff of a key grows only across
+ * consecutive failures. A poll that got an answer ("still running, look again in N s") is progress, so a transient
+ * error on the next poll backs off from the base again; otherwise a few errors spread over a long operation add up,
+ * and under a steady error rate the delay climbs to the ceiling although every request in between succeeded.
+ * Throttling neither grows nor resets it.
  */
 import type { ReconcileResult } from '../contracts';
 import { ItemExponentialBackoff } from './ratelimit';
@@ -73,6 +76,7 @@ export class RetryPolicy {
           return { action: 'resync', result: 'success' };
         }
         if (result.requeueAfterMs <= 0) return { action: 'rateLimited', result: 'requeue' };
+        this.backoff.forget(key);
         return { action: 'after', delayMs: result.requeueAfterMs, result: 'requeue_after' };
       case 'transient':
         return { action: 'after', delayMs: Math.max(atLeast, this.backoff.when(key)), result: 'error' };

@@ -69,7 +69,9 @@ export interface HarnessOptions {
 export const TEST_CLUSTER_ID = 'test-cluster';
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const emu = await startEmulator({ provisioningDelayMs: 300, ...(opts.emulator ?? {}) });
+  // The controller suites are about the reconciler's logic, not network access: every loopback client may connect
+  // unless a suite turns the firewall on (controllers-role: "a firewall that does not admit the reconciler").
+  const emu = await startEmulator({ provisioningDelayMs: 300, enforceFirewall: false, ...(opts.emulator ?? {}) });
   trustEmulatorCa(emu);
   const kube = new MemoryKube();
   const log = new MemoryLogger();

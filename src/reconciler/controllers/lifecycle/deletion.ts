@@ -153,7 +153,7 @@ export class Deletion {
       return failed(ctx.status, classifyAzureError(e), `${name} is not deleted yet: reading its server ${parent} failed`);
     }
     if (exists) {
-      return failed(ctx.status, { class: 'transient', source: 'azure', code: 'ParentResourceNotFound', message: `Azure answered that server ${parent} is gone, but it is there; trying again` },
+      return failed(ctx.status, { class: 'transient', source: 'azure', code: 'ParentResourceNotFound', reason: 'ParentResourceNotFound', message: `Azure answered that server ${parent} is gone, but it is there; trying again` },
         `${name} is not deleted yet`);
     }
     await ctx.status.commit();

@@ -2,7 +2,6 @@
  * How a reconcile ends: the Ready condition that says why, committed, and the result the runtime retries by. Every
  * phase of the lifecycle ends through one of these, so that a failure of one class always looks and retries the same.
  */
-import { reasonFromCode } from '../../azure/errors';
 import type { ReconcileResult } from '../../contracts';
 import type { ClassifiedError } from '../../errors/classify';
 import { jitter, pollDelay, Reason, type StatusBuilder, type Timing } from '../common';
@@ -56,7 +55,7 @@ export async function failed(status: Status, error: ClassifiedError, context: st
     return { requeueAfterMs: jitter(Math.max(error.retryAfterMs ?? 1000, 1000), 0.2), failure: 'throttled' };
   }
   const service = error.source === 'azure' ? 'Azure' : error.source === 'postgres' ? 'PostgreSQL' : error.source === 'kubernetes' ? 'Kubernetes' : 'reconciler';
-  status.ready('False', reasonFromCode(error.code), `${context}: ${service} ${error.code}: ${error.message}`);
+  status.ready('False', error.reason, `${context}: ${service} ${error.code}: ${error.message}`);
   await status.commit();
   return { failure: error.class, ...(error.retryAfterMs !== undefined ? { requeueAfterMs: error.retryAfterMs } : {}) };
 }

@@ -6,10 +6,9 @@ import { outOfScope } from '../../../api';
 import { parseResourceId, type ArmAddress } from '../../azure/resource-id';
 import type { NamespaceAzure } from '../../azure/tenancy';
 import type { CommonStatus, ControllerEnvironment, ErrorClass, Logger, PostgresRoleObject, ReconcileResult } from '../../contracts';
-import { classifyPostgresError } from '../../errors/classify';
-import { isConnectionError } from '../../postgres/connect';
+import { classifyPostgresError, postgresConditionMessage } from '../../errors/classify';
 import { RoleConflictError } from '../../postgres/roles';
-import { Reason, type StatusBuilder, type Timing } from '../common';
+import type { StatusBuilder, Timing } from '../common';
 import { SERVER_ARM_TYPE, type ServerRef } from '../parents';
 
 export type RoleStatus = StatusBuilder<CommonStatus>;
@@ -68,6 +67,5 @@ export interface PostgresFailure {
 export function postgresFailure(e: unknown, context: string): PostgresFailure {
   if (e instanceof RoleConflictError) return { reason: e.reason, message: e.message, failure: 'userError' };
   const c = classifyPostgresError(e);
-  const reason = isConnectionError(e) ? Reason.PostgresUnreachable : c.class === 'invalidSpec' ? Reason.InvalidSpec : Reason.PostgresError;
-  return { reason, message: `${context}: ${c.code}: ${c.message}`, failure: c.class };
+  return { reason: c.reason, message: postgresConditionMessage(context, c), failure: c.class };
 }

@@ -35,7 +35,7 @@ import { closeToPublic, reachableDatabases } from '../../postgres/isolation';
 import { applyGrants, ensureRole, judgeRole, roleInfo } from '../../postgres/roles';
 import { connectionSecretData, decodeSecretData, passwordlessSecretData, postgresTokenScope, secretCaBundle } from '../../secret-contract';
 import { guard, hasFinalizer, isBeingDeleted, jitter, namespaceEnv, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
-import { adminTarget, childrenOf, lookupDatabase, lookupServer, SERVER_ARM_TYPE } from '../parents';
+import { adminTarget, childrenOf, lookupDatabase, lookupServer, onFirewallRuleChange, SERVER_ARM_TYPE } from '../parents';
 
 interface Parents {
   readonly target: PgTarget;
@@ -61,6 +61,7 @@ export class PostgresRoleController implements Controller {
     this.dependsOn = [
       childrenOf(env, 'PostgresServer', this.kind, 'serverRef'),
       childrenOf(env, 'PostgresDatabase', this.kind, 'databaseRef'),
+      onFirewallRuleChange(env, this.kind),
     ];
   }
 
