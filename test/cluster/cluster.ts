@@ -7,7 +7,7 @@
 //   const saKubeconfig = serviceAccountKubeconfig('ns', 'reconciler');
 //   kubectl(['auth', 'can-i', 'list', 'configmaps'], { kubeconfig: saKubeconfig });
 //   await stopCluster();
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -181,16 +181,27 @@ export async function restartComponent(component: ClusterComponent, timeoutMs = 
   while (existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) {
     await new Promise((r) => setTimeout(r, 50));
   }
-  const log = openSync(path.join(CLUSTER_DIR, `${component}.log`), 'a');
-  const child = spawn(argv[0], argv.slice(1), { cwd: CLUSTER_DIR, env: env(), detached: true, stdio: ['ignore', log, log] });
-  closeSync(log);
-  child.unref();
-  state.pids[component] = child.pid!;
-  writeFileSync(stateFile, JSON.stringify(state, null, 2));
   const deadline = Date.now() + timeoutMs;
+  // Started again until it stays up, as the kubelet restarts a static pod: its port can be held for a moment (an
+  // outgoing connection of another process took it as its ephemeral port), and the process exits.
+  let child = startComponent(argv, state, stateFile);
   while (!healthy()) {
     if (Date.now() > deadline) throw new Error(`${component} not healthy ${timeoutMs} ms after its restart; see ${CLUSTER_DIR}/${component}.log`);
     await new Promise((r) => setTimeout(r, 200));
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await new Promise((r) => setTimeout(r, 1000));
+      child = startComponent(argv, state, stateFile);
+    }
   }
   return Date.now() - started;
+}
+
+function startComponent(argv: string[], state: { pids: Record<string, number> }, stateFile: string): ChildProcess {
+  const log = openSync(path.join(CLUSTER_DIR, `${argv[1]}.log`), 'a');
+  const child = spawn(argv[0], argv.slice(1), { cwd: CLUSTER_DIR, env: env(), detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  state.pids[argv[1]] = child.pid!;
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  return child;
 }
