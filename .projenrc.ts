@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { cdk8s, javascript, JsonFile } from 'projen';
 import { releaseOptions, setUpRelease } from './projenrc/release';
 
 const project = new cdk8s.ConstructLibraryCdk8s({
@@ -103,10 +103,13 @@ const typecheckReconciler = project.addTask('typecheck:reconciler', {
 project.testTask.prependSpawn(typecheckReconciler);
 // Every file under test/ (jest's construct suites and the node:test ones) also type-checks as test/tsconfig.json sees it.
 const typecheckTests = project.addTask('typecheck:tests', {
-  description: 'Type-check test/ with test/tsconfig.json',
+  description: 'Type-check test/ with test/tsconfig.json, and bench/ with the same settings',
   exec: 'tsc -p test/tsconfig.json --noEmit',
 });
+typecheckTests.exec('tsc -p bench/tsconfig.json --noEmit');
 project.testTask.prependSpawn(typecheckTests);
+// bench/ imports the test harness (the control plane, the emulator): it is type-checked as test/ is.
+new JsonFile(project, 'bench/tsconfig.json', { obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'] } });
 
 // Suites that need the reconciler's runtime dependencies (ESM-only @kubernetes/client-node), the ARM emulator, the
 // test control plane or PostgreSQL run on Node's own test runner through tsx; jest runs the construct tests.

@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
 import { environment, loadAverage, mib, parseFlags, ROOT, round, seconds, summarize, Summary } from './common';
 import { goalTable, Goal, writeResult } from './contract';
+import { Attribution, profileByOwner } from './cpu-attribution';
 
 const HELP = `
 Usage: tsx bench/synth.ts [flags]
@@ -35,10 +36,12 @@ Usage: tsx bench/synth.ts [flags]
   --hyperfine BOOL    use hyperfine when installed (default true)
   --validate-once     diagnosis, not how cdk8s runs: Chart.toJson() skips the whole-app validation cdk8s repeats for
                       each chart (app.synthYaml() has validated the app once already), in both variants
+  --attribute BOOL    after the measured runs, one more run of each variant at the largest size of each layout under
+                      the CPU profiler, its time split by the package doing the work (default true; not in the figures)
 `;
 
 const flags = parseFlags(process.argv.slice(2), {
-  quick: false, sizes: '', layouts: 'chart-per-stack,one-chart', runs: 3, shopRuns: -1, coldRuns: -1, hyperfine: true, validateOnce: false,
+  quick: false, sizes: '', layouts: 'chart-per-stack,one-chart', runs: 3, shopRuns: -1, coldRuns: -1, hyperfine: true, validateOnce: false, attribute: true,
 }, HELP);
 const sizes = (flags.sizes || (flags.quick ? '10,100' : '10,100,1000')).split(',').map(Number);
 const shopRuns = flags.shopRuns >= 0 ? flags.shopRuns : flags.quick ? 20 : 50;
@@ -169,7 +172,12 @@ interface StackResult {
   raw: Variant;
   /** Median CPU time of the constructs' runs over the median of raw's. */
   ratio: number;
+  /** One more run of each variant under the profiler (`--attribute`), at the largest size: CPU by package. */
+  attribution?: { azure: Attribution; raw: Attribution };
 }
+
+/** The repository's own folders, as the attribution names them. */
+const OWN_FOLDERS = { src: 'cdk8s-azure (src/)', imports: 'generated CR classes (imports/)', bench: 'this bench' };
 
 function variant(runs: Run[]): Variant {
   return {
@@ -181,7 +189,7 @@ function variant(runs: Run[]): Variant {
 }
 
 /** One warm-up run of each, then `runs` of each, interleaved, so that load on the machine hits both alike. */
-function measureStacks(n: number, layout: Layout): StackResult {
+async function measureStacks(n: number, layout: Layout, attributeCpu: boolean): Promise<StackResult> {
   const build = stacks(n, layout);
   const first = timed(build);
   const raw = rawOf(first.app);
@@ -198,6 +206,9 @@ function measureStacks(n: number, layout: Layout): StackResult {
   }
   const azure = variant(azureRuns);
   const rawVariant = variant(rawRuns);
+  const attribution = attributeCpu
+    ? { azure: await profileByOwner(() => timed(build), ROOT, OWN_FOLDERS), raw: await profileByOwner(() => timed(raw), ROOT, OWN_FOLDERS) }
+    : undefined;
   return {
     stacks: n,
     layout,
@@ -209,6 +220,7 @@ function measureStacks(n: number, layout: Layout): StackResult {
     azure,
     raw: rawVariant,
     ratio: round(azure.cpuMs.median / rawVariant.cpuMs.median, 2),
+    attribution,
   };
 }
 
@@ -263,7 +275,7 @@ function growthExponent(a: { stacks: number; ms: number }, b: { stacks: number; 
   return round(Math.log(b.ms / a.ms) / Math.log(b.stacks / a.stacks), 2);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const env = environment();
   process.stderr.write(`synth bench: load ${env.loadAtStart}, commit ${env.commit}${flags.quick ? ', --quick' : ''}${flags.validateOnce ? ', --validate-once (diagnosis)' : ''}\n`);
 
@@ -276,7 +288,7 @@ function main(): void {
   const results: StackResult[] = [];
   for (const layout of layouts) {
     for (const n of sizes) {
-      const r = measureStacks(n, layout);
+      const r = await measureStacks(n, layout, flags.attribute && n === Math.max(...sizes));
       results.push(r);
       process.stderr.write(`${n} stacks, ${layout}: constructs ${seconds(r.azure.cpuMs.median)} s CPU (${seconds(r.azure.totalMs.median)} s wall), `
         + `raw ${seconds(r.raw.cpuMs.median)} s CPU (${seconds(r.raw.totalMs.median)} s wall), ratio ${r.ratio}; ${r.objects} objects, ${r.constructs} constructs; load ${loadAverage()}\n`);
@@ -341,10 +353,35 @@ function main(): void {
   for (const r of results) {
     process.stdout.write(`| ${r.stacks} | ${r.layout} | ${r.objects} | ${r.constructs} (${r.rawConstructs}) | ${seconds(r.azure.cpuMs.median)} / ${seconds(r.azure.totalMs.median)} s (${seconds(r.azure.synthMs.median)} s) | ${seconds(r.raw.cpuMs.median)} / ${seconds(r.raw.totalMs.median)} s | ${r.ratio} |\n`);
   }
+  for (const r of results.filter(x => x.attribution !== undefined)) {
+    process.stdout.write(`\n${attributionTable(r)}\n`);
+  }
   for (const c of coldResults) {
     process.stdout.write(`cold: \`${c.command}\` in ${c.cwd}: median ${seconds(c.medianMs)} s, p95 ${seconds(c.p95Ms)} s (${c.tool}, ${c.runs} runs)\n`);
   }
   process.stdout.write(`\n${goalTable(goals)}\n\nwritten: ${path.relative(ROOT, file)}\n`);
 }
 
-main();
+/**
+ * The profiled runs of one size side by side, by package: what the constructs' app spends beyond raw cdk8s, and who
+ * spends it. Sampled times (ms) of one run each; the profiler's overhead is in both columns.
+ */
+function attributionTable(r: StackResult): string {
+  const { azure, raw } = r.attribution!;
+  const owners = [...new Set([...Object.keys(azure.byOwner), ...Object.keys(raw.byOwner)])]
+    .sort((a, b) => ((azure.byOwner[b] ?? 0) - (raw.byOwner[b] ?? 0)) - ((azure.byOwner[a] ?? 0) - (raw.byOwner[a] ?? 0)));
+  const extra = azure.totalMs - raw.totalMs;
+  const rows = owners.map((o) => {
+    const a = azure.byOwner[o] ?? 0;
+    const b = raw.byOwner[o] ?? 0;
+    return `| ${o} | ${a} | ${b} | ${a - b} | ${extra > 0 ? round((100 * (a - b)) / extra) : 0} % |`;
+  });
+  return [`CPU by package, ${r.stacks} stacks, ${r.layout} (one profiled run each; ms):`,
+    '| Package | Constructs | Raw ApiObjects | Difference | Share of the difference |', '| --- | --- | --- | --- | --- |',
+    ...rows, `| total | ${azure.totalMs} | ${raw.totalMs} | ${extra} | 100 % |`].join('\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
