@@ -92,3 +92,14 @@ export async function profileByOwner(work: () => void, root: string, ownFolders:
     session.disconnect();
   }
 }
+
+/** The mean of several runs' attributions, per owner. */
+export function averageAttribution(runs: readonly Attribution[]): Attribution {
+  const sums = new Map<string, number>();
+  for (const run of runs) for (const [owner, ms] of Object.entries(run.byOwner)) sums.set(owner, (sums.get(owner) ?? 0) + ms);
+  const mean = (ms: number) => Math.round(ms / runs.length);
+  return {
+    totalMs: mean(runs.reduce((sum, run) => sum + run.totalMs, 0)),
+    byOwner: Object.fromEntries([...sums].sort((a, b) => b[1] - a[1]).map(([owner, ms]) => [owner, mean(ms)])),
+  };
+}

@@ -23,7 +23,7 @@ import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
 import { environment, loadAverage, mib, parseFlags, ROOT, round, seconds, summarize, Summary } from './common';
 import { goalTable, Goal, writeResult } from './contract';
-import { Attribution, profileByOwner } from './cpu-attribution';
+import { Attribution, averageAttribution, profileByOwner } from './cpu-attribution';
 
 const HELP = `
 Usage: tsx bench/synth.ts [flags]
@@ -36,12 +36,13 @@ Usage: tsx bench/synth.ts [flags]
   --hyperfine BOOL    use hyperfine when installed (default true)
   --validate-once     diagnosis, not how cdk8s runs: Chart.toJson() skips the whole-app validation cdk8s repeats for
                       each chart (app.synthYaml() has validated the app once already), in both variants
-  --attribute BOOL    after the measured runs, one more run of each variant at the largest size of each layout under
-                      the CPU profiler, its time split by the package doing the work (default true; not in the figures)
+  --attribute-runs N  after the measured runs, N more runs of each variant at the largest size of each layout under
+                      the CPU profiler, their time split by the package doing the work, averaged (default 1; 0 skips;
+                      a diagnosis beside the figures, not one of them)
 `;
 
 const flags = parseFlags(process.argv.slice(2), {
-  quick: false, sizes: '', layouts: 'chart-per-stack,one-chart', runs: 3, shopRuns: -1, coldRuns: -1, hyperfine: true, validateOnce: false, attribute: true,
+  quick: false, sizes: '', layouts: 'chart-per-stack,one-chart', runs: 3, shopRuns: -1, coldRuns: -1, hyperfine: true, validateOnce: false, attributeRuns: 1,
 }, HELP);
 const sizes = (flags.sizes || (flags.quick ? '10,100' : '10,100,1000')).split(',').map(Number);
 const shopRuns = flags.shopRuns >= 0 ? flags.shopRuns : flags.quick ? 20 : 50;
@@ -172,8 +173,8 @@ interface StackResult {
   raw: Variant;
   /** Median CPU time of the constructs' runs over the median of raw's. */
   ratio: number;
-  /** One more run of each variant under the profiler (`--attribute`), at the largest size: CPU by package. */
-  attribution?: { azure: Attribution; raw: Attribution };
+  /** More runs of each variant under the profiler (`--attribute-runs`), at the largest size: CPU by package, per run. */
+  attribution?: { runs: number; azure: Attribution; raw: Attribution };
 }
 
 /** The repository's own folders, as the attribution names them. */
@@ -206,9 +207,15 @@ async function measureStacks(n: number, layout: Layout, attributeCpu: boolean): 
   }
   const azure = variant(azureRuns);
   const rawVariant = variant(rawRuns);
-  const attribution = attributeCpu
-    ? { azure: await profileByOwner(() => timed(build), ROOT, OWN_FOLDERS), raw: await profileByOwner(() => timed(raw), ROOT, OWN_FOLDERS) }
-    : undefined;
+  let attribution: StackResult['attribution'];
+  if (attributeCpu) {
+    const profiled = { azure: [] as Attribution[], raw: [] as Attribution[] };
+    for (let i = 0; i < flags.attributeRuns; i++) {
+      profiled.azure.push(await profileByOwner(() => timed(build), ROOT, OWN_FOLDERS));
+      profiled.raw.push(await profileByOwner(() => timed(raw), ROOT, OWN_FOLDERS));
+    }
+    attribution = { runs: flags.attributeRuns, azure: averageAttribution(profiled.azure), raw: averageAttribution(profiled.raw) };
+  }
   return {
     stacks: n,
     layout,
@@ -288,7 +295,7 @@ async function main(): Promise<void> {
   const results: StackResult[] = [];
   for (const layout of layouts) {
     for (const n of sizes) {
-      const r = await measureStacks(n, layout, flags.attribute && n === Math.max(...sizes));
+      const r = await measureStacks(n, layout, flags.attributeRuns > 0 && n === Math.max(...sizes));
       results.push(r);
       process.stderr.write(`${n} stacks, ${layout}: constructs ${seconds(r.azure.cpuMs.median)} s CPU (${seconds(r.azure.totalMs.median)} s wall), `
         + `raw ${seconds(r.raw.cpuMs.median)} s CPU (${seconds(r.raw.totalMs.median)} s wall), ratio ${r.ratio}; ${r.objects} objects, ${r.constructs} constructs; load ${loadAverage()}\n`);
@@ -376,7 +383,7 @@ function attributionTable(r: StackResult): string {
     const b = raw.byOwner[o] ?? 0;
     return `| ${o} | ${a} | ${b} | ${a - b} | ${extra > 0 ? round((100 * (a - b)) / extra) : 0} % |`;
   });
-  return [`CPU by package, ${r.stacks} stacks, ${r.layout} (one profiled run each; ms):`,
+  return [`CPU by package, ${r.stacks} stacks, ${r.layout} (ms per run, the mean of ${r.attribution!.runs} profiled run(s) of each):`,
     '| Package | Constructs | Raw ApiObjects | Difference | Share of the difference |', '| --- | --- | --- | --- | --- |',
     ...rows, `| total | ${azure.totalMs} | ${raw.totalMs} | ${extra} | 100 % |`].join('\n');
 }
