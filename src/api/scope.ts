@@ -226,7 +226,13 @@ export function withinAzureScope(scope: string, resourceId: string): boolean {
  * Why a resource ID a spec names (a subnet, a private DNS zone) is outside the scope of its namespace, or undefined
  * when it is in the namespace's subscription (or names none), or under one of the scope's `networkScopes`.
  */
-export function subscriptionOutOfScope(scope: NamespaceScope | undefined, namespace: string, subscriptionId: string, field: string, resourceId: string): string | undefined {
+export function subscriptionOutOfScope(
+  scope: NamespaceScope | undefined,
+  namespace: string,
+  subscriptionId: string,
+  field: string,
+  resourceId: string,
+): string | undefined {
   const named = otherSubscription(resourceId, subscriptionId);
   if (named === undefined) return undefined;
   const shared = scope?.networkScopes ?? [];

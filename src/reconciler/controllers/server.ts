@@ -53,7 +53,8 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   deletionPolicy: (_env, _obj, spec) => ({ policy: spec.deletionPolicy === 'Retain' ? 'Retain' : 'Delete' }),
   outOfSubscription: (obj, spec, subscriptionId, scope) => {
     const { delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: zone } = spec.network;
-    const outside = (field: string, id: string | undefined) => (id ? subscriptionOutOfScope(scope, obj.metadata.namespace, subscriptionId, field, id) : undefined);
+    const outside = (field: string, id: string | undefined) =>
+      (id ? subscriptionOutOfScope(scope, obj.metadata.namespace, subscriptionId, field, id) : undefined);
     return outside('spec.network.delegatedSubnetResourceId', subnet) ?? outside('spec.network.privateDnsZoneResourceId', zone);
   },
   operations: (client, at) => ({
