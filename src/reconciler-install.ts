@@ -292,6 +292,16 @@ export interface NamespaceScope {
    * @default - the tenant of the reconciler's own identity
    */
   readonly tenantId?: string;
+
+  /**
+   * Azure scopes of other subscriptions whose subnets and private DNS zones the namespace's servers may use, as
+   * resource IDs: a subscription (`/subscriptions/<guid>`), a resource group of it, or one resource. For example the
+   * resource group of a hub network's `privatelink.postgres.database.azure.com` zone. The namespace's identity needs
+   * Azure's join permission there (e.g. Private DNS Zone Contributor on the zone, Network Contributor on the subnet).
+   *
+   * @default - only resources of the namespace's own subscription
+   */
+  readonly networkScopes?: string[];
 }
 
 /**

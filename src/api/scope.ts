@@ -6,7 +6,9 @@
  *  - `resourceGroups`: the resource groups they may use: names, or prefixes ending in `*` (`*` alone: any), compared
  *    ignoring case, as Azure compares them;
  *  - `clientId` (and `tenantId`): the Azure identity the reconciler signs in as for them (default: its own). On AKS
- *    each such identity has a federated credential that trusts the reconciler's one ServiceAccount.
+ *    each such identity has a federated credential that trusts the reconciler's one ServiceAccount;
+ *  - `networkScopes`: Azure scopes of other subscriptions (a subscription, a resource group or a resource, as resource
+ *    IDs) whose subnets and private DNS zones its servers may use, such as a hub network's private DNS zones.
  *
  * Once scopes are set, a namespace not listed may use nothing in Azure. Text form (the flag, the environment
  * variable): JSON, e.g. `{"shop":{"subscriptionId":"...","resourceGroups":["shop-rg","shop-*"],"clientId":"..."}}`.
@@ -20,6 +22,7 @@ export interface NamespaceScope {
   readonly resourceGroups: readonly string[];
   readonly clientId?: string;
   readonly tenantId?: string;
+  readonly networkScopes?: readonly string[];
 }
 
 /** Namespace -> its scope. */
@@ -39,7 +42,14 @@ export const RESOURCE_GROUP_PATTERN: StringRule = {
   description: 'a resource-group name (1-90 letters, digits, _ - . ( ), not ending with a period), or a prefix of one followed by * (e.g. team-a-*; * alone for any)',
 };
 
-const SCOPE_FIELDS = ['subscriptionId', 'resourceGroups', 'clientId', 'tenantId'] as const;
+/** An Azure scope as a resource ID: a subscription, a resource group of it, or a resource in that group. */
+export const AZURE_SCOPE_ID: StringRule = {
+  pattern: /^\/subscriptions\/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:\/resourceGroups\/[^/]+(?:\/providers\/[^/]+(?:\/[^/]+\/[^/]+)+)?)?$/,
+  description: 'an Azure scope as a resource ID: /subscriptions/<guid>, /subscriptions/<guid>/resourceGroups/<group>, or a resource\'s ID '
+    + '(e.g. /subscriptions/<guid>/resourceGroups/<group>/providers/Microsoft.Network/privateDnsZones/<zone>)',
+};
+
+const SCOPE_FIELDS = ['subscriptionId', 'resourceGroups', 'clientId', 'tenantId', 'networkScopes'] as const;
 const SCOPE_EXAMPLE = '{ shop: { subscriptionId: \'<guid>\', resourceGroups: [\'shop-rg\', \'shop-*\'], clientId: \'<guid>\' } }';
 
 /**
@@ -63,7 +73,7 @@ function scopesProblems(value: unknown): Problem[] {
       problems.push({ field: namespace, value: namespace, expected: `the key must be ${DNS_LABEL.description}` });
     }
     if (!isPlainObject(scope)) {
-      problems.push({ field: namespace, value: scope, expected: 'must be an object with resourceGroups and, optionally, subscriptionId, clientId and tenantId' });
+      problems.push({ field: namespace, value: scope, expected: 'must be an object with resourceGroups and, optionally, subscriptionId, clientId, tenantId and networkScopes' });
       continue;
     }
     for (const key of Object.keys(scope)) {
@@ -76,6 +86,14 @@ function scopesProblems(value: unknown): Problem[] {
     }
     if (scope.tenantId !== undefined && scope.clientId === undefined) {
       problems.push({ field: `${namespace}.tenantId`, value: scope.tenantId, expected: 'needs clientId: a tenant names where the namespace\'s identity is; set clientId too, or drop tenantId' });
+    }
+    const networkScopes = scope.networkScopes;
+    if (networkScopes !== undefined) {
+      if (Array.isArray(networkScopes)) {
+        networkScopes.forEach((id, i) => add(checkStringRule(`${namespace}.networkScopes[${i}]`, id, AZURE_SCOPE_ID)));
+      } else {
+        problems.push({ field: `${namespace}.networkScopes`, value: networkScopes, expected: `must be a list of Azure scopes: ${AZURE_SCOPE_ID.description}` });
+      }
     }
     const groups = scope.resourceGroups;
     if (!Array.isArray(groups)) {
@@ -136,6 +154,7 @@ export function namespaceScopesJsonSchema(): Record<string, unknown> {
         resourceGroups: { type: 'array', items: string(RESOURCE_GROUP_PATTERN) },
         clientId: string(GUID),
         tenantId: string(GUID),
+        networkScopes: { type: 'array', items: string(AZURE_SCOPE_ID) },
       },
       dependencies: { tenantId: ['clientId'] },
     },
@@ -196,13 +215,29 @@ export function movedOutOfScope(namespace: string, subscriptionId: string, resou
     `to give namespace ${namespace} subscription ${named} again`;
 }
 
+/** Whether `resourceId` is `scope` or under it: a prefix ending at a segment, ignoring case as Azure does. */
+export function withinAzureScope(scope: string, resourceId: string): boolean {
+  const s = scope.toLowerCase().replace(/\/+$/, '');
+  const id = resourceId.toLowerCase();
+  return id === s || id.startsWith(`${s}/`);
+}
+
 /**
- * Why a resource ID a spec names (a subnet, a private DNS zone) is outside the subscription of its
- * namespace, or undefined when it is inside it (or names no subscription).
+ * Why a resource ID a spec names (a subnet, a private DNS zone) is outside the scope of its namespace, or undefined
+ * when it is in the namespace's subscription (or names none), or under one of the scope's `networkScopes`.
  */
-export function subscriptionOutOfScope(namespace: string, subscriptionId: string, field: string, resourceId: string): string | undefined {
+export function subscriptionOutOfScope(
+  scope: NamespaceScope | undefined,
+  namespace: string,
+  subscriptionId: string,
+  field: string,
+  resourceId: string,
+): string | undefined {
   const named = otherSubscription(resourceId, subscriptionId);
   if (named === undefined) return undefined;
-  return `${field} names subscription ${named}, but the resources of namespace ${namespace} live in subscription ${subscriptionId}. ` +
-    `${WHO_SETS}; name a resource of subscription ${subscriptionId}`;
+  const shared = scope?.networkScopes ?? [];
+  if (shared.some((s) => withinAzureScope(s, resourceId))) return undefined;
+  const allowed = shared.length > 0 ? ` or under its networkScopes (${shared.join(', ')})` : '';
+  return `${field} names subscription ${named}, but the resources of namespace ${namespace} live in subscription ${subscriptionId}${allowed}. ` +
+    `${WHO_SETS}; name a resource of subscription ${subscriptionId}, or ask the cluster admin to add its scope (for example its resource group) to the namespace's networkScopes`;
 }

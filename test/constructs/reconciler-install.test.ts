@@ -145,6 +145,8 @@ describe('Reconciler cluster identity (owner tag cdk8s-azure.dev-cluster)', () =
     expect(() => install({ namespaceScopes: { shop: { resourceGroups: [], tenantId: 'aaaaaaaa-0000-0000-0000-000000000001' } } })).toThrow(/namespaceScopes\.shop\.tenantId = .*: needs clientId/);
     expect(() => install({ namespaceScopes: { shop: { resourceGroups: [], clientId: 'aaaaaaaa-0000-0000-0000-000000000001' } } }))
       .toThrow(/clientId = undefined: must be set when namespaceScopes names identities/);
+    expect(() => install({ namespaceScopes: { shop: { resourceGroups: [], networkScopes: ['/subscriptions/hub/resourceGroups/net'] } } }))
+      .toThrow(/namespaceScopes\.shop\.networkScopes\[0\] = "\/subscriptions\/hub\/resourceGroups\/net": an Azure scope as a resource ID: \/subscriptions\/<guid>/);
     expect(() => install({ env: { NAMESPACE_SCOPES: '{}' } })).toThrow(/env = "NAMESPACE_SCOPES": is set by the install .*namespaceScopes/);
   });
 

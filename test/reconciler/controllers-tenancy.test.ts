@@ -29,6 +29,8 @@ const SCOPES: NamespaceScopes = {
   'team-b': { subscriptionId: SUB_B, resourceGroups: ['rg-b'], clientId: B.clientId },
   // The cluster admin's mistake: identity B has no role on subscription A.
   'team-c': { subscriptionId: SUB_A, resourceGroups: ['rg-c'], clientId: B.clientId },
+  // A hub network in subscription B: team-d's servers may use its subnets and private DNS zones.
+  'team-d': { subscriptionId: SUB_A, resourceGroups: ['rg-d'], clientId: A.clientId, networkScopes: [`/subscriptions/${SUB_B}/resourceGroups/Hub-Net`] },
 };
 
 let h: Harness;
@@ -173,6 +175,32 @@ describe('tenancy: a subscription and an identity per namespace', () => {
     assert.deepEqual(h.emu.admin.requests().log.filter((r) => r.path.startsWith('/subscriptions/')), []);
     h.kube.delete('PostgresServer', key);
     await h.controllers.PostgresServer.reconcile(key);
+  });
+
+  it('a subnet and DNS zone under the namespace\'s networkScopes are used; one outside them is OutOfScope, naming them', async () => {
+    const hub = `/subscriptions/${SUB_B}/resourceGroups/hub-net/providers/Microsoft.Network`;
+    const subnet = `${hub}/virtualNetworks/hub/subnets/pg`;
+    const zone = `${hub}/privateDnsZones/private.postgres.database.azure.com`;
+    const elsewhere = `/subscriptions/${SUB_B}/resourceGroups/other-net/providers/Microsoft.Network/privateDnsZones/private.postgres.database.azure.com`;
+    const network = (z: string) => ({ publicNetworkAccess: false, delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: z });
+
+    h.emu.admin.resetRequests();
+    const outside = h.kube.create('PostgresServer', 'team-d', 'outside', { ...serverSpec('srv-outside', 'rg-d'), network: network(elsewhere) });
+    assert.equal((await h.controllers.PostgresServer.reconcile(outside)).failure, 'userError');
+    const refused = h.ready('PostgresServer', outside)!;
+    assert.equal(refused.reason, 'OutOfScope', refused.message);
+    assert.match(refused.message, new RegExp(`spec\\.network\\.privateDnsZoneResourceId names subscription ${SUB_B}, .* or under its networkScopes \\(/subscriptions/${SUB_B}/resourceGroups/Hub-Net\\)`));
+    assert.deepEqual(h.emu.admin.requests().log.filter((r) => r.path.startsWith('/subscriptions/')), [], 'no Azure call');
+    h.kube.delete('PostgresServer', outside);
+    await h.controllers.PostgresServer.reconcile(outside);
+
+    const inside = h.kube.create('PostgresServer', 'team-d', 'inside', { ...serverSpec('srv-inside', 'rg-d'), network: network(zone) });
+    await h.until('PostgresServer', inside, () => h.ready('PostgresServer', inside)?.status === 'True', 'team-d server Ready');
+    const created = (await observe(SUB_A).getServer('rg-d', 'srv-inside'))!;
+    assert.deepEqual([created.network?.delegatedSubnetResourceId, created.network?.privateDnsZoneArmResourceId], [subnet, zone],
+      'created in the namespace\'s subscription with the hub\'s subnet and zone (resource IDs compared ignoring case: Hub-Net)');
+    h.kube.delete('PostgresServer', inside);
+    await h.until('PostgresServer', inside, () => h.kube.get('PostgresServer', inside) === undefined, 'team-d server deleted');
   });
 
   it('pacing is per subscription: subscription A throttled for minutes does not hold subscription B back', async () => {

@@ -96,7 +96,11 @@ describe('config', () => {
     bad('{"shop":{"resourceGroups":"rg"}}', /shop\.resourceGroups = "rg": must be a list/);
     bad('{"shop":{"resourceGroups":[],"subscriptionId":"nope"}}', /shop\.subscriptionId = "nope": a GUID/);
     bad(`{"shop":{"resourceGroups":[],"tenantId":"${A}"}}`, /shop\.tenantId = .*: needs clientId/);
-    bad('{"shop":{"resourceGroup":["rg"]}}', /shop\.resourceGroup = \["rg"\]: is not a field of a namespace scope; use subscriptionId, resourceGroups, clientId, tenantId/);
+    bad('{"shop":{"resourceGroup":["rg"]}}', /shop\.resourceGroup = \["rg"\]: is not a field of a namespace scope; use subscriptionId, resourceGroups, clientId, tenantId, networkScopes/);
+    bad('{"shop":{"resourceGroups":[],"networkScopes":["hub-net"]}}', /shop\.networkScopes\[0\] = "hub-net": an Azure scope as a resource ID: \/subscriptions\/<guid>/);
+    bad(`{"shop":{"resourceGroups":[],"networkScopes":"/subscriptions/${A}"}}`, /shop\.networkScopes = .*: must be a list of Azure scopes/);
+    const hub = { shop: { resourceGroups: ['shop-rg'], networkScopes: [`/subscriptions/${A}`, `/subscriptions/${A}/resourceGroups/hub-net/providers/Microsoft.Network/privateDnsZones/z.postgres.database.azure.com`] } };
+    assert.deepEqual(parse([`--namespace-scopes=${formatNamespaceScopes(hub)}`], withToken).namespaceScopes, hub, 'a subscription, or a resource, as network scopes');
     fails([], { AZURE_SUBSCRIPTION_ID: SUB, NAMESPACE_SCOPES: `{"shop":{"resourceGroups":["rg"],"clientId":"${CLIENT}"}}` },
       /--namespace-scopes \(from env NAMESPACE_SCOPES\) gives namespaces their own Azure identity .* AZURE_FEDERATED_TOKEN_FILE is not set/);
   });

@@ -51,10 +51,11 @@ export const SERVER: ArmKindDescriptor<NormalizedServerSpec, Server, Server, Ser
   placeForDeletion: (_env, _obj, spec) =>
     (spec.resourceGroup.name && spec.azureName ? { resourceGroup: spec.resourceGroup.name, parents: [], name: spec.azureName } : undefined),
   deletionPolicy: (_env, _obj, spec) => ({ policy: spec.deletionPolicy === 'Retain' ? 'Retain' : 'Delete' }),
-  outOfSubscription: (obj, spec, subscriptionId) => {
+  outOfSubscription: (obj, spec, subscriptionId, scope) => {
     const { delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: zone } = spec.network;
-    return (subnet ? subscriptionOutOfScope(obj.metadata.namespace, subscriptionId, 'spec.network.delegatedSubnetResourceId', subnet) : undefined) ??
-      (zone ? subscriptionOutOfScope(obj.metadata.namespace, subscriptionId, 'spec.network.privateDnsZoneResourceId', zone) : undefined);
+    const outside = (field: string, id: string | undefined) =>
+      (id ? subscriptionOutOfScope(scope, obj.metadata.namespace, subscriptionId, field, id) : undefined);
+    return outside('spec.network.delegatedSubnetResourceId', subnet) ?? outside('spec.network.privateDnsZoneResourceId', zone);
   },
   operations: (client, at) => ({
     get: () => client.servers.get(at.resourceGroup, at.name),

@@ -6,7 +6,7 @@
  * extras that only one kind has (the server's password and parameters, the database's lock-down) are steps.
  */
 import type { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
-import type { Problem } from '../../../api';
+import type { NamespaceScope, Problem } from '../../../api';
 import type { PostgresArm } from '../../azure/postgres-arm';
 import type { Comparison, SdkOperations } from '../../azure/resource';
 import type { ArmAddress } from '../../azure/resource-id';
@@ -138,10 +138,11 @@ export interface ArmKindDescriptor<Spec, Resource extends { id?: string; tags?: 
   /** Where to delete it from, also when the parent object is gone (from status.azureResourceId); undefined: never created. */
   placeForDeletion(env: ControllerEnvironment, obj: ArmObject, spec: Spec): ArmAddress | undefined;
   /**
-   * Why the spec names an Azure resource of a subscription other than its namespace's (`subscriptionId`), or
-   * undefined. Asked only when namespace scopes are set: OutOfScope, no Azure call (a server's subnet, DNS zone).
+   * Why the spec names an Azure resource of a subscription other than its namespace's (`subscriptionId`) and outside
+   * the namespace's `networkScopes`, or undefined. Asked only when namespace scopes are set: OutOfScope, no Azure
+   * call (a server's subnet, DNS zone).
    */
-  outOfSubscription?(obj: ArmObject, spec: Spec, subscriptionId: string): string | undefined;
+  outOfSubscription?(obj: ArmObject, spec: Spec, subscriptionId: string, scope: NamespaceScope | undefined): string | undefined;
   /** For a child: whether its parent still exists in Azure (a 404 from the gateway is checked before a delete is done). */
   parentExists?(arm: PostgresArm, at: ArmAddress): Promise<boolean>;
   /** Its deletion policy; a child without one inherits its server's. */

@@ -1,11 +1,12 @@
 /**
  * The namespace's scope (--namespace-scopes, src/api/scope.ts), checked before any Azure call, on reconcile and on
- * deletion: its resource groups; when scopes are set, the subscriptions a spec names (a server's network) and the one
+ * deletion: its resource groups; when scopes are set, the subscriptions a spec names (a server's network: its own, or
+ * under its networkScopes) and the one
  * its status saw the resource in (a namespace moved to another subscription leaves what it had where it is: never
  * created a second time, never deleted through the new subscription).
  */
 import type { AnyArmKindDescriptor, ArmObject } from './descriptor';
-import { movedOutOfScope, outOfScope } from '../../../api';
+import { movedOutOfScope, outOfScope, scopeOf } from '../../../api';
 import type { ArmAddress } from '../../azure/resource-id';
 import type { ControllerEnvironment } from '../../contracts';
 
@@ -23,6 +24,6 @@ export function outsideScope(
   const group = outOfScope(env.namespaceScopes, namespace, at.resourceGroup);
   if (group || !env.namespaceScopes) return group;
   const seen = obj.status?.azureResourceId;
-  return (deleting ? undefined : d.outOfSubscription?.(obj, spec, subscriptionId)) ??
+  return (deleting ? undefined : d.outOfSubscription?.(obj, spec, subscriptionId, scopeOf(env.namespaceScopes, namespace))) ??
     (seen ? movedOutOfScope(namespace, subscriptionId, seen) : undefined);
 }
