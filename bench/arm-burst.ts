@@ -396,9 +396,9 @@ function causesText(c: LateCauses, writeClass: string): string {
 function lateSummary(name: string, p: Phase): string {
   const r = p.perRule;
   const cls = name === 'create' ? 'write' : 'delete';
-  return `${name}: k-th rule: ${r.lateForK} late from the phase start (worst +${r.worstOverK} s; ${causesText(r.lateCauses.fromStart, cls)}); `
-    + `${r.lateFromArrival} late from their arrival (worst +${r.worstOverArrival} s; ${causesText(r.lateCauses.fromArrival, cls)}); `
-    + `arrivals ${r.arrival.firstSeconds}-${r.arrival.lastSeconds} s, ${r.arrival.outOfNameOrder} out of name order; `
+  return `${name}: k-th rule: ${r.lateForK} late from the phase start (worst ${r.worstOverK} s over; ${causesText(r.lateCauses.fromStart, cls)}); `
+    + `${r.lateFromArrival} late from their arrival (worst ${r.worstOverArrival} s over; ${causesText(r.lateCauses.fromArrival, cls)}); `
+    + `arrivals ${r.arrival.firstSeconds}-${r.arrival.lastSeconds} s (${r.arrival.seen} seen), ${r.arrival.outOfNameOrder} out of name order; `
     + `this process's event loop (the emulator's, the watch's) stalled at most ${p.benchEventLoopMaxMs} ms${r.requestLogComplete ? '' : '; the emulator\'s request log overflowed: per-rule writes incomplete'}`;
 }
 
@@ -417,20 +417,19 @@ async function phase(stack: Stack, name: string, send: () => Promise<number>, wa
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const t0 = Date.now();
-  let kubectlMs: number | undefined;
-  let sendFailure: unknown;
+  const sending: { ms?: number; failure?: Error } = {};
   const sent = send().then((ms) => {
-    kubectlMs = ms;
+    sending.ms = ms;
     log(`${name}: kubectl took ${ms} ms for ${of} objects`);
   }, (e: unknown) => {
-    sendFailure = e;
+    sending.failure = e instanceof Error ? e : new Error(String(e));
   });
   const deadline = t0 + flags.timeoutMinutes * 60_000;
   const timeline: Phase['timeline'] = [];
   let p = progress();
   let lastLog = 0;
   while (p.done < of && Date.now() < deadline) {
-    if (sendFailure) throw sendFailure;
+    if (sending.failure) throw sending.failure;
     if (stack.reconciler.process.exitCode !== null) throw new Error(`reconciler exited ${stack.reconciler.process.exitCode}`);
     await sleep(500);
     p = progress();
@@ -445,7 +444,7 @@ async function phase(stack: Stack, name: string, send: () => Promise<number>, wa
   }
   const elapsed = Date.now() - t0;
   await sent;
-  if (sendFailure) throw sendFailure;
+  if (sending.failure) throw sending.failure;
   loopDelay.disable();
   const r = stack.emulator.admin.requests();
   const accepted = acceptedByClass(r.byKey);
@@ -457,7 +456,7 @@ async function phase(stack: Stack, name: string, send: () => Promise<number>, wa
     of,
     complete: p.done >= of,
     seconds: seconds(elapsed),
-    kubectlSeconds: kubectlMs === undefined ? undefined : seconds(kubectlMs),
+    kubectlSeconds: sending.ms === undefined ? undefined : seconds(sending.ms),
     throttled429: r.throttled,
     throttledByClass: throttledByClass(r.byKey),
     acceptedByClass: accepted,
@@ -619,7 +618,7 @@ function phaseGoals(name: 'create' | 'delete', p: Phase | undefined): Goal[] {
       value: p.perRule.lateFromArrival,
       unit: 'late',
       met: null,
-      note: `worst ${p.perRule.worstOverArrival} s over its bound; the ${p.of} arrived ${p.perRule.arrival.firstSeconds}-${p.perRule.arrival.lastSeconds} s after the phase start`,
+      note: `worst ${p.perRule.worstOverArrival} s over its bound; arrivals ${p.perRule.arrival.firstSeconds}-${p.perRule.arrival.lastSeconds} s after the phase start (${p.perRule.arrival.seen} of ${p.of} seen)`,
     },
     {
       goal: `${what}: each ${verb} within operation + 2 s of its ${name === 'create' ? 'PUT' : 'DELETE'} (polls never wait behind held writes)`,
