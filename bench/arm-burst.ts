@@ -185,7 +185,7 @@ interface PerRule {
     /** First and last arrival, seconds after the phase started. */
     firstSeconds: number;
     lastSeconds: number;
-    /** Rules whose place in arrival order is not their place by name. */
+    /** The fewest rules that, moved, would put the arrival order in name order (0: they arrived in name order). */
     outOfNameOrder: number;
   };
   /** Why the late rules were late, under each bound (one rule can have several causes). */
@@ -197,11 +197,12 @@ interface PerRule {
 }
 
 /**
- * A late rule's cause. `arrivedAfterSlot`: it reached the API server after its k/10 s slot. `writeHeldByBucket`: its
- * write went out after its slot while the write (or delete) bucket, replayed, held fewer than the reconciler's
- * low-water mark: ARM's bucket, or the reserve the reconciler keeps in it, spaced it. `pollHeldByReadBucket`: its
- * operation ended while the read bucket held fewer than that mark, so its poll waited for read tokens.
- * `reconciler`: none of these, the reconciler's own latency (queue, Kubernetes writes, CPU).
+ * A late rule's cause. `arrivedAfterSlot`: it reached the API server after its k/10 s slot (never a cause under the
+ * bound from its arrival). `writeHeldByBucket`: its write went out after its slot while the write (or delete) bucket,
+ * replayed, held fewer than the reconciler's low-water mark: ARM's bucket, or the reserve the reconciler keeps in it,
+ * spaced it. `pollHeldByReadBucket`: its operation ended while the read bucket held fewer than that mark, so its poll
+ * waited for read tokens. `reconciler`: none of these, the reconciler's own latency (queue, Kubernetes writes, CPU).
+ * A rule late from the phase start that arrived after its slot and is late from its arrival too has the causes of both.
  */
 type LateCause = 'arrivedAfterSlot' | 'writeHeldByBucket' | 'pollHeldByReadBucket' | 'reconciler';
 type LateCauses = Record<LateCause, number> & { late: number };
@@ -221,6 +222,9 @@ interface LateRule {
   /** Seconds over k/10 s + op + 2 s, and over max(k/10 s, arrival) + op + 2 s. */
   overFromStart: number;
   overFromArrival: number;
+  /** Its causes under the bound from the phase start, and (when late under it) from its arrival. */
+  causes: LateCause[];
+  causesFromArrival?: LateCause[];
   /** ARM's read bucket, replayed: tokens left at its write and at its operation's end. */
   readTokensAtWrite?: number;
   readTokensAtOpEnd?: number;
@@ -229,7 +233,6 @@ interface LateRule {
   writeTokensAtWrite?: number;
   /** The earliest ARM's bucket allowed its write after the phase started: max(0, (writesBefore + 1 - burst) / rate). */
   writeFloor?: number;
-  causes: LateCause[];
 }
 
 const LATE_RULES_KEPT = 50;
@@ -242,8 +245,13 @@ function ruleName(i: number): string {
  * One of ARM's buckets over the phase, replayed from the emulator's log of the requests of its class it accepted (full
  * at `t0`, refilled at ARM's rate): the tokens left, and the requests accepted, just before a given time.
  */
-function bucketReplay(log: readonly RequestLogEntry[], t0: number, cls: Cls): { tokensBefore(at: number): number; acceptedBefore(at: number): number } {
-  const times = log
+interface BucketReplay {
+  tokensBefore(at: number): number;
+  acceptedBefore(at: number): number;
+}
+
+function bucketReplay(entries: readonly RequestLogEntry[], t0: number, cls: Cls): BucketReplay {
+  const times = entries
     .filter((e) => e.status !== 429 && !e.resourceType.startsWith('entra/') && e.resourceType !== 'admin' && classOf(e.method) === cls)
     .map((e) => Date.parse(e.time))
     .sort((a, b) => a - b);
@@ -263,6 +271,22 @@ function bucketReplay(log: readonly RequestLogEntry[], t0: number, cls: Cls): { 
   };
 }
 
+/** The length of the longest increasing run (not necessarily contiguous) of `xs`. */
+function longestIncreasing(xs: readonly number[]): number {
+  const tails: number[] = [];
+  for (const x of xs) {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (tails[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    tails[lo] = x;
+  }
+  return tails.length;
+}
+
 /** Each rule's place in arrival order, from 1 (ties, and rules the watch did not see arrive, by name). */
 function arrivalRanks(arrivedAt: ReadonlyMap<string, number>): Map<string, number> {
   const names = Array.from({ length: flags.count }, (_, i) => ruleName(i));
@@ -272,9 +296,9 @@ function arrivalRanks(arrivedAt: ReadonlyMap<string, number>): Map<string, numbe
 }
 
 /** The first accepted request of `method` on each rule, at or after `after` of that rule when given. */
-function firstRequestAt(log: readonly RequestLogEntry[], method: string, after?: ReadonlyMap<string, number>): Map<string, number> {
+function firstRequestAt(entries: readonly RequestLogEntry[], method: string, after?: ReadonlyMap<string, number>): Map<string, number> {
   const out = new Map<string, number>();
-  for (const e of log) {
+  for (const e of entries) {
     const m = /\/firewallrules\/(burst-\d{4})$/i.exec(e.path.split('?')[0]);
     if (!m || e.method !== method || e.status >= 300 || out.has(m[1])) continue;
     const t = Date.parse(e.time);
@@ -304,6 +328,10 @@ function perRule(stack: Stack, t0: number, arrivedAt: ReadonlyMap<string, number
   const rank = arrivalRanks(arrivedAt);
   const sinceT0 = (ms: number | undefined) => (ms === undefined ? undefined : round((ms - t0) / 1000, 2));
   const noCauses = (): LateCauses => ({ late: 0, arrivedAfterSlot: 0, writeHeldByBucket: 0, pollHeldByReadBucket: 0, reconciler: 0 });
+  const count = (counts: LateCauses, causes: readonly LateCause[]) => {
+    counts.late++;
+    for (const c of causes) counts[c]++;
+  };
   const fromStart = noCauses();
   const fromArrival = noCauses();
   const late: LateRule[] = [];
@@ -313,11 +341,9 @@ function perRule(stack: Stack, t0: number, arrivedAt: ReadonlyMap<string, number
   let worstOverArrival = -Infinity;
   let lateAfterWrite = 0;
   let lateAfterWriteReadPaced = 0;
-  let outOfNameOrder = 0;
   for (let i = 0; i < flags.count; i++) {
     const name = ruleName(i);
     const k = rank.get(name)!;
-    if (k !== i + 1) outOfNameOrder++;
     const done = doneAt.get(name);
     if (done === undefined) continue;
     const t = (done - t0) / 1000;
@@ -338,8 +364,10 @@ function perRule(stack: Stack, t0: number, arrivedAt: ReadonlyMap<string, number
       }
     }
     if (overFromStart <= 0) continue;
-    const rule: LateRule = { name, k, arrival, done: round(t, 2), overFromStart: round(overFromStart, 2), overFromArrival: round(overFromArrival, 2), causes: [] };
-    if (arrival !== undefined && arrival > slot) rule.causes.push('arrivedAfterSlot');
+    const rule: LateRule = {
+      name, k, arrival, done: round(t, 2), overFromStart: round(overFromStart, 2), overFromArrival: round(overFromArrival, 2), causes: [],
+    };
+    const held: LateCause[] = [];
     if (w !== undefined) {
       const writesBefore = writeBucket.acceptedBefore(w);
       Object.assign(rule, {
@@ -352,15 +380,19 @@ function perRule(stack: Stack, t0: number, arrivedAt: ReadonlyMap<string, number
         writeTokensAtWrite: round(writeBucket.tokensBefore(w), 1),
         writeFloor: round(Math.max(0, (writesBefore + 1 - ARM_LIMITS[writeClass].burst) / ARM_LIMITS[writeClass].perSecond), 2),
       });
-      if (rule.write! > slot && rule.writeTokensAtWrite! < lowWater) rule.causes.push('writeHeldByBucket');
-      if (rule.readTokensAtOpEnd! < lowWater) rule.causes.push('pollHeldByReadBucket');
+      if (rule.write! > slot && rule.writeTokensAtWrite! < lowWater) held.push('writeHeldByBucket');
+      if (rule.readTokensAtOpEnd! < lowWater) held.push('pollHeldByReadBucket');
     }
-    if (rule.causes.length === 0) rule.causes.push('reconciler');
-    for (const [counts, over] of [[fromStart, overFromStart], [fromArrival, overFromArrival]] as const) {
-      if (over <= 0) continue;
-      counts.late++;
-      for (const c of rule.causes) counts[c]++;
+    const arrivedLate: LateCause[] = arrival !== undefined && arrival > slot ? ['arrivedAfterSlot'] : [];
+    if (overFromArrival > 0) {
+      rule.causesFromArrival = held.length ? held : ['reconciler'];
+      rule.causes = [...arrivedLate, ...rule.causesFromArrival];
+      count(fromArrival, rule.causesFromArrival);
+    } else {
+      rule.causes = [...arrivedLate, ...held];
+      if (rule.causes.length === 0) rule.causes.push('reconciler');
     }
+    count(fromStart, rule.causes);
     late.push(rule);
   }
   const arrivals = [...arrivedAt.values()];
@@ -378,7 +410,7 @@ function perRule(stack: Stack, t0: number, arrivedAt: ReadonlyMap<string, number
       seen: arrivals.length,
       firstSeconds: arrivals.length ? sinceT0(Math.min(...arrivals))! : NaN,
       lastSeconds: arrivals.length ? sinceT0(Math.max(...arrivals))! : NaN,
-      outOfNameOrder,
+      outOfNameOrder: flags.count - longestIncreasing(Array.from({ length: flags.count }, (_, i) => rank.get(ruleName(i))!)),
     },
     lateCauses: { fromStart, fromArrival },
     lateRules: late.sort((a, b) => b.overFromStart - a.overFromStart).slice(0, LATE_RULES_KEPT),
@@ -386,7 +418,7 @@ function perRule(stack: Stack, t0: number, arrivedAt: ReadonlyMap<string, number
   };
 }
 
-/** The causes of one bound's late rules, in a few words. */
+/** The causes of one bound's late rules, in a few words (a rule can have several). */
 function causesText(c: LateCauses, writeClass: string): string {
   return `${c.arrivedAfterSlot} arrived after their k/10 s slot, ${c.writeHeldByBucket} had their write held by the ${writeClass} bucket, `
     + `${c.pollHeldByReadBucket} their poll held by the read bucket, ${c.reconciler} none of these (the reconciler's own latency)`;
@@ -406,7 +438,9 @@ function lateSummary(name: string, p: Phase): string {
  * One phase: `send` hands the objects (or their deletes) to the API server; the phase ends when every rule is done
  * (`doneAt`) or at the deadline. `send` must not block this process (kubectlAsync): the emulator and the watch run in it.
  */
-async function phase(stack: Stack, name: string, send: () => Promise<number>, watch: { arrivedAt: Map<string, number>; doneAt: Map<string, number> }, of: number): Promise<Phase> {
+async function phase(
+  stack: Stack, name: string, send: () => Promise<number>, watch: { arrivedAt: Map<string, number>; doneAt: Map<string, number> }, of: number,
+): Promise<Phase> {
   const { arrivedAt, doneAt } = watch;
   const progress = () => ({ done: doneAt.size, notReady: undefined as Record<string, number> | undefined });
   stack.emulator.admin.resetRequests();
