@@ -5,6 +5,7 @@
  * readiness counts, the reconciler's memory and CPU from /proc, cleanup that always runs.
  */
 import './isolate';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Emulator, EmulatorOptions, startEmulator } from '../test/emulator';
 import {
@@ -14,6 +15,34 @@ import {
 import { MemorySampler, procMemory, ProcMemory, seconds, sleep } from './common';
 
 export { apply, kubectl, metricSum };
+
+/**
+ * kubectl without blocking this process, for what runs while the stack is measured: the emulator and the watches live
+ * in this process, and `kubectl` (a spawnSync) would hold every ARM answer and watch event until kubectl exits.
+ * Resolves with the milliseconds kubectl took; rejects on a non-zero exit or after `timeoutMs`.
+ */
+export async function kubectlAsync(args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<number> {
+  const cluster = await ensureCluster();
+  const env = { ...process.env };
+  delete env.KUBECONFIG;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cluster.kubectlPath, ['--kubeconfig', cluster.kubeconfig, ...args], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Date.now() - started);
+      else reject(new Error(`kubectl ${args.join(' ')} exited ${code ?? signal}:\n${stderr}`));
+    });
+    child.stdin.end(o.input ?? '');
+  });
+}
 
 export const KINDS = ['postgresservers', 'postgresdatabases', 'postgresfirewallrules', 'postgresroles'] as const;
 

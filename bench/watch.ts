@@ -1,6 +1,7 @@
 /**
  * Millisecond times at which objects of one kind became Ready (Ready=True for their generation) or were deleted, from a
- * kubectl watch of the test cluster (conditions carry whole seconds only).
+ * kubectl watch of the test cluster (conditions carry whole seconds only). A time is when this process read the line:
+ * right only while its event loop is free (a spawnSync of kubectl beside it stamps everything at its end).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ensureCluster } from '../test/cluster/cluster';
@@ -14,8 +15,10 @@ export class ReadyWatch {
   readonly readyAt = new Map<string, number>();
   /** Name -> time its DELETED event arrived. */
   readonly deletedAt = new Map<string, number>();
-  /** Name -> first time seen (ADDED). */
+  /** Name -> first time seen (ADDED): when a created object reached the API server, as this watch saw it. */
   readonly addedAt = new Map<string, number>();
+  /** Name -> first time seen with a deletionTimestamp: when its delete reached the API server (it has a finalizer). */
+  readonly deletingAt = new Map<string, number>();
   /** Secrets: name -> first time it had a `host` key (a connection Secret written with the server's address). */
   readonly hostAt = new Map<string, number>();
   private child?: ChildProcess;
@@ -45,10 +48,11 @@ export class ReadyWatch {
     const lines = this.buffer.split('\n');
     this.buffer = lines.pop() ?? '';
     for (const line of lines) {
-      const [type, name, generation, observed, ready, , host] = line.split(SEP);
+      const [type, name, generation, observed, ready, deletionTimestamp, host] = line.split(SEP);
       if (!name) continue;
       if (host && !this.hostAt.has(name)) this.hostAt.set(name, now);
       if (type === 'ADDED' && !this.addedAt.has(name)) this.addedAt.set(name, now);
+      if (deletionTimestamp && !this.deletingAt.has(name)) this.deletingAt.set(name, now);
       if (type === 'DELETED') {
         this.deletedAt.set(name, now);
         continue;
