@@ -108,8 +108,10 @@ const typecheckTests = project.addTask('typecheck:tests', {
 });
 typecheckTests.exec('tsc -p bench/tsconfig.json --noEmit');
 project.testTask.prependSpawn(typecheckTests);
-// bench/ imports the test harness (the control plane, the emulator): it is type-checked as test/ is.
+// bench/ imports the test harness (the control plane, the emulator): it is type-checked and linted as test/ is.
 new JsonFile(project, 'bench/tsconfig.json', { obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'] } });
+project.eslint?.addLintPattern('bench');
+project.eslint?.allowDevDeps('bench/**');
 
 // Suites that need the reconciler's runtime dependencies (ESM-only @kubernetes/client-node), the ARM emulator, the
 // test control plane or PostgreSQL run on Node's own test runner through tsx; jest runs the construct tests.

@@ -24,12 +24,12 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { App, Chart } from 'cdk8s';
 import { AzurePostgres } from '../src';
-import { DEFAULT_PACING } from '../src/reconciler/azure/throttle';
-import type { RequestLogEntry } from '../test/emulator';
-import { environment, loadAverage, mib, parseFlags, report, ROOT, round, seconds, sleep } from './common';
+import { environment, loadAverage, lowOctets, mib, parseFlags, report, ROOT, round, seconds, sleep } from './common';
 import { type Goal, p50p99, writeResult } from './goals';
 import { armRequestSummary, cpuSeconds, kubectl, kubectlAsync, memoryNow, metricSum, readyCounts, startStack, Stack, waitReady } from './stack';
 import { ReadyWatch } from './watch';
+import { DEFAULT_PACING } from '../src/reconciler/azure/throttle';
+import type { RequestLogEntry } from '../test/emulator';
 
 const HELP = `
 Usage: tsx bench/arm-burst.ts [flags]
@@ -84,8 +84,8 @@ function rulesJson(servers: string[]): string {
     spec: {
       serverRef: { name: servers[i % servers.length] },
       azureName: `burst-${String(i).padStart(4, '0')}`,
-      startIpAddress: `10.${(i >> 8) & 255}.${i & 255}.1`,
-      endIpAddress: `10.${(i >> 8) & 255}.${i & 255}.254`,
+      startIpAddress: `10.${lowOctets(i).join('.')}.1`,
+      endIpAddress: `10.${lowOctets(i).join('.')}.254`,
     },
   }));
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });

@@ -199,3 +199,8 @@ export function seconds(ms: number): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The two low bytes of `i` (0-65535), as the last two octets of an IPv4 address for the i-th of many objects. */
+export function lowOctets(i: number): [number, number] {
+  return [Math.floor(i / 256) % 256, i % 256];
+}

@@ -18,5 +18,10 @@ export function writeResult(bench: string, quick: boolean, env: Environment, goa
 /** p50 and p99 of a list of values, rounded. */
 export function p50p99(values: readonly number[], digits = 2): { p50: number; p99: number; max: number; n: number } {
   if (values.length === 0) return { p50: NaN, p99: NaN, max: NaN, n: 0 };
-  return { p50: round(percentile(values, 50), digits), p99: round(percentile(values, 99), digits), max: round(Math.max(...values), digits), n: values.length };
+  return {
+    p50: round(percentile(values, 50), digits),
+    p99: round(percentile(values, 99), digits),
+    max: round(Math.max(...values), digits),
+    n: values.length,
+  };
 }

@@ -12,7 +12,7 @@ import './isolate';
 import { readFileSync } from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { environment, loadAverage, parseFlags, round, seconds, sleep } from './common';
+import { environment, loadAverage, lowOctets, parseFlags, round, seconds, sleep } from './common';
 import { type Goal, p50p99, writeResult } from './goals';
 import { kubectl, startStack, waitReady, type Stack } from './stack';
 import { ReadyWatch } from './watch';
@@ -40,7 +40,7 @@ const log = (line: string) => process.stderr.write(`[${new Date().toISOString().
 /** POSTs one object to the API server as the cluster admin; resolves at its answer (the object is stored). */
 class Api {
   private readonly agent: https.Agent;
-  constructor(private readonly server: string) {
+  constructor(private readonly apiServer: string) {
     const pki = path.join(CLUSTER_DIR, 'pki');
     this.agent = new https.Agent({
       keepAlive: true,
@@ -51,7 +51,7 @@ class Api {
   }
 
   create(plural: string, namespace: string, body: unknown): Promise<number> {
-    const url = new URL(`/apis/cdk8s-azure.dev/v1alpha1/namespaces/${namespace}/${plural}`, this.server);
+    const url = new URL(`/apis/cdk8s-azure.dev/v1alpha1/namespaces/${namespace}/${plural}`, this.apiServer);
     const data = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = https.request(url, { method: 'POST', agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
@@ -65,7 +65,7 @@ class Api {
 
   /** One request; resolves with the status and the parsed body. */
   request(method: string, urlPath: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: any }> {
-    const url = new URL(urlPath, this.server);
+    const url = new URL(urlPath, this.apiServer);
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = data === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(data) };
@@ -104,12 +104,12 @@ class Api {
   }
 }
 
-function rule(name: string, server: string, i: number) {
+function rule(name: string, serverName: string, i: number) {
   return {
     apiVersion: 'cdk8s-azure.dev/v1alpha1',
     kind: 'PostgresFirewallRule',
     metadata: { name, namespace: NS },
-    spec: { serverRef: { name: server }, azureName: name, startIpAddress: `10.2.${(i >> 8) & 255}.${i & 255}`, endIpAddress: `10.2.${(i >> 8) & 255}.${i & 255}` },
+    spec: { serverRef: { name: serverName }, azureName: name, startIpAddress: `10.2.${lowOctets(i).join('.')}`, endIpAddress: `10.2.${lowOctets(i).join('.')}` },
   };
 }
 
@@ -155,7 +155,8 @@ async function main(): Promise<void> {
   log(`latency bench: ${flags.applies} applies, ${flags.servers} servers, start with ${flags.startCrs} CRs; load ${env.loadAtStart}`);
   // Only this bench's namespace: another bench's reconciler on the same control plane must not take its objects.
   const args = [`--namespaces=${NS}`];
-  const stack = await startStack({ namespace: NS, emulator: { provisioningDelayMs: 1000, operationPollIntervalSeconds: 1 }, args, build: flags.build, log });
+  const emulator = { provisioningDelayMs: 1000, operationPollIntervalSeconds: 1 };
+  const stack = await startStack({ namespace: NS, emulator, args, build: flags.build, log });
   const cluster = await ensureCluster();
   const api = new Api(cluster.server);
   const goals: Goal[] = [];

@@ -81,23 +81,31 @@ function create(items: object[], what: string): void {
 /** A Secret that is not ours: the size of a typical application credential. */
 function unrelatedSecret(i: number) {
   return {
-    apiVersion: 'v1', kind: 'Secret', metadata: { name: `unrelated-${i}`, namespace: NS, labels: { app: 'someone-else' } },
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `unrelated-${i}`, namespace: NS, labels: { app: 'someone-else' } },
     stringData: { username: `user${i}`, password: 'x'.repeat(32), config: 'k=v\n'.repeat(40) },
   };
 }
 
 function unrelatedConfigMap(i: number) {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `unrelated-${i}`, namespace: NS, labels: { app: 'someone-else' } },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `unrelated-${i}`, namespace: NS, labels: { app: 'someone-else' } },
     data: { 'app.properties': 'key=value\n'.repeat(40) },
   };
 }
 
 function role(i: number) {
   return {
-    apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresRole', metadata: { name: `role-${i}`, namespace: NS },
+    apiVersion: 'cdk8s-azure.dev/v1alpha1',
+    kind: 'PostgresRole',
+    metadata: { name: `role-${i}`, namespace: NS },
     spec: {
-      serverRef: { name: 'not-there' }, databaseRef: { name: 'not-there' }, roleName: `app_${i}`,
+      serverRef: { name: 'not-there' },
+      databaseRef: { name: 'not-there' },
+      roleName: `app_${i}`,
       writeConnectionSecretToRef: { name: `role-${i}-conn` },
     },
   };
@@ -108,16 +116,25 @@ function roleSecret(i: number, uid: string) {
   const host = `srv-${i % 10}.postgres.database.azure.com`;
   const password = 'p'.repeat(32);
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
     metadata: {
-      name: `role-${i}-conn`, namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'cdk8s-azure' },
+      name: `role-${i}-conn`,
+      namespace: NS,
+      labels: { 'app.kubernetes.io/managed-by': 'cdk8s-azure' },
       ownerReferences: [{ apiVersion: 'cdk8s-azure.dev/v1alpha1', kind: 'PostgresRole', name: `role-${i}`, uid, controller: true, blockOwnerDeletion: true }],
     },
     stringData: {
-      host, port: '5432', dbname: 'app', username: `app_${i}`, password, sslmode: 'require',
-      uri: `postgresql://app_${i}:${password}@${host}:5432/app?sslmode=require`,
+      host,
+      'port': '5432',
+      'dbname': 'app',
+      'username': `app_${i}`,
+      password,
+      'sslmode': 'require',
+      'uri': `postgresql://app_${i}:${password}@${host}:5432/app?sslmode=require`,
       'jdbc-uri': `jdbc:postgresql://${host}:5432/app?user=app_${i}&password=${password}&sslmode=require`,
-      pgpass: `${host}:5432:app:app_${i}:${password}\n`,
+      'pgpass': `${host}:5432:app:app_${i}:${password}\n`,
     },
   };
 }
@@ -241,31 +258,46 @@ async function main(): Promise<void> {
   const unrelatedDelta = idle && unrelated ? Math.round((unrelated.rssMiB - idle.rssMiB) * 10) / 10 : NaN;
   const goals: Goal[] = [
     {
-      goal: 'idle RSS', target: `<= ${TARGET.idleMiB} MiB`, value: idle?.rssMiB ?? 'failed', unit: 'MiB',
+      goal: 'idle RSS',
+      target: `<= ${TARGET.idleMiB} MiB`,
+      value: idle?.rssMiB ?? 'failed',
+      unit: 'MiB',
       met: idle ? idle.rssMiB <= TARGET.idleMiB : null,
     },
     {
-      goal: `RSS with ${flags.roles} of our CRs and their Secrets cached`, target: `<= ${TARGET.cachedMiB} MiB (1000 CRs)`,
-      value: ours?.rssMiB ?? 'failed', unit: 'MiB',
+      goal: `RSS with ${flags.roles} of our CRs and their Secrets cached`,
+      target: `<= ${TARGET.cachedMiB} MiB (1000 CRs)`,
+      value: ours?.rssMiB ?? 'failed',
+      unit: 'MiB',
       met: ours ? ours.rssMiB <= TARGET.cachedMiB : null,
       note: flags.roles === 1000 ? undefined : `${flags.roles} CRs (quick), not the target's 1000`,
     },
     {
-      goal: `${flags.unrelated} unrelated Secrets + ${flags.unrelated} ConfigMaps: RSS change`, target: `0 (within ${TARGET.unrelatedNoiseMiB} MiB noise), none cached`,
-      value: Number.isNaN(unrelatedDelta) ? 'failed' : unrelatedDelta, unit: 'MiB',
+      goal: `${flags.unrelated} unrelated Secrets + ${flags.unrelated} ConfigMaps: RSS change`,
+      target: `0 (within ${TARGET.unrelatedNoiseMiB} MiB noise), none cached`,
+      value: Number.isNaN(unrelatedDelta) ? 'failed' : unrelatedDelta,
+      unit: 'MiB',
       met: unrelated && idle ? Math.abs(unrelatedDelta) <= TARGET.unrelatedNoiseMiB && unrelated.cachedSecrets === idle.cachedSecrets : null,
       note: unrelated && idle ? `Secrets cached: ${idle.cachedSecrets} before, ${unrelated.cachedSecrets} after; Kubernetes requests ${idle.kubeRequests} -> ${unrelated.kubeRequests}` : undefined,
     },
     {
-      goal: 'peak RSS of this run vs the install\'s memory request and limit', target: `<= request (${install.requestMiB ?? '?'} Mi)`,
-      value: peak, unit: 'MiB',
+      goal: 'peak RSS of this run vs the install\'s memory request and limit',
+      target: `<= request (${install.requestMiB ?? '?'} Mi)`,
+      value: peak,
+      unit: 'MiB',
       met: install.requestMiB !== undefined ? peak <= install.requestMiB : null,
       note: `limit ${install.limitMiB ?? '?'} Mi; the burst peak is bench/arm-burst.ts's`,
     },
   ];
   const data = {
     shape: { unrelatedSecrets: flags.unrelated, unrelatedConfigMaps: flags.unrelated, roles: flags.roles, roleSecrets: flags.roles },
-    startToReadyzMs: readyMs, figures, peakRssMiB: peak, install, failure, env, loadAtEnd: loadAverage(),
+    startToReadyzMs: readyMs,
+    figures,
+    peakRssMiB: peak,
+    install,
+    failure,
+    env,
+    loadAtEnd: loadAverage(),
     diagnostics: { nodeOptions: nodeOptions.join(' ') || undefined },
   };
   const file = writeResult('reconciler-footprint', flags.quick, goals, data);

@@ -7,12 +7,12 @@
 import './isolate';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { MemorySampler, procMemory, ProcMemory, seconds, sleep } from './common';
 import { Emulator, EmulatorOptions, startEmulator } from '../test/emulator';
 import {
   apply, buildBundle, ensureCluster, installReconcilerManifests, kubectl, metricSum, registerWorkloadIdentity,
   RunningReconciler, startReconciler,
 } from '../test/integration/harness';
-import { MemorySampler, procMemory, ProcMemory, seconds, sleep } from './common';
 
 export { apply, kubectl, metricSum };
 

@@ -47,7 +47,7 @@ function manifests(): string {
     });
     server.addDatabase('app');
     for (let r = s; r < flags.rules; r += flags.servers) {
-      server.addFirewallRule(`rule-${r}`, { startIpAddress: `10.1.${r & 255}.1`, endIpAddress: `10.1.${r & 255}.9` });
+      server.addFirewallRule(`rule-${r}`, { startIpAddress: `10.1.${r % 256}.1`, endIpAddress: `10.1.${r % 256}.9` });
     }
   }
   return app.synthYaml();
@@ -83,7 +83,8 @@ async function main(): Promise<void> {
       c = readyCounts(NS);
     }
     const resources = c.byKind;
-    const armResources = (resources.PostgresServer?.total ?? 0) + (resources.PostgresDatabase?.total ?? 0) + (resources.PostgresFirewallRule?.total ?? 0);
+    const armResources = (['PostgresServer', 'PostgresDatabase', 'PostgresFirewallRule'] as const)
+      .reduce((sum, kind) => sum + (resources[kind]?.total ?? 0), 0);
     log(`converged in ${seconds(Date.now() - t0)} s: ${JSON.stringify(resources)}; settling one resync period`);
     // Whatever followed convergence (the last polls, the first resyncs) settles before the window.
     await sleep(flags.resyncSeconds * 1000);
