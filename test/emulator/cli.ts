@@ -15,7 +15,8 @@ Usage: npx projen emulator -- [flags]        (or: tsx test/emulator/cli.ts [flag
 Serves, on one HTTPS port: ARM (resource groups; Microsoft.DBforPostgreSQL flexibleServers with databases,
 firewallRules, configurations, administrators; api-versions 2025-08-01, 2024-08-01, 2021-06-01), an Entra ID token
 service (the authority host) and an admin endpoint (/admin). Every flexible server is a real PostgreSQL 15 reached on
-127.0.10.N:5432, where the emulator's front signs clients in as Azure does (passwords; Microsoft Entra tokens).
+a loopback address of its own, port 5432, where the emulator's front signs clients in as Azure does (passwords;
+Microsoft Entra tokens).
 
 Listening
   --host ADDR                    address to listen on (default 127.0.0.1)
@@ -53,7 +54,7 @@ Faults (change them at runtime: PUT /admin/faults)
   --fault-match REGEX            limit the faults above to requests whose "METHOD /path" matches
 PostgreSQL
   --postgres-bin-dir DIR         PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
-  --server-address-base IP       server N listens on IP+N:5432 (default 127.0.10.0)
+  --server-address-base IP       server N listens on IP+N:5432 (default: a random 127.A.B.0, A in 20-219)
 Output
   --env-file FILE                also write the export lines, with the secret, to FILE (mode 0600)
   --verbose                      log every request (method, path, status, duration; never bodies or tokens)
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
     `  Subscriptions:   ${emu.subscriptions.join(', ')}`,
     `  CA certificate:  ${emu.caCertPath}`,
     `  Data directory:  ${emu.dataDir}`,
-    `  PostgreSQL:      server N listens on ${opts.serverAddressBase ?? '127.0.10.0'}+N:5432 (TLS, emulator CA)`,
+    `  PostgreSQL:      server N listens on ${emu.serverAddressBase}+N:5432 (TLS, emulator CA)`,
     '',
     `Export these (or: source ${envFile}):`,
     ...env.map(([k, v]) => (k === 'AZURE_CLIENT_SECRET' ? `export ${k}="$(cat ${shellQuote(secretFile)})"` : `export ${k}=${shellQuote(v)}`)),

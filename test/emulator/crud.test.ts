@@ -63,7 +63,9 @@ describe('flexible server CRUD through the SDK', () => {
     assert.equal(server.backup?.backupRetentionDays, 7);
     assert.equal(server.network?.publicNetworkAccess, 'Enabled');
     assert.deepEqual(server.tags, { env: 'test' });
-    assert.match(server.fullyQualifiedDomainName!, /^127\.0\.10\.\d+$/);
+    const [a, b, c] = emu.serverAddressBase.split('.');
+    assert.match(server.fullyQualifiedDomainName!, new RegExp(`^${a}\\.${b}\\.${c}\\.\\d+$`), 'an address of this emulator\'s range');
+    assert.doesNotMatch(emu.serverAddressBase, /^127\.0\./, 'a random range, clear of the clients\' 127.0.0.x');
     host = server.fullyQualifiedDomainName!;
     await admitTestClient(pg, rg, name);
 

@@ -6,6 +6,7 @@
  * (iss https://sts.windows.net/{tenant}/, tid, oid, appid, aud = the resource of the `.default` scope).
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomUUID, sign, timingSafeEqual, verify } from 'node:crypto';
+import { ROOT_SCOPE } from './authorization';
 
 export interface EmulatorClient {
   clientId: string;
@@ -17,10 +18,16 @@ export interface EmulatorClient {
    */
   federatedCredentials?: { issuer?: string; subject?: string; audience?: string }[];
   /**
-   * The subscriptions on which the client's service principal holds a role (its role assignments, at subscription
-   * scope). Undefined: every subscription of the emulator. Elsewhere ARM answers 403 AuthorizationFailed.
+   * Subscriptions on which the client's service principal holds a role: each is an assignment at the scope
+   * /subscriptions/<id> (see `scopes`).
    */
   subscriptions?: string[];
+  /**
+   * Scopes of the client's other role assignments: resource IDs of resource groups or resources (or subscriptions),
+   * each covering itself and everything under it (authorization.ts). Both this and `subscriptions` undefined: a role
+   * on every subscription of the emulator. Elsewhere ARM answers 403 AuthorizationFailed.
+   */
+  scopes?: string[];
 }
 
 export interface TokenClaims {
@@ -128,11 +135,12 @@ export class EntraService {
     this.clients.set(c.clientId.toLowerCase(), c);
   }
 
-  /** Whether the client `appId` holds a role on `subscription` (an unknown client: none). */
-  mayAccess(appId: string, subscription: string): boolean {
+  /** The scopes of the role assignments of the client `appId` (an unknown client: none). */
+  assignmentScopes(appId: string): string[] {
     const client = this.clients.get(appId.toLowerCase());
-    if (!client) return false;
-    return client.subscriptions === undefined || client.subscriptions.some((s) => s.toLowerCase() === subscription.toLowerCase());
+    if (!client) return [];
+    if (client.subscriptions === undefined && client.scopes === undefined) return [ROOT_SCOPE];
+    return [...(client.subscriptions ?? []).map((s) => `/subscriptions/${s}`), ...(client.scopes ?? [])];
   }
 
   isTenant(t: string): boolean {

@@ -5,6 +5,7 @@
  */
 /* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
 import * as assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
@@ -329,12 +330,17 @@ describe('firewall rules enforced (by default, as on Azure)', () => {
   });
 
   test('"allow Azure services" (0.0.0.0) admits the clients that count as inside Azure (azureClientNetworks), as an AKS cluster\'s egress, and no other', async () => {
-    const inAzure = await startEmulator({ provisioningDelayMs: 100, throttling: false, azureClientNetworks: ['127.0.0.7/32'] });
+    // A second emulator beside the first, its servers' addresses pinned (outside the random defaults' 127.20-219.x.x).
+    const pinned = `127.250.${randomInt(250)}.0`;
+    const inAzure = await startEmulator({ provisioningDelayMs: 100, throttling: false, azureClientNetworks: ['127.0.0.7/32'], serverAddressBase: pinned });
     trustEmulatorCa(inAzure);
     try {
       const client = pgClient(inAzure);
       await rmClient(inAzure).resourceGroups.createOrUpdate(rg, { location: 'eastus' });
       const aksHost = (await client.servers.beginCreateOrUpdateAndWait(rg, 'fw-azure', smallServer())).fullyQualifiedDomainName!;
+      assert.equal(inAzure.serverAddressBase, pinned);
+      assert.ok(aksHost.startsWith(pinned.replace(/0$/, '')), `${aksHost} is in the pinned range ${pinned}`);
+      assert.notEqual(aksHost, host, 'the two emulators\' servers have addresses of their own');
       assert.match(String(await canConnect(inAzure, aksHost, '127.0.0.7')), /no pg_hba\.conf entry for host "127\.0\.0\.7"/, 'no rule yet');
       await client.firewallRules.beginCreateOrUpdateAndWait(rg, 'fw-azure', 'AllowAllAzureServicesAndResourcesWithinAzureIps', { startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0' });
       assert.equal(await canConnect(inAzure, aksHost, '127.0.0.7'), true);

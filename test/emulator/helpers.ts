@@ -122,12 +122,3 @@ export async function waitForOperation(emu: Emulator, asyncOperationUrl: string)
   }
   return op;
 }
-
-/**
- * A loopback range for one emulator's servers, unlikely to be another's: every emulator starts at the same default, so
- * a stopped server's freed address could be taken by another emulator on the machine, which would then answer in its
- * place. For suites that connect to a stopped server.
- */
-export function ownLoopbackRange(): string {
-  return `127.${20 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.0`;
-}

@@ -14,7 +14,7 @@
  * trustEmulatorCa(emu) in this one.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, Server } from 'node:https';
@@ -90,7 +90,10 @@ export interface EmulatorOptions {
    * postgres.database.azure.com; a sovereign cloud's is postgres.database.usgovcloudapi.net or ...chinacloudapi.cn).
    */
   privateDnsZoneSuffix?: string;
-  /** Server N listens on this address + N, port 5432 (default 127.0.10.0: 127.0.10.1, 127.0.10.2, ...). */
+  /**
+   * Server N listens on this address + N, port 5432 (default: a random range per emulator, 127.A.B.0 with A in
+   * 20-219, so that two emulators on one machine do not answer for each other's servers). Set it to pin the addresses.
+   */
   serverAddressBase?: string;
   /** Log lines (default: none, or stderr when EMULATOR_DEBUG is set). Never receives passwords or tokens. */
   logger?: (line: string) => void;
@@ -110,6 +113,8 @@ export interface Emulator {
   /** The first client (application) and its secret. */
   clientId: string;
   clientSecret: string;
+  /** Server N listens on this address + N, port 5432 (the option, or the random range chosen at start). */
+  serverAddressBase: string;
   /** PEM of the CA that signed the HTTPS and PostgreSQL certificates. */
   caCertPem: string;
   caCertPath: string;
@@ -126,6 +131,16 @@ interface SavedIdentity {
 }
 
 const running = new Set<Arm>();
+
+/**
+ * A loopback range for one emulator's servers, unlikely to be another's: with one fixed default, a server's address
+ * freed by one emulator (a stopped server) could be taken by another on the machine, which would then answer in its
+ * place. Each address is also checked free before a PostgreSQL binds it (arm.ts). Clear of 127.0.0.0/16, where test
+ * clients bind 127.0.0.x to connect "from" an address and Debian names its host 127.0.1.1.
+ */
+function randomLoopbackRange(): string {
+  return `127.${20 + randomInt(200)}.${randomInt(250)}.0`;
+}
 
 function processAlive(pid: number): boolean {
   try {
@@ -247,6 +262,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const faults = new Faults(opts.faults);
   const throttler = new Throttler(opts.throttling);
   const entra = new EntraService(tenantId, clients, base);
+  const serverAddressBase = opts.serverAddressBase ?? randomLoopbackRange();
   const arm = new Arm({
     subscriptions,
     tenantId,
@@ -256,7 +272,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     enforceFirewall: opts.enforceFirewall ?? true,
     azureClientNetworks: opts.azureClientNetworks ?? [],
     postgresBinDir,
-    serverAddressBase: opts.serverAddressBase ?? '127.0.10.0',
+    serverAddressBase,
     privateDnsZoneSuffix: opts.privateDnsZoneSuffix ?? 'postgres.database.azure.com',
     dataDir,
     runAs,
@@ -387,6 +403,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     subscriptions,
     clientId: defaultClient.clientId,
     clientSecret: defaultClient.clientSecret ?? '',
+    serverAddressBase,
     caCertPem: ca.certPem,
     caCertPath: ca.certPath,
     dataDir,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Arm, ArmResponse, RetryAfterProfile } from './arm';
-import { authorizationFailed, rbacAction } from './authorization';
+import { Authorization, authorizationFailed, authorize, rbacAction } from './authorization';
 import { EmulatorClient, EntraService } from './entra';
 import { ApiError } from './errors';
 import { FaultOptions, FaultRule, Faults } from './faults';
@@ -245,10 +245,13 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
   claims = v.claims;
   entry.principal = claims.oid;
 
-  // ---- ARM: authorization (role assignments per subscription), at the front door: nothing is looked up or counted
-  if (lower[0] === 'subscriptions' && segments.length >= 3 && !o.entra.mayAccess(String(claims.appid ?? ''), segments[1])) {
+  // ---- ARM: authorization (role assignments at their scopes), at the front door: nothing is looked up or counted
+  const access: Authorization = lower[0] === 'subscriptions' && segments.length >= 3
+    ? authorize(o.entra.assignmentScopes(String(claims.appid ?? '')), method, path, segments)
+    : { allowed: true };
+  if (!access.allowed) {
     await readBody(req).catch(() => undefined);
-    send(res, 403, authorizationFailed(claims.oid, rbacAction(method, segments), path), { ...armHeaders, 'x-ms-failure-cause': 'gateway' }, method);
+    send(res, 403, authorizationFailed(claims.oid, rbacAction(method, segments), access.scope), { ...armHeaders, 'x-ms-failure-cause': 'gateway' }, method);
     return;
   }
 
@@ -284,6 +287,7 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
       }
     }
     result = await o.arm.handle({ method, segments, path, query: url.searchParams, body, appId: String(claims.appid ?? claims.oid) });
+    if (access.visible) result = { ...result, body: onlyVisible(result.body, access.visible) };
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     result = { status: e.status, body: e.body(), headers: e.headers };
@@ -299,6 +303,13 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
     return;
   }
   send(res, result.status, result.body, headers, method);
+}
+
+/** A collection's answer with only the items `visible` lets through (the rest of the body as it is). */
+function onlyVisible(body: unknown, visible: (resourceId: string) => boolean): unknown {
+  const value = (body as { value?: unknown } | undefined)?.value;
+  if (!Array.isArray(value)) return body;
+  return { ...(body as object), value: value.filter((item: { id?: unknown }) => typeof item?.id === 'string' && visible(item.id)) };
 }
 
 /** Audiences ARM accepts: Azure's public-cloud ARM audiences, and this emulator's own endpoint (any loopback name). */
@@ -379,7 +390,7 @@ async function admin(o: FrontOptions, req: IncomingMessage, res: ServerResponse,
             'PUT /admin/faults (FaultOptions)', 'POST /admin/faults (FaultRule)', 'DELETE /admin/faults', 'GET /admin/throttling',
             'PUT /admin/throttling (false | {reads,writes,deletes})', 'PUT /admin/timing ({provisioningDelayMs,operationPollIntervalSeconds,retryAfterProfile})',
             'GET /admin/firewall', 'PUT /admin/firewall ({enforce})', 'POST /admin/servers/{name}/azure-change ({highAvailabilityMode,storageSizeGB})', 'POST /admin/servers/{name}/auto-start', 'POST /admin/reset', 'POST /admin/token ({clientId,resource,lifetimeSeconds})',
-            'POST /admin/clients ({clientId,clientSecret,federatedCredentials})',
+            'POST /admin/clients ({clientId,clientSecret,federatedCredentials,subscriptions,scopes})',
           ],
         }, headers, method);
         return;

@@ -13,7 +13,6 @@ import {
   apply, cleanNamespace, connect, CR_KINDS, expectRefused, getJson, kubectl, readyCondition, RunningReconciler, secretData, sleep,
   sql, startReconciler, startStack, stopReconciler, synthWithTsx, tryGetJson, waitFor, waitReady,
 } from './harness';
-import { ownLoopbackRange } from '../emulator/helpers';
 
 const NS = 'day-two-e2e';
 const RG = 'rg-day-two-e2e';
@@ -72,7 +71,7 @@ const roleSecret = (id: string) => secretData(NS, find('PostgresRole', (s) => s.
 
 describe('day two on the test control plane and the Azure emulator: extensions, a read replica, a restore, stop and start', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    const stack = await startStack({ provisioningDelayMs: 500, operationPollIntervalSeconds: 1, serverAddressBase: ownLoopbackRange() });
+    const stack = await startStack({ provisioningDelayMs: 500, operationPollIntervalSeconds: 1 });
     ({ emulator, arm } = stack);
     cleanNamespace(NS);
     kubectl(['create', 'namespace', NS], { check: true });

@@ -12,6 +12,7 @@ import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
 import { ensureCluster, kubectl, serviceAccountKubeconfig, CLUSTER_DIR } from '../cluster/cluster';
 import { Emulator, EmulatorOptions, startEmulator, trustEmulatorCa } from '../emulator';
+import { connectOrClose } from '../reconciler/helpers/postgres-client';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BUNDLE = path.join(ROOT, 'bundle', 'reconciler.js');
@@ -267,24 +268,16 @@ export async function waitReady(kind: string, namespace: string, name: string, r
  * Connects to real PostgreSQL as an app does from its connection Secret: host, port, dbname and username, over TLS
  * verified against the Secret's ca.crt. The password is the Secret's unless given (a token, for passwordless roles).
  */
-export async function connect(secret: Record<string, string>, opts: { database?: string; password?: string } = {}): Promise<Client> {
-  const client = new Client({
+export function connect(secret: Record<string, string>, opts: { database?: string; password?: string } = {}): Promise<Client> {
+  return connectOrClose({
     host: secret.host,
     port: Number(secret.port),
     user: secret.username,
     password: opts.password ?? secret.password,
     database: opts.database ?? secret.dbname,
-    ssl: { ca: secret['ca.crt'], rejectUnauthorized: true },
+    ca: secret['ca.crt'],
     connectionTimeoutMillis: 10_000,
   });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (e) {
-    await client.end().catch(() => undefined);
-    throw e;
-  }
-  return client;
 }
 
 /** Runs one statement on a fresh connection and returns its rows. */

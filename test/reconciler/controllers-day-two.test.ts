@@ -10,7 +10,6 @@ import type { Client } from 'pg';
 import { connectWithUri, credentialFor, startHarness, type Harness } from './helpers/harness';
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
 import type { AnyObject } from '../../src/reconciler/contracts';
-import { ownLoopbackRange } from '../emulator/helpers';
 
 let h: Harness;
 let arm: PostgresArm;
@@ -39,7 +38,7 @@ function updateSpec(kind: Parameters<Harness['ready']>[0], name: string, change:
 }
 
 before(async () => {
-  h = await startHarness({ emulator: { provisioningDelayMs: 50, serverAddressBase: ownLoopbackRange() } });
+  h = await startHarness({ emulator: { provisioningDelayMs: 50 } });
   arm = new PostgresArm(createArmClients({ subscriptionId: h.emu.subscriptionId, endpoint: h.emu.armEndpoint, scope: `${h.emu.armEndpoint}/.default`, credential: credentialFor(h.emu) }));
   h.kube.create('PostgresServer', NS, 'server', {
     azureName: SRV,

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { armFor, connectWithUri, startHarness, type Harness } from './helpers/harness';
+import { connectOrClose } from './helpers/postgres-client';
 import type { PostgresArm } from '../../src/reconciler/azure';
 import { identityFromToken } from '../../src/reconciler/azure/identity';
 import type { PostgresServerObject } from '../../src/reconciler/contracts';
@@ -30,17 +31,8 @@ const ready = (kind: Parameters<Harness['ready']>[0], name: string) => () => h.r
 const ordersToken = (o: { lifetimeSeconds?: number; tenantId?: string } = {}) =>
   h.emu.admin.issueToken({ clientId: orders.clientId, resource: OSSRDBMS_RESOURCE, ...o, ...(o.tenantId ? { objectId: ordersOid } : {}) });
 
-async function signIn(user: string, password: string, database: string): Promise<Client> {
-  const ssl = { ca: h.emu.caCertPem, rejectUnauthorized: true };
-  const c = new Client({ host, port: 5432, user, password, database, ssl, connectionTimeoutMillis: 5000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-  } catch (e) {
-    await c.end().catch(() => undefined);
-    throw e;
-  }
-  return c;
+function signIn(user: string, password: string, database: string): Promise<Client> {
+  return connectOrClose({ host, port: 5432, user, password, database, ca: h.emu.caCertPem, connectionTimeoutMillis: 5000 });
 }
 
 async function refused(p: Promise<Client>, code: string, what: string): Promise<void> {

@@ -2,7 +2,8 @@
  * Tenancy against the real ARM emulator with two subscriptions and two identities, each holding a role on its own
  * subscription only (the cluster admin's --namespace-scopes): a namespace's servers are created in its subscription
  * with its identity's tokens, that identity is the server's Entra administrator and signs in to PostgreSQL with its
- * own token; an identity cannot touch another's subscription (Azure's 403 AuthorizationFailed becomes the condition);
+ * own token; an identity cannot touch another's subscription, nor a resource group outside its role's scope (Azure's
+ * 403 AuthorizationFailed becomes the condition);
  * ARM pacing is per subscription (a throttled subscription does not hold the other back).
  */
 /* eslint-disable @typescript-eslint/no-floating-promises -- node:test's describe/test return promises the runner awaits */
@@ -15,7 +16,7 @@ import type { NamespaceScopes } from '../../src/api';
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
 import { identityFromToken } from '../../src/reconciler/azure/identity';
 import type { AzureTenancy } from '../../src/reconciler/azure/tenancy';
-import type { Controller, Kind, ObjectKey, PostgresServerObject } from '../../src/reconciler/contracts';
+import type { Condition, Controller, Kind, ObjectKey, PostgresServerObject } from '../../src/reconciler/contracts';
 import { createControllersWith, tenancyOf } from '../../src/reconciler/controllers';
 import { OSSRDBMS_RESOURCE } from '../emulator/entra';
 
@@ -24,13 +25,17 @@ const SUB_B = 'bbbbbbbb-1111-4000-8000-00000000000b';
 const OBSERVER = { clientId: '00000000-2222-4000-8000-000000000000', clientSecret: 'observer-secret-0123456789' };
 const A = { clientId: 'aaaaaaaa-2222-4000-8000-00000000000a', clientSecret: 'identity-a-secret-0123456789', subscriptions: [SUB_A] };
 const B = { clientId: 'bbbbbbbb-2222-4000-8000-00000000000b', clientSecret: 'identity-b-secret-0123456789', subscriptions: [SUB_B] };
+// A role on one resource group of subscription A only.
+const GROUP_A = { clientId: 'dddddddd-2222-4000-8000-00000000000d', clientSecret: 'identity-d-secret-0123456789', scopes: [`/subscriptions/${SUB_A}/resourceGroups/rg-d`] };
 const SCOPES: NamespaceScopes = {
   'team-a': { subscriptionId: SUB_A, resourceGroups: ['rg-a'], clientId: A.clientId },
   'team-b': { subscriptionId: SUB_B, resourceGroups: ['rg-b'], clientId: B.clientId },
   // The cluster admin's mistake: identity B has no role on subscription A.
   'team-c': { subscriptionId: SUB_A, resourceGroups: ['rg-c'], clientId: B.clientId },
-  // A hub network in subscription B: team-d's servers may use its subnets and private DNS zones.
-  'team-d': { subscriptionId: SUB_A, resourceGroups: ['rg-d'], clientId: A.clientId, networkScopes: [`/subscriptions/${SUB_B}/resourceGroups/Hub-Net`] },
+  // The cluster admin's other mistake: the namespace may use rg-d-*, but its identity's role is on rg-d only.
+  'team-d': { subscriptionId: SUB_A, resourceGroups: ['rg-d', 'rg-d-*'], clientId: GROUP_A.clientId },
+  // A hub network in subscription B: team-e's servers may use its subnets and private DNS zones.
+  'team-e': { subscriptionId: SUB_A, resourceGroups: ['rg-e'], clientId: A.clientId, networkScopes: [`/subscriptions/${SUB_B}/resourceGroups/Hub-Net`] },
 };
 
 let h: Harness;
@@ -74,13 +79,32 @@ async function app(namespace: string, server: string, resourceGroup: string): Pr
   return { server: s, role };
 }
 
+/**
+ * Reconciles a new server of `namespace` in `resourceGroup` of subscription A once, as `identity`, which Azure refuses:
+ * Ready is False, every request got a 403 for that identity, no resource group was made. The server is deleted again.
+ */
+async function refusedServer(namespace: string, name: string, resourceGroup: string, identity: { clientId: string }): Promise<Condition> {
+  h.emu.admin.resetRequests();
+  const server = h.kube.create('PostgresServer', namespace, name, serverSpec(`srv-${name}`, resourceGroup));
+  const result = await h.controllers.PostgresServer.reconcile(server);
+  assert.notEqual(result.failure, undefined);
+  const ready = h.ready('PostgresServer', server)!;
+  assert.equal(ready.status, 'False');
+  const log = h.emu.admin.requests().log.filter((r) => r.path.startsWith('/subscriptions/'));
+  assert.ok(log.length > 0 && log.every((r) => r.status === 403 && r.principal === oid[identity.clientId]), JSON.stringify(log));
+  assert.equal(await observe(SUB_A).resourceGroupExists(resourceGroup), false, `no resource group ${resourceGroup} was created in subscription A`);
+  h.kube.delete('PostgresServer', server);
+  await h.controllers.PostgresServer.reconcile(server);
+  return ready;
+}
+
 before(async () => {
-  h = await startHarness({ emulator: { subscriptions: [SUB_A, SUB_B], clients: [OBSERVER, A, B], provisioningDelayMs: 300 } });
-  const secrets: Record<string, string> = { [A.clientId]: A.clientSecret, [B.clientId]: B.clientSecret };
+  h = await startHarness({ emulator: { subscriptions: [SUB_A, SUB_B], clients: [OBSERVER, A, B, GROUP_A], provisioningDelayMs: 300 } });
+  const secrets: Record<string, string> = { [A.clientId]: A.clientSecret, [B.clientId]: B.clientSecret, [GROUP_A.clientId]: GROUP_A.clientSecret };
   credentialFor = (identity: { clientId: string }) => credential({ clientId: identity.clientId, clientSecret: secrets[identity.clientId] });
   h.configure({ namespaceScopes: SCOPES, credentialFor });
   useControllers();
-  for (const c of [A, B, OBSERVER]) oid[c.clientId] = identityFromToken((await credential(c).getToken(h.env.armScope))!.token)!.objectId;
+  for (const c of [A, B, GROUP_A, OBSERVER]) oid[c.clientId] = identityFromToken((await credential(c).getToken(h.env.armScope))!.token)!.objectId;
 });
 after(async () => {
   await h?.stop();
@@ -146,19 +170,15 @@ describe('tenancy: a subscription and an identity per namespace', () => {
   });
 
   it('identity B cannot touch subscription A: Azure\'s AuthorizationFailed is the condition, and nothing is created there', async () => {
-    h.emu.admin.resetRequests();
-    const server = h.kube.create('PostgresServer', 'team-c', 'intruder', serverSpec('srv-intruder', 'rg-c'));
-    const result = await h.controllers.PostgresServer.reconcile(server);
-    assert.notEqual(result.failure, undefined);
-    const ready = h.ready('PostgresServer', server)!;
-    assert.equal(ready.status, 'False');
+    const ready = await refusedServer('team-c', 'intruder', 'rg-c', B);
     assert.match(ready.message, /AuthorizationFailed/);
     assert.match(ready.message, new RegExp(`The client '${oid[B.clientId]}' .* does not have authorization to perform action`));
-    const log = h.emu.admin.requests().log.filter((r) => r.path.startsWith('/subscriptions/'));
-    assert.ok(log.length > 0 && log.every((r) => r.status === 403 && r.principal === oid[B.clientId]), JSON.stringify(log));
-    assert.equal(await observe(SUB_A).resourceGroupExists('rg-c'), false, 'no resource group was created in subscription A');
-    h.kube.delete('PostgresServer', server);
-    await h.controllers.PostgresServer.reconcile(server);
+  });
+
+  it('an identity with a role on one resource group cannot use another the namespace\'s scope allows: AuthorizationFailed over that group', async () => {
+    const ready = await refusedServer('team-d', 'beside', 'rg-d-extra', GROUP_A);
+    assert.equal(ready.reason, 'AuthorizationFailed', ready.message);
+    assert.match(ready.message, new RegExp(`The client '${oid[GROUP_A.clientId]}' with object id '${oid[GROUP_A.clientId]}' does not have authorization to perform action '[^']+' over scope '/subscriptions/${SUB_A}/resourcegroups/rg-d-extra[/']`, 'i'));
   });
 
   it('a server naming a subnet of another subscription is OutOfScope and makes no Azure call', async () => {
@@ -185,7 +205,7 @@ describe('tenancy: a subscription and an identity per namespace', () => {
     const network = (z: string) => ({ publicNetworkAccess: false, delegatedSubnetResourceId: subnet, privateDnsZoneResourceId: z });
 
     h.emu.admin.resetRequests();
-    const outside = h.kube.create('PostgresServer', 'team-d', 'outside', { ...serverSpec('srv-outside', 'rg-d'), network: network(elsewhere) });
+    const outside = h.kube.create('PostgresServer', 'team-e', 'outside', { ...serverSpec('srv-outside', 'rg-e'), network: network(elsewhere) });
     assert.equal((await h.controllers.PostgresServer.reconcile(outside)).failure, 'userError');
     const refused = h.ready('PostgresServer', outside)!;
     assert.equal(refused.reason, 'OutOfScope', refused.message);
@@ -194,13 +214,13 @@ describe('tenancy: a subscription and an identity per namespace', () => {
     h.kube.delete('PostgresServer', outside);
     await h.controllers.PostgresServer.reconcile(outside);
 
-    const inside = h.kube.create('PostgresServer', 'team-d', 'inside', { ...serverSpec('srv-inside', 'rg-d'), network: network(zone) });
-    await h.until('PostgresServer', inside, () => h.ready('PostgresServer', inside)?.status === 'True', 'team-d server Ready');
-    const created = (await observe(SUB_A).getServer('rg-d', 'srv-inside'))!;
+    const inside = h.kube.create('PostgresServer', 'team-e', 'inside', { ...serverSpec('srv-inside', 'rg-e'), network: network(zone) });
+    await h.until('PostgresServer', inside, () => h.ready('PostgresServer', inside)?.status === 'True', 'team-e server Ready');
+    const created = (await observe(SUB_A).getServer('rg-e', 'srv-inside'))!;
     assert.deepEqual([created.network?.delegatedSubnetResourceId, created.network?.privateDnsZoneArmResourceId], [subnet, zone],
       'created in the namespace\'s subscription with the hub\'s subnet and zone (resource IDs compared ignoring case: Hub-Net)');
     h.kube.delete('PostgresServer', inside);
-    await h.until('PostgresServer', inside, () => h.kube.get('PostgresServer', inside) === undefined, 'team-d server deleted');
+    await h.until('PostgresServer', inside, () => h.kube.get('PostgresServer', inside) === undefined, 'team-e server deleted');
   });
 
   it('pacing is per subscription: subscription A throttled for minutes does not hold subscription B back', async () => {

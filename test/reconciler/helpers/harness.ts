@@ -6,6 +6,7 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { Client } from 'pg';
 import { MemoryKube, MemoryLogger, StatusLaggingKube } from './memory-kube';
+import { connectOrClose } from './postgres-client';
 import { createArmClients } from '../../../src/reconciler/azure/clients';
 import { PostgresArm } from '../../../src/reconciler/azure/postgres-arm';
 import type { PacingOptions } from '../../../src/reconciler/azure/throttle';
@@ -142,18 +143,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 }
 
 /** Connects as an app would with a Secret's uri (TLS verified against the emulator CA, sslmode from the uri). */
-export async function connectWithUri(uri: string, ca: string): Promise<Client> {
+export function connectWithUri(uri: string, ca: string): Promise<Client> {
   const u = new URL(uri);
-  const c = new Client({
+  return connectOrClose({
     host: u.hostname,
     port: Number(u.port || 5432),
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     database: decodeURIComponent(u.pathname.slice(1)),
-    ssl: { ca, rejectUnauthorized: true },
+    ca,
     connectionTimeoutMillis: 5000,
   });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
 }
