@@ -115,6 +115,38 @@ describe('ARM authorization: role assignments at a subscription, a resource grou
     assert.equal((await rejection(() => rmClient(emu, asGroup, SUB_B).resourceGroups.get('rg-scoped-a'))).code, 'AuthorizationFailed', 'the same group name in another subscription is another scope');
   });
 
+  test('a server naming a subnet or private DNS zone the caller has no role on is refused with 403 LinkedAuthorizationFailed; a role there lets it through', async () => {
+    const hub = `/subscriptions/${SUB_B}/resourceGroups/hub-net/providers/Microsoft.Network`;
+    const subnet = `${hub}/virtualNetworks/hub/subnets/pg`;
+    const zone = `${hub}/privateDnsZones/linked.postgres.database.azure.com`;
+    const privateServer = (z: string) => smallServer({ network: { delegatedSubnetResourceId: subnet, privateDnsZoneArmResourceId: z } });
+    const asA = credentialOf(A);
+    const oid = await oidOf(asA);
+    await rmClient(emu, asA, SUB_A).resourceGroups.createOrUpdate('rg-linked', { location: 'eastus' });
+
+    const e = await rejection(() => pgClient(emu, asA, SUB_A).servers.beginCreateOrUpdateAndWait('rg-linked', 'srv-linked', privateServer(zone)));
+    assert.equal(e.statusCode, 403);
+    assert.equal(e.code, 'LinkedAuthorizationFailed');
+    assert.equal(e.message, `The client '${oid}' with object id '${oid}' has permission to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/write' `
+      + `on scope '${serverPath(emu, 'rg-linked', 'srv-linked', SUB_A)}'; however, it does not have permission to perform action 'write' `
+      + `on the linked scope(s) '${subnet}' or the linked scope(s) are invalid.`);
+    assert.equal(e.response?.headers.get('x-ms-failure-cause'), 'gateway');
+    assert.equal(await pgClient(emu, credentialOf({ clientId: '00000000-2222-4000-8000-000000000000', clientSecret: 'all' }), SUB_A).servers.get('rg-linked', 'srv-linked')
+      .then(() => 'exists', (err: any) => err.statusCode), 404, 'nothing was created');
+
+    // A role on the hub's subnet only: now the zone is the linked scope refused, with its join action.
+    const SUBNET_TOO = { clientId: 'eeeeeeee-2222-4000-8000-00000000000e', clientSecret: 'secret-e', scopes: [`/subscriptions/${SUB_A}`, subnet] };
+    const HUB_TOO = { clientId: 'ffffffff-2222-4000-8000-00000000000f', clientSecret: 'secret-f', scopes: [`/subscriptions/${SUB_A}`, `/subscriptions/${SUB_B}/resourceGroups/Hub-Net`] };
+    for (const client of [SUBNET_TOO, HUB_TOO]) emu.admin.addClient(client);
+    const zoneRefused = await rejection(() => pgClient(emu, credentialOf(SUBNET_TOO), SUB_A).servers.beginCreateOrUpdateAndWait('rg-linked', 'srv-linked', privateServer(zone)));
+    assert.equal(zoneRefused.code, 'LinkedAuthorizationFailed');
+    assert.match(zoneRefused.message, new RegExp(`perform action 'Microsoft\\.Network/privateDnsZones/join/action' on the linked scope\\(s\\) '${zone.replace(/\./g, '\\.')}'`));
+
+    // A role on the hub's resource group (its name in another case) covers both.
+    const created = await pgClient(emu, credentialOf(HUB_TOO), SUB_A).servers.beginCreateOrUpdateAndWait('rg-linked', 'srv-linked', privateServer(zone));
+    assert.deepEqual([created.network?.delegatedSubnetResourceId, created.network?.privateDnsZoneArmResourceId], [subnet, zone]);
+  });
+
   test('an assignment on a server covers its databases and firewall rules (it starts their operations, but may not track them), not its group nor the group\'s other servers', async () => {
     const asServer = credentialOf(SERVER_ONLY);
     const oid = await oidOf(asServer);

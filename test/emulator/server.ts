@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Arm, ArmResponse, RetryAfterProfile } from './arm';
-import { Authorization, authorizationFailed, authorize, rbacAction } from './authorization';
+import { Authorization, authorizationFailed, authorize, linkedAuthorizationFailed, rbacAction } from './authorization';
 import { EmulatorClient, EntraService } from './entra';
 import { ApiError } from './errors';
 import { FaultOptions, FaultRule, Faults } from './faults';
@@ -286,6 +286,10 @@ async function handle(o: FrontOptions, req: IncomingMessage, res: ServerResponse
         throw new ApiError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${(e as Error).message}'.`);
       }
     }
+    const linked = lower[0] === 'subscriptions'
+      ? linkedAuthorizationFailed(o.entra.assignmentScopes(String(claims.appid ?? '')), claims.oid, method, path, segments, body)
+      : undefined;
+    if (linked) throw new ApiError(403, linked.error.code, linked.error.message, { 'x-ms-failure-cause': 'gateway' });
     result = await o.arm.handle({ method, segments, path, query: url.searchParams, body, appId: String(claims.appid ?? claims.oid) });
     if (access.visible) result = { ...result, body: onlyVisible(result.body, access.visible) };
   } catch (e) {

@@ -27,6 +27,12 @@ const A = { clientId: 'aaaaaaaa-2222-4000-8000-00000000000a', clientSecret: 'ide
 const B = { clientId: 'bbbbbbbb-2222-4000-8000-00000000000b', clientSecret: 'identity-b-secret-0123456789', subscriptions: [SUB_B] };
 // A role on one resource group of subscription A only.
 const GROUP_A = { clientId: 'dddddddd-2222-4000-8000-00000000000d', clientSecret: 'identity-d-secret-0123456789', scopes: [`/subscriptions/${SUB_A}/resourceGroups/rg-d`] };
+// A role on its resource group and on a hub network's resource group of subscription B.
+const HUB_USER = {
+  clientId: 'eeeeeeee-2222-4000-8000-00000000000e',
+  clientSecret: 'identity-e-secret-0123456789',
+  scopes: [`/subscriptions/${SUB_A}/resourceGroups/rg-e`, `/subscriptions/${SUB_B}/resourceGroups/hub-net`],
+};
 const SCOPES: NamespaceScopes = {
   'team-a': { subscriptionId: SUB_A, resourceGroups: ['rg-a'], clientId: A.clientId },
   'team-b': { subscriptionId: SUB_B, resourceGroups: ['rg-b'], clientId: B.clientId },
@@ -34,8 +40,14 @@ const SCOPES: NamespaceScopes = {
   'team-c': { subscriptionId: SUB_A, resourceGroups: ['rg-c'], clientId: B.clientId },
   // The cluster admin's other mistake: the namespace may use rg-d-*, but its identity's role is on rg-d only.
   'team-d': { subscriptionId: SUB_A, resourceGroups: ['rg-d', 'rg-d-*'], clientId: GROUP_A.clientId },
-  // A hub network in subscription B: team-e's servers may use its subnets and private DNS zones.
-  'team-e': { subscriptionId: SUB_A, resourceGroups: ['rg-e'], clientId: A.clientId, networkScopes: [`/subscriptions/${SUB_B}/resourceGroups/Hub-Net`] },
+  // A hub network in subscription B: team-e's servers may use its subnets and private DNS zones, and those of
+  // dns-elsewhere, where the cluster admin forgot to give its identity a role.
+  'team-e': {
+    subscriptionId: SUB_A,
+    resourceGroups: ['rg-e'],
+    clientId: HUB_USER.clientId,
+    networkScopes: [`/subscriptions/${SUB_B}/resourceGroups/Hub-Net`, `/subscriptions/${SUB_B}/resourceGroups/dns-elsewhere`],
+  },
 };
 
 let h: Harness;
@@ -99,12 +111,14 @@ async function refusedServer(namespace: string, name: string, resourceGroup: str
 }
 
 before(async () => {
-  h = await startHarness({ emulator: { subscriptions: [SUB_A, SUB_B], clients: [OBSERVER, A, B, GROUP_A], provisioningDelayMs: 300 } });
-  const secrets: Record<string, string> = { [A.clientId]: A.clientSecret, [B.clientId]: B.clientSecret, [GROUP_A.clientId]: GROUP_A.clientSecret };
+  h = await startHarness({ emulator: { subscriptions: [SUB_A, SUB_B], clients: [OBSERVER, A, B, GROUP_A, HUB_USER], provisioningDelayMs: 300 } });
+  const secrets = Object.fromEntries([A, B, GROUP_A, HUB_USER].map((c) => [c.clientId, c.clientSecret]));
   credentialFor = (identity: { clientId: string }) => credential({ clientId: identity.clientId, clientSecret: secrets[identity.clientId] });
   h.configure({ namespaceScopes: SCOPES, credentialFor });
   useControllers();
-  for (const c of [A, B, GROUP_A, OBSERVER]) oid[c.clientId] = identityFromToken((await credential(c).getToken(h.env.armScope))!.token)!.objectId;
+  for (const c of [A, B, GROUP_A, HUB_USER, OBSERVER]) {
+    oid[c.clientId] = identityFromToken((await credential(c).getToken(h.env.armScope))!.token)!.objectId;
+  }
 });
 after(async () => {
   await h?.stop();
@@ -197,7 +211,7 @@ describe('tenancy: a subscription and an identity per namespace', () => {
     await h.controllers.PostgresServer.reconcile(key);
   });
 
-  it('a subnet and DNS zone under the namespace\'s networkScopes are used; one outside them is OutOfScope, naming them', async () => {
+  it('a subnet and DNS zone under the namespace\'s networkScopes are used; one outside them is OutOfScope, naming them; one without a role is Azure\'s LinkedAuthorizationFailed', async () => {
     const hub = `/subscriptions/${SUB_B}/resourceGroups/hub-net/providers/Microsoft.Network`;
     const subnet = `${hub}/virtualNetworks/hub/subnets/pg`;
     const zone = `${hub}/privateDnsZones/private.postgres.database.azure.com`;
@@ -209,10 +223,21 @@ describe('tenancy: a subscription and an identity per namespace', () => {
     assert.equal((await h.controllers.PostgresServer.reconcile(outside)).failure, 'userError');
     const refused = h.ready('PostgresServer', outside)!;
     assert.equal(refused.reason, 'OutOfScope', refused.message);
-    assert.match(refused.message, new RegExp(`spec\\.network\\.privateDnsZoneResourceId names subscription ${SUB_B}, .* or under its networkScopes \\(/subscriptions/${SUB_B}/resourceGroups/Hub-Net\\)`));
+    assert.match(refused.message, new RegExp(`spec\\.network\\.privateDnsZoneResourceId names subscription ${SUB_B}, .* or under its networkScopes \\(/subscriptions/${SUB_B}/resourceGroups/Hub-Net, `));
     assert.deepEqual(h.emu.admin.requests().log.filter((r) => r.path.startsWith('/subscriptions/')), [], 'no Azure call');
     h.kube.delete('PostgresServer', outside);
     await h.controllers.PostgresServer.reconcile(outside);
+
+    // In the scope, but the identity has no role on that zone: Azure's linked access check refuses the create.
+    const noRole = `/subscriptions/${SUB_B}/resourceGroups/dns-elsewhere/providers/Microsoft.Network/privateDnsZones/private.postgres.database.azure.com`;
+    const unlinked = h.kube.create('PostgresServer', 'team-e', 'unlinked', { ...serverSpec('srv-unlinked', 'rg-e'), network: network(noRole) });
+    assert.notEqual((await h.controllers.PostgresServer.reconcile(unlinked)).failure, undefined);
+    const linked = h.ready('PostgresServer', unlinked)!;
+    assert.equal(linked.reason, 'LinkedAuthorizationFailed', linked.message);
+    assert.match(linked.message, new RegExp(`does not have permission to perform action 'Microsoft\\.Network/privateDnsZones/join/action' on the linked scope\\(s\\) '${noRole}'`));
+    assert.equal(await observe(SUB_A).getServer('rg-e', 'srv-unlinked'), undefined, 'nothing was created');
+    h.kube.delete('PostgresServer', unlinked);
+    await h.controllers.PostgresServer.reconcile(unlinked);
 
     const inside = h.kube.create('PostgresServer', 'team-e', 'inside', { ...serverSpec('srv-inside', 'rg-e'), network: network(zone) });
     await h.until('PostgresServer', inside, () => h.ready('PostgresServer', inside)?.status === 'True', 'team-e server Ready');
