@@ -1451,8 +1451,8 @@ export class Arm {
         if (this.writable(s) === 'busy') return this.busyOp(req, s, 'UpsertServerDatabaseManagementOperation', resourceId, 'upsert');
         const isSystem = SYSTEM_DATABASES.includes(name);
         // A server without a password administrator gives its databases to a Microsoft Entra administrator when it
-        // has one (Azure's documentation: with Entra sign-in enabled before user databases are created, "the
-        // Microsoft Entra principals assume ownership" of them), else to azuresu (terraform-provider-azurerm issue
+        // has one (Azure's page on Microsoft Entra authentication: turn Entra sign-in on before user databases are
+        // created for Microsoft Entra principals to own them), else to azuresu (terraform-provider-azurerm issue
         // #27895). Which one of several is not documented: here, the one added first.
         const owner = s.model.administratorLogin ?? s.administrators.values().next().value?.principalName ?? SUPERUSER;
         return this.childOp(req, s, {
