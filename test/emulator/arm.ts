@@ -923,6 +923,9 @@ export class Arm {
         if (promoteMode !== undefined && s.model.createMode === 'Replica') return this.promoteReplica(req, s, apiVersion);
         const { model, password } = applyServerRequest(s.model, body, s.model);
         this.checkPrivateDnsZone(model);
+        if (isObj(body.properties) && (body.properties.authConfig !== undefined || password !== undefined)) {
+          this.o.log(`updating server ${name}: ${signInOf(model, password)}`);
+        }
         const tags = body.tags !== undefined ? tagsOf(body.tags) : s.tags;
         if (state === 'busy') return this.busyOp(req, s, 'UpsertServerManagementOperationV2', this.serverId(s), 'upsert');
         return this.updateServer(req, s, model, password, tags, apiVersion);
@@ -966,6 +969,7 @@ export class Arm {
     const { model, password } = applyServerRequest(defaultServerModel(), body, undefined);
     this.checkPrivateDnsZone(model, name);
     if (model.sourceServerResourceId) this.checkSource(model);
+    this.o.log(`creating server ${name}: ${signInOf(model, password)}`);
     return this.createServer(req, { sub, rg: group.name, name, loc, tags, model, password: password!, apiVersion });
   }
 
@@ -1123,7 +1127,10 @@ export class Arm {
     await prepareArchive(pg);
     if (this.stopped) throw new Error('emulator stopped');
     await pg.start();
-    await pg.setupAdmin(s.model.administratorLogin ?? 'azure_admin_unused', password ?? randomBytes(24).toString('base64url'));
+    // A server created with password sign-in off has no password administrator (azure-cli's create sends none:
+    // Azure/azure-cli PR #30999); one is made when password sign-in is first turned on (updateServer).
+    const login = s.model.administratorLogin;
+    await pg.setupAdmin(login, login ? password ?? randomBytes(24).toString('base64url') : undefined);
     await installPgaadauth(pg, this.entraTenantOf(s));
     this.backUp(s, pg);
   }
@@ -1213,7 +1220,13 @@ export class Arm {
       apiVersion,
       work: async () => {
         const pg = s.pg!;
-        if (password !== undefined && model.administratorLogin) await pg.setPassword(model.administratorLogin, password);
+        if (password !== undefined && model.administratorLogin) {
+          // The first time password sign-in is turned on, Azure creates the administrator role with the login and
+          // password of the request ("creating admin role while enabling Password Authentication": the text of
+          // EngineCredentialsNotProvided, Azure/azure-cli issue #29346).
+          if (before.administratorLogin) await pg.setPassword(model.administratorLogin, password);
+          else await pg.createAdministrator(model.administratorLogin, password);
+        }
         if (before.sku.name !== model.sku.name) {
           // Scaling compute restarts the server; defaults that depend on memory follow the new SKU.
           const info = SKUS.get(model.sku.name.toLowerCase())!;
@@ -1437,7 +1450,11 @@ export class Arm {
         validateCollation(collation);
         if (this.writable(s) === 'busy') return this.busyOp(req, s, 'UpsertServerDatabaseManagementOperation', resourceId, 'upsert');
         const isSystem = SYSTEM_DATABASES.includes(name);
-        const owner = s.model.administratorLogin ?? SUPERUSER;
+        // A server without a password administrator gives its databases to a Microsoft Entra administrator when it
+        // has one (Azure's page on Microsoft Entra authentication: turn Entra sign-in on before user databases are
+        // created for Microsoft Entra principals to own them), else to azuresu (terraform-provider-azurerm issue
+        // #27895). Which one of several is not documented: here, the one added first.
+        const owner = s.model.administratorLogin ?? s.administrators.values().next().value?.principalName ?? SUPERUSER;
         return this.childOp(req, s, {
           name: 'UpsertServerDatabaseManagementOperation',
           sub,
@@ -1831,4 +1848,11 @@ export class Arm {
       })),
     };
   }
+}
+
+/** How a server's sign-in is set, for the log: the login, whether a password came (never the password), authConfig. */
+function signInOf(model: ServerModel, password: string | undefined): string {
+  const { passwordAuth, activeDirectoryAuth } = model.authConfig;
+  return `administratorLogin ${model.administratorLogin ?? '(none)'}, administratorLoginPassword ${password === undefined ? '(none)' : '(given)'}, ` +
+    `passwordAuth ${passwordAuth}, activeDirectoryAuth ${activeDirectoryAuth}`;
 }

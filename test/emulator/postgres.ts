@@ -323,19 +323,29 @@ export class PgInstance {
     }
   }
 
-  /** Azure's role layout: azure_pg_admin, and the admin as a member with LOGIN CREATEROLE CREATEDB (no superuser). */
-  async setupAdmin(login: string, password: string): Promise<void> {
-    const admin = quoteIdent(login);
+  /**
+   * Azure's role layout: azure_pg_admin, and the password administrator (when the server has one: a server created
+   * with password sign-in off has none until it is turned on).
+   */
+  async setupAdmin(login: string | undefined, password: string | undefined): Promise<void> {
     await this.sql([
       'CREATE ROLE azure_pg_admin NOLOGIN',
       'GRANT pg_monitor, pg_signal_backend, pg_read_all_settings, pg_read_all_stats, pg_stat_scan_tables TO azure_pg_admin WITH ADMIN OPTION',
-      `CREATE ROLE ${admin} WITH LOGIN CREATEROLE CREATEDB INHERIT NOREPLICATION PASSWORD ${quoteLiteral(scramVerifier(password))}`,
-      `GRANT azure_pg_admin TO ${admin}`,
       'CREATE DATABASE azure_maintenance',
       'CREATE DATABASE azure_sys',
       'REVOKE CONNECT ON DATABASE azure_maintenance FROM PUBLIC',
     ]);
+    if (login !== undefined && password !== undefined) await this.createAdministrator(login, password);
     await installAllowList(this, ['template1', 'postgres', 'azure_sys']);
+  }
+
+  /** The password administrator: a member of azure_pg_admin with LOGIN CREATEROLE CREATEDB (no superuser). */
+  async createAdministrator(login: string, password: string): Promise<void> {
+    const admin = quoteIdent(login);
+    await this.sql([
+      `CREATE ROLE ${admin} WITH LOGIN CREATEROLE CREATEDB INHERIT NOREPLICATION PASSWORD ${quoteLiteral(scramVerifier(password))}`,
+      `GRANT azure_pg_admin TO ${admin}`,
+    ]);
   }
 
   async setPassword(login: string, password: string): Promise<void> {

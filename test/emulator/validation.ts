@@ -372,6 +372,15 @@ export function applyServerRequest(base: ServerModel, body: Record<string, unkno
     if (props.administratorLoginPassword !== undefined && props.administratorLoginPassword !== null) {
       password = validatePassword(props.administratorLoginPassword, m.administratorLogin);
     }
+    // A server without a password administrator (created with password sign-in off) gets one when password sign-in
+    // is turned on, from the login and password of that request: without both, Azure refuses (azure-cli issue
+    // #29346 and PR #30200; the ARM model: administratorLogin "must be specified the first time that you enable
+    // password based authentication").
+    const turnedOn = passwordAuth && existing.authConfig.passwordAuth !== 'Enabled';
+    if (turnedOn && !existing.administratorLogin && (!m.administratorLogin || password === undefined)) {
+      throw new ApiError(400, 'EngineCredentialsNotProvided',
+        'The admin credentials are required for creating admin role while enabling Password Authentication and must be provided.');
+    }
     if (m.backup.geoRedundantBackup !== existing.backup.geoRedundantBackup) {
       throw new ApiError(400, 'PropertyChangeNotAllowed', "The property 'backup.geoRedundantBackup' cannot be changed after the server is created.");
     }

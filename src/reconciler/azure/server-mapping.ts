@@ -78,6 +78,11 @@ export function authConfigOf(n: NormalizedServerSpec): NonNullable<Server['authC
 const norm = (v: unknown): string => (v === undefined || v === null ? '' : String(v)).toLowerCase().replace(/\s+/g, '');
 const isEnabled = (v: unknown): boolean => norm(v) === 'enabled' || v === true;
 
+/** Azure reports password sign-in off (a server reported without authConfig has it on). */
+export function passwordSignInOff(azure: Server): boolean {
+  return norm(azure.authConfig?.passwordAuth ?? 'Enabled') === 'disabled';
+}
+
 /** Collects a comparison: the PATCH body, what it changes, and what Azure cannot change in place. */
 class DiffBuilder {
   readonly changes: FieldChange[] = [];

@@ -30,6 +30,19 @@ class LockDown implements LifecycleStep<Database, Database, Database> {
 
   constructor(private readonly ctx: LifecycleContext<NormalizedDatabaseSpec>) {}
 
+  /**
+   * On a server without password sign-in, Azure gives a database it creates to a Microsoft Entra administrator, or
+   * to azuresu while the server has none, and then no administrator can lock it down: the create waits until the
+   * server is Ready, its Entra administrators in place.
+   */
+  async beforeCreate(): Promise<ReconcileResult | undefined> {
+    const { env, object, spec, status, timing } = this.ctx;
+    const server = lookupServer(env, object.metadata.namespace, spec.serverName);
+    if (!server || server.spec.authentication.password || server.ready) return undefined;
+    return waiting(status, Reason.WaitingForServer,
+      `waiting for PostgresServer ${spec.serverName} to be Ready (${server.state}): with password sign-in off, a database created before its Microsoft Entra administrators exist would belong to azuresu`, timing);
+  }
+
   async whenInSync(): Promise<ReconcileResult | undefined> {
     const { env, object, spec, status, timing } = this.ctx;
     const server = lookupServer(env, object.metadata.namespace, spec.serverName);

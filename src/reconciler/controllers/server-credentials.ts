@@ -8,11 +8,14 @@
  *    PasswordSynced=False is recorded before the Secret changes, so that a crash between the two still sends it;
  *  - once the server is in Azure the Secret has the full contract (host, uri...);
  *  - with password sign-in off there is no password: the Secret holds how to reach the server with an Entra token;
+ *    turning it on sends the administrator login with a new password (Azure makes the administrator from them on a
+ *    server created without one, and refuses the change without them: EngineCredentialsNotProvided);
  *  - when the server is left in Azure (Retain), the Secret is released from the PostgresServer before its finalizer
  *    goes, so that Kubernetes does not delete the only copy of the password.
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
 import type { NormalizedServerSpec } from '../../api';
+import { passwordSignInOff } from '../azure/server-mapping';
 import type { ReconcileResult } from '../contracts';
 import { generatePassword } from '../password';
 import {
@@ -80,13 +83,16 @@ export class AdministratorCredentials implements LifecycleStep<Server, Server, S
     const pending = this.passwordPending;
     // The update that ended in this reconcile carried the pending password.
     const sentNow = pending && this.ctx.completedOperation?.type === 'Update';
+    // Password sign-in off in Azure and on in the spec: the update that turns it on must carry the administrator's
+    // login and password (Azure makes the administrator from them on a server created without one).
+    const turningOn = passwordSignInOff(server);
     let password = this.secretData.password;
     let send = false;
     if (!password) {
       password = generatePassword(spec.administratorLogin);
       send = true;
-    } else if (this.ctx.adopting) {
-      // Azure has the previous owner's password.
+    } else if (this.ctx.adopting || turningOn) {
+      // Azure has the previous owner's password, or none.
       send = true;
     } else if (!sentNow) {
       const edited = this.secretData.uri !== undefined && passwordFromUri(this.secretData.uri) !== password;
@@ -103,6 +109,9 @@ export class AdministratorCredentials implements LifecycleStep<Server, Server, S
       : pendingSecretData(spec.administratorLogin, password));
     if (!send) return undefined;
     this.ctx.secrets.push(password);
+    if (turningOn) {
+      return { patch: { administratorLogin: spec.administratorLogin, administratorLoginPassword: password }, fields: ['administrator login and password'] };
+    }
     return { patch: { administratorLoginPassword: password }, fields: ['administrator password'] };
   }
 

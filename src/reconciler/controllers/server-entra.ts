@@ -4,27 +4,32 @@
  *  - the server's Entra administrators are exactly the spec's plus the reconciler's own identity (so that it can
  *    create passwordless roles): missing or different ones are put, others removed, one Azure operation at a time;
  *  - while password sign-in is on, the reconciler's Entra administrator is made a member of the password
- *    administrator, so that it can still manage what that one owns once password sign-in is off.
+ *    administrator, so that it can still manage what that one owns once password sign-in is off; databases it owns
+ *    (Azure made them while password sign-in was off) are given to the password administrator.
  */
 import type { Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
 import { DEFAULT_ENTRA_PRINCIPAL_NAME, type EntraAdministrator, type NormalizedServerSpec } from '../../api';
-import { reconcilerIdentity, type EntraIdentity } from '../azure/identity';
+import { entraTokenPassword, reconcilerIdentity, type EntraIdentity } from '../azure/identity';
 import type { AdministratorMicrosoftEntra } from '../azure/postgres-arm';
 import type { ReconcileResult } from '../contracts';
 import { classifyAzureError } from '../errors/classify';
 import type { LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { afterStart } from './lifecycle/operations';
 import { toPgError, withClient } from '../postgres/connect';
-import { ensureMembership } from '../postgres/roles';
-import { decodeSecretData } from '../secret-contract';
+import { databasesOwnedBy, ensureMembership, giveDatabases } from '../postgres/roles';
+import { decodeSecretData, postgresTokenScope } from '../secret-contract';
 import { failed } from './lifecycle/outcome';
 
 const same = (a: string | undefined, b: string | undefined) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 
-/** The administrators Azure should have: the spec's, and the reconciler's own identity. */
+/**
+ * The administrators Azure should have: the reconciler's own identity, first (on a server without password sign-in,
+ * Azure gives the databases it creates to an Entra administrator, and the reconciler must own them to lock them
+ * down), and the spec's.
+ */
 export function desiredAdministrators(spec: NormalizedServerSpec, reconciler: EntraIdentity, principalName: string): EntraAdministrator[] {
   const listed = spec.authentication.administrators.filter((a) => !same(a.objectId, reconciler.objectId));
-  return [...listed, { objectId: reconciler.objectId, principalName, principalType: 'ServicePrincipal' }];
+  return [{ objectId: reconciler.objectId, principalName, principalType: 'ServicePrincipal' }, ...listed];
 }
 
 /** What to put (missing or different) and what to remove, comparing object IDs ignoring case. */
@@ -97,18 +102,48 @@ export class EntraSignIn implements LifecycleStep<Server, Server, ServerForPatch
     const password = decodeSecretData(await env.kube.getSecret(object.metadata.namespace, spec.secretName)).password;
     if (!password) return undefined;
     const member = env.entraPrincipalName ?? DEFAULT_ENTRA_PRINCIPAL_NAME;
+    const login = spec.administratorLogin;
+    let owned: string[];
     try {
-      const target = { host, user: spec.administratorLogin, password, database: 'postgres', ca: env.postgresCa };
-      if (await withClient(target, (c) => ensureMembership(c, spec.administratorLogin, member))) {
-        env.kube.event(object, 'Normal', 'EntraAdministratorMember', `${member} is a member of ${spec.administratorLogin}: it manages what ${spec.administratorLogin} owns once password sign-in is off`);
+      const target = { host, user: login, password, database: 'postgres', ca: env.postgresCa };
+      const made = await withClient(target, async (c) => ({
+        joined: await ensureMembership(c, login, member),
+        owned: await databasesOwnedBy(c, member),
+      }));
+      if (made.joined) {
+        env.kube.event(object, 'Normal', 'EntraAdministratorMember', `${member} is a member of ${login}: it manages what ${login} owns once password sign-in is off`);
       }
+      owned = made.owned;
     } catch (e) {
       // Not a reason to hold the server back: only roles on a server with password sign-in off need it.
       const { code, message } = toPgError(e);
-      log.warn({ resource: this.ctx.resourceId, code, error: message }, `could not make ${member} a member of ${spec.administratorLogin}`);
+      log.warn({ resource: this.ctx.resourceId, code, error: message }, `could not make ${member} a member of ${login}`);
       env.kube.event(object, 'Warning', 'EntraAdministratorNotMember',
-        `could not make ${member} a member of ${spec.administratorLogin} (${code}: ${message}); with password sign-in off it cannot grant on what ${spec.administratorLogin} owns`);
+        `could not make ${member} a member of ${login} (${code}: ${message}); with password sign-in off it cannot grant on what ${login} owns`);
+      return undefined;
     }
+    if (owned.length > 0) await this.giveToPasswordAdministrator(host, member, owned);
     return undefined;
+  }
+
+  /**
+   * Databases Azure made while password sign-in was off belong to the Entra administrator, and the password
+   * administrator may not grant on them: given to the password administrator (the Entra administrator is its member),
+   * both administrators manage them, as on a server created with password sign-in.
+   */
+  private async giveToPasswordAdministrator(host: string, member: string, databases: string[]): Promise<void> {
+    const { env, spec, object, log } = this.ctx;
+    const login = spec.administratorLogin;
+    const asEntra = { host, user: member, password: entraTokenPassword(env.credential, postgresTokenScope(env)), database: 'postgres', ca: env.postgresCa };
+    const which = `database${databases.length > 1 ? 's' : ''} ${databases.join(', ')}`;
+    try {
+      await withClient(asEntra, (c) => giveDatabases(c, databases, login));
+      env.kube.event(object, 'Normal', 'DatabaseOwnerChanged', `gave ${which} from ${member} to ${login}: both administrators manage what ${login} owns`);
+    } catch (e) {
+      const { code, message } = toPgError(e);
+      log.warn({ resource: this.ctx.resourceId, code, error: message }, `could not give ${which} to ${login}`);
+      env.kube.event(object, 'Warning', 'DatabaseOwnerNotChanged',
+        `could not give ${which} from ${member} to ${login} (${code}: ${message}); ${login} cannot grant on ${databases.length > 1 ? 'them' : 'it'}`);
+    }
   }
 }

@@ -417,3 +417,17 @@ export async function ensureMembership(c: Client, role: string, member: string):
   await c.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(member)}`);
   return true;
 }
+
+/** The databases `owner` owns (templates aside). */
+export async function databasesOwnedBy(c: Client, owner: string): Promise<string[]> {
+  const r = await c.query<{ datname: string }>(
+    'SELECT d.datname FROM pg_catalog.pg_database d WHERE pg_catalog.pg_get_userbyid(d.datdba) = $1 AND NOT d.datistemplate ORDER BY 1',
+    [owner],
+  );
+  return r.rows.map((row) => row.datname);
+}
+
+/** Gives `databases` to `owner` (ALTER DATABASE ... OWNER TO): `c` is signed in as their owner, a member of `owner`. */
+export async function giveDatabases(c: Client, databases: readonly string[], owner: string): Promise<void> {
+  for (const db of databases) await c.query(`ALTER DATABASE ${quoteIdent(db)} OWNER TO ${quoteIdent(owner)}`);
+}
