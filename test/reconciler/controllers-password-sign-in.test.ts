@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { armFor, connectWithUri, startHarness, type Harness } from './helpers/harness';
+import { connectOrClose } from './helpers/postgres-client';
 import type { PostgresArm } from '../../src/reconciler/azure';
 import { identityFromToken } from '../../src/reconciler/azure/identity';
 import type { PostgresServerObject } from '../../src/reconciler/contracts';
@@ -32,17 +33,8 @@ const ready = (kind: Parameters<Harness['ready']>[0], name: string) => () => h.r
 const ordersToken = () => h.emu.admin.issueToken({ clientId: orders.clientId, resource: OSSRDBMS_RESOURCE });
 
 /** Signs in to the server as an app would (TLS verified against the emulator CA); copied from controllers-passwordless. */
-async function signIn(user: string, password: string, database: string): Promise<Client> {
-  const ssl = { ca: h.emu.caCertPem, rejectUnauthorized: true };
-  const c = new Client({ host, port: 5432, user, password, database, ssl, connectionTimeoutMillis: 5000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-  } catch (e) {
-    await c.end().catch(() => undefined);
-    throw e;
-  }
-  return c;
+function signIn(user: string, password: string, database: string): Promise<Client> {
+  return connectOrClose({ host, port: 5432, user, password, database, ca: h.emu.caCertPem, connectionTimeoutMillis: 5000 });
 }
 
 /** PostgreSQL's refusal of a password: FATAL 28P01 "password authentication failed for user ...". */
