@@ -163,7 +163,7 @@ function templates(): Map<string, string> {
     if (inWatched) {
       text = `{{- range $watched := $.Values.watchNamespaces }}\n---\n${text.replaceAll(WATCHED, '{{ $watched }}')}{{- end }}\n`;
     }
-    const name = `${o.kind.toLowerCase()}${inWatched ? '-watched' : ''}-${o.metadata.name}.yaml`;
+    const name = `${o.kind.toLowerCase()}${inWatched ? '-watched' : ''}-${o.metadata.name.replace(value('namespace'), 'release-namespace')}.yaml`;
     files.set(name, text);
   }
   for (const o of clusterWide) {

@@ -415,6 +415,19 @@ export class Reconciler extends Construct {
       }));
     }
 
+    // Another install may have claimed a resource this one watches (the annotation cdk8s-azure.dev/reconciled-by): whether
+    // it still runs is its leader-election Lease, in its own namespace, which may be any. Named after this install's
+    // namespace, so that two installs (two Helm releases) never share, or replace, each other's.
+    const installsRole = clusterScoped(new k8s.KubeClusterRole(this, 'InstallsRole', {
+      metadata: { name: `${RECONCILER_NAME}-installs-${this.namespace}`, labels },
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] }],
+    }));
+    clusterScoped(new k8s.KubeClusterRoleBinding(this, 'InstallsRoleBinding', {
+      metadata: { name: `${RECONCILER_NAME}-installs-${this.namespace}`, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: installsRole.name },
+      subjects,
+    }));
+
     // Leader election (coordination.k8s.io Leases) only in the reconciler's own namespace.
     const leaderElectionRole = new k8s.KubeRole(this, 'LeaderElectionRole', {
       metadata: { name: `${RECONCILER_NAME}-leader-election`, namespace: this.namespace, labels },

@@ -21,3 +21,4 @@ export * from './firewall-rule';
 export * from './role';
 export * from './scope';
 export * from './log-level';
+export * from './install';

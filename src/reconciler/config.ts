@@ -3,7 +3,7 @@
  * is a clear error naming the flag, the value and the fix (exit code 2), never a failure minutes later.
  */
 import * as fs from 'node:fs';
-import { CLUSTER_ID, DEFAULT_ENTRA_PRINCIPAL_NAME, ENTRA_PRINCIPAL_NAME, formatScopeProblems, parseNamespaceScopes, POSTGRES_ENTRA_SCOPE, type NamespaceScopes } from '../api';
+import { CLUSTER_ID, DEFAULT_ENTRA_PRINCIPAL_NAME, DEFAULT_LEADER_ELECTION_ID, ENTRA_PRINCIPAL_NAME, formatScopeProblems, parseNamespaceScopes, POSTGRES_ENTRA_SCOPE, type NamespaceScopes } from '../api';
 import { type BindAddress, parseBindAddress } from './health';
 import { LOG_LEVELS, type LogLevel } from './log';
 
@@ -79,7 +79,7 @@ export const FLAGS: readonly Flag[] = [
   { name: 'namespace-scopes', env: 'NAMESPACE_SCOPES', default: '(none: no restriction)', help: 'What each namespace may touch in Azure, as JSON: {"<namespace>":{"subscriptionId":"<guid>","resourceGroups":["<group>","<prefix>*"],"clientId":"<guid>","tenantId":"<guid>"}} (only resourceGroups required; subscriptionId defaults to --subscription-id; clientId/tenantId: the workload identity used for that namespace, default the reconciler\'s own). A namespace not listed may use nothing: its resources get Ready=False OutOfScope and make no Azure call.' },
   { name: 'leader-elect', env: 'LEADER_ELECT', boolean: true, default: 'false', help: 'Elect a leader through a Lease; only the leader reconciles (run 2+ replicas).' },
   { name: 'leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', default: "POD_NAMESPACE, else the ServiceAccount's namespace", help: 'Namespace of the leader election Lease.' },
-  { name: 'leader-election-id', env: 'LEADER_ELECTION_ID', default: 'cdk8s-azure-reconciler', help: 'Name of the leader election Lease.' },
+  { name: 'leader-election-id', env: 'LEADER_ELECTION_ID', default: DEFAULT_LEADER_ELECTION_ID, help: 'Name of the leader election Lease. With its namespace it names the install, which claims the resources it reconciles (annotation cdk8s-azure.dev/reconciled-by): another install leaves them alone while this Lease is renewed.' },
   { name: 'metrics-bind-address', env: 'METRICS_BIND_ADDRESS', default: ':8080', help: 'Address of the Prometheus /metrics endpoint; 0 disables it.' },
   { name: 'health-probe-bind-address', env: 'HEALTH_PROBE_BIND_ADDRESS', default: ':8081', help: 'Address of /healthz and /readyz; 0 disables them.' },
   { name: 'log-level', env: 'LOG_LEVEL', default: 'info', help: `Log level: ${LOG_LEVELS.join(', ')}.` },
@@ -334,7 +334,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, dep
       namespaceScopes,
       leaderElect,
       leaderElectionNamespace,
-      leaderElectionId: leId?.value ?? 'cdk8s-azure-reconciler',
+      leaderElectionId: leId?.value ?? DEFAULT_LEADER_ELECTION_ID,
       metricsBindAddress,
       healthProbeBindAddress,
       logLevel,

@@ -95,6 +95,9 @@ export type PostgresFirewallRuleObject = KubeObject<PostgresFirewallRuleSpec, Az
 export type PostgresRoleObject = KubeObject<PostgresRoleSpec, CommonStatus>;
 export type AnyObject = KubeObject<unknown, CommonStatus>;
 
+/** What a claim patch did (Kube.claim): written, or not because the object changed (`changed`: a fresh copy, or gone). */
+export type ClaimWrite<T> = { claimed: T } | { changed: T | undefined };
+
 /**
  * What a controller may ask of Kubernetes. Reads come from the informer cache; writes go to the API server.
  * Implementations retry 409 conflicts where a fresh read makes the write safe, and surface other errors.
@@ -108,6 +111,12 @@ export interface Kube {
   addFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<T>;
   /** Removes the finalizer when present. */
   removeFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<void>;
+  /**
+   * Sets annotations and, when `finalizer` is given and absent, adds it, in one patch that applies only to the version
+   * `obj` shows (a claim must never overwrite one written meanwhile). Returns the updated object, or `changed` with a
+   * fresh copy (undefined: gone) when the object changed since: the caller decides again on it.
+   */
+  claim<T extends AnyObject>(obj: T, finalizer: string | undefined, annotations: Record<string, string>): Promise<ClaimWrite<T>>;
   /** Merges annotations (a null value removes one). */
   patchAnnotations<T extends AnyObject>(obj: T, annotations: Record<string, string | null>): Promise<T>;
   /**
@@ -184,6 +193,22 @@ export interface Logger {
   child(bindings: object): Logger;
 }
 
+/** What is known of an install of the reconciler from its Lease (api/install.ts). */
+export interface InstallState {
+  /** Its Lease is renewed and it watches the namespace asked about (or that cannot be read: never taken over on doubt). */
+  readonly running: boolean;
+  /** Why, in words: "its Lease was renewed at ...", "its Lease is gone", ... */
+  readonly detail: string;
+}
+
+/** The installs of the reconciler in the cluster, as their Leases show them (kube/installs.ts). */
+export interface Installs {
+  /** This install: its leader-election Lease. Undefined without leader election: it then claims nothing. */
+  readonly self?: import('../api').InstallIdentity;
+  /** Whether `install` runs and watches `namespace`. Never throws. */
+  state(install: import('../api').InstallIdentity, namespace: string): Promise<InstallState>;
+}
+
 /** Everything the controllers get from main.ts. */
 export interface ControllerEnvironment {
   readonly kube: Kube;
@@ -228,6 +253,11 @@ export interface ControllerEnvironment {
   readonly credentialFor?: (identity: import('../api').AzureIdentity) => import('@azure/core-auth').TokenCredential;
   /** The namespaces watched (`--namespaces`); undefined: all. Owner checks cannot see objects outside them. */
   readonly watchNamespaces?: readonly string[];
+  /**
+   * The installs of the reconciler, for the claim on each resource (controllers/claims.ts). Undefined: claims are
+   * neither written nor honoured (a reconciler that knows no Leases).
+   */
+  readonly installs?: Installs;
 }
 
 /** src/reconciler/controllers/index.ts exports `createControllers` of this type; main.ts runs what it returns. */

@@ -63,9 +63,10 @@ async function run(config: Config, log: ReconcilerLogger): Promise<void> {
     workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs,
     shutdownGraceMs: config.shutdownGraceMs,
-    controllers: (kube) =>
+    controllers: (kube, installs) =>
       createControllers({
         kube,
+        installs,
         log,
         subscriptionId: config.subscriptionId,
         armEndpoint: config.armEndpoint,

@@ -7,8 +7,10 @@ import {
   checkServerParameter,
   closestName,
   defaultStorageTier,
+  formatInstall,
   formatProblem,
   formatProblems,
+  formatWatchedNamespaces,
   isOwnerTagName,
   isReservedAdministratorLogin,
   isReservedRoleName,
@@ -17,6 +19,7 @@ import {
   normalizeRoleSpec,
   normalizeServerSpec,
   OWNER_TAGS,
+  parseInstall,
   POSTGRES_VERSIONS,
   Problem,
   serverParameters,
@@ -27,6 +30,7 @@ import {
   validateRoleSpec,
   validateServerSpec,
   validateTags,
+  watchesNamespace,
 } from '../../src/api';
 
 const ROLE = { serverRef: { name: 's' }, databaseRef: { name: 'd' }, roleName: 'app', writeConnectionSecretToRef: { name: 'app-pg' } };
@@ -365,5 +369,24 @@ describe('PostgresRole', () => {
     expect(role({ privileges: ['SELECT', 'INSERT'] })).toEqual([]);
     expect(fields(role({ privileges: ['SELECT', 'DROP'] }))).toEqual(['privileges']);
     expect(fields(role({ privileges: 'SELECT' }))).toEqual(['privileges']);
+  });
+});
+
+describe('installs (annotation cdk8s-azure.dev/reconciled-by)', () => {
+  test('an install is its Lease, <namespace>/<name>; a value that names none is no claim', () => {
+    expect(formatInstall({ namespace: 'cdk8s-azure-system', name: 'cdk8s-azure-reconciler' })).toBe('cdk8s-azure-system/cdk8s-azure-reconciler');
+    expect(parseInstall('team-a/cdk8s-azure-reconciler')).toEqual({ namespace: 'team-a', name: 'cdk8s-azure-reconciler' });
+    expect(parseInstall('ops/leader.v2')).toEqual({ namespace: 'ops', name: 'leader.v2' });
+    for (const bad of [undefined, '', 'no-slash', '/name', 'ns/', 'Team/x', 'ns/a/b', 'ns/Name']) expect(parseInstall(bad)).toBeUndefined();
+  });
+
+  test('the namespaces on an install\'s Lease: all (*), or the list; a Lease without them watches everything', () => {
+    expect(formatWatchedNamespaces(undefined)).toBe('*');
+    expect(formatWatchedNamespaces(['shop', 'billing'])).toBe('billing,shop');
+    expect(watchesNamespace('*', 'shop')).toBe(true);
+    expect(watchesNamespace(undefined, 'shop')).toBe(true);
+    expect(watchesNamespace('billing,shop', 'shop')).toBe(true);
+    expect(watchesNamespace('billing,shop', 'shopping')).toBe(false);
+    expect(watchesNamespace('billing', 'shop')).toBe(false);
   });
 });

@@ -51,6 +51,9 @@ function expectedRules(): any[] {
   ];
 }
 const LEADER_ELECTION_RULES = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
+/** Another install's Lease, wherever it is: whether the install that claimed a resource still runs. */
+const INSTALLS_RULES = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] }];
+const INSTALLS_ROLE = `cdk8s-azure-reconciler-installs-${DEFAULT_NAMESPACE}`;
 
 /** A role's rules with their resources sorted (the order of the CRDs is not part of the contract). */
 const rulesOf = (role: any) => role.rules.map((r: any) => ({ ...r, resources: [...r.resources].sort() }));
@@ -67,11 +70,13 @@ describe('Reconciler RBAC, all namespaces (default)', () => {
     const manifests = install();
     expect(rbacObjects(manifests)).toEqual([
       'ClusterRole/-/cdk8s-azure-reconciler',
+      `ClusterRole/-/${INSTALLS_ROLE}`,
       'ClusterRoleBinding/-/cdk8s-azure-reconciler',
+      `ClusterRoleBinding/-/${INSTALLS_ROLE}`,
       `Role/${DEFAULT_NAMESPACE}/cdk8s-azure-reconciler-leader-election`,
       `RoleBinding/${DEFAULT_NAMESPACE}/cdk8s-azure-reconciler-leader-election`,
     ]);
-    const [clusterRole] = ofKind(manifests, 'ClusterRole');
+    const clusterRole = ofKind(manifests, 'ClusterRole').find(m => m.metadata.name === 'cdk8s-azure-reconciler');
     expect(clusterRole.aggregationRule).toBeUndefined();
     expect(rulesOf(clusterRole)).toEqual(expectedRules());
     const [role] = ofKind(manifests, 'Role');
@@ -102,6 +107,27 @@ describe('Reconciler RBAC, all namespaces (default)', () => {
   });
 });
 
+describe('Reconciler installs (annotation cdk8s-azure.dev/reconciled-by)', () => {
+  test('in both modes, get on Leases in every namespace (another install\'s), bound to the ServiceAccount, named after the install\'s namespace', () => {
+    const cases: Array<[Partial<ReconcilerProps>, string]> = [[{}, DEFAULT_NAMESPACE], [{ watchNamespaces: ['shop'], namespace: 'team-ops' }, 'team-ops']];
+    for (const [props, namespace] of cases) {
+      const manifests = install(props);
+      const name = `cdk8s-azure-reconciler-installs-${namespace}`;
+      const role = ofKind(manifests, 'ClusterRole').find(m => m.metadata.name === name);
+      expect(role.rules).toEqual(INSTALLS_RULES);
+      const binding = ofKind(manifests, 'ClusterRoleBinding').find(m => m.metadata.name === name);
+      expect(binding.roleRef).toEqual(roleRef('ClusterRole', name));
+      expect(binding.subjects).toEqual([{ ...SUBJECT, namespace }]);
+    }
+  });
+
+  test('a cluster-wide install and a team\'s own share no ClusterRole or ClusterRoleBinding (with clusterId set)', () => {
+    const names = (manifests: any[]) => manifests.filter(m => m.metadata.namespace === undefined && /Role/.test(m.kind)).map(m => `${m.kind}/${m.metadata.name}`);
+    const team = names(install({ namespace: 'team-ops', watchNamespaces: ['shop'] }));
+    expect(names(install()).filter(n => team.includes(n))).toEqual([]);
+  });
+});
+
 describe('Reconciler cluster identity (owner tag cdk8s-azure.dev-cluster)', () => {
   test('by default the reconciler reads the kube-system namespace\'s UID: get on that one namespace, nothing else', () => {
     for (const props of [{}, { watchNamespaces: ['shop'] }]) {
@@ -115,10 +141,10 @@ describe('Reconciler cluster identity (owner tag cdk8s-azure.dev-cluster)', () =
     }
   });
 
-  test('clusterId is passed as CLUSTER_ID and needs no cluster-scoped read', () => {
+  test('clusterId is passed as CLUSTER_ID and needs no read of kube-system', () => {
     const manifests = install({ watchNamespaces: ['shop'] });
     expect(envOf(manifests).CLUSTER_ID).toBe(CLUSTER_ID);
-    expect(ofKind(manifests, 'ClusterRole')).toEqual([]);
+    expect(ofKind(manifests, 'ClusterRole').map(m => m.metadata.name)).toEqual([INSTALLS_ROLE]);
   });
 
   test('adoptionNamespaces is passed as ADOPTION_NAMESPACES; adoption is off by default', () => {
@@ -163,6 +189,8 @@ describe('Reconciler RBAC, namespaced (watchNamespaces)', () => {
     const r = new Reconciler(chart, 'reconciler', { subscriptionId: SUBSCRIPTION, clusterId: CLUSTER_ID, watchNamespaces: ['shop', 'billing'] });
     const manifests = Testing.synth(chart);
     expect(rbacObjects(manifests)).toEqual([
+      `ClusterRole/-/${INSTALLS_ROLE}`,
+      `ClusterRoleBinding/-/${INSTALLS_ROLE}`,
       'Role/billing/cdk8s-azure-reconciler',
       `Role/${DEFAULT_NAMESPACE}/cdk8s-azure-reconciler-leader-election`,
       'Role/shop/cdk8s-azure-reconciler',
@@ -177,9 +205,10 @@ describe('Reconciler RBAC, namespaced (watchNamespaces)', () => {
       expect(binding.roleRef).toEqual(roleRef('Role', 'cdk8s-azure-reconciler'));
       expect(binding.subjects).toEqual([SUBJECT]);
     }
-    // Cluster-scoped: only the CRDs and the reconciler's own namespace, which the installer applies.
+    // Cluster-scoped: the CRDs and the reconciler's own namespace, which the installer applies, and the read of Leases.
     const clusterScopedKinds = [...new Set(manifests.filter(m => m.metadata.namespace === undefined).map(m => m.kind))].sort();
-    expect(clusterScopedKinds).toEqual(['CustomResourceDefinition', 'Namespace']);
+    expect(clusterScopedKinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace']);
+    expect(ofKind(manifests, 'ClusterRole').map(m => m.metadata.name)).toEqual([INSTALLS_ROLE]);
     expect(r.clusterRole).toBeUndefined();
     expect(r.roles.map(role => role.metadata.namespace)).toEqual(['shop', 'billing']);
     expect(r.watchNamespaces).toEqual(['shop', 'billing']);

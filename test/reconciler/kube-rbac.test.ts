@@ -2,8 +2,8 @@
  * The install's RBAC against a real kube-apiserver (test/cluster), in both modes: the `Reconciler` construct is
  * synthesized (names made unique per run), its ServiceAccount, Roles and bindings are applied, and every runtime
  * operation runs as that ServiceAccount with a TokenRequest token and no client certificate, so RBAC applies as in a
- * real cluster: informers (CRs + labelled Secrets), finalizers, status, annotations, owned Secrets, Events, the
- * Lease. If the install forgets a verb, this fails; if it grants one the reconciler does not use, or lets a namespaced
+ * real cluster: informers (CRs + labelled Secrets), finalizers, claims, status, annotations, owned Secrets, Events, the
+ * Lease, another install's Lease. If the install forgets a verb, this fails; if it grants one the reconciler does not use, or lets a namespaced
  * install read a Secret outside its namespaces, this fails too. It also checks that the `kubectl auth can-i --list`
  * output shown in docs/install.md and docs/reconciler.md is what the API server says (RBAC_DOCS_UPDATE=1 rewrites it).
  */
@@ -15,9 +15,11 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Chart, Testing } from 'cdk8s';
 import { waitFor } from './helpers/kube-testing';
+import { RECONCILED_BY_ANNOTATION, type InstallIdentity } from '../../src/api';
 import { FINALIZER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/reconciler/contracts';
 import { KubeClient, isKubeError, loadKubeConfig } from '../../src/reconciler/kube/client';
 import { KubeModule } from '../../src/reconciler/kube/index';
+import { InstallLeases } from '../../src/reconciler/kube/installs';
 import { silentLogger } from '../../src/reconciler/log';
 import { resolveClusterId } from '../../src/reconciler/runtime/cluster-identity';
 import { LeaderElector } from '../../src/reconciler/runtime/leader';
@@ -81,6 +83,8 @@ const EXPECTED_ROWS: Record<string, string> = {
   ),
 };
 const LEASE_ROW = { 'leases.coordination.k8s.io': '[get create update]' };
+/** Any install's Lease, in every namespace: whether the install that claimed a resource still runs. */
+const INSTALLS_ROW = { 'leases.coordination.k8s.io': '[get]' };
 
 /** Verbs and kinds the reconciler never uses: refused in every namespace, in both modes (Leases: but its own). */
 function assertNothingMore(kubeconfig: string, namespace: string, own = false): void {
@@ -121,7 +125,9 @@ async function exerciseRuntime(mod: KubeModule, namespace: string, name: string)
   const obj = await waitFor('cached', () => mod.kube.get('PostgresFirewallRule', { namespace, name }));
   const withFinalizer = await mod.kube.addFinalizer(obj, FINALIZER);
   assert.deepEqual(withFinalizer.metadata.finalizers, [FINALIZER]);
-  const annotated = await mod.kube.patchAnnotations(withFinalizer, { 'cdk8s-azure.dev/note': 'x' });
+  const claimed = await mod.kube.claim(withFinalizer, FINALIZER, { [RECONCILED_BY_ANNOTATION]: 'ops/install' });
+  assert.ok('claimed' in claimed, 'the claim patch is allowed');
+  const annotated = await mod.kube.patchAnnotations(claimed.claimed, { 'cdk8s-azure.dev/note': 'x' });
   assert.equal(
     await mod.kube.updateStatus(annotated, {
       observedGeneration: 1,
@@ -152,6 +158,7 @@ async function exerciseRuntime(mod: KubeModule, namespace: string, name: string)
   const rule = JSON.parse(kubectl(['get', '-n', namespace, 'postgresfirewallrule', name, '-o', 'json'], { check: true }).stdout);
   assert.equal(rule.metadata.finalizers, undefined);
   assert.equal(rule.metadata.annotations['cdk8s-azure.dev/note'], 'x');
+  assert.equal(rule.metadata.annotations[RECONCILED_BY_ANNOTATION], 'ops/install');
   assert.equal(rule.status.conditions[0].reason, 'Creating');
   const secret = JSON.parse(kubectl(['get', '-n', namespace, 'secret', `${name}-conn`, '-o', 'json'], { check: true }).stdout);
   assert.equal(secret.metadata.labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
@@ -178,6 +185,12 @@ async function leads(client: KubeClient, namespace: string): Promise<void> {
     '',
     'released',
   );
+}
+
+/** Reads another install's Lease as installs.ts does: whatever it says (here: gone, or released just now), never refused. */
+async function readsAnotherInstallsLease(client: KubeClient, install: InstallIdentity, expected: RegExp): Promise<void> {
+  const state = await new InstallLeases({ client, minLeaseDurationMs: 15_000, log: silentLogger() }).state(install, NS.shop);
+  assert.match(state.detail, expected);
 }
 
 function informerFailures(mod: KubeModule): number {
@@ -242,15 +255,15 @@ describe('install RBAC, all namespaces (real API server, ServiceAccount token)',
     client = new KubeClient(loadKubeConfig(kubeconfig));
   });
 
-  it('grants exactly the reconciler\'s verbs in every namespace, Leases in its own only', () => {
+  it('grants exactly the reconciler\'s verbs in every namespace, reading Leases anywhere and writing its own only', () => {
     captured.clusterApp = canIList(kubeconfig, NS.shop);
     // The docs show the command an admin runs, with --as: the same answer as with the ServiceAccount's own token.
     const asAdmin = kubectl(['auth', 'can-i', '--list', '-n', NS.shop, `--as=system:serviceaccount:${NS.cluster}:${serviceAccount}`], { check: true });
     assert.equal(asAdmin.stdout.replace(/[ \t]+$/gm, ''), captured.clusterApp);
     captured.clusterOwn = canIList(kubeconfig, NS.cluster);
-    assert.deepEqual(ourRows(captured.clusterApp), EXPECTED_ROWS);
+    assert.deepEqual(ourRows(captured.clusterApp), { ...EXPECTED_ROWS, ...INSTALLS_ROW });
     assert.deepEqual(ourRows(captured.clusterOwn), { ...EXPECTED_ROWS, ...LEASE_ROW });
-    assert.deepEqual(ourRows(canIList(kubeconfig, 'kube-system')), EXPECTED_ROWS, 'cluster-wide: kube-system too');
+    assert.deepEqual(ourRows(canIList(kubeconfig, 'kube-system')), { ...EXPECTED_ROWS, ...INSTALLS_ROW }, 'cluster-wide: kube-system too');
     for (const ns of [NS.shop, 'kube-system']) assertNothingMore(kubeconfig, ns);
     assertNothingMore(kubeconfig, NS.cluster, true);
   });
@@ -263,6 +276,7 @@ describe('install RBAC, all namespaces (real API server, ServiceAccount token)',
     await exerciseRuntime(mod, NS.shop, 'all');
     assert.equal(informerFailures(mod), 0, 'no informer was refused');
     await leads(client, NS.cluster);
+    await readsAnotherInstallsLease(client, { namespace: 'kube-system', name: 'cdk8s-azure-reconciler' }, /^its Lease kube-system\/cdk8s-azure-reconciler is gone$/);
   });
 
   it('reads the default cluster identity, the kube-system namespace\'s UID', async () => {
@@ -290,11 +304,11 @@ describe('install RBAC, namespaced: watchNamespaces (real API server, ServiceAcc
     captured.namespacedApp = canIList(kubeconfig, NS.shop);
     captured.namespacedOwn = canIList(kubeconfig, NS.namespaced);
     captured.namespacedOther = canIList(kubeconfig, 'kube-system');
-    assert.deepEqual(ourRows(captured.namespacedApp), EXPECTED_ROWS);
-    assert.deepEqual(ourRows(canIList(kubeconfig, NS.billing)), EXPECTED_ROWS);
+    assert.deepEqual(ourRows(captured.namespacedApp), { ...EXPECTED_ROWS, ...INSTALLS_ROW });
+    assert.deepEqual(ourRows(canIList(kubeconfig, NS.billing)), { ...EXPECTED_ROWS, ...INSTALLS_ROW });
     assert.deepEqual(ourRows(captured.namespacedOwn), LEASE_ROW, 'its own namespace: the Lease only');
-    assert.deepEqual(ourRows(captured.namespacedOther), {}, 'kube-system: nothing');
-    assert.deepEqual(ourRows(canIList(kubeconfig, NS.other)), {}, 'another app\'s namespace: nothing');
+    assert.deepEqual(ourRows(captured.namespacedOther), INSTALLS_ROW, 'kube-system: reading a Lease only');
+    assert.deepEqual(ourRows(canIList(kubeconfig, NS.other)), INSTALLS_ROW, 'another app\'s namespace: reading a Lease only');
     for (const ns of [NS.shop, NS.other, 'kube-system']) assertNothingMore(kubeconfig, ns);
     assertNothingMore(kubeconfig, NS.namespaced, true);
     for (const ns of [NS.other, 'kube-system']) {
@@ -314,6 +328,8 @@ describe('install RBAC, namespaced: watchNamespaces (real API server, ServiceAcc
     await exerciseRuntime(mod, NS.billing, 'namespaced');
     assert.equal(informerFailures(mod), 0, 'no informer was refused');
     await leads(client, NS.namespaced);
+    // The other mode's install, whose Lease (released) is in its namespace.
+    await readsAnotherInstallsLease(client, { namespace: NS.cluster, name: 'cdk8s-azure-reconciler' }, /^its Lease \S+ was (last )?renewed at /);
   });
 
   it('is enough for the reconciler process started with --namespaces: ready, leading, reconciling there and only there', async (t) => {

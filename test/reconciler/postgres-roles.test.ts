@@ -9,8 +9,8 @@ import type { Client } from 'pg';
 import { credentialFor } from './helpers/harness';
 import { createArmClients, PostgresArm } from '../../src/reconciler/azure';
 import {
-  applyGrants, closeToPublic, connect, dropRole, ensureRole, lockDownDatabase, ownerMarker, parseOwnerMarker, planPrivileges, reachableDatabases,
-  RoleConflictError, scramSha256Verifier, withClient, type PgTarget,
+  applyGrants, closeToPublic, connect, dropRole, ensureRole, lockDownDatabase, lockDownDatabaseSerialized, ownerMarker, parseOwnerMarker,
+  planPrivileges, reachableDatabases, RoleConflictError, scramSha256Verifier, withClient, type PgTarget,
 } from '../../src/reconciler/postgres';
 import { admitTestClient } from '../emulator/helpers';
 import { startEmulator, trustEmulatorCa, type Emulator } from '../emulator/index';
@@ -214,6 +214,21 @@ describe('isolation', () => {
         assert.match(e.message, /may not revoke CONNECT on database postgres from PUBLIC: it belongs to azuresu/);
         return true;
       });
+    });
+  });
+
+  it('a database\'s lock-down and a role\'s grants at once are serialized: never XX000 "tuple concurrently updated"', async () => {
+    await withClient(admin, (c) => ensureRole(c, { roleName: 'race_app', password: 'R4ce-passw0rd!x', connectionLimit: -1, owner: { uid: 'race' } }));
+    for (let round = 0; round < 15; round++) {
+      await Promise.all([
+        withClient(admin, (c) => lockDownDatabaseSerialized(c, 'app')),
+        withClient(admin, (c) => applyGrants(c, { roleName: 'race_app', database: 'app', privileges: ['SELECT'] })),
+        withClient(admin, (c) => applyGrants(c, { roleName: 'race_app', database: 'app', privileges: ['SELECT'] })),
+      ]);
+    }
+    await withClient(admin, async (c) => {
+      const r = await c.query("SELECT has_database_privilege('race_app','app','CONNECT') AS conn, has_database_privilege('public','app','CONNECT') AS public_conn");
+      assert.deepEqual(r.rows[0], { conn: true, public_conn: false });
     });
   });
 

@@ -47,6 +47,13 @@ export const Reason = {
   ReconcileError: 'ReconcileError',
   /** A passwordless role on a server with Microsoft Entra sign-in off. */
   EntraSignInOff: 'EntraSignInOff',
+  /**
+   * Another install of the reconciler, which runs, claimed the resource first (controllers/claims.ts): a Warning
+   * Event only, never a condition (the claimant's Ready condition stands).
+   */
+  ReconciledByAnotherInstall: 'ReconciledByAnotherInstall',
+  /** The install that had claimed the resource is gone, and this one took the resource over (a Normal Event). */
+  ClaimTakenOver: 'ClaimTakenOver',
 } as const;
 
 /** Reasons that are a problem for the user (Warning Events); the others are progress (Normal Events). */

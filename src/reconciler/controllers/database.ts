@@ -15,7 +15,7 @@ import type { ControllerEnvironment, ReconcileResult } from '../contracts';
 import { classifyPostgresError, postgresConditionMessage } from '../errors/classify';
 import { perObject } from '../kube/cache';
 import { withClient } from '../postgres/connect';
-import { lockDownDatabase } from '../postgres/roles';
+import { lockDownDatabaseSerialized } from '../postgres/roles';
 import type { ArmKindDescriptor, ArmObject, LifecycleContext, LifecycleStep } from './lifecycle/descriptor';
 import { ArmLifecycleController } from './lifecycle/engine';
 import { waiting } from './lifecycle/outcome';
@@ -49,7 +49,7 @@ class LockDown implements LifecycleStep<Database, Database, Database> {
     const target = server ? await adminTarget(env, server, spec.azureName) : { missing: `PostgresServer ${spec.serverName} is gone` };
     if ('missing' in target) return waiting(status, Reason.WaitingForServer, target.missing, timing);
     try {
-      await withClient(target, (c) => lockDownDatabase(c, spec.azureName));
+      await withClient(target, (c) => lockDownDatabaseSerialized(c, spec.azureName));
     } catch (e) {
       const error = classifyPostgresError(e);
       status.ready('False', error.reason,

@@ -13,6 +13,7 @@ import {
   API_GROUP,
   API_VERSION,
   type AnyObject,
+  type ClaimWrite,
   type Condition,
   type Kind,
   type Kube,
@@ -40,6 +41,8 @@ export interface KubeImplOptions {
 export interface KubeWriteStats {
   finalizers: number;
   annotations: number;
+  /** Claims of an install (kube.claim: annotations, with the finalizer when absent, in one patch). */
+  claims: number;
   status: number;
   secrets: number;
   conflicts: number;
@@ -48,7 +51,7 @@ export interface KubeWriteStats {
 type JsonPatchOp = { op: 'add' | 'remove' | 'replace' | 'test'; path: string; value?: unknown };
 
 export class KubeImpl implements Kube {
-  readonly writes: KubeWriteStats = { finalizers: 0, annotations: 0, status: 0, secrets: 0, conflicts: 0 };
+  readonly writes: KubeWriteStats = { finalizers: 0, annotations: 0, claims: 0, status: 0, secrets: 0, conflicts: 0 };
   private readonly client: KubeClient;
   private readonly informers: Record<Kind, Informer<AnyObject>>;
   private readonly secrets: Informer<V1Secret>;
@@ -126,6 +129,35 @@ export class KubeImpl implements Kube {
         if (fresh === null) return; // deleted meanwhile
         if (!fresh) throw err;
         cur = fresh as T;
+      }
+    }
+  }
+
+  async claim<T extends AnyObject>(obj: T, finalizer: string | undefined, annotations: Record<string, string>): Promise<ClaimWrite<T>> {
+    const { finalizers, annotations: current } = obj.metadata;
+    // Guarded by the resourceVersion: another install's claim written meanwhile fails the test, and is read again.
+    const ops: JsonPatchOp[] = [{ op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion }];
+    if (finalizer !== undefined && !finalizers?.includes(finalizer)) {
+      ops.push(finalizers?.length ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer } : { op: 'add', path: '/metadata/finalizers', value: [finalizer] });
+    }
+    if (!current) ops.push({ op: 'add', path: '/metadata/annotations', value: annotations });
+    else for (const [k, v] of Object.entries(annotations)) ops.push({ op: 'add', path: `/metadata/annotations/${jsonPointerToken(k)}`, value: v });
+    try {
+      const claimed = await this.jsonPatch<T>(obj, ops);
+      this.writes.claims++;
+      return { claimed };
+    } catch (err) {
+      if (!isKubeError(err, 404, 409, 422)) throw err;
+      this.writes.conflicts++;
+      try {
+        const fresh = await this.client.request<T>('GET', objectPath(this.resourceOf(obj), obj.metadata.namespace, obj.metadata.name));
+        if (fresh.metadata.uid !== obj.metadata.uid) return { changed: undefined };
+        // A 422 on the same version is a real refusal, not a race: retrying cannot help.
+        if (isKubeError(err, 422) && fresh.metadata.resourceVersion === obj.metadata.resourceVersion) throw err;
+        return { changed: this.normalize(fresh, obj) };
+      } catch (e) {
+        if (isKubeError(e, 404)) return { changed: undefined };
+        throw e;
       }
     }
   }
@@ -371,6 +403,11 @@ export class KubeImpl implements Kube {
     this.log.debug({ kind: cur.kind, name: cur.metadata.name, namespace: cur.metadata.namespace, attempt }, 'write conflicted; retrying on a fresh copy');
     return fresh;
   }
+}
+
+/** A key as one token of a JSON pointer (RFC 6901): `~` and `/` escaped. */
+function jsonPointerToken(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 /**

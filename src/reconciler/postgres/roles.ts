@@ -283,6 +283,33 @@ export async function lockDownDatabase(c: Client, database: string): Promise<{ s
   return { schemaLocked: !open.rows[0]?.create };
 }
 
+/**
+ * lockDownDatabase in a transaction of its own, serialized with every other change of the database's privileges
+ * (lockDatabasePrivileges): what the PostgresDatabase controller runs, while a PostgresRole's grants may run at once.
+ */
+export async function lockDownDatabaseSerialized(c: Client, database: string): Promise<{ schemaLocked: boolean }> {
+  await c.query('BEGIN');
+  try {
+    await lockDatabasePrivileges(c, database);
+    const locked = await lockDownDatabase(c, database);
+    await c.query('COMMIT');
+    return locked;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Until the transaction ends, no other session of ours changes the privileges of `database` (the client's current
+ * one: advisory locks are per database). Two GRANTs or REVOKEs on one database at once fail in PostgreSQL with XX000
+ * "tuple concurrently updated" (both rewrite its pg_database row), as a database's lock-down and a role's grants did
+ * when a server change requeued both.
+ */
+async function lockDatabasePrivileges(c: Client, database: string): Promise<void> {
+  await c.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('cdk8s-azure.dev database privileges ' || $1))", [database]);
+}
+
 /** A GRANT or REVOKE PostgreSQL answered with a warning only: the administrator may not make it there. SQLSTATE 42501. */
 export class GrantRefusedError extends Error {
   override readonly name = 'GrantRefusedError';
@@ -311,6 +338,7 @@ export async function applyGrants(c: Client, o: GrantOptions): Promise<Privilege
   if (cur.rows[0]?.cur !== o.database) throw new Error(`applyGrants must run connected to ${o.database}`);
   await c.query('BEGIN');
   try {
+    await lockDatabasePrivileges(c, o.database);
     await lockDownDatabase(c, o.database);
     await c.query(`REVOKE ALL ON DATABASE ${db} FROM ${role}`);
     await c.query(`GRANT ${plan.database.join(', ')} ON DATABASE ${db} TO ${role}`);

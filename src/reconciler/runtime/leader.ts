@@ -24,6 +24,8 @@ export interface LeaderElectionOptions {
   readonly leaseDurationMs?: number;
   readonly renewDeadlineMs?: number;
   readonly retryPeriodMs?: number;
+  /** Annotations kept on the Lease by every write of it (what the install watches: api/install.ts). */
+  readonly annotations?: Record<string, string>;
   readonly log: ReconcilerLogger;
   readonly metrics?: Metrics;
   readonly onStartedLeading: () => void;
@@ -41,9 +43,12 @@ interface LeaseSpec {
 interface Lease {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: LeaseSpec;
 }
+
+/** client-go's lease duration. */
+export const DEFAULT_LEASE_DURATION_MS = 15_000;
 
 /** metav1.MicroTime: RFC 3339 with microseconds. */
 function microTime(ms: number): string {
@@ -69,7 +74,7 @@ export class LeaderElector {
   constructor(opts: LeaderElectionOptions) {
     this.opts = opts;
     this.identity = opts.identity ?? `${os.hostname()}_${crypto.randomUUID()}`;
-    this.leaseDurationMs = opts.leaseDurationMs ?? 15_000;
+    this.leaseDurationMs = opts.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
     if (!(this.leaseDurationMs > this.renewDeadlineMs && this.renewDeadlineMs > this.retryPeriodMs)) {
@@ -173,7 +178,7 @@ export class LeaderElector {
         const created = await client.request<Lease>('POST', collectionPath(LEASES, namespace), {
           signal,
           timeoutMs,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: mine },
+          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace, ...this.annotated() }, spec: mine },
         });
         this.observe(created);
         return true;
@@ -192,7 +197,7 @@ export class LeaderElector {
       const updated = await client.request<Lease>('PUT', objectPath(LEASES, namespace, name), {
         signal,
         timeoutMs,
-        body: { ...lease, spec: next },
+        body: { ...lease, metadata: { ...lease.metadata, ...this.annotated(lease) }, spec: next },
       });
       this.observe(updated);
       return true;
@@ -217,6 +222,13 @@ export class LeaderElector {
       this.observedHolder = holder;
       if (holder && holder !== this.identity) this.log.info({ leader: holder }, 'new leader observed');
     }
+  }
+
+  /** The Lease's annotations with ours (an empty object when there are none to keep). */
+  private annotated(lease?: Lease): { annotations?: Record<string, string> } {
+    const ours = this.opts.annotations;
+    if (!ours) return {};
+    return { annotations: { ...lease?.metadata.annotations, ...ours } };
   }
 
   /** Hands the Lease back: holder cleared and a 1 s duration, as client-go's ReleaseOnCancel. */

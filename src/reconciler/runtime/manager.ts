@@ -4,13 +4,15 @@
  * caches are synced, and shuts down in the safe order: stop reconciling (drain within the grace period) -> release
  * the Lease -> stop the informers.
  */
-import type { Controller, Kube } from '../contracts';
+import { formatWatchedNamespaces, WATCH_NAMESPACES_ANNOTATION } from '../../api';
+import type { Controller, Installs, Kube } from '../contracts';
 import type { KubeClient } from '../kube/client';
 import { KubeModule } from '../kube/index';
+import { InstallLeases } from '../kube/installs';
 import { type ReconcilerLogger, errorFields } from '../log';
 import type { Metrics } from '../metrics';
 import { ControllerRunner } from './controller';
-import { LeaderElector } from './leader';
+import { DEFAULT_LEASE_DURATION_MS, LeaderElector } from './leader';
 import type { BackoffOptions, TokenBucketOptions } from './ratelimit';
 import type { RetryOptions } from './retry';
 
@@ -26,8 +28,11 @@ export interface ManagerOptions {
   readonly workers?: number;
   readonly resyncPeriodMs?: number;
   readonly shutdownGraceMs?: number;
-  /** Builds the controllers once the Kube is available (main.ts: createControllers from ./controllers). */
-  readonly controllers: (kube: Kube) => Controller[];
+  /**
+   * Builds the controllers once the Kube is available (main.ts: createControllers from ./controllers). `installs`:
+   * this install (its leader-election Lease, when elected) and the others, for the claims on resources.
+   */
+  readonly controllers: (kube: Kube, installs: Installs) => Controller[];
   readonly leaderElection?: {
     readonly namespace: string;
     readonly name: string;
@@ -61,6 +66,7 @@ export class Manager {
   readonly cluster: KubeModule;
   readonly runners: ControllerRunner[];
   readonly elector?: LeaderElector;
+  readonly installs: InstallLeases;
   private readonly opts: ManagerOptions;
   private readonly log: ReconcilerLogger;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -79,7 +85,15 @@ export class Manager {
       watchTimeoutSeconds: opts.watchTimeoutSeconds,
       backoff: opts.informerBackoff,
     });
-    const controllers = opts.controllers(this.cluster.kube);
+    const election = opts.leaderElection;
+    const watched = opts.namespaces ?? (opts.namespace !== undefined ? [opts.namespace] : undefined);
+    this.installs = new InstallLeases({
+      client: opts.client,
+      self: election ? { namespace: election.namespace, name: election.name } : undefined,
+      minLeaseDurationMs: election?.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+      log: opts.log.child({ component: 'installs' }),
+    });
+    const controllers = opts.controllers(this.cluster.kube, this.installs);
     const kinds = new Set<string>();
     for (const c of controllers) {
       // Two controllers of one kind would reconcile one key concurrently: the queue guarantee is per controller.
@@ -105,6 +119,8 @@ export class Manager {
       this.elector = new LeaderElector({
         client: opts.client,
         ...opts.leaderElection,
+        // Another install that finds a resource this one claimed asks the Lease whether this one still watches it.
+        annotations: { [WATCH_NAMESPACES_ANNOTATION]: formatWatchedNamespaces(watched) },
         log: opts.log,
         metrics: opts.metrics,
         onStartedLeading: () => void this.startControllers(),

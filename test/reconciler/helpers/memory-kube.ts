@@ -12,6 +12,7 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   type AnyObject,
+  type ClaimWrite,
   type Condition,
   type Kind,
   type Kube,
@@ -191,6 +192,18 @@ export class MemoryKube implements Kube {
     return clone(cur) as T;
   }
 
+  async claim<T extends AnyObject>(obj: T, finalizer: string | undefined, annotations: Record<string, string>): Promise<ClaimWrite<T>> {
+    const cur = this.objects.get(this.k(obj.kind, obj.metadata));
+    if (!cur || cur.metadata.uid !== obj.metadata.uid) return { changed: undefined };
+    if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) return { changed: clone(cur) as T };
+    const finalizers = cur.metadata.finalizers ?? [];
+    if (finalizer !== undefined && !finalizers.includes(finalizer)) cur.metadata.finalizers = [...finalizers, finalizer];
+    cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), ...annotations };
+    cur.metadata.resourceVersion = String(this.rv++);
+    this.writes.push(`claim ${obj.kind}/${obj.metadata.name}`);
+    return { claimed: clone(cur) as T };
+  }
+
   async removeFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<void> {
     const cur = this.objects.get(this.k(obj.kind, obj.metadata));
     if (!cur || cur.metadata.uid !== obj.metadata.uid) return;
@@ -340,6 +353,10 @@ export class StatusLaggingKube implements Kube {
 
   removeFinalizer<T extends AnyObject>(obj: T, finalizer: string): Promise<void> {
     return this.inner.removeFinalizer(obj, finalizer);
+  }
+
+  claim<T extends AnyObject>(obj: T, finalizer: string | undefined, annotations: Record<string, string>): Promise<ClaimWrite<T>> {
+    return this.inner.claim(obj, finalizer, annotations);
   }
 
   patchAnnotations<T extends AnyObject>(obj: T, annotations: Record<string, string | null>): Promise<T> {

@@ -3,7 +3,7 @@
  * phases, in order:
  *
  *  1. observe     the cached object, seen with this controller's own last status write (status-memory.ts); the
- *                 finalizer; validation (InvalidSpec: no Azure call, no retry until the spec changes)
+ *                 install's claim and the finalizer (claims.ts: another running install's is left alone); validation (InvalidSpec: no Azure call, no retry until the spec changes)
  *  2. place       where it lives in Azure; a child waits until its server exists there and can be reached; a
  *                 resource group or subscription outside the namespace's scope (--namespace-scopes) is OutOfScope: no
  *                 Azure call; then the namespace's subscription and identity (azure/tenancy.ts)
@@ -20,7 +20,8 @@
  * Deletion by policy is deletion.ts. Results say what happened (contracts.ts ReconcileResult); the runtime retries.
  */
 import { formatProblems } from '../../../api';
-import { guard, hasFinalizer, isBeingDeleted, namespaceEnv, Reason, StatusBuilder, type Timing } from '../common';
+import { Claims } from '../claims';
+import { guard, isBeingDeleted, namespaceEnv, Reason, StatusBuilder, type Timing } from '../common';
 import { judgeOwnership } from './adoption';
 import { Deletion } from './deletion';
 import type {
@@ -42,7 +43,6 @@ import { ArmResource, type ReadResult } from '../../azure/resource';
 import { resourceIdOf } from '../../azure/resource-id';
 import type { AzureTenancy } from '../../azure/tenancy';
 import {
-  FINALIZER,
   keyString,
   type Controller,
   type ControllerEnvironment,
@@ -63,6 +63,7 @@ export class ArmLifecycleController implements Controller {
   readonly ownsSecrets?: boolean;
   private readonly services: LifecycleServices;
   private readonly deletion: Deletion;
+  private readonly claims: Claims;
 
   constructor(env: ControllerEnvironment, tenancy: AzureTenancy, timing: Timing, private readonly descriptor: AnyArmKindDescriptor) {
     this.kind = descriptor.kind;
@@ -71,6 +72,7 @@ export class ArmLifecycleController implements Controller {
     const log = env.log.child({ controller: descriptor.kind });
     this.services = { env, tenancy, timing, log, memory: new StatusMemory(), polls: new PollSchedule() };
     this.deletion = new Deletion(this.services, descriptor);
+    this.claims = new Claims(env, log);
   }
 
   reconcile(key: ObjectKey): Promise<ReconcileResult> {
@@ -80,10 +82,13 @@ export class ArmLifecycleController implements Controller {
   private async run(key: ObjectKey): Promise<ReconcileResult> {
     const observed = this.observe(key);
     if (!observed) return {};
-    if (isBeingDeleted(observed)) return this.deletion.run(observed);
+    const deleting = isBeingDeleted(observed);
+    const held = await this.claims.hold(observed, deleting);
+    if ('result' in held) return held.result;
+    const obj = held.obj === observed ? observed : this.services.memory.view(held.obj);
+    if (deleting) return this.deletion.run(obj);
     const d = this.descriptor;
     const { env, tenancy, log, timing, memory, polls } = this.services;
-    const obj = hasFinalizer(observed, FINALIZER) ? observed : memory.view(await env.kube.addFinalizer(observed, FINALIZER));
     const spec = d.normalize(obj);
     const status = new StatusBuilder<ArmStatus>(env, obj, memory);
     const problems = d.validate(spec);

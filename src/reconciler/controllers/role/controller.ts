@@ -1,10 +1,11 @@
 /**
  * PostgresRole: a least-privilege login role for one app on one database, with its own connection Secret.
  *
- * Phases: the spec; the parents (the server and the database need only exist and answer: a role, and a revocation
- * above all, never waits for a server's Ready condition); ownership (postgres/roles.ts judgeRole, nothing is written
- * when refused); the Secret, then the role and its privileges; PUBLIC's access to Azure's databases. Deletion is
- * deletion.ts.
+ * Phases: the install's claim and the finalizer (claims.ts: a role another running install claimed is left alone, its
+ * Secret and password untouched); the spec; the parents (the server and the database need only exist and answer: a
+ * role, and a revocation above all, never waits for a server's Ready condition); ownership (postgres/roles.ts
+ * judgeRole, nothing is written when refused); the Secret, then the role and its privileges; PUBLIC's access to
+ * Azure's databases. Deletion is deletion.ts.
  *
  * Order matters for crash safety: the Secret (with a new or the existing password) is written first, then the role is
  * created or altered to that password; a crash in between is repaired by the next reconcile, which reuses the password
@@ -18,7 +19,6 @@ import { entraRequiredProblem, formatProblem, formatProblems, normalizeRoleSpec,
 import { resourceIdOf } from '../../azure/resource-id';
 import type { AzureTenancy } from '../../azure/tenancy';
 import {
-  FINALIZER,
   keyString,
   type Controller,
   type ControllerEnvironment,
@@ -34,7 +34,8 @@ import { withClient, type PgTarget } from '../../postgres/connect';
 import { closeToPublic, reachableDatabases } from '../../postgres/isolation';
 import { applyGrants, ensureRole, judgeRole, roleInfo } from '../../postgres/roles';
 import { connectionSecretData, decodeSecretData, passwordlessSecretData, postgresTokenScope, secretCaBundle } from '../../secret-contract';
-import { guard, hasFinalizer, isBeingDeleted, jitter, namespaceEnv, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
+import { Claims } from '../claims';
+import { guard, isBeingDeleted, jitter, namespaceEnv, Reason, secretConflict, StatusBuilder, type Timing } from '../common';
 import { adminTarget, childrenOf, lookupDatabase, lookupServer, onFirewallRuleChange, SERVER_ARM_TYPE } from '../parents';
 
 interface Parents {
@@ -53,11 +54,13 @@ export class PostgresRoleController implements Controller {
   readonly ownsSecrets = true;
   readonly dependsOn: Dependency[];
   private readonly ctx: RoleContext;
+  private readonly claims: Claims;
 
   /** `tenancy`: shared with the other controllers (one pacer per subscription). */
   constructor(private readonly env: ControllerEnvironment, timing: Timing, tenancy: AzureTenancy) {
     const log: Logger = env.log.child({ controller: this.kind });
     this.ctx = { env, log, timing, azure: (namespace) => tenancy.forNamespace(namespace) };
+    this.claims = new Claims(env, log);
     this.dependsOn = [
       childrenOf(env, 'PostgresServer', this.kind, 'serverRef'),
       childrenOf(env, 'PostgresDatabase', this.kind, 'databaseRef'),
@@ -71,10 +74,13 @@ export class PostgresRoleController implements Controller {
 
   private async run(key: ObjectKey): Promise<ReconcileResult> {
     const { kube } = this.env;
-    let obj = kube.get<PostgresRoleObject>(this.kind, key);
-    if (!obj) return {};
-    if (isBeingDeleted(obj)) return finalizeRole(this.ctx, obj);
-    if (!hasFinalizer(obj, FINALIZER)) obj = await kube.addFinalizer(obj, FINALIZER);
+    const observed = kube.get<PostgresRoleObject>(this.kind, key);
+    if (!observed) return {};
+    const deleting = isBeingDeleted(observed);
+    const held = await this.claims.hold(observed, deleting);
+    if ('result' in held) return held.result;
+    let obj = held.obj;
+    if (deleting) return finalizeRole(this.ctx, obj);
     const r = normalizeRoleSpec(obj.spec);
     const sb: RoleStatus = new StatusBuilder(this.env, obj);
     const problems = validateRoleSpec(r);
